@@ -1,0 +1,52 @@
+# k8i_cc_library / k8i_cc_binary / k8i_cc_test, in the manner of abseil's absl_cc_library.
+#
+#   k8i_cc_library(NAME common SRCS a.cc HDRS a.h DEPS absl::status PUBLIC_DEPS ...)
+# creates target k8i_common with alias k8i::common. Always link the alias.
+
+set(K8I_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers)
+if(K8I_WERROR)
+  list(APPEND K8I_WARNINGS -Werror)
+endif()
+
+function(k8i_cc_library)
+  cmake_parse_arguments(K "" "NAME" "SRCS;HDRS;DEPS" ${ARGN})
+  set(target k8i_${K_NAME})
+  if(K_SRCS)
+    add_library(${target} STATIC ${K_SRCS} ${K_HDRS})
+    target_compile_options(${target} PRIVATE ${K8I_WARNINGS})
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} PUBLIC ${K_DEPS})
+  else()
+    add_library(${target} INTERFACE)
+    target_include_directories(${target} INTERFACE ${PROJECT_SOURCE_DIR})
+    target_link_libraries(${target} INTERFACE ${K_DEPS})
+  endif()
+  add_library(k8i::${K_NAME} ALIAS ${target})
+endfunction()
+
+function(k8i_cc_binary)
+  cmake_parse_arguments(K "" "NAME;OUTPUT" "SRCS;DEPS" ${ARGN})
+  add_executable(${K_NAME} ${K_SRCS})
+  target_compile_options(${K_NAME} PRIVATE ${K8I_WARNINGS})
+  target_link_libraries(${K_NAME} PRIVATE ${K_DEPS})
+  set_target_properties(${K_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
+endfunction()
+
+# k8i_cc_test(NAME foo_test SRCS foo_test.cc DEPS k8i::foo LABELS unit [TIMEOUT 120])
+# Integration tests (LABELS integration) read the real components' addresses from K8I_TEST_*
+# environment variables that `tools/dev test` exports; run alone they skip with a message.
+function(k8i_cc_test)
+  cmake_parse_arguments(K "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${K_NAME} ${K_SRCS})
+  target_compile_options(${K_NAME} PRIVATE ${K8I_WARNINGS})
+  target_link_libraries(${K_NAME} PRIVATE ${K_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  set_target_properties(${K_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+  add_test(NAME ${K_NAME} COMMAND ${K_NAME})
+  if(NOT K_LABELS)
+    set(K_LABELS unit)
+  endif()
+  if(NOT K_TIMEOUT)
+    set(K_TIMEOUT 120)
+  endif()
+  set_tests_properties(${K_NAME} PROPERTIES LABELS "${K_LABELS}" TIMEOUT ${K_TIMEOUT})
+endfunction()

@@ -1,0 +1,41 @@
+#include "libs/common/ids.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+
+#include "libs/common/check.h"
+#include "absl/strings/escaping.h"
+
+namespace k8i {
+
+std::string NewId() {
+  unsigned char buf[16];
+  K8I_CHECK(RAND_bytes(buf, sizeof buf) == 1, "OpenSSL RAND_bytes failed");
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(buf), sizeof buf));
+}
+
+std::string RandomToken(int bytes) {
+  std::string buf(bytes, '\0');
+  K8I_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), bytes) == 1, "OpenSSL RAND_bytes failed");
+  std::string out;
+  absl::WebSafeBase64Escape(buf, &out);
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), sizeof md));
+}
+
+int64_t StableId64(std::string_view data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | md[i];
+  return static_cast<int64_t>(v & 0x7fffffffffffffffULL);
+}
+
+}  // namespace k8i
