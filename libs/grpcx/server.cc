@@ -1,0 +1,152 @@
+#include "libs/grpcx/server.h"
+
+#include <csignal>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/support/server_interceptor.h"
+#include "libs/common/logging.h"
+#include "libs/metrics/metrics.h"
+
+namespace k8i::grpcx {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+struct RpcMetrics {
+  metrics::Family<metrics::Counter>& handled = metrics::Registry::Default().AddCounter(
+      "k8i_grpc_server_handled_total", "RPCs completed, by method and status code.",
+      {"method", "code"});
+  metrics::Family<metrics::Histogram>& latency = metrics::Registry::Default().AddHistogram(
+      "k8i_grpc_server_handling_seconds", "RPC latency from receipt to status.", {"method"},
+      metrics::DefaultLatencyBuckets());
+  static RpcMetrics& Get() {
+    static RpcMetrics m;
+    return m;
+  }
+};
+
+class ObservingInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ObservingInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : method_(info->method()), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      grpc::Status st = methods->GetSendStatus();
+      auto& m = RpcMetrics::Get();
+      const double secs = absl::ToDoubleSeconds(absl::Now() - start_);
+      m.handled.WithLabels({method_, std::to_string(st.error_code())}).Inc();
+      m.latency.WithLabels({method_}).Observe(secs);
+      if (!st.ok()) {
+        Logger("grpc")->info("rpc {} finished code={} seconds={:.4f} msg={}", method_,
+                             static_cast<int>(st.error_code()), secs, st.error_message());
+      } else {
+        Logger("grpc")->debug("rpc {} ok seconds={:.4f}", method_, secs);
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  std::string method_;
+  absl::Time start_;
+};
+
+class ObservingFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ObservingInterceptor(info);
+  }
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+ServerInterceptors() {
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> out;
+  out.push_back(std::make_unique<ObservingFactory>());
+  return out;
+}
+
+Server::Server(ServerOptions options) : options_(std::move(options)) {}
+
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+void Server::AddService(grpc::Service* service, std::string health_name) {
+  services_.emplace_back(service, std::move(health_name));
+}
+
+absl::Status Server::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
+  builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_send_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options_.min_client_ping_interval)));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+  grpc::ResourceQuota quota("k8i");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
+  for (auto& [service, name] : services_) builder.RegisterService(service);
+  builder.experimental().SetInterceptorCreators(ServerInterceptors());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.address));
+  }
+  SetServing(true);
+  Logger("grpc")->info("gRPC server listening on {} (port {})", options_.address, port_);
+  return absl::OkStatus();
+}
+
+void Server::SetServing(bool serving) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+  health->SetServingStatus("", serving);
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (!server_ || shut_down_) return;
+  shut_down_ = true;
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace) +
+                    absl::ToChronoMilliseconds(grace % absl::Seconds(1)));
+}
+
+void Server::Wait() {
+  if (server_) server_->Wait();
+}
+
+void BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace k8i::grpcx

@@ -1,0 +1,67 @@
+// Server bootstrap shared by every k8intel service: gRPC health checking and reflection,
+// keepalive, message size limits, a logging + metrics interceptor, and graceful shutdown on
+// SIGTERM/SIGINT that drains in-flight RPCs within a deadline.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+
+namespace k8i::grpcx {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free port (see Server::port()).
+  std::string address = "127.0.0.1:0";
+  int max_receive_message_bytes = 32 << 20;
+  int max_send_message_bytes = 32 << 20;
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  // Minimum interval between client pings the server tolerates.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // Worker threads for the sync server; bounds concurrency (each stream holds one).
+  int max_threads = 64;
+};
+
+// Server owns one grpc::Server. Register services (not owned; they must outlive the server),
+// then Start. Thread-safe after Start.
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+
+  void AddService(grpc::Service* service, std::string health_name);
+  absl::Status Start();
+  int port() const { return port_; }
+  // SetServing flips every registered service's health status (NOT_SERVING before draining).
+  void SetServing(bool serving);
+  // Shutdown stops accepting RPCs, waits up to `grace` for in-flight ones, then cancels the
+  // rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+  // Wait blocks until the server has shut down.
+  void Wait();
+
+ private:
+  ServerOptions options_;
+  std::vector<std::pair<grpc::Service*, std::string>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+// BlockShutdownSignals blocks SIGTERM and SIGINT in the calling thread and every thread it
+// starts afterwards. Call first thing in main.
+void BlockShutdownSignals();
+
+// WaitForShutdownSignal blocks until SIGTERM or SIGINT arrives and returns its number.
+int WaitForShutdownSignal();
+
+// ServerInterceptors returns the logging + metrics interceptor factories (rpc count by method
+// and code, latency histogram), registered by Server on every service.
+std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+ServerInterceptors();
+
+}  // namespace k8i::grpcx

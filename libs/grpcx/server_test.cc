@@ -1,0 +1,56 @@
+#include "libs/grpcx/server.h"
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "k8intel/v1/ingest.grpc.pb.h"
+
+namespace k8i::grpcx {
+namespace {
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+HealthCheckResponse::ServingStatus Check(int port, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  HealthCheckRequest req;
+  req.set_service(service);
+  HealthCheckResponse resp;
+  grpc::Status st = stub->Check(&ctx, req, &resp);
+  if (!st.ok()) return HealthCheckResponse::UNKNOWN;
+  return resp.status();
+}
+
+TEST(ServerTest, ServesHealthAndUnimplemented) {
+  k8intel::v1::IngestService::Service svc;  // every method UNIMPLEMENTED
+  Server server({});
+  server.AddService(&svc, "k8intel.v1.IngestService");
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_GT(server.port(), 0);
+  EXPECT_EQ(Check(server.port(), "k8intel.v1.IngestService"), HealthCheckResponse::SERVING);
+  EXPECT_EQ(Check(server.port(), ""), HealthCheckResponse::SERVING);
+
+  auto stub = k8intel::v1::IngestService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  k8intel::v1::PushRequest req;
+  k8intel::v1::PushResponse resp;
+  EXPECT_EQ(stub->Push(&ctx, req, &resp).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+
+  server.SetServing(false);
+  EXPECT_EQ(Check(server.port(), "k8intel.v1.IngestService"), HealthCheckResponse::NOT_SERVING);
+  server.Shutdown(absl::Seconds(1));
+  server.Wait();
+}
+
+TEST(ServerTest, BadAddressFailsStart) {
+  k8intel::v1::IngestService::Service svc;
+  Server server({.address = "256.1.1.1:1"});
+  server.AddService(&svc, "k8intel.v1.IngestService");
+  EXPECT_FALSE(server.Start().ok());
+}
+
+}  // namespace
+}  // namespace k8i::grpcx

@@ -1,0 +1,380 @@
+#include "services/ingest/store/pg_batch_store.h"
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "libs/common/ids.h"
+#include "libs/common/logging.h"
+#include "libs/grpcx/status.h"
+#include "libs/pg/migrate.h"
+#include "services/ingest/core/series.h"
+#include "services/ingest/core/validate.h"
+#include "services/ingest/migrations.h"
+
+namespace k8i::ingest {
+namespace {
+
+using k8intel::v1::KubeObject;
+using k8intel::v1::TelemetryBatch;
+
+std::string DayLiteral(int64_t day) {
+  std::string s;
+  AppendTimestamp(day * 86'400'000, s);
+  return s.substr(0, 10);
+}
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(m, &out, opts).ok()) return "{}";
+  return out;
+}
+
+std::string TsLiteral(const google::protobuf::Timestamp& t) {
+  std::string s;
+  AppendTimestamp(t.seconds() * 1000 + t.nanos() / 1'000'000, s);
+  return s;
+}
+
+std::string WorkloadKindName(k8intel::v1::WorkloadKind k) {
+  switch (k) {
+    case k8intel::v1::WORKLOAD_KIND_DEPLOYMENT: return "Deployment";
+    case k8intel::v1::WORKLOAD_KIND_STATEFULSET: return "StatefulSet";
+    case k8intel::v1::WORKLOAD_KIND_DAEMONSET: return "DaemonSet";
+    case k8intel::v1::WORKLOAD_KIND_JOB: return "Job";
+    case k8intel::v1::WORKLOAD_KIND_CRONJOB: return "CronJob";
+    case k8intel::v1::WORKLOAD_KIND_REPLICASET: return "ReplicaSet";
+    default: return "Workload";
+  }
+}
+
+// The Kubernetes kind, metadata and JSON of a KubeObject.
+struct ObjectRow {
+  std::string kind;
+  const k8intel::v1::ObjectMeta* meta;
+  std::string json;
+};
+
+ObjectRow Describe(const KubeObject& o) {
+  switch (o.object_case()) {
+    case KubeObject::kNode: return {"Node", &o.node().meta(), ToJson(o.node())};
+    case KubeObject::kNamespace:
+      return {"Namespace", &o.namespace_().meta(), ToJson(o.namespace_())};
+    case KubeObject::kWorkload:
+      return {WorkloadKindName(o.workload().kind()), &o.workload().meta(), ToJson(o.workload())};
+    case KubeObject::kPod: return {"Pod", &o.pod().meta(), ToJson(o.pod())};
+    case KubeObject::kPersistentVolumeClaim:
+      return {"PersistentVolumeClaim", &o.persistent_volume_claim().meta(),
+              ToJson(o.persistent_volume_claim())};
+    case KubeObject::kConfigMap:
+      return {"ConfigMap", &o.config_map().meta(), ToJson(o.config_map())};
+    case KubeObject::kTlsSecret:
+      return {"Secret", &o.tls_secret().meta(), ToJson(o.tls_secret())};
+    case KubeObject::kHelmRelease:
+      return {"HelmRelease", &o.helm_release().meta(), ToJson(o.helm_release())};
+    case KubeObject::kService: return {"Service", &o.service().meta(), ToJson(o.service())};
+    case KubeObject::OBJECT_NOT_SET: break;
+  }
+  return {"", nullptr, ""};
+}
+
+struct PreparedSeries {
+  int64_t id;
+  const k8intel::v1::MetricSeries* series;
+  LabelSet labels;
+};
+
+void UpsertObjects(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
+  if (batch.objects_size() == 0) return;
+  // Last state of each object wins; one statement cannot touch the same row twice.
+  std::map<std::tuple<std::string, std::string, std::string>, std::string> rows;
+  for (const auto& o : batch.objects()) {
+    ObjectRow r = Describe(o);
+    rows[{r.kind, r.meta->namespace_(), r.meta->name()}] = absl::StrCat(
+        "(", tx.quote(who.tenant), ",", tx.quote(who.cluster), ",", tx.quote(r.kind), ",",
+        tx.quote(r.meta->namespace_()), ",", tx.quote(r.meta->name()), ",",
+        tx.quote(r.meta->uid()), ",", tx.quote(r.meta->resource_version()), ",",
+        tx.quote(r.json), "::jsonb,", o.deleted() ? "true" : "false", ")");
+  }
+  std::string sql =
+      "INSERT INTO telemetry.objects (tenant_id, cluster_id, kind, namespace, name, uid, "
+      "resource_version, object, deleted) VALUES ";
+  bool first = true;
+  for (const auto& [key, values] : rows) {
+    absl::StrAppend(&sql, first ? "" : ",", values);
+    first = false;
+  }
+  sql +=
+      " ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
+      "uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, "
+      "object = EXCLUDED.object, deleted = EXCLUDED.deleted, updated_at = now()";
+  tx.exec(sql);
+}
+
+void UpsertEvents(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
+  if (batch.events_size() == 0) return;
+  std::map<std::string, std::string> rows;
+  for (const auto& e : batch.events()) {
+    rows[e.uid()] = absl::StrCat(
+        "(", tx.quote(who.tenant), ",", tx.quote(who.cluster), ",", tx.quote(e.uid()), ",",
+        tx.quote(e.type()), ",", tx.quote(e.reason()), ",", tx.quote(e.message()), ",",
+        tx.quote(e.involved_object().kind()), ",", tx.quote(e.involved_object().namespace_()),
+        ",", tx.quote(e.involved_object().name()), ",", tx.quote(e.source_component()), ",",
+        e.has_first_time() ? tx.quote(TsLiteral(e.first_time())) : "NULL", ",",
+        e.has_last_time() ? tx.quote(TsLiteral(e.last_time())) : "NULL", ",",
+        std::max(1, e.count()), ")");
+  }
+  std::string sql =
+      "INSERT INTO telemetry.events (tenant_id, cluster_id, uid, type, reason, message, "
+      "involved_kind, involved_namespace, involved_name, source_component, first_time, "
+      "last_time, count) VALUES ";
+  bool first = true;
+  for (const auto& [uid, values] : rows) {
+    absl::StrAppend(&sql, first ? "" : ",", values);
+    first = false;
+  }
+  sql +=
+      " ON CONFLICT (tenant_id, cluster_id, uid) DO UPDATE SET message = EXCLUDED.message, "
+      "last_time = EXCLUDED.last_time, count = EXCLUDED.count";
+  tx.exec(sql);
+}
+
+void UpsertAlerts(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
+  if (batch.alerts_size() == 0) return;
+  std::map<std::pair<std::string, int64_t>, std::string> rows;
+  for (const auto& a : batch.alerts()) {
+    LabelSet labels;
+    for (const auto& l : a.labels()) labels.emplace_back(l.name(), l.value());
+    std::sort(labels.begin(), labels.end());
+    LabelSet annotations(a.annotations().begin(), a.annotations().end());
+    std::sort(annotations.begin(), annotations.end());
+    const std::string fp = AlertFingerprint(a);
+    rows[{fp, a.start_time().seconds()}] = absl::StrCat(
+        "(", tx.quote(who.tenant), ",", tx.quote(who.cluster), ",", tx.quote(fp), ",",
+        tx.quote(TsLiteral(a.start_time())), ",", tx.quote(a.name()), ",",
+        static_cast<int>(a.severity()), ",", static_cast<int>(a.status()), ",",
+        a.has_end_time() ? tx.quote(TsLiteral(a.end_time())) : "NULL", ",",
+        tx.quote(LabelsJson(labels)), "::jsonb,", tx.quote(LabelsJson(annotations)), "::jsonb,",
+        tx.quote(ToJson(a.resource())), "::jsonb,", tx.quote(a.source()), ",",
+        tx.quote(a.summary()), ")");
+  }
+  std::string sql =
+      "INSERT INTO telemetry.alerts (tenant_id, cluster_id, fingerprint, starts_at, name, "
+      "severity, status, ends_at, labels, annotations, resource, source, summary) VALUES ";
+  bool first = true;
+  for (const auto& [key, values] : rows) {
+    absl::StrAppend(&sql, first ? "" : ",", values);
+    first = false;
+  }
+  sql +=
+      " ON CONFLICT (tenant_id, cluster_id, fingerprint, starts_at) DO UPDATE SET "
+      "status = EXCLUDED.status, ends_at = EXCLUDED.ends_at, severity = EXCLUDED.severity, "
+      "annotations = EXCLUDED.annotations, summary = EXCLUDED.summary, updated_at = now()";
+  tx.exec(sql);
+}
+
+}  // namespace
+
+absl::Status ApplyMigrations(pg::Pool& pool) {
+  return pg::Migrate(pool, kSchema, k8i::ingest::Migrations());
+}
+
+PgBatchStore::PgBatchStore(pg::Pool* pool, const Clock* clock, absl::Duration heartbeat_interval)
+    : pool_(pool), clock_(clock), heartbeat_interval_(heartbeat_interval) {}
+
+absl::Status PgBatchStore::EnsurePartitions(int64_t from_day, int64_t to_day) {
+  std::vector<int64_t> missing;
+  {
+    absl::MutexLock lock(&mu_);
+    for (int64_t d = from_day; d <= to_day; ++d) {
+      if (!known_days_.contains(d)) missing.push_back(d);
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    // Serialises concurrent creators (other threads or replicas) of partitions.
+    tx.exec("SELECT pg_advisory_xact_lock(hashtext('k8i:telemetry:partitions'))");
+    for (int64_t d : missing) {
+      std::string from = DayLiteral(d), to = DayLiteral(d + 1);
+      std::string name = absl::StrCat("samples_", from.substr(0, 4), from.substr(5, 2),
+                                      from.substr(8, 2));
+      tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS telemetry.", name,
+                           " PARTITION OF telemetry.samples FOR VALUES FROM ('", from,
+                           "') TO ('", to, "')"));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  known_days_.insert(missing.begin(), missing.end());
+  return absl::OkStatus();
+}
+
+bool PgBatchStore::HeartbeatDue(const AgentIdentity& who) {
+  absl::MutexLock lock(&mu_);
+  const std::string key = absl::StrCat(who.tenant, "/", who.cluster);
+  const absl::Time now = clock_->Now();
+  auto it = last_heartbeat_.find(key);
+  if (it != last_heartbeat_.end() && now - it->second < heartbeat_interval_) return false;
+  last_heartbeat_[key] = now;
+  return true;
+}
+
+absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
+                                                const TelemetryBatch& batch,
+                                                const std::string& payload_sha256) {
+  // Work that does not depend on the transaction is done once, outside any retry.
+  int64_t min_day = INT64_MAX, max_day = INT64_MIN, samples = 0;
+  std::vector<PreparedSeries> prepared;
+  prepared.reserve(batch.metrics_size());
+  for (const auto& s : batch.metrics()) {
+    LabelSet labels = CanonicalLabels(s);
+    prepared.push_back({SeriesId(who.tenant, who.cluster, s.name(), labels), &s,
+                        std::move(labels)});
+    for (const auto& sample : s.samples()) {
+      int64_t day = DayOf(sample.time_unix_ms());
+      min_day = std::min(min_day, day);
+      max_day = std::max(max_day, day);
+    }
+    samples += s.samples_size();
+  }
+  if (samples > 0) {
+    if (absl::Status p = EnsurePartitions(min_day, max_day); !p.ok()) return p;
+  }
+  std::vector<const PreparedSeries*> new_series;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& p : prepared) {
+      if (!known_series_.contains(p.id)) new_series.push_back(&p);
+    }
+  }
+  std::string copy_data;
+  copy_data.reserve(static_cast<size_t>(samples) * 56);
+  for (const auto& p : prepared) AppendSampleRows(who.tenant, p.id, *p.series, copy_data);
+  const bool heartbeat = HeartbeatDue(who);
+
+  WriteResult result;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    result = WriteResult{};
+    pqxx::result inserted = tx.exec_params(
+        "INSERT INTO telemetry.batches (tenant_id, cluster_id, batch_id, payload_sha256, "
+        "samples) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1",
+        who.tenant, who.cluster, batch.batch_id(), payload_sha256, samples);
+    if (inserted.empty()) {
+      pqxx::row prior = tx.exec_params1(
+          "SELECT payload_sha256, published_at IS NOT NULL FROM telemetry.batches "
+          "WHERE tenant_id = $1 AND cluster_id = $2 AND batch_id = $3",
+          who.tenant, who.cluster, batch.batch_id());
+      if (prior[0].as<std::string>() != payload_sha256) {
+        return grpcx::WithErrorInfo(
+            absl::AlreadyExistsError(absl::StrCat("batch_id \"", batch.batch_id(),
+                                                  "\" was already used for different content")),
+            "BATCH_ID_REUSED");
+      }
+      result.duplicate = true;
+      result.needs_publish = !prior[1].as<bool>();
+      return absl::OkStatus();
+    }
+    if (!new_series.empty()) {
+      std::string sql =
+          "INSERT INTO telemetry.series (tenant_id, series_id, cluster_id, name, labels, type, "
+          "unit) VALUES ";
+      for (size_t i = 0; i < new_series.size(); ++i) {
+        const auto* p = new_series[i];
+        absl::StrAppend(&sql, i ? "," : "", "(", tx.quote(who.tenant), ",", p->id, ",",
+                        tx.quote(who.cluster), ",", tx.quote(p->series->name()), ",",
+                        tx.quote(LabelsJson(p->labels)), "::jsonb,",
+                        static_cast<int>(p->series->type()), ",", tx.quote(p->series->unit()),
+                        ")");
+      }
+      sql += " ON CONFLICT DO NOTHING";
+      tx.exec(sql);
+    }
+    if (absl::Status c = pg::CopyRows(tx, "telemetry.samples",
+                                      {"tenant_id", "series_id", "ts", "value"}, copy_data);
+        !c.ok()) {
+      return c;
+    }
+    UpsertObjects(tx, who, batch);
+    UpsertEvents(tx, who, batch);
+    UpsertAlerts(tx, who, batch);
+    if (heartbeat) {
+      tx.exec_params(
+          "INSERT INTO telemetry.cluster_heartbeats (tenant_id, cluster_id, last_seen, "
+          "last_batch_id) VALUES ($1, $2, now(), $3) ON CONFLICT (tenant_id, cluster_id) DO "
+          "UPDATE SET last_seen = now(), last_batch_id = EXCLUDED.last_batch_id",
+          who.tenant, who.cluster, batch.batch_id());
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!result.duplicate && !new_series.empty()) {
+    absl::MutexLock lock(&mu_);
+    if (known_series_.size() > 5'000'000) known_series_.clear();  // bounded memory
+    for (const auto* p : new_series) known_series_.insert(p->id);
+  }
+  return result;
+}
+
+absl::Status PgBatchStore::MarkPublished(const AgentIdentity& who, const std::string& batch_id) {
+  return pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "UPDATE telemetry.batches SET published_at = now() WHERE tenant_id = $1 AND "
+        "cluster_id = $2 AND batch_id = $3",
+        who.tenant, who.cluster, batch_id);
+    return absl::OkStatus();
+  });
+}
+
+PgTokenStore::PgTokenStore(pg::Pool* pool, const Clock* clock, absl::Duration cache_ttl)
+    : pool_(pool), clock_(clock), cache_ttl_(cache_ttl) {}
+
+absl::StatusOr<AgentIdentity> PgTokenStore::Authenticate(const std::string& token) {
+  if (token.empty()) return absl::UnauthenticatedError("missing agent token");
+  const std::string hash = Sha256Hex(token);
+  const absl::Time now = clock_->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(hash);
+    if (it != cache_.end() && it->second.expires > now) return it->second.who;
+  }
+  AgentIdentity who;
+  bool found = false;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "SELECT tenant_id, cluster_id FROM telemetry.agent_tokens WHERE token_sha256 = $1 AND "
+        "revoked_at IS NULL",
+        hash);
+    found = !r.empty();
+    if (found) who = {r[0][0].as<std::string>(), r[0][1].as<std::string>()};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!found) return absl::UnauthenticatedError("unknown or revoked agent token");
+  absl::MutexLock lock(&mu_);
+  if (cache_.size() > 100'000) cache_.clear();
+  cache_[hash] = {who, now + cache_ttl_};
+  return who;
+}
+
+absl::StatusOr<std::string> PgTokenStore::CreateToken(const std::string& tenant,
+                                                      const std::string& cluster) {
+  if (!IsValidId(tenant, 63) || !IsValidId(cluster, 63)) {
+    return absl::InvalidArgumentError(
+        "tenant and cluster must be 1..63 characters of [A-Za-z0-9._:-]");
+  }
+  std::string token = absl::StrCat("k8i_agt_", RandomToken(32));
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec_params(
+        "INSERT INTO telemetry.agent_tokens (token_sha256, tenant_id, cluster_id) VALUES "
+        "($1, $2, $3)",
+        Sha256Hex(token), tenant, cluster);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return token;
+}
+
+}  // namespace k8i::ingest

@@ -1,0 +1,73 @@
+// PgBatchStore: the PostgreSQL side of ingest. Writes a whole batch in one transaction —
+// dedup row, series, samples by COPY into day partitions, objects, events, alerts, heartbeat —
+// and resolves agent tokens (PgTokenStore).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "libs/common/clock.h"
+#include "libs/pg/pool.h"
+#include "services/ingest/core/ports.h"
+
+namespace k8i::ingest {
+
+// The schema ingest owns.
+inline constexpr char kSchema[] = "telemetry";
+
+// ApplyMigrations brings the telemetry schema up to date.
+absl::Status ApplyMigrations(pg::Pool& pool);
+
+// PgBatchStore is thread-safe.
+class PgBatchStore final : public BatchStore {
+ public:
+  PgBatchStore(pg::Pool* pool, const Clock* clock,
+               absl::Duration heartbeat_interval = absl::Seconds(5));
+
+  absl::StatusOr<WriteResult> Write(const AgentIdentity& who,
+                                    const k8intel::v1::TelemetryBatch& batch,
+                                    const std::string& payload_sha256) override;
+  absl::Status MarkPublished(const AgentIdentity& who, const std::string& batch_id) override;
+
+  // EnsurePartitions creates the daily sample partitions covering [from_day, to_day] (days
+  // since the epoch) that do not exist yet.
+  absl::Status EnsurePartitions(int64_t from_day, int64_t to_day);
+
+ private:
+  bool HeartbeatDue(const AgentIdentity& who);
+
+  pg::Pool* pool_;
+  const Clock* clock_;
+  const absl::Duration heartbeat_interval_;
+  absl::Mutex mu_;
+  absl::flat_hash_set<int64_t> known_days_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<int64_t> known_series_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> last_heartbeat_ ABSL_GUARDED_BY(mu_);
+};
+
+// PgTokenStore resolves agent tokens by their SHA-256, caching hits for `cache_ttl`.
+class PgTokenStore final : public TokenStore {
+ public:
+  PgTokenStore(pg::Pool* pool, const Clock* clock, absl::Duration cache_ttl = absl::Seconds(30));
+  absl::StatusOr<AgentIdentity> Authenticate(const std::string& token) override;
+
+  // CreateToken issues a new token for (tenant, cluster) and returns it; only its hash is kept.
+  absl::StatusOr<std::string> CreateToken(const std::string& tenant, const std::string& cluster);
+
+ private:
+  struct Cached {
+    AgentIdentity who;
+    absl::Time expires;
+  };
+  pg::Pool* pool_;
+  const Clock* clock_;
+  const absl::Duration cache_ttl_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace k8i::ingest

@@ -1,0 +1,40 @@
+// k8i-health: asks a gRPC server for its health (grpc.health.v1) and exits 0 when SERVING.
+// Used by tools/dev and container health checks.
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Checks a gRPC server's health; exit 0 when SERVING."};
+  std::string addr = "127.0.0.1:7000";
+  std::string service;
+  std::string timeout = "2s";
+  app.add_option("--addr", addr, "host:port of the server");
+  app.add_option("--service", service, "service name; empty asks for the whole server");
+  app.add_option("--timeout", timeout, "deadline, e.g. 2s");
+  CLI11_PARSE(app, argc, argv);
+  absl::Duration d;
+  if (!absl::ParseDuration(timeout, &d)) {
+    std::cerr << "--timeout: \"" << timeout << "\" is not a duration\n";
+    return 2;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status st = stub->Check(&ctx, req, &resp);
+  if (!st.ok()) {
+    std::cerr << addr << ": " << st.error_message() << " (code " << st.error_code() << ")\n";
+    return 1;
+  }
+  std::cout << addr << " " << (service.empty() ? "(server)" : service) << ": "
+            << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
