@@ -7,6 +7,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "libs/common/logging.h"
+#include "libs/grpcx/status.h"
 #include "libs/metrics/metrics.h"
 
 namespace k8i::grpcx {
@@ -35,6 +36,10 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status st = methods->GetSendStatus();
+      if (auto fixed = DecodeFailureStatus(st, method_); fixed.has_value()) {
+        st = *fixed;
+        methods->ModifySendStatus(st);
+      }
       auto& m = RpcMetrics::Get();
       const double secs = absl::ToDoubleSeconds(absl::Now() - start_);
       m.handled.WithLabels({method_, std::to_string(st.error_code())}).Inc();
@@ -63,6 +68,22 @@ class ObservingFactory final : public grpc::experimental::ServerInterceptorFacto
 };
 
 }  // namespace
+
+std::optional<grpc::Status> DecodeFailureStatus(const grpc::Status& status,
+                                                const std::string& method) {
+  // gRPC reports a request it could not parse as INTERNAL with no message (proto3) or "No
+  // payload", and no details; every status our handlers return carries details.
+  if (status.error_code() != grpc::StatusCode::INTERNAL || !status.error_details().empty()) {
+    return std::nullopt;
+  }
+  if (!status.error_message().empty() && status.error_message() != "No payload") {
+    return std::nullopt;
+  }
+  return ToGrpcStatus(WithErrorInfo(
+      absl::InvalidArgumentError(absl::StrCat("the request to ", method,
+                                              " is not a valid protobuf message of its type")),
+      "MALFORMED_REQUEST"));
+}
 
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
 ServerInterceptors() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,12 @@ void BlockShutdownSignals();
 
 // WaitForShutdownSignal blocks until SIGTERM or SIGINT arrives and returns its number.
 int WaitForShutdownSignal();
+
+// DecodeFailureStatus recognises the status gRPC sends for a request it could not decode
+// (INTERNAL, no message, no details) and returns the INVALID_ARGUMENT that replaces it, with
+// ErrorInfo reason MALFORMED_REQUEST; nullopt for any other status.
+std::optional<grpc::Status> DecodeFailureStatus(const grpc::Status& status,
+                                                const std::string& method);
 
 // ServerInterceptors returns the logging + metrics interceptor factories (rpc count by method
 // and code, latency histogram), registered by Server on every service.

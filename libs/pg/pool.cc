@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/logging.h"
+#include "pqxx/tablewriter"
 
 namespace k8i::pg {
 namespace {

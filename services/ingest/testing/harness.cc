@@ -1,0 +1,175 @@
+#include "services/ingest/testing/harness.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
+#include "libs/grpcx/status.h"
+#include "libs/kafka/cloudevents.h"
+#include "libs/kafka/consumer.h"
+#include "libs/redis/options.h"
+
+namespace k8i::ingest::testing {
+
+absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptions options) {
+  std::unique_ptr<IngestHarness> h(new IngestHarness());
+  h->tenant_ = absl::StrCat("t", NewId().substr(0, 10));
+  ASSIGN_OR_RETURN(h->db_, k8i::testing::TempDatabase::Create());
+  ASSIGN_OR_RETURN(h->pool_, pg::Pool::Create({.url = h->db_->url(),
+                                               .size = options.pg_pool_size}));
+  RETURN_IF_ERROR(ApplyMigrations(*h->pool_));
+  const Clock* clock = &RealClock::Instance();
+  h->tokens_ = std::make_unique<PgTokenStore>(h->pool_.get(), clock, absl::Seconds(1));
+  ASSIGN_OR_RETURN(h->token_, h->tokens_->CreateToken(h->tenant_, h->cluster_));
+  ASSIGN_OR_RETURN(h->producer_,
+                   kafka::Producer::Create({.bootstrap = k8i::testing::TestEnv(
+                                                "K8I_TEST_KAFKA_BOOTSTRAP"),
+                                            .client_id = "ingest-harness",
+                                            .delivery_timeout = options.delivery_timeout}));
+  ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(k8i::testing::TestEnv("K8I_TEST_REDIS_URL")));
+  ASSIGN_OR_RETURN(h->redis_, redis::Client::Create(redis_opts));
+  h->store_ = std::make_unique<PgBatchStore>(h->pool_.get(), clock);
+  h->publisher_ = std::make_unique<KafkaPublisher>(
+      h->producer_.get(), PublisherOptions{.delivery_timeout = options.delivery_timeout});
+  h->heartbeat_ = std::make_unique<RedisHeartbeat>(h->redis_.get());
+  h->ingestor_ = std::make_unique<Ingestor>(Limits{}, options.inflight_sample_budget,
+                                            h->store_.get(), h->publisher_.get(),
+                                            h->heartbeat_.get(), clock);
+  h->service_ = std::make_unique<IngestServiceImpl>(h->tokens_.get(), h->ingestor_.get());
+  h->server_ = std::make_unique<grpcx::Server>(grpcx::ServerOptions{});
+  h->server_->AddService(h->service_.get(), "k8intel.v1.IngestService");
+  RETURN_IF_ERROR(h->server_->Start());
+  return h;
+}
+
+IngestHarness::~IngestHarness() {
+  if (server_) {
+    server_->Shutdown(absl::Seconds(1));
+    server_->Wait();
+  }
+}
+
+std::unique_ptr<k8intel::v1::IngestService::Stub> IngestHarness::NewStub() const {
+  return k8intel::v1::IngestService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
+}
+
+int64_t IngestHarness::QueryInt(const std::string& sql) {
+  int64_t out = -1;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    auto r = tx.exec1(sql);
+    out = r[0].is_null() ? 0 : r[0].as<int64_t>();
+    return absl::OkStatus();
+  });
+  return s.ok() ? out : -1;
+}
+
+k8intel::v1::TelemetryBatch MakeBatch(const std::string& id, int series, int samples) {
+  k8intel::v1::TelemetryBatch b;
+  b.set_batch_id(id);
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (int s = 0; s < series; ++s) {
+    auto* m = b.add_metrics();
+    m->set_name("bench_metric");
+    m->set_type(k8intel::v1::METRIC_TYPE_GAUGE);
+    auto* l = m->add_labels();
+    l->set_name("batch");
+    l->set_value(id);
+    auto* l2 = m->add_labels();
+    l2->set_name("series");
+    l2->set_value(std::to_string(s));
+    m->mutable_resource()->set_node_name("node-1");
+    for (int i = 0; i < samples; ++i) {
+      auto* x = m->add_samples();
+      x->set_time_unix_ms(now_ms - (samples - i) * 1000);
+      x->set_value(s * 1000 + i);
+    }
+  }
+  return b;
+}
+
+void ResilientSender::Reopen() {
+  if (stream_) {
+    stream_->WritesDone();
+    ctx_->TryCancel();
+    stream_->Finish().IgnoreError();
+  }
+  if (!channel_) {
+    channel_ = grpc::CreateChannel(target_, grpc::InsecureChannelCredentials());
+    stub_ = k8intel::v1::IngestService::NewStub(channel_);
+  }
+  ctx_ = std::make_unique<grpc::ClientContext>();
+  ctx_->AddMetadata("authorization", "Bearer " + token_);
+  stream_ = stub_->Stream(ctx_.get());
+}
+
+absl::Status ResilientSender::Send(const k8intel::v1::TelemetryBatch& batch,
+                                   absl::Time deadline) {
+  absl::Status last = absl::DeadlineExceededError("not sent");
+  while (absl::Now() < deadline) {
+    if (!stream_) Reopen();
+    k8intel::v1::StreamRequest req;
+    *req.mutable_batch() = batch;
+    k8intel::v1::StreamResponse ack;
+    if (!stream_->Write(req) || !stream_->Read(&ack)) {
+      // Broken stream (server restart, drain): reopen and resend.
+      grpc::Status st = stream_->Finish();
+      stream_.reset();
+      last = grpcx::FromGrpcStatus(st);
+      if (!st.ok() && st.error_code() != grpc::StatusCode::UNAVAILABLE &&
+          st.error_code() != grpc::StatusCode::CANCELLED) {
+        return last;
+      }
+      ++retries_;
+      absl::SleepFor(absl::Milliseconds(200));
+      continue;
+    }
+    last = grpcx::FromRpcStatus(ack.status());
+    if (last.ok()) return last;
+    if (!absl::IsUnavailable(last) && !absl::IsResourceExhausted(last)) return last;
+    ++retries_;
+    absl::Duration delay = grpcx::GetRetryDelay(last);
+    absl::SleepFor(delay > absl::ZeroDuration() ? delay : absl::Milliseconds(500));
+  }
+  return last;
+}
+
+absl::StatusOr<KafkaCount> CountKafkaSamples(const std::string& topic, const std::string& key,
+                                             absl::Duration idle) {
+  ASSIGN_OR_RETURN(auto consumer,
+                   kafka::Consumer::Create(
+                       {.bootstrap = k8i::testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP"),
+                        .group_id = absl::StrCat("count-", NewId()),
+                        .topics = {topic}}));
+  KafkaCount count;
+  std::set<std::string> seen;
+  // Joining the group takes a few seconds: the idle clock starts at the first message.
+  absl::Time last_message = absl::InfiniteFuture();
+  const absl::Time give_up = absl::Now() + absl::Minutes(2);
+  const absl::Time first_by = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < give_up) {
+    if (last_message == absl::InfiniteFuture() ? absl::Now() > first_by
+                                               : absl::Now() - last_message >= idle) {
+      break;
+    }
+    ASSIGN_OR_RETURN(auto msgs, consumer->Poll(1000, absl::Milliseconds(500)));
+    if (!msgs.empty()) last_message = absl::Now();
+    for (const auto& m : msgs) {
+      if (m.key != key) continue;
+      ASSIGN_OR_RETURN(auto ce, kafka::ParseCloudEventHeaders(m.headers));
+      if (!seen.insert(ce.id).second) {
+        ++count.duplicates;
+        continue;
+      }
+      ++count.messages;
+      k8intel::v1::MetricBatch mb;
+      if (!mb.ParseFromString(m.value)) return absl::DataLossError("unparsable MetricBatch");
+      for (const auto& s : mb.series()) count.samples += s.samples_size();
+    }
+  }
+  consumer->Close();
+  return count;
+}
+
+}  // namespace k8i::ingest::testing

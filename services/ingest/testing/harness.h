@@ -1,0 +1,102 @@
+// IngestHarness: a complete in-process ingest (real PostgreSQL database of its own, the test
+// stack's Kafka-protocol broker and Redis) on a free port, with an agent-like client that
+// resends on retryable errors, and readers for what landed in PostgreSQL and on Kafka.
+// Test-only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "k8intel/v1/ingest.grpc.pb.h"
+#include "libs/grpcx/server.h"
+#include "libs/kafka/message.h"
+#include "libs/kafka/producer.h"
+#include "libs/pg/pool.h"
+#include "libs/redis/client.h"
+#include "libs/testing/stack.h"
+#include "services/ingest/ingest_service.h"
+#include "services/ingest/store/kafka_publisher.h"
+#include "services/ingest/store/pg_batch_store.h"
+#include "services/ingest/store/redis_heartbeat.h"
+
+namespace k8i::ingest::testing {
+
+struct HarnessOptions {
+  int64_t inflight_sample_budget = 2'000'000;
+  absl::Duration delivery_timeout = absl::Seconds(5);
+  int pg_pool_size = 4;
+};
+
+class IngestHarness {
+ public:
+  // Start builds everything; the tenant is unique per harness so Kafka readers can filter.
+  static absl::StatusOr<std::unique_ptr<IngestHarness>> Start(HarnessOptions options = {});
+  ~IngestHarness();
+
+  const std::string& tenant() const { return tenant_; }
+  const std::string& cluster() const { return cluster_; }
+  const std::string& token() const { return token_; }
+  const std::string& db_url() const { return db_->url(); }
+  int port() const { return server_->port(); }
+  pg::Pool& pool() { return *pool_; }
+  PgTokenStore& tokens() { return *tokens_; }
+
+  std::unique_ptr<k8intel::v1::IngestService::Stub> NewStub() const;
+
+  // Query runs one SQL statement returning a single integer (e.g. a count).
+  int64_t QueryInt(const std::string& sql);
+
+ private:
+  IngestHarness() = default;
+  std::string tenant_, cluster_ = "c1", token_;
+  std::unique_ptr<k8i::testing::TempDatabase> db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<redis::Client> redis_;
+  std::unique_ptr<PgBatchStore> store_;
+  std::unique_ptr<PgTokenStore> tokens_;
+  std::unique_ptr<KafkaPublisher> publisher_;
+  std::unique_ptr<RedisHeartbeat> heartbeat_;
+  std::unique_ptr<Ingestor> ingestor_;
+  std::unique_ptr<IngestServiceImpl> service_;
+  std::unique_ptr<grpcx::Server> server_;
+};
+
+// MakeBatch builds a batch of `series` series with `samples` samples each, ending now, with
+// series names unique to `id` so each batch's samples can be counted separately.
+k8intel::v1::TelemetryBatch MakeBatch(const std::string& id, int series, int samples);
+
+// ResilientSender behaves like an agent: it streams batches one at a time and resends a batch
+// on a retryable ack (RetryInfo delay) or a broken stream, until acknowledged or `deadline`.
+class ResilientSender {
+ public:
+  ResilientSender(std::string target, std::string token)
+      : target_(std::move(target)), token_(std::move(token)) {}
+  // Send returns OK once the batch is acknowledged durable, or the final non-retryable error.
+  absl::Status Send(const k8intel::v1::TelemetryBatch& batch, absl::Time deadline);
+  int retries() const { return retries_; }
+
+ private:
+  void Reopen();
+  std::string target_, token_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<k8intel::v1::IngestService::Stub> stub_;
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<k8intel::v1::StreamRequest,
+                                           k8intel::v1::StreamResponse>> stream_;
+  int retries_ = 0;
+};
+
+// KafkaSamples reads every message on `topic` keyed `tenant/cluster` until the topic has been
+// idle for `idle`, and returns the number of samples in distinct CloudEvents (by ce_id), plus
+// the number of duplicate deliveries seen.
+struct KafkaCount {
+  int64_t samples = 0;
+  int64_t messages = 0;
+  int64_t duplicates = 0;
+};
+absl::StatusOr<KafkaCount> CountKafkaSamples(const std::string& topic, const std::string& key,
+                                             absl::Duration idle = absl::Seconds(3));
+
+}  // namespace k8i::ingest::testing
