@@ -1,0 +1,169 @@
+#include "libs/kafka/consumer.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/common/logging.h"
+#include "libs/common/status_macros.h"
+#include "libs/kafka/rdkafka_util.h"
+
+namespace k8i::kafka {
+namespace {
+
+int ClampMs(absl::Duration d) {
+  int64_t ms = absl::ToInt64Milliseconds(d);
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, std::numeric_limits<int>::max()));
+}
+
+void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  internal::LogError(rk, err, reason);
+}
+
+ConsumedMessage Convert(const rd_kafka_message_t& m) {
+  ConsumedMessage out;
+  out.topic = rd_kafka_topic_name(m.rkt);
+  out.partition = m.partition;
+  out.offset = m.offset;
+  if (m.key != nullptr) out.key.assign(static_cast<const char*>(m.key), m.key_len);
+  if (m.payload != nullptr) out.value.assign(static_cast<const char*>(m.payload), m.len);
+  rd_kafka_timestamp_type_t ts_type;
+  out.timestamp_ms = rd_kafka_message_timestamp(&m, &ts_type);
+  rd_kafka_headers_t* headers = nullptr;
+  // The headers stay owned by the message.
+  if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      Header h;
+      h.key = name;
+      if (value != nullptr) h.value.assign(static_cast<const char*>(value), size);
+      out.headers.push_back(std::move(h));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions options) {
+  if (options.bootstrap.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: bootstrap is empty");
+  }
+  if (options.group_id.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: group_id is empty");
+  }
+  if (options.topics.empty()) {
+    return absl::InvalidArgumentError("kafka consumer: no topics");
+  }
+  auto it = options.extra.find("enable.auto.commit");
+  if (it != options.extra.end() && it->second != "false") {
+    return absl::InvalidArgumentError(
+        "kafka consumer: enable.auto.commit cannot be overridden (commits are explicit)");
+  }
+  std::map<std::string, std::string> props = {
+      {"bootstrap.servers", options.bootstrap},
+      {"group.id", options.group_id},
+      {"auto.offset.reset", options.auto_offset_reset},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "false"},
+  };
+  for (const auto& [k, v] : options.extra) props[k] = v;
+  ASSIGN_OR_RETURN(internal::ConfPtr conf, internal::NewConf(props));
+  rd_kafka_conf_set_error_cb(conf.get(), &OnError);
+
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
+  if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", errstr));
+  conf.release();  // rd_kafka_new took ownership.
+  std::unique_ptr<Consumer> c(new Consumer(std::move(options)));
+  c->rk_ = rk;
+  rd_kafka_poll_set_consumer(rk);
+
+  internal::PartitionListPtr topics(
+      rd_kafka_topic_partition_list_new(static_cast<int>(c->options_.topics.size())));
+  for (const std::string& t : c->options_.topics) {
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, topics.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ErrorToStatus(
+        err, absl::StrCat("kafka subscribe to ", absl::StrJoin(c->options_.topics, ",")));
+  }
+  return c;
+}
+
+Consumer::~Consumer() {
+  Close();
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+}
+
+void Consumer::Close() {
+  if (closed_ || rk_ == nullptr) return;
+  closed_ = true;
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    Logger("kafka")->warn("kafka consumer {}: close: {}", options_.group_id, rd_kafka_err2str(err));
+  }
+}
+
+absl::StatusOr<std::vector<ConsumedMessage>> Consumer::Poll(int max, absl::Duration timeout) {
+  if (closed_) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (max <= 0) return absl::InvalidArgumentError("kafka consumer: Poll max must be positive");
+  std::vector<ConsumedMessage> out;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (static_cast<int>(out.size()) < max) {
+    // Wait for the first message only; then take what is already there.
+    int wait_ms = out.empty() ? ClampMs(deadline - absl::Now()) : 0;
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, wait_ms);
+    if (m == nullptr) {
+      if (!out.empty() || absl::Now() >= deadline) break;
+      continue;
+    }
+    rd_kafka_resp_err_t err = m->err;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.push_back(Convert(*m));
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    std::string what = rd_kafka_message_errstr(m);
+    std::string topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+    int32_t partition = m->partition;
+    rd_kafka_message_destroy(m);
+    if (err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      Logger("kafka")->debug("kafka consumer {}: end of {}[{}]", options_.group_id, topic,
+                             partition);
+      continue;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512];
+      rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk_, reason, sizeof reason);
+      return absl::InternalError(
+          absl::StrCat("kafka consumer fatal error: ", rd_kafka_err2name(orig), ": ", reason));
+    }
+    Logger("kafka")->warn("kafka consumer {}: {} {}[{}]: {}", options_.group_id,
+                          rd_kafka_err2name(err), topic, partition, what);
+    if (absl::Now() >= deadline) break;
+  }
+  return out;
+}
+
+absl::Status Consumer::Commit(const ConsumedMessage& msg) {
+  if (closed_) return absl::FailedPreconditionError("kafka consumer is closed");
+  internal::PartitionListPtr offsets(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(offsets.get(), msg.topic.c_str(), msg.partition)->offset =
+      msg.offset + 1;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), /*async=*/0);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    err = offsets->elems[0].err;  // Per-partition result.
+  }
+  return internal::ErrorToStatus(
+      err, absl::StrCat("kafka commit ", msg.topic, "[", msg.partition, "]@", msg.offset + 1));
+}
+
+}  // namespace k8i::kafka

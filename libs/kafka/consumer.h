@@ -1,0 +1,71 @@
+// Consumer: a consumer-group Kafka consumer over librdkafka with explicit, synchronous commits
+// (enable.auto.commit=false), so a message's offset is committed only after it was processed:
+// at-least-once delivery.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/kafka/message.h"
+
+struct rd_kafka_s;
+
+namespace k8i::kafka {
+
+struct ConsumerOptions {
+  // Comma-separated host:port list (bootstrap.servers). Required.
+  std::string bootstrap;
+  // Consumer group (group.id). Required.
+  std::string group_id;
+  // Topics to subscribe to. Required, non-empty.
+  std::vector<std::string> topics;
+  // Where a group without a committed offset starts: "earliest" or "latest".
+  std::string auto_offset_reset = "earliest";
+  // Further librdkafka properties; they override the defaults (but not enable.auto.commit).
+  std::map<std::string, std::string> extra;
+};
+
+// Consumer is not thread-safe: use it from one thread. Partitions are assigned by the group
+// (librdkafka's default rebalance handling).
+class Consumer {
+ public:
+  // Create validates the options (InvalidArgument naming the problem) and subscribes. It does
+  // not wait for the group join, which happens in the background during Poll.
+  static absl::StatusOr<std::unique_ptr<Consumer>> Create(ConsumerOptions options);
+
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+  // ~Consumer calls Close().
+  ~Consumer();
+
+  // Poll returns up to `max` messages, waiting at most `timeout` for the first; it returns
+  // an empty vector when nothing arrived. Partition EOF and transient errors (broker down,
+  // rebalance, unknown topic) are logged, not returned. Internal for a fatal consumer error,
+  // FailedPrecondition after Close.
+  absl::StatusOr<std::vector<ConsumedMessage>> Poll(int max, absl::Duration timeout);
+
+  // Commit synchronously commits offset+1 of `msg`'s partition: call after processing
+  // succeeded. Unavailable when the broker or coordinator is unreachable or the partition was
+  // reassigned in a rebalance (the message will be seen again).
+  absl::Status Commit(const ConsumedMessage& msg);
+
+  // Close leaves the group (committing nothing) and releases the connection. Idempotent.
+  void Close();
+
+ private:
+  explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
+
+  const ConsumerOptions options_;
+  rd_kafka_s* rk_ = nullptr;
+  bool closed_ = false;
+};
+
+using ConsumerPtr = std::unique_ptr<Consumer>;
+
+}  // namespace k8i::kafka

@@ -1,0 +1,178 @@
+#include "tools/devbroker/devbroker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "librdkafka/rdkafka.h"
+#include "librdkafka/rdkafka_mock.h"
+#include "libs/common/logging.h"
+
+namespace k8i::devbroker {
+namespace {
+
+struct ApiName {
+  const char* name;
+  int16_t key;
+};
+
+// Kafka protocol ApiKeys (rdkafka_protocol.h is not installed).
+constexpr ApiName kApis[] = {
+    {"Produce", 0},          {"Fetch", 1},           {"ListOffsets", 2},
+    {"Metadata", 3},         {"OffsetCommit", 8},    {"OffsetFetch", 9},
+    {"FindCoordinator", 10}, {"JoinGroup", 11},      {"Heartbeat", 12},
+    {"LeaveGroup", 13},      {"SyncGroup", 14},      {"DescribeGroups", 15},
+    {"ListGroups", 16},      {"ApiVersions", 18},    {"CreateTopics", 19},
+    {"DeleteTopics", 20},    {"InitProducerId", 22}, {"AddPartitionsToTxn", 24},
+    {"AddOffsetsToTxn", 25}, {"EndTxn", 26},         {"TxnOffsetCommit", 28},
+};
+
+// The highest ApiKey Reset clears (librdkafka 2.0 knows fewer).
+constexpr int16_t kMaxApiKey = 70;
+
+absl::Status BrokerError(rd_kafka_resp_err_t err, absl::string_view what) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", rd_kafka_err2str(err)));
+}
+
+void LogCallback(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  static const auto logger = Logger("devbroker");
+  logger->log(level <= 3   ? spdlog::level::err
+              : level == 4 ? spdlog::level::warn
+                           : spdlog::level::debug,
+              "rdkafka {}: {}", fac, buf);
+}
+
+bool IsKnownErrorCode(int32_t code) {
+  const rd_kafka_err_desc* descs;
+  size_t n;
+  rd_kafka_get_err_descs(&descs, &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (descs[i].name != nullptr && descs[i].code == code) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> DefaultTopics() {
+  return {"k8i.metrics.v1", "k8i.inventory.v1", "k8i.events.v1",
+          "k8i.alerts.v1",  "k8i.incidents.v1", "k8i.recommendations.v1"};
+}
+
+absl::StatusOr<int16_t> ApiKeyByName(absl::string_view api) {
+  for (const ApiName& a : kApis) {
+    if (absl::EqualsIgnoreCase(api, a.name)) return a.key;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown Kafka API \"", api, "\""));
+}
+
+absl::StatusOr<std::unique_ptr<MockBroker>> MockBroker::Start(const MockBrokerOptions& options) {
+  if (options.brokers < 1 || options.brokers > 16) {
+    return absl::InvalidArgumentError("brokers must be in [1, 16]");
+  }
+  if (options.partitions < 1 || options.partitions > 1000) {
+    return absl::InvalidArgumentError("partitions must be in [1, 1000]");
+  }
+  for (const std::string& t : options.topics) {
+    if (t.empty() || t.size() > 249 || !std::all_of(t.begin(), t.end(), [](char c) {
+          return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
+        })) {
+      return absl::InvalidArgumentError(absl::StrCat("bad topic name \"", t, "\""));
+    }
+  }
+
+  std::unique_ptr<MockBroker> b(new MockBroker());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogCallback);
+  char errstr[512];
+  // A client handle without brokers of its own: it only owns the mock cluster.
+  b->rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+  if (b->rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InternalError(absl::StrCat("rd_kafka_new: ", errstr));
+  }
+  b->cluster_ = rd_kafka_mock_cluster_new(b->rk_, options.brokers);
+  if (b->cluster_ == nullptr) {
+    return absl::InternalError("rd_kafka_mock_cluster_new failed (ports exhausted?)");
+  }
+  b->brokers_ = options.brokers;
+  b->bootstrap_ = rd_kafka_mock_cluster_bootstraps(b->cluster_);
+  int replication = std::min(options.brokers, 3);
+  for (const std::string& t : options.topics) {
+    rd_kafka_resp_err_t err =
+        rd_kafka_mock_topic_create(b->cluster_, t.c_str(), options.partitions, replication);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return BrokerError(err, absl::StrCat("create topic ", t));
+    }
+  }
+  return b;
+}
+
+MockBroker::~MockBroker() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+  if (rk_ != nullptr) rd_kafka_destroy(rk_);
+}
+
+absl::Status MockBroker::BrokerDown(int32_t id) {
+  if (id < 1 || id > brokers_) {
+    return absl::NotFoundError(absl::StrCat("no broker ", id, " (brokers are 1..", brokers_, ")"));
+  }
+  return BrokerError(rd_kafka_mock_broker_set_down(cluster_, id),
+                     absl::StrCat("broker ", id, " down"));
+}
+
+absl::Status MockBroker::BrokerUp(int32_t id) {
+  if (id < 1 || id > brokers_) {
+    return absl::NotFoundError(absl::StrCat("no broker ", id, " (brokers are 1..", brokers_, ")"));
+  }
+  return BrokerError(rd_kafka_mock_broker_set_up(cluster_, id), absl::StrCat("broker ", id, " up"));
+}
+
+absl::Status MockBroker::PushErrors(absl::string_view api, int32_t code, int count) {
+  absl::StatusOr<int16_t> key = ApiKeyByName(api);
+  if (!key.ok()) return key.status();
+  if (code == 0 || !IsKnownErrorCode(code)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown Kafka error code ", code));
+  }
+  if (count < 1 || count > 100000) {
+    return absl::InvalidArgumentError("count must be in [1, 100000]");
+  }
+  std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(code));
+  rd_kafka_mock_push_request_errors_array(cluster_, *key, errors.size(), errors.data());
+  return absl::OkStatus();
+}
+
+void MockBroker::Reset() {
+  for (int16_t key = 0; key <= kMaxApiKey; ++key) {
+    rd_kafka_mock_clear_request_errors(cluster_, key);
+  }
+  for (int32_t id = 1; id <= brokers_; ++id) rd_kafka_mock_broker_set_up(cluster_, id);
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
+  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) {
+    return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", std::strerror(errno)));
+  }
+  bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
+  ok = std::fflush(f) == 0 && ok;
+  ok = fsync(fileno(f)) == 0 && ok;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    std::remove(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat("write ", path, ": ", std::strerror(e)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace k8i::devbroker
