@@ -40,7 +40,8 @@ absl::Status MigrateWithRetry(pg::Pool& pool) {
 int Serve(const Config& cfg, pg::Pool& pool) {
   auto producer = kafka::Producer::Create(
       {.bootstrap = cfg.kafka_bootstrap, .client_id = "k8i-ingest",
-       .delivery_timeout = cfg.delivery_timeout});
+       .delivery_timeout = cfg.delivery_timeout,
+       .extra = IngestProducerSettings()});
   if (!producer.ok()) return Fail(producer.status());
   auto redis_opts = redis::ParseUrl(cfg.redis_url);
   if (!redis_opts.ok()) return Fail(redis_opts.status());

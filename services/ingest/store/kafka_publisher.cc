@@ -45,6 +45,10 @@ void AppendKind(const AgentIdentity& who, const std::string& batch_id, const std
 
 }  // namespace
 
+std::map<std::string, std::string> IngestProducerSettings() {
+  return {{"compression.type", "lz4"}, {"reconnect.backoff.max.ms", "1000"}};
+}
+
 std::vector<kafka::Message> KafkaPublisher::BuildMessages(
     const AgentIdentity& who, const k8intel::v1::TelemetryBatch& batch, absl::Time now) const {
   std::vector<kafka::Message> out;

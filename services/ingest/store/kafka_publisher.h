@@ -17,6 +17,10 @@ struct PublisherOptions {
   absl::Duration delivery_timeout = absl::Seconds(10);
 };
 
+// IngestProducerSettings: librdkafka settings for ingest's producer — lz4 compression, and a
+// reconnect backoff capped at 1 s so a returning broker is used at once (default cap: 10 s).
+std::map<std::string, std::string> IngestProducerSettings();
+
 // KafkaPublisher is thread-safe; it borrows the producer.
 class KafkaPublisher final : public Publisher {
  public:

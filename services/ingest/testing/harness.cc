@@ -26,7 +26,8 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
                    kafka::Producer::Create({.bootstrap = k8i::testing::TestEnv(
                                                 "K8I_TEST_KAFKA_BOOTSTRAP"),
                                             .client_id = "ingest-harness",
-                                            .delivery_timeout = options.delivery_timeout}));
+                                            .delivery_timeout = options.delivery_timeout,
+                                            .extra = IngestProducerSettings()}));
   ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(k8i::testing::TestEnv("K8I_TEST_REDIS_URL")));
   ASSIGN_OR_RETURN(h->redis_, redis::Client::Create(redis_opts));
   h->store_ = std::make_unique<PgBatchStore>(h->pool_.get(), clock);

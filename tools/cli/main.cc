@@ -1,0 +1,107 @@
+// k8i: the k8intel command-line client. Reads K8I_ENDPOINT and K8I_AGENT_TOKEN / K8I_API_KEY
+// from the environment (`eval "$(tools/dev env)"`), like kubectl reads its kubeconfig.
+//
+//   k8i health [SERVICE]          gRPC health of the front (or one service behind it)
+//   k8i push FILE.json            send a TelemetryBatch written as protobuf JSON ('-' = stdin)
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "CLI/CLI.hpp"
+#include "google/protobuf/util/json_util.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "k8intel/v1/ingest.grpc.pb.h"
+#include "libs/grpcx/status.h"
+
+namespace {
+
+std::string Env(const char* name, const char* fallback = "") {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+void SetDeadline(grpc::ClientContext& ctx, int seconds) {
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+}
+
+int PrintError(const grpc::Status& st) {
+  std::cerr << "error: " << st.error_message() << " (code " << st.error_code() << ")\n";
+  for (const auto& v : k8i::grpcx::GetFieldViolations(k8i::grpcx::FromGrpcStatus(st))) {
+    std::cerr << "  " << v.field << ": " << v.description << "\n";
+  }
+  return 1;
+}
+
+int Health(const std::string& endpoint, const std::string& service) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 5);
+  grpc::health::v1::HealthCheckRequest req;
+  req.set_service(service);
+  grpc::health::v1::HealthCheckResponse resp;
+  grpc::Status st = stub->Check(&ctx, req, &resp);
+  if (!st.ok()) return PrintError(st);
+  std::cout << (service.empty() ? endpoint : service) << ": "
+            << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
+  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+}
+
+int Push(const std::string& endpoint, const std::string& token, const std::string& file) {
+  std::string json;
+  if (file == "-") {
+    json.assign(std::istreambuf_iterator<char>(std::cin), {});
+  } else {
+    std::ifstream in(file);
+    if (!in) {
+      std::cerr << "error: cannot read " << file << "\n";
+      return 2;
+    }
+    json.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  k8intel::v1::PushRequest req;
+  auto parsed = google::protobuf::util::JsonStringToMessage(json, req.mutable_batch());
+  if (!parsed.ok()) {
+    std::cerr << "error: " << file << " is not a TelemetryBatch in JSON: " << parsed.ToString()
+              << "\n";
+    return 2;
+  }
+  auto stub = k8intel::v1::IngestService::NewStub(
+      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, 30);
+  ctx.AddMetadata("authorization", "Bearer " + token);
+  k8intel::v1::PushResponse resp;
+  grpc::Status st = stub->Push(&ctx, req, &resp);
+  if (!st.ok()) return PrintError(st);
+  std::cout << "batch " << resp.batch_id() << ": "
+            << (resp.duplicate() ? "already stored (duplicate)" : "stored") << ", "
+            << resp.accepted_samples() << " samples\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"k8i: the k8intel command-line client"};
+  std::string endpoint = Env("K8I_ENDPOINT", "127.0.0.1:7000");
+  app.add_option("--endpoint", endpoint, "gRPC endpoint (env K8I_ENDPOINT)");
+  app.require_subcommand(1);
+  std::string service;
+  auto* health = app.add_subcommand("health", "check gRPC health");
+  health->add_option("service", service, "service name, e.g. k8intel.v1.IngestService");
+  std::string file;
+  std::string token = Env("K8I_AGENT_TOKEN");
+  auto* push = app.add_subcommand("push", "send one TelemetryBatch (protobuf JSON)");
+  push->add_option("file", file, "JSON file, or - for stdin")->required();
+  push->add_option("--token", token, "agent token (env K8I_AGENT_TOKEN)");
+  CLI11_PARSE(app, argc, argv);
+  if (*health) return Health(endpoint, service);
+  if (token.empty()) {
+    std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
+    return 2;
+  }
+  return Push(endpoint, token, file);
+}
