@@ -1,26 +1,17 @@
 #include "libs/grpcx/server.h"
 
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "libs/grpcx/health_client.h"
 #include "gtest/gtest.h"
 #include "k8intel/v1/ingest.grpc.pb.h"
 
 namespace k8i::grpcx {
 namespace {
 
-using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 HealthCheckResponse::ServingStatus Check(int port, const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  HealthCheckRequest req;
-  req.set_service(service);
-  HealthCheckResponse resp;
-  grpc::Status st = stub->Check(&ctx, req, &resp);
-  if (!st.ok()) return HealthCheckResponse::UNKNOWN;
-  return resp.status();
+  auto status = CheckHealth("127.0.0.1:" + std::to_string(port), service, absl::Seconds(5));
+  return status.ok() ? *status : HealthCheckResponse::UNKNOWN;
 }
 
 TEST(ServerTest, ServesHealthAndUnimplemented) {

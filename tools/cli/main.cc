@@ -10,7 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "google/protobuf/util/json_util.h"
-#include "grpc/health/v1/health.grpc.pb.h"
+#include "libs/grpcx/health_client.h"
 #include "grpcpp/grpcpp.h"
 #include "k8intel/v1/ingest.grpc.pb.h"
 #include "libs/grpcx/status.h"
@@ -35,18 +35,14 @@ int PrintError(const grpc::Status& st) {
 }
 
 int Health(const std::string& endpoint, const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, 5);
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service(service);
-  grpc::health::v1::HealthCheckResponse resp;
-  grpc::Status st = stub->Check(&ctx, req, &resp);
-  if (!st.ok()) return PrintError(st);
+  auto status = k8i::grpcx::CheckHealth(endpoint, service, absl::Seconds(5));
+  if (!status.ok()) {
+    std::cerr << "error: " << status.status().message() << "\n";
+    return 1;
+  }
   std::cout << (service.empty() ? endpoint : service) << ": "
-            << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
-  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+            << k8i::grpcx::ServingStatusName(*status) << "\n";
+  return *status == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
 }
 
 int Push(const std::string& endpoint, const std::string& token, const std::string& file) {

@@ -5,8 +5,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
-#include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/grpcpp.h"
+#include "libs/grpcx/health_client.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Checks a gRPC server's health; exit 0 when SERVING."};
@@ -22,19 +21,13 @@ int main(int argc, char** argv) {
     std::cerr << "--timeout: \"" << timeout << "\" is not a duration\n";
     return 2;
   }
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + d));
-  grpc::health::v1::HealthCheckRequest req;
-  req.set_service(service);
-  grpc::health::v1::HealthCheckResponse resp;
-  grpc::Status st = stub->Check(&ctx, req, &resp);
-  if (!st.ok()) {
-    std::cerr << addr << ": " << st.error_message() << " (code " << st.error_code() << ")\n";
+  auto status = k8i::grpcx::CheckHealth(addr, service, d);
+  if (!status.ok()) {
+    std::cerr << addr << ": " << status.status().message() << " (code "
+              << static_cast<int>(status.status().code()) << ")\n";
     return 1;
   }
   std::cout << addr << " " << (service.empty() ? "(server)" : service) << ": "
-            << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
-  return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+            << k8i::grpcx::ServingStatusName(*status) << "\n";
+  return *status == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
 }
