@@ -86,6 +86,21 @@ struct PreparedSeries {
   LabelSet labels;
 };
 
+// ExecUpsert runs `insert` + the VALUES tuples of `rows` (one per key, so no row is touched
+// twice by one statement) + `on_conflict`.
+template <typename Map>
+void ExecUpsert(pqxx::work& tx, absl::string_view insert, const Map& rows,
+                absl::string_view on_conflict) {
+  std::string sql(insert);
+  bool first = true;
+  for (const auto& [key, values] : rows) {
+    absl::StrAppend(&sql, first ? "" : ",", values);
+    first = false;
+  }
+  absl::StrAppend(&sql, " ", on_conflict);
+  tx.exec(sql);
+}
+
 void UpsertObjects(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
   if (batch.objects_size() == 0) return;
   // Last state of each object wins; one statement cannot touch the same row twice.
@@ -98,19 +113,13 @@ void UpsertObjects(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatc
         tx.quote(r.meta->uid()), ",", tx.quote(r.meta->resource_version()), ",",
         tx.quote(r.json), "::jsonb,", o.deleted() ? "true" : "false", ")");
   }
-  std::string sql =
-      "INSERT INTO telemetry.objects (tenant_id, cluster_id, kind, namespace, name, uid, "
-      "resource_version, object, deleted) VALUES ";
-  bool first = true;
-  for (const auto& [key, values] : rows) {
-    absl::StrAppend(&sql, first ? "" : ",", values);
-    first = false;
-  }
-  sql +=
-      " ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
-      "uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, "
-      "object = EXCLUDED.object, deleted = EXCLUDED.deleted, updated_at = now()";
-  tx.exec(sql);
+  ExecUpsert(tx,
+             "INSERT INTO telemetry.objects (tenant_id, cluster_id, kind, namespace, name, uid, "
+             "resource_version, object, deleted) VALUES ",
+             rows,
+             "ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
+             "uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, "
+             "object = EXCLUDED.object, deleted = EXCLUDED.deleted, updated_at = now()");
 }
 
 void UpsertEvents(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
@@ -126,19 +135,13 @@ void UpsertEvents(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch
         e.has_last_time() ? tx.quote(TsLiteral(e.last_time())) : "NULL", ",",
         std::max(1, e.count()), ")");
   }
-  std::string sql =
-      "INSERT INTO telemetry.events (tenant_id, cluster_id, uid, type, reason, message, "
-      "involved_kind, involved_namespace, involved_name, source_component, first_time, "
-      "last_time, count) VALUES ";
-  bool first = true;
-  for (const auto& [uid, values] : rows) {
-    absl::StrAppend(&sql, first ? "" : ",", values);
-    first = false;
-  }
-  sql +=
-      " ON CONFLICT (tenant_id, cluster_id, uid) DO UPDATE SET message = EXCLUDED.message, "
-      "last_time = EXCLUDED.last_time, count = EXCLUDED.count";
-  tx.exec(sql);
+  ExecUpsert(tx,
+             "INSERT INTO telemetry.events (tenant_id, cluster_id, uid, type, reason, message, "
+             "involved_kind, involved_namespace, involved_name, source_component, first_time, "
+             "last_time, count) VALUES ",
+             rows,
+             "ON CONFLICT (tenant_id, cluster_id, uid) DO UPDATE SET message = EXCLUDED.message, "
+             "last_time = EXCLUDED.last_time, count = EXCLUDED.count");
 }
 
 void UpsertAlerts(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
@@ -160,19 +163,13 @@ void UpsertAlerts(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch
         tx.quote(ToJson(a.resource())), "::jsonb,", tx.quote(a.source()), ",",
         tx.quote(a.summary()), ")");
   }
-  std::string sql =
-      "INSERT INTO telemetry.alerts (tenant_id, cluster_id, fingerprint, starts_at, name, "
-      "severity, status, ends_at, labels, annotations, resource, source, summary) VALUES ";
-  bool first = true;
-  for (const auto& [key, values] : rows) {
-    absl::StrAppend(&sql, first ? "" : ",", values);
-    first = false;
-  }
-  sql +=
-      " ON CONFLICT (tenant_id, cluster_id, fingerprint, starts_at) DO UPDATE SET "
-      "status = EXCLUDED.status, ends_at = EXCLUDED.ends_at, severity = EXCLUDED.severity, "
-      "annotations = EXCLUDED.annotations, summary = EXCLUDED.summary, updated_at = now()";
-  tx.exec(sql);
+  ExecUpsert(tx,
+             "INSERT INTO telemetry.alerts (tenant_id, cluster_id, fingerprint, starts_at, name, "
+             "severity, status, ends_at, labels, annotations, resource, source, summary) VALUES ",
+             rows,
+             "ON CONFLICT (tenant_id, cluster_id, fingerprint, starts_at) DO UPDATE SET "
+             "status = EXCLUDED.status, ends_at = EXCLUDED.ends_at, severity = EXCLUDED.severity, "
+             "annotations = EXCLUDED.annotations, summary = EXCLUDED.summary, updated_at = now()");
 }
 
 }  // namespace
