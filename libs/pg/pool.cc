@@ -128,6 +128,11 @@ absl::Status Pool::WithTransaction(const std::function<absl::Status(pqxx::work&)
   return s;
 }
 
+pqxx::result ExecParams(pqxx::work& tx, const std::string& sql,
+                        const std::vector<std::string>& params) {
+  return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+}
+
 absl::Status CopyRows(pqxx::work& tx, const std::string& table,
                       const std::vector<std::string>& columns, std::string data) {
   if (data.empty()) return absl::OkStatus();

@@ -82,6 +82,11 @@ class Pool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// ExecParams runs `sql` with positional parameters `$1..$n` bound to `params` (as text; the SQL
+// casts them), for queries whose parameter count is only known at run time.
+pqxx::result ExecParams(pqxx::work& tx, const std::string& sql,
+                        const std::vector<std::string>& params);
+
 // CopyRows streams `data` (COPY text format: tab-separated columns, one row per line, ending
 // in '\n') into `table` (`columns` in order) inside `tx`.
 absl::Status CopyRows(pqxx::work& tx, const std::string& table,
