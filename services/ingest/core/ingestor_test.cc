@@ -1,6 +1,9 @@
 #include "services/ingest/core/ingestor.h"
 
 #include <map>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -166,6 +169,41 @@ TEST_F(IngestorTest, RedisDownStillAcks) {
   auto r = ingestor_.Ingest(who_, Batch("b1", 1, clock_.Now()));
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(observer_.heartbeat_failures, 1);
+}
+
+// A store that holds its first Write until released, to keep a batch in flight.
+class BlockingStore : public FakeStore {
+ public:
+  absl::StatusOr<WriteResult> Write(const AgentIdentity& who, const TelemetryBatch& batch,
+                                    const std::string& sha) override {
+    if (!entered.HasBeenNotified()) {
+      entered.Notify();
+      release.WaitForNotification();
+    }
+    return FakeStore::Write(who, batch, sha);
+  }
+  absl::Notification entered, release;
+};
+
+TEST(IngestorOverloadTest, FullBudgetAnswersResourceExhaustedWithRetryDelay) {
+  k8i::testing::FakeClock clock;
+  BlockingStore store;
+  FakePublisher publisher;
+  FakeHeartbeat heartbeat;
+  Ingestor ingestor(Limits{}, /*inflight_sample_budget=*/50, &store, &publisher, &heartbeat,
+                    &clock);
+  AgentIdentity who{"acme", "prod"};
+  absl::StatusOr<IngestResult> first;
+  std::thread t([&] { first = ingestor.Ingest(who, Batch("big", 40, clock.Now())); });
+  store.entered.WaitForNotification();
+  auto second = ingestor.Ingest(who, Batch("next", 40, clock.Now()));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(grpcx::GetRetryDelay(second.status()), kRetryDelay);
+  store.release.Notify();
+  t.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  // Capacity is back once the first batch is done.
+  EXPECT_TRUE(ingestor.Ingest(who, Batch("next", 40, clock.Now())).ok());
 }
 
 TEST(AdmissionTest, BoundsInFlightWork) {
