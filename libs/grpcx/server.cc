@@ -122,7 +122,10 @@ absl::Status Server::Start() {
   quota.SetMaxThreads(options_.max_threads);
   builder.SetResourceQuota(quota);
   for (auto& [service, name] : services_) builder.RegisterService(service);
-  builder.experimental().SetInterceptorCreators(ServerInterceptors());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  for (const auto& make : options_.extra_interceptors) creators.push_back(make());
+  for (auto& f : ServerInterceptors()) creators.push_back(std::move(f));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.address));

@@ -3,6 +3,7 @@
 // SIGTERM/SIGINT that drains in-flight RPCs within a deadline.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,8 +12,13 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace k8i::grpcx {
+
+// InterceptorCreator makes one server interceptor factory (gRPC takes ownership of it).
+using InterceptorCreator =
+    std::function<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>()>;
 
 struct ServerOptions {
   // host:port; port 0 picks a free port (see Server::port()).
@@ -25,6 +31,10 @@ struct ServerOptions {
   absl::Duration min_client_ping_interval = absl::Seconds(10);
   // Worker threads for the sync server; bounds concurrency (each stream holds one).
   int max_threads = 64;
+  // Interceptor factories installed before the logging + metrics ones, in order; each creator
+  // is called once at Start. A service puts its auth::AuthInterceptorFactory here, so auth
+  // sees every call first and the metrics record the status the client finally gets.
+  std::vector<InterceptorCreator> extra_interceptors;
 };
 
 // Server owns one grpc::Server. Register services (not owned; they must outlive the server),

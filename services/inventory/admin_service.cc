@@ -1,0 +1,241 @@
+#include "services/inventory/admin_service.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "libs/aip/resource_name.h"
+#include "libs/auth/api_key.h"
+#include "libs/common/status_macros.h"
+#include "libs/grpcx/status.h"
+
+namespace k8i::inventory {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+
+const aip::ResourcePattern& TenantPattern() {
+  static const auto* p =
+      new aip::ResourcePattern(*aip::ResourcePattern::Create("tenants/{tenant}"));
+  return *p;
+}
+const aip::ResourcePattern& KeyPattern() {
+  static const auto* p =
+      new aip::ResourcePattern(*aip::ResourcePattern::Create("tenants/{tenant}/apiKeys/{api_key}"));
+  return *p;
+}
+
+// OwnTenant parses `name` (a tenant name in field `field`) and returns NotFound unless it is
+// the caller's: another tenant's resources do not exist for this caller.
+absl::Status OwnTenant(const auth::Principal& p, const std::string& name, const char* field) {
+  ASSIGN_OR_RETURN(auto vars, TenantPattern().Parse(name, field));
+  if (vars["tenant"] != p.tenant) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  return absl::OkStatus();
+}
+
+// OwnKey parses an API key name and returns its key id when it is in the caller's tenant.
+absl::StatusOr<std::string> OwnKey(const auth::Principal& p, const std::string& name) {
+  ASSIGN_OR_RETURN(auto vars, KeyPattern().Parse(name, "name"));
+  if (vars["tenant"] != p.tenant) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  return vars["api_key"];
+}
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t micros = absl::ToUnixMicros(t);
+  int64_t secs = micros / 1'000'000, rem = micros % 1'000'000;
+  if (rem < 0) {
+    rem += 1'000'000;
+    --secs;
+  }
+  ts->set_seconds(secs);
+  ts->set_nanos(static_cast<int32_t>(rem * 1000));
+}
+
+v1::Role ToProto(auth::Role r) {
+  switch (r) {
+    case auth::Role::kViewer:
+      return v1::ROLE_VIEWER;
+    case auth::Role::kOperator:
+      return v1::ROLE_OPERATOR;
+    case auth::Role::kAdmin:
+      return v1::ROLE_ADMIN;
+    default:
+      return v1::ROLE_UNSPECIFIED;
+  }
+}
+
+absl::StatusOr<auth::Role> FromProto(v1::Role r) {
+  switch (r) {
+    case v1::ROLE_VIEWER:
+      return auth::Role::kViewer;
+    case v1::ROLE_OPERATOR:
+      return auth::Role::kOperator;
+    case v1::ROLE_ADMIN:
+      return auth::Role::kAdmin;
+    default:
+      return grpcx::InvalidArgumentWithViolations(
+          "invalid API key",
+          {{"api_key.role", "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN"}});
+  }
+}
+
+void ToProto(const ApiKeyRow& row, v1::ApiKey* out) {
+  out->set_name(KeyPattern().Format({{"tenant", row.tenant_id}, {"api_key", row.key_id}}));
+  out->set_display_name(row.display_name);
+  out->set_role(ToProto(row.role));
+  SetTime(row.created_at, out->mutable_create_time());
+  if (row.revoked_at) SetTime(*row.revoked_at, out->mutable_revoke_time());
+  if (row.last_used_at) SetTime(*row.last_used_at, out->mutable_last_used_time());
+}
+
+// Cursor decodes a page token for the query `fingerprint` ("" → first page).
+absl::StatusOr<std::vector<std::string>> Cursor(const aip::PageTokenCodec& codec,
+                                                const std::string& token,
+                                                const std::string& fingerprint) {
+  if (token.empty()) return std::vector<std::string>();
+  auto c = codec.Decode(token, fingerprint);
+  if (!c.ok()) {
+    return grpcx::InvalidArgumentWithViolations(
+        "invalid page_token", {{"page_token", std::string(c.status().message())}});
+  }
+  return c;
+}
+
+}  // namespace
+
+absl::StatusOr<IssuedKey> IssueApiKey(PgControlStore& store, const std::string& tenant,
+                                      const std::string& display_name, auth::Role role) {
+  auth::NewApiKey k = auth::GenerateApiKey();
+  ASSIGN_OR_RETURN(ApiKeyRow row, store.CreateApiKey(tenant, k.key_id, display_name, role, k.hash));
+  return IssuedKey{std::move(row), std::move(k.key)};
+}
+
+void AdminServiceImpl::Used(const auth::Principal& p) {
+  if (!p.credential_id.empty() && !absl::StartsWith(p.credential_id, "jwt:")) {
+    keys_->NoteUsed(p.tenant, p.credential_id);
+  }
+}
+
+grpc::Status AdminServiceImpl::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* req,
+                                         v1::GetTenantResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  auto vars = TenantPattern().Parse(req->name(), "name");
+  if (!vars.ok()) return grpcx::ToGrpcStatus(vars.status());
+  auto t = store_->GetTenant(principal.tenant, (*vars)["tenant"]);
+  if (!t.ok()) return grpcx::ToGrpcStatus(t.status());
+  auto* out = resp->mutable_tenant();
+  out->set_name(TenantPattern().Format({{"tenant", t->tenant_id}}));
+  out->set_display_name(t->display_name);
+  SetTime(t->created_at, out->mutable_create_time());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
+                                            const v1::CreateApiKeyRequest* req,
+                                            v1::CreateApiKeyResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  std::string target = req->parent();
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    const std::string& display = req->api_key().display_name();
+    if (display.empty() || display.size() > 100) {
+      return grpcx::InvalidArgumentWithViolations(
+          "invalid API key", {{"api_key.display_name", "must be 1..100 characters"}});
+    }
+    ASSIGN_OR_RETURN(auth::Role role, FromProto(req->api_key().role()));
+    ASSIGN_OR_RETURN(IssuedKey issued, IssueApiKey(*store_, principal.tenant, display, role));
+    ToProto(issued.row, resp->mutable_api_key());
+    resp->set_key(issued.key);
+    target = resp->api_key().name();
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), "CreateApiKey", target, st);
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* ctx,
+                                           const v1::ListApiKeysRequest* req,
+                                           v1::ListApiKeysResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 50, 500));
+    const std::string fp =
+        aip::PageTokenCodec::QueryFingerprint("ListApiKeys", req->parent(), "", "");
+    ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
+    ASSIGN_OR_RETURN(auto page, store_->ListApiKeys(principal.tenant, {cursor, size}));
+    for (const auto& row : page.rows) ToProto(row, resp->add_api_keys());
+    if (!page.next_cursor.empty()) resp->set_next_page_token(tokens_->Encode(fp, page.next_cursor));
+    resp->set_total_size(static_cast<int32_t>(page.total));
+    return absl::OkStatus();
+  }();
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::GetApiKey(grpc::ServerContext* ctx, const v1::GetApiKeyRequest* req,
+                                         v1::GetApiKeyResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string key_id, OwnKey(principal, req->name()));
+    ASSIGN_OR_RETURN(ApiKeyRow row, store_->GetApiKey(principal.tenant, key_id));
+    ToProto(row, resp->mutable_api_key());
+    return absl::OkStatus();
+  }();
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* ctx,
+                                            const v1::RevokeApiKeyRequest* req,
+                                            v1::RevokeApiKeyResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string key_id, OwnKey(principal, req->name()));
+    ASSIGN_OR_RETURN(ApiKeyRow row, store_->RevokeApiKey(principal.tenant, key_id));
+    keys_->Invalidate(key_id);
+    ToProto(row, resp->mutable_api_key());
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), "RevokeApiKey", req->name(), st);
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* ctx,
+                                               const v1::ListAuditEventsRequest* req,
+                                               v1::ListAuditEventsResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 100, 1000));
+    const std::string fp = aip::PageTokenCodec::QueryFingerprint("ListAuditEvents", req->parent(),
+                                                                 req->filter(), "time desc");
+    ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
+    auto page = store_->ListAuditEvents(principal.tenant, req->filter(), {cursor, size});
+    if (absl::IsInvalidArgument(page.status())) {
+      return grpcx::InvalidArgumentWithViolations(
+          "invalid filter", {{"filter", std::string(page.status().message())}});
+    }
+    if (!page.ok()) return page.status();
+    for (const auto& row : page->rows) {
+      auto* e = resp->add_audit_events();
+      e->set_name(absl::StrCat("tenants/", row.tenant_id, "/auditEvents/", row.id));
+      SetTime(row.time, e->mutable_time());
+      e->set_actor(row.actor);
+      e->set_action(row.action);
+      e->set_target(row.target);
+      e->set_result(row.result);
+      e->set_peer(row.peer);
+    }
+    if (!page->next_cursor.empty()) {
+      resp->set_next_page_token(tokens_->Encode(fp, page->next_cursor));
+    }
+    resp->set_total_size(static_cast<int32_t>(page->total));
+    return absl::OkStatus();
+  }();
+  return grpcx::ToGrpcStatus(st);
+}
+
+}  // namespace k8i::inventory

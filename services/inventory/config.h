@@ -1,0 +1,51 @@
+// Configuration of k8i-inventory, read from K8I_* environment variables and validated at start.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/auth/rate_limiter.h"
+#include "libs/common/config.h"
+
+namespace k8i::inventory {
+
+// JwtConfig: SSO tokens are accepted when a key source (JWKS file or HS256 secret file) and
+// the issuer and audience are all set.
+struct JwtConfig {
+  std::string jwks_file;
+  std::string hs256_secret_file;
+  std::string issuer;
+  std::string audience;
+  std::string tenant_claim;
+  std::string roles_claim;
+  std::string default_tenant;
+  bool enabled() const { return !jwks_file.empty() || !hs256_secret_file.empty(); }
+};
+
+struct Config {
+  std::string grpc_addr;
+  std::string metrics_addr;
+  std::string pg_url;
+  int pg_pool_size = 8;
+  std::string redis_url;
+  // HMAC key of page tokens; shared by every replica. Empty: a random key per process.
+  std::string page_token_key;
+  absl::Duration api_key_cache_ttl;
+  auth::RateLimit rate_limit;
+  JwtConfig jwt;
+  absl::Duration shutdown_grace;
+  std::string log_level;
+  bool log_json = true;
+};
+
+// LoadConfig reads every variable, documented in docs/security.md and docs/operations.md:
+//   K8I_GRPC_ADDR (127.0.0.1:7002), K8I_METRICS_ADDR (127.0.0.1:9102), K8I_PG_URL (required),
+//   K8I_PG_POOL_SIZE, K8I_REDIS_URL (required), K8I_PAGE_TOKEN_KEY, K8I_API_KEY_CACHE_TTL,
+//   K8I_RATE_LIMIT_PER_SECOND, K8I_RATE_LIMIT_BURST, K8I_JWT_JWKS_FILE,
+//   K8I_JWT_HS256_SECRET_FILE, K8I_JWT_ISSUER, K8I_JWT_AUDIENCE, K8I_JWT_TENANT_CLAIM,
+//   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_SHUTDOWN_GRACE, K8I_LOG_LEVEL,
+//   K8I_LOG_FORMAT.
+absl::StatusOr<Config> LoadConfig(EnvReader& env);
+
+}  // namespace k8i::inventory

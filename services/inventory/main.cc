@@ -1,0 +1,131 @@
+// k8i-inventory: the control plane (AdminService: API keys, audit log) with authentication and
+// roles enforced. `k8i-inventory` serves; `k8i-inventory migrate` applies the schema;
+// `k8i-inventory bootstrap --tenant T` creates the tenant if missing and prints a new admin key.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "libs/auth/grpc_auth.h"
+#include "libs/common/ids.h"
+#include "libs/common/logging.h"
+#include "libs/grpcx/server.h"
+#include "libs/metrics/metrics_server.h"
+#include "libs/redis/options.h"
+#include "services/inventory/admin_service.h"
+#include "services/inventory/auth_setup.h"
+#include "services/inventory/config.h"
+
+namespace k8i::inventory {
+namespace {
+
+int Fail(const absl::Status& s) {
+  Logger("inventory")->critical("{}", s.ToString());
+  return 2;
+}
+
+// MigrateWithRetry waits for PostgreSQL to come up (it may start alongside us).
+absl::Status MigrateWithRetry(pg::Pool& pool) {
+  absl::Status s;
+  for (int i = 0; i < 30; ++i) {
+    s = ApplyMigrations(pool);
+    if (s.ok() || !absl::IsUnavailable(s)) return s;
+    Logger("inventory")->warn("PostgreSQL not reachable yet: {}", s.ToString());
+    absl::SleepFor(absl::Seconds(2));
+  }
+  return s;
+}
+
+int Serve(const Config& cfg, pg::Pool& pool) {
+  auto redis_opts = redis::ParseUrl(cfg.redis_url);
+  if (!redis_opts.ok()) return Fail(redis_opts.status());
+  auto redis = redis::Client::Create(*redis_opts);
+  if (!redis.ok()) return Fail(redis.status());
+  auto jwt = BuildJwtVerifier(cfg.jwt);
+  if (!jwt.ok()) return Fail(jwt.status());
+  auto metrics_server =
+      metrics::MetricsServer::Start(cfg.metrics_addr, metrics::Registry::Default());
+  if (!metrics_server.ok()) return Fail(metrics_server.status());
+  if (cfg.page_token_key.empty()) {
+    Logger("inventory")
+        ->warn(
+            "K8I_PAGE_TOKEN_KEY is unset: page tokens are valid only on this "
+            "replica until it restarts");
+  }
+
+  const Clock& clock = RealClock::Instance();
+  PgControlStore store(&pool);
+  PgApiKeyStore keys(&pool, &store, &clock, {.cache_ttl = cfg.api_key_cache_ttl});
+  auth::CredentialAuthenticator authenticator(
+      {.api_keys = &keys, .jwt = jwt->get(), .jwt_default_tenant = cfg.jwt.default_tenant});
+  auth::RedisRateLimiter limiter(redis->get(), cfg.rate_limit);
+  AuditLog audit(&store, &keys);
+  aip::PageTokenCodec tokens(cfg.page_token_key.empty() ? RandomToken(32) : cfg.page_token_key);
+  AdminServiceImpl service(&store, &keys, &audit, &tokens);
+
+  grpcx::ServerOptions opts{.address = cfg.grpc_addr};
+  const auth::AuthInterceptorOptions auth_opts{
+      .authenticator = &authenticator, .policy = &AdminPolicy(), .rate_limiter = &limiter};
+  opts.extra_interceptors.push_back(
+      [&] { return std::make_unique<auth::AuthInterceptorFactory>(auth_opts); });
+  opts.extra_interceptors.push_back([&] { return std::make_unique<AuditRejectedFactory>(&audit); });
+  grpcx::Server server(opts);
+  server.AddService(&service, "k8intel.v1.AdminService");
+  if (auto s = server.Start(); !s.ok()) return Fail(s);
+  const int sig = grpcx::WaitForShutdownSignal();
+  Logger("inventory")
+      ->info("signal {} received: draining for up to {}", sig,
+             absl::FormatDuration(cfg.shutdown_grace));
+  server.Shutdown(cfg.shutdown_grace);
+  server.Wait();
+  Logger("inventory")->info("stopped");
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  grpcx::BlockShutdownSignals();
+  CLI::App app{"k8intel inventory: the control plane (API keys, roles, audit log)."};
+  app.require_subcommand(0, 1);
+  auto* migrate = app.add_subcommand("migrate", "apply the control schema and exit");
+  auto* bootstrap = app.add_subcommand(
+      "bootstrap", "create the tenant if missing and print a new admin API key (only the key)");
+  std::string tenant, display = "bootstrap-admin";
+  bootstrap->add_option("--tenant", tenant, "tenant id")->required();
+  bootstrap->add_option("--name", display, "the key's display name");
+  CLI11_PARSE(app, argc, argv);
+
+  EnvReader env;
+  auto cfg = LoadConfig(env);
+  InitLogging(cfg.ok() ? cfg->log_level : "info", cfg.ok() ? cfg->log_json : true);
+  if (!cfg.ok()) return Fail(cfg.status());
+
+  auto pool = pg::Pool::Create({.url = cfg->pg_url, .size = cfg->pg_pool_size});
+  if (!pool.ok()) return Fail(pool.status());
+  if (auto s = MigrateWithRetry(**pool); !s.ok()) {
+    Logger("inventory")->critical("schema migration failed: {}", s.ToString());
+    return 1;
+  }
+  if (*migrate) return 0;
+  if (*bootstrap) {
+    PgControlStore store(pool->get());
+    if (auto s = store.EnsureTenant(tenant, tenant); !s.ok()) return Fail(s);
+    auto issued = IssueApiKey(store, tenant, display, auth::Role::kAdmin);
+    if (!issued.ok()) return Fail(issued.status());
+    if (auto s = store.AppendAudit(
+            {.tenant_id = tenant,
+             .actor = "operator:bootstrap",
+             .action = "CreateApiKey",
+             .target = absl::StrCat("tenants/", tenant, "/apiKeys/", issued->row.key_id),
+             .result = "OK",
+             .peer = "local"});
+        !s.ok()) {
+      return Fail(s);
+    }
+    std::cout << issued->key << "\n";
+    return 0;
+  }
+  return Serve(*cfg, **pool);
+}
+
+}  // namespace
+}  // namespace k8i::inventory
+
+int main(int argc, char** argv) { return k8i::inventory::Main(argc, argv); }

@@ -1,0 +1,76 @@
+#include "services/inventory/testing/harness.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
+#include "libs/common/status_macros.h"
+#include "libs/redis/options.h"
+
+namespace k8i::inventory::testing {
+
+absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(HarnessOptions options) {
+  std::unique_ptr<InventoryHarness> h(new InventoryHarness());
+  h->prefix_ = absl::StrCat("t", NewId().substr(0, 8), "-");
+  ASSIGN_OR_RETURN(h->db_, k8i::testing::TempDatabase::Create());
+  ASSIGN_OR_RETURN(h->pool_, pg::Pool::Create({.url = h->db_->url(), .size = 4}));
+  RETURN_IF_ERROR(ApplyMigrations(*h->pool_));
+  const Clock* clock = &RealClock::Instance();
+  h->store_ = std::make_unique<PgControlStore>(h->pool_.get());
+  h->keys_ = std::make_unique<PgApiKeyStore>(
+      h->pool_.get(), h->store_.get(), clock,
+      ApiKeyCacheOptions{.cache_ttl = options.cache_ttl, .flush_every = absl::ZeroDuration()});
+  h->authenticator_ = std::make_unique<auth::CredentialAuthenticator>(
+      auth::CredentialAuthenticatorOptions{.api_keys = h->keys_.get()});
+  const std::string redis_url = k8i::testing::TestEnv("K8I_TEST_REDIS_URL");
+  if (!redis_url.empty()) {
+    ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(redis_url));
+    ASSIGN_OR_RETURN(h->redis_, redis::Client::Create(redis_opts));
+    h->limiter_ = std::make_unique<auth::RedisRateLimiter>(h->redis_.get(), options.rate_limit,
+                                                           absl::StrCat("k8i:rl:", h->prefix_));
+  } else {
+    h->limiter_ = std::make_unique<auth::LocalRateLimiter>(options.rate_limit);
+  }
+  h->audit_ = std::make_unique<AuditLog>(h->store_.get(), h->keys_.get());
+  h->tokens_ = std::make_unique<aip::PageTokenCodec>("test-page-token-key");
+  h->service_ = std::make_unique<AdminServiceImpl>(h->store_.get(), h->keys_.get(), h->audit_.get(),
+                                                   h->tokens_.get());
+  h->auth_opts_ = {.authenticator = h->authenticator_.get(),
+                   .policy = &AdminPolicy(),
+                   .rate_limiter = h->limiter_.get()};
+  grpcx::ServerOptions opts;
+  InventoryHarness* raw = h.get();
+  opts.extra_interceptors.push_back(
+      [raw] { return std::make_unique<auth::AuthInterceptorFactory>(raw->auth_opts_); });
+  opts.extra_interceptors.push_back(
+      [raw] { return std::make_unique<AuditRejectedFactory>(raw->audit_.get()); });
+  h->server_ = std::make_unique<grpcx::Server>(opts);
+  h->server_->AddService(h->service_.get(), "k8intel.v1.AdminService");
+  RETURN_IF_ERROR(h->server_->Start());
+  return h;
+}
+
+InventoryHarness::~InventoryHarness() {
+  if (server_) {
+    server_->Shutdown(absl::Seconds(1));
+    server_->Wait();
+  }
+}
+
+absl::StatusOr<IssuedKey> InventoryHarness::CreateKey(const std::string& tenant, auth::Role role,
+                                                      const std::string& name) {
+  RETURN_IF_ERROR(store_->EnsureTenant(tenant, tenant));
+  return IssueApiKey(*store_, tenant, name, role);
+}
+
+std::unique_ptr<k8intel::v1::AdminService::Stub> InventoryHarness::NewStub() const {
+  return k8intel::v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
+}
+
+absl::Status InventoryHarness::Exec(const std::string& sql) {
+  return pool_->WithTransaction([&](pqxx::work& tx) {
+    tx.exec(sql);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace k8i::inventory::testing
