@@ -1,0 +1,55 @@
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/common/status_macros.h"
+#include "tools/agent/collectors/collector.h"
+#include "tools/agent/collectors/node_collector.h"
+#include "tools/agent/collectors/prometheus_collector.h"
+
+namespace k8i::agent {
+
+CollectorRegistry CollectorRegistry::WithBuiltins() {
+  CollectorRegistry r;
+  r.Register("node", [](const CollectorSettings& s) -> absl::StatusOr<std::vector<CollectorPtr>> {
+    std::vector<CollectorPtr> out;
+    out.push_back(std::make_unique<NodeCollector>(s));
+    return out;
+  });
+  r.Register("prometheus",
+             [](const CollectorSettings& s) -> absl::StatusOr<std::vector<CollectorPtr>> {
+               std::vector<CollectorPtr> out;
+               for (const auto& url : s.scrape_urls) {
+                 ASSIGN_OR_RETURN(auto c, PrometheusCollector::Create(url, s));
+                 out.push_back(std::move(c));
+               }
+               return out;
+             });
+  return r;
+}
+
+void CollectorRegistry::Register(const std::string& kind, CollectorFactory factory) {
+  factories_[kind] = std::move(factory);
+}
+
+absl::StatusOr<std::vector<CollectorPtr>> CollectorRegistry::Build(
+    const std::vector<std::string>& kinds, const CollectorSettings& settings) const {
+  std::vector<CollectorPtr> out;
+  for (const auto& kind : kinds) {
+    auto it = factories_.find(kind);
+    if (it == factories_.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("K8I_AGENT_COLLECTORS: unknown collector \"",
+                                                     kind,
+                                                     "\"; known: ", absl::StrJoin(Kinds(), ",")));
+    }
+    ASSIGN_OR_RETURN(auto built, it->second(settings));
+    for (auto& c : built) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> CollectorRegistry::Kinds() const {
+  std::vector<std::string> kinds;
+  for (const auto& [k, f] : factories_) kinds.push_back(k);
+  return kinds;
+}
+
+}  // namespace k8i::agent

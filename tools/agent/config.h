@@ -1,0 +1,44 @@
+// Configuration of k8i-agent, read from K8I_* environment variables and validated at start;
+// every error names its variable (see README.md for the table).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/common/config.h"
+#include "tools/agent/collectors/collector.h"
+#include "tools/agent/core/anomaly.h"
+#include "tools/agent/core/batcher.h"
+#include "tools/agent/sender/sender.h"
+#include "tools/agent/sender/spool.h"
+
+namespace k8i::agent {
+
+struct Config {
+  std::string cluster;
+  std::string node_name;
+  absl::Duration interval;
+  std::vector<std::string> collectors;
+  CollectorSettings collector;
+  SenderOptions sender;
+  SpoolOptions spool;
+  AnomalyOptions anomaly;
+  bool anomaly_enabled = true;
+  BatchLimits batch;
+  std::string metrics_addr;
+  std::string log_level;
+  bool log_json = true;
+};
+
+// LoadConfig reads K8I_INGEST_ENDPOINT (required), K8I_AGENT_TOKEN (required), K8I_CLUSTER
+// (required), K8I_NODE_NAME, K8I_AGENT_INTERVAL, K8I_AGENT_COLLECTORS, K8I_AGENT_PROC_ROOT,
+// K8I_AGENT_SYS_ROOT, K8I_AGENT_HOST_ROOT, K8I_AGENT_SCRAPE_URLS, K8I_AGENT_SCRAPE_TIMEOUT,
+// K8I_AGENT_SPOOL_DIR, K8I_AGENT_SPOOL_MAX_BYTES, K8I_AGENT_BACKOFF_INITIAL,
+// K8I_AGENT_BACKOFF_MAX, K8I_AGENT_ACK_TIMEOUT, K8I_AGENT_TLS, K8I_AGENT_ANOMALY,
+// K8I_AGENT_ANOMALY_SIGMA, K8I_AGENT_ANOMALY_WARMUP, K8I_AGENT_ANOMALY_MAX_SERIES,
+// K8I_AGENT_MAX_SERIES_PER_BATCH, K8I_METRICS_ADDR, K8I_LOG_LEVEL, K8I_LOG_FORMAT.
+// `hostname` is the default node name.
+absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname);
+
+}  // namespace k8i::agent
