@@ -36,8 +36,12 @@ absl::StatusOr<Principal> CredentialAuthenticator::Authenticate(
   }
   absl::string_view credential = absl::StripLeadingAsciiWhitespace(h.substr(7));
   if (credential.empty()) return absl::UnauthenticatedError("empty bearer credential");
-  if (absl::StartsWith(credential, "k8i_")) return ApiKey(credential);
-  if (std::count(credential.begin(), credential.end(), '.') == 2) return Jwt(credential);
+  // Agent tokens are "k8i_agt_<secret>"; API keys are "k8i_<keyid>_<secret>".
+  const bool agent_token = absl::StartsWith(credential, kAgentTokenPrefix);
+  if (!agent_token && absl::StartsWith(credential, "k8i_")) return ApiKey(credential);
+  if (!agent_token && std::count(credential.begin(), credential.end(), '.') == 2) {
+    return Jwt(credential);
+  }
   if (options_.agents == nullptr) {
     return absl::UnauthenticatedError("unrecognized credential (not an API key or a JWT)");
   }

@@ -48,6 +48,10 @@ class InMemoryApiKeyStore final : public ApiKeyStore {
 
 // AgentTokenVerifier checks a cluster agent's bearer token (today: services/ingest's
 // SHA-256 table). Implementations must be thread-safe.
+// Agent tokens begin with this prefix (services/ingest issues them), which keeps them apart
+// from API keys ("k8i_<keyid>_<secret>").
+inline constexpr char kAgentTokenPrefix[] = "k8i_agt_";
+
 class AgentTokenVerifier {
  public:
   virtual ~AgentTokenVerifier() = default;

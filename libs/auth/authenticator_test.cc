@@ -19,7 +19,9 @@ const std::string kSecret(32, 's');
 class FakeAgents final : public AgentTokenVerifier {
  public:
   absl::StatusOr<Principal> Verify(absl::string_view token) override {
-    if (token == "agent-token-1") return Principal{"agent:c1", "acme", Role::kAgent, "agt-1"};
+    if (token == "agent-token-1" || token == "k8i_agt_secret") {
+      return Principal{"agent:c1", "acme", Role::kAgent, "agt-1"};
+    }
     if (token == "down") return absl::UnavailableError("token store down");
     return absl::UnauthenticatedError("unknown agent token");
   }
@@ -125,6 +127,8 @@ TEST_F(AuthenticatorTest, AgentToken) {
   EXPECT_EQ(p->role, Role::kAgent);
   EXPECT_EQ(Auth("Bearer nope").status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(Auth("Bearer down").status().code(), absl::StatusCode::kUnavailable);
+  // Ingest's token format goes to the agent verifier, not the API-key path.
+  EXPECT_EQ(Auth("Bearer k8i_agt_secret").value().role, Role::kAgent);
 }
 
 TEST_F(AuthenticatorTest, MissingOrMalformedHeader) {

@@ -1,6 +1,6 @@
-// IngestServiceImpl: the gRPC face of ingest. Authenticates the agent from the
-// `authorization: Bearer <token>` metadata, hands each batch to the Ingestor and maps the
-// outcome to acks (Stream) or the RPC status (Push). No SQL or Kafka here.
+// IngestServiceImpl: the gRPC face of ingest. Takes the agent's identity from the auth
+// interceptor (which checked its token against IngestPolicy), hands each batch to the Ingestor
+// and maps the outcome to acks (Stream) or the RPC status (Push). No SQL or Kafka here.
 #pragma once
 
 #include <atomic>
@@ -13,8 +13,7 @@ namespace k8i::ingest {
 // IngestServiceImpl is thread-safe; it borrows the token store and ingestor.
 class IngestServiceImpl final : public k8intel::v1::IngestService::Service {
  public:
-  IngestServiceImpl(TokenStore* tokens, Ingestor* ingestor)
-      : tokens_(tokens), ingestor_(ingestor) {}
+  explicit IngestServiceImpl(Ingestor* ingestor) : ingestor_(ingestor) {}
 
   grpc::Status Stream(grpc::ServerContext* context,
                       grpc::ServerReaderWriter<k8intel::v1::StreamResponse,
@@ -27,9 +26,6 @@ class IngestServiceImpl final : public k8intel::v1::IngestService::Service {
   void StartDraining() { draining_ = true; }
 
  private:
-  absl::StatusOr<AgentIdentity> Authenticate(const grpc::ServerContext& context);
-
-  TokenStore* tokens_;
   Ingestor* ingestor_;
   std::atomic<bool> draining_{false};
 };

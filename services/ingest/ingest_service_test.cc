@@ -4,7 +4,9 @@
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "libs/auth/grpc_auth.h"
 #include "libs/grpcx/status.h"
+#include "services/ingest/auth_setup.h"
 #include "services/ingest/testing/harness.h"
 
 namespace k8i::ingest {
@@ -80,7 +82,8 @@ TEST_F(IngestServiceTest, StreamedBatchesLandInPostgresAndKafkaOnce) {
 TEST_F(IngestServiceTest, ResentBatchIsAcknowledgedAsDuplicateAndStoredOnce) {
   auto b = MakeBatch("dup-1", 3, 4);
   k8intel::v1::PushResponse first, second;
-  ASSERT_TRUE(Push(b, &first, h_->token()).ok());
+  grpc::Status st0 = Push(b, &first, h_->token());
+  ASSERT_TRUE(st0.ok()) << st0.error_code() << " " << st0.error_message();
   ASSERT_TRUE(Push(b, &second, h_->token()).ok());
   EXPECT_FALSE(first.duplicate());
   EXPECT_TRUE(second.duplicate());
@@ -112,6 +115,23 @@ TEST_F(IngestServiceTest, CredentialsAreRequired) {
   absl::SleepFor(absl::Milliseconds(1100));
   EXPECT_EQ(Push(MakeBatch("auth-2", 1, 1), &resp, h_->token()).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST(IngestPolicyTest, EveryMethodHasAPolicyAndOnlyAgentsMayWrite) {
+  const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      "k8intel.v1.IngestService");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_TRUE(auth::UncoveredMethods(IngestPolicy(), *svc).empty());
+  for (auto role : {auth::Role::kNone, auth::Role::kViewer, auth::Role::kOperator,
+                    auth::Role::kAdmin}) {
+    auth::Principal p{.subject = "u", .tenant = "t", .role = role, .credential_id = "k"};
+    EXPECT_EQ(IngestPolicy().Check(p, "/k8intel.v1.IngestService/Push").code(),
+              absl::StatusCode::kPermissionDenied)
+        << auth::RoleName(role);
+  }
+  auth::Principal agent{.subject = "agent:c1", .tenant = "t", .role = auth::Role::kAgent,
+                        .credential_id = "c1"};
+  EXPECT_TRUE(IngestPolicy().Check(agent, "/k8intel.v1.IngestService/Stream").ok());
 }
 
 TEST_F(IngestServiceTest, PartlyInvalidBatchIsRejectedWholeWithFieldViolations) {

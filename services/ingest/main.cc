@@ -5,10 +5,12 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/notification.h"
+#include "libs/auth/grpc_auth.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/server.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/redis/options.h"
+#include "services/ingest/auth_setup.h"
 #include "services/ingest/config.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/probe.h"
@@ -60,7 +62,11 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   IngestProbe probe(metrics::Registry::Default());
   Ingestor ingestor(cfg.limits, cfg.inflight_sample_budget, &store, &publisher, &heartbeat,
                     &clock, &probe);
-  IngestServiceImpl service(&tokens, &ingestor);
+  IngestServiceImpl service(&ingestor);
+  AgentTokens agent_tokens(&tokens);
+  auth::CredentialAuthenticator authenticator({.agents = &agent_tokens});
+  const auth::AuthInterceptorOptions auth_opts{.authenticator = &authenticator,
+                                               .policy = &IngestPolicy()};
 
   // Partitions for yesterday .. three days ahead, refreshed hourly; older days on demand.
   absl::Notification stop;
@@ -73,7 +79,10 @@ int Serve(const Config& cfg, pg::Pool& pool) {
     } while (!stop.WaitForNotificationWithTimeout(absl::Hours(1)));
   });
 
-  grpcx::Server server({.address = cfg.grpc_addr});
+  grpcx::ServerOptions server_opts{.address = cfg.grpc_addr};
+  server_opts.extra_interceptors.push_back(
+      [&] { return std::make_unique<auth::AuthInterceptorFactory>(auth_opts); });
+  grpcx::Server server(std::move(server_opts));
   server.AddService(&service, "k8intel.v1.IngestService");
   if (auto s = server.Start(); !s.ok()) {
     stop.Notify();

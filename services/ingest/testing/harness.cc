@@ -8,7 +8,9 @@
 #include "libs/grpcx/status.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/consumer.h"
+#include "libs/auth/grpc_auth.h"
 #include "libs/redis/options.h"
+#include "services/ingest/auth_setup.h"
 
 namespace k8i::ingest::testing {
 
@@ -37,8 +39,16 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
   h->ingestor_ = std::make_unique<Ingestor>(Limits{}, options.inflight_sample_budget,
                                             h->store_.get(), h->publisher_.get(),
                                             h->heartbeat_.get(), clock);
-  h->service_ = std::make_unique<IngestServiceImpl>(h->tokens_.get(), h->ingestor_.get());
-  h->server_ = std::make_unique<grpcx::Server>(grpcx::ServerOptions{});
+  h->service_ = std::make_unique<IngestServiceImpl>(h->ingestor_.get());
+  h->agent_tokens_ = std::make_unique<AgentTokens>(h->tokens_.get());
+  h->authenticator_ = std::make_unique<auth::CredentialAuthenticator>(
+      auth::CredentialAuthenticatorOptions{.agents = h->agent_tokens_.get()});
+  grpcx::ServerOptions server_opts;
+  auth::AuthInterceptorOptions auth_opts{.authenticator = h->authenticator_.get(),
+                                         .policy = &IngestPolicy()};
+  server_opts.extra_interceptors.push_back(
+      [auth_opts] { return std::make_unique<auth::AuthInterceptorFactory>(auth_opts); });
+  h->server_ = std::make_unique<grpcx::Server>(std::move(server_opts));
   h->server_->AddService(h->service_.get(), "k8intel.v1.IngestService");
   RETURN_IF_ERROR(h->server_->Start());
   return h;

@@ -15,6 +15,7 @@
 #include "libs/pg/pool.h"
 #include "libs/redis/client.h"
 #include "libs/testing/stack.h"
+#include "libs/auth/authenticator.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/store/kafka_publisher.h"
 #include "services/ingest/store/pg_batch_store.h"
@@ -60,6 +61,8 @@ class IngestHarness {
   std::unique_ptr<RedisHeartbeat> heartbeat_;
   std::unique_ptr<Ingestor> ingestor_;
   std::unique_ptr<IngestServiceImpl> service_;
+  std::unique_ptr<auth::AgentTokenVerifier> agent_tokens_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<grpcx::Server> server_;
 };
 
