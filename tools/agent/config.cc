@@ -1,10 +1,14 @@
 #include "tools/agent/config.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "tools/agent/kube/informer.h"
 
 namespace k8i::agent {
 namespace {
@@ -16,6 +20,47 @@ std::vector<std::string> CommaList(const std::string& s) {
     if (!part.empty()) out.emplace_back(part);
   }
   return out;
+}
+
+// LoadKubeSettings reads the K8I_AGENT_KUBE* variables and adds or removes the "kube"
+// collector: auto turns it on when a kubeconfig is given or the agent runs in a pod.
+void LoadKubeSettings(EnvReader& env, Config& c, std::vector<std::string>& errors) {
+  auto& k = c.collector;
+  k.kubeconfig = env.String("K8I_KUBECONFIG", "");
+  const std::string mode = absl::AsciiStrToLower(env.String("K8I_AGENT_KUBE", "auto"));
+  const bool in_cluster = !env.String("KUBERNETES_SERVICE_HOST", "").empty();
+  bool on = false;
+  if (mode == "auto") {
+    on = in_cluster || !k.kubeconfig.empty();
+  } else if (mode == "on" || mode == "true" || mode == "1") {
+    on = true;
+    if (!in_cluster && k.kubeconfig.empty()) {
+      errors.push_back("K8I_AGENT_KUBE: on, but K8I_KUBECONFIG is empty and not in a pod");
+    }
+  } else if (mode != "off" && mode != "false" && mode != "0") {
+    errors.push_back(absl::StrCat("K8I_AGENT_KUBE: \"", mode, "\" is not auto, on or off"));
+  }
+  auto& cs = c.collectors;
+  const bool listed = std::find(cs.begin(), cs.end(), "kube") != cs.end();
+  if (on && !listed) cs.push_back("kube");
+  if (!on && listed) cs.erase(std::remove(cs.begin(), cs.end(), "kube"), cs.end());
+  k.kube_resources = CommaList(env.String("K8I_AGENT_KUBE_RESOURCES", ""));
+  for (const auto& r : k.kube_resources) {
+    bool known = false;
+    for (const auto& info : kube::KnownResources()) known = known || info.name == r;
+    if (!known) {
+      errors.push_back(absl::StrCat("K8I_AGENT_KUBE_RESOURCES: unknown resource \"", r, "\""));
+    }
+  }
+  k.kube_watch_timeout = env.Duration("K8I_AGENT_KUBE_WATCH_TIMEOUT", absl::Minutes(5));
+  if (k.kube_watch_timeout < absl::Seconds(10) || k.kube_watch_timeout > absl::Hours(1)) {
+    errors.push_back("K8I_AGENT_KUBE_WATCH_TIMEOUT: must be in [10s, 1h]");
+  }
+  k.kube_relist_period = env.Duration("K8I_AGENT_KUBE_RELIST_PERIOD", absl::Hours(1));
+  if (k.kube_relist_period < absl::Minutes(1)) {
+    errors.push_back("K8I_AGENT_KUBE_RELIST_PERIOD: must be >= 1m");
+  }
+  k.kube_usage = env.Bool("K8I_AGENT_KUBE_USAGE", true);
 }
 
 }  // namespace
@@ -36,6 +81,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
   c.collector.host_root = env.String("K8I_AGENT_HOST_ROOT", "");
   c.collector.scrape_urls = CommaList(env.String("K8I_AGENT_SCRAPE_URLS", ""));
   c.collector.scrape_timeout = env.Duration("K8I_AGENT_SCRAPE_TIMEOUT", absl::Seconds(5));
+  LoadKubeSettings(env, c, errors);
   c.spool.dir = env.String("K8I_AGENT_SPOOL_DIR", "/var/lib/k8i-agent/spool");
   c.spool.max_bytes = env.Int("K8I_AGENT_SPOOL_MAX_BYTES", 256 << 20, 64 << 10, int64_t{1} << 40);
   c.sender.backoff.initial = env.Duration("K8I_AGENT_BACKOFF_INITIAL", absl::Seconds(2));

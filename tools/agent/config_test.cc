@@ -89,14 +89,76 @@ TEST(AgentConfigTest, ErrorsNameTheVariable) {
 
 TEST(AgentConfigTest, UnknownCollectorIsRefused) {
   CollectorSettings s;
-  auto built = CollectorRegistry::WithBuiltins().Build({"node", "kube"}, s);
+  auto built = CollectorRegistry::WithBuiltins().Build({"node", "widgets"}, s);
   ASSERT_FALSE(built.ok());
-  EXPECT_NE(built.status().message().find("K8I_AGENT_COLLECTORS: unknown collector \"kube\""),
+  EXPECT_NE(built.status().message().find("K8I_AGENT_COLLECTORS: unknown collector \"widgets\""),
             std::string::npos);
   s.scrape_urls = {"http://127.0.0.1:1/metrics", "http://127.0.0.1:2/metrics"};
   auto ok = CollectorRegistry::WithBuiltins().Build({"node", "prometheus"}, s);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->size(), 3u);
+}
+
+TEST(AgentConfigTest, KubeCollectorAutoOnOff) {
+  EnvReader plain = Env(kMinimal);
+  auto c = LoadConfig(plain, "h");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->collectors, (std::vector<std::string>{"node", "prometheus"}));  // auto, no cluster
+
+  auto vars = kMinimal;
+  vars["KUBERNETES_SERVICE_HOST"] = "10.96.0.1";
+  vars["K8I_AGENT_KUBE_RESOURCES"] = "pods, nodes";
+  vars["K8I_AGENT_KUBE_WATCH_TIMEOUT"] = "2m";
+  EnvReader in_pod = Env(vars);
+  c = LoadConfig(in_pod, "h");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->collectors, (std::vector<std::string>{"node", "prometheus", "kube"}));
+  EXPECT_EQ(c->collector.kube_resources, (std::vector<std::string>{"pods", "nodes"}));
+  EXPECT_EQ(c->collector.kube_watch_timeout, absl::Minutes(2));
+  EXPECT_EQ(c->collector.kube_relist_period, absl::Hours(1));
+
+  vars["K8I_AGENT_KUBE"] = "off";
+  vars["K8I_AGENT_COLLECTORS"] = "node,kube";
+  EnvReader off = Env(vars);
+  c = LoadConfig(off, "h");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->collectors, (std::vector<std::string>{"node"}));
+
+  auto bad = kMinimal;
+  bad["K8I_AGENT_KUBE"] = "on";  // but no kubeconfig and not in a pod
+  bad["K8I_AGENT_KUBE_RESOURCES"] = "pods,widgets";
+  bad["K8I_AGENT_KUBE_WATCH_TIMEOUT"] = "1s";
+  bad["K8I_AGENT_KUBE_RELIST_PERIOD"] = "5s";
+  EnvReader bad_env = Env(bad);
+  c = LoadConfig(bad_env, "h");
+  ASSERT_FALSE(c.ok());
+  for (const char* var :
+       {"K8I_AGENT_KUBE:", "K8I_AGENT_KUBE_RESOURCES: unknown resource \"widgets\"",
+        "K8I_AGENT_KUBE_WATCH_TIMEOUT", "K8I_AGENT_KUBE_RELIST_PERIOD"}) {
+    EXPECT_NE(c.status().message().find(var), absl::string_view::npos) << var << c.status();
+  }
+}
+
+TEST(AgentConfigTest, KubeCollectorBuildsFromKubeconfig) {
+  const std::string path = ::testing::TempDir() + "/agent-config-kubeconfig";
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs(
+      "current-context: c\ncontexts:\n- {name: c, context: {cluster: k, user: u}}\n"
+      "clusters:\n- {name: k, cluster: {server: \"http://127.0.0.1:1\"}}\n"
+      "users:\n- {name: u, user: {token: t}}\n",
+      f);
+  fclose(f);
+  CollectorSettings s;
+  s.kubeconfig = path;
+  s.kube_resources = {"namespaces"};
+  s.kube_usage = false;
+  auto built = CollectorRegistry::WithBuiltins().Build({"kube"}, s);
+  ASSERT_TRUE(built.ok()) << built.status();
+  ASSERT_EQ(built->size(), 1u);
+  EXPECT_EQ((*built)[0]->name(), "kube");
+  s.kubeconfig = path + ".missing";
+  EXPECT_FALSE(CollectorRegistry::WithBuiltins().Build({"kube"}, s).ok());
 }
 
 }  // namespace

@@ -41,6 +41,13 @@ struct CollectorSettings {
   absl::Duration scrape_timeout = absl::Seconds(5);
   int64_t scrape_max_bytes = 16 << 20;
   int scrape_max_series = 20'000;
+  // Kubernetes collector ("kube"): kubeconfig path (empty: in-cluster service account),
+  // resources to watch (empty: all), watch timeout, full re-list period, metrics.k8s.io usage.
+  std::string kubeconfig;
+  std::vector<std::string> kube_resources;
+  absl::Duration kube_watch_timeout = absl::Minutes(5);
+  absl::Duration kube_relist_period = absl::Hours(1);
+  bool kube_usage = true;
 };
 
 // CollectorFactory builds zero or more collectors from the settings (e.g. one per URL).

@@ -1,9 +1,12 @@
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/status_macros.h"
 #include "tools/agent/collectors/collector.h"
 #include "tools/agent/collectors/node_collector.h"
 #include "tools/agent/collectors/prometheus_collector.h"
+#include "tools/agent/kube/kube_collector.h"
 
 namespace k8i::agent {
 
@@ -23,6 +26,24 @@ CollectorRegistry CollectorRegistry::WithBuiltins() {
                }
                return out;
              });
+  r.Register("kube", [](const CollectorSettings& s) -> absl::StatusOr<std::vector<CollectorPtr>> {
+    auto config = s.kubeconfig.empty()
+                      ? kube::InClusterConfig([](const char* name) { return std::getenv(name); })
+                      : kube::LoadKubeconfig(s.kubeconfig);
+    if (!config.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("Kubernetes collector: ", config.status().message()));
+    }
+    kube::KubeOptions options;
+    options.resources = s.kube_resources;
+    options.informer.watch_timeout = s.kube_watch_timeout;
+    options.informer.relist_period = s.kube_relist_period;
+    options.usage = s.kube_usage;
+    ASSIGN_OR_RETURN(auto c, kube::KubeCollector::Create(std::move(*config), options));
+    std::vector<CollectorPtr> out;
+    out.push_back(std::move(c));
+    return out;
+  });
   return r;
 }
 

@@ -1,0 +1,311 @@
+#include "tools/agent/kube/client.h"
+
+#include <httplib.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace k8i::agent::kube {
+namespace {
+
+constexpr size_t kMaxLine = 64 << 20;  // one watch event; a huge ConfigMap can be ~1 MiB
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ParseServer splits "https://host:port" (IPv6 in brackets) into the config.
+absl::Status ParseServer(absl::string_view server, KubeConfig& c) {
+  absl::string_view rest = server;
+  if (absl::ConsumePrefix(&rest, "https://")) {
+    c.https = true;
+    c.port = 443;
+  } else if (absl::ConsumePrefix(&rest, "http://")) {
+    c.https = false;
+    c.port = 80;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("server \"", server, "\" is not http(s)://"));
+  }
+  rest = rest.substr(0, rest.find('/'));
+  size_t colon = rest.rfind(':');
+  if (absl::StartsWith(rest, "[")) {
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return absl::InvalidArgumentError("bad IPv6 server");
+    c.host = std::string(rest.substr(1, close - 1));
+    colon = rest.size() > close + 1 && rest[close + 1] == ':' ? close + 1 : absl::string_view::npos;
+  } else {
+    c.host = std::string(rest.substr(0, colon));
+  }
+  if (colon != absl::string_view::npos &&
+      (!absl::SimpleAtoi(rest.substr(colon + 1), &c.port) || c.port <= 0 || c.port > 65535)) {
+    return absl::InvalidArgumentError(absl::StrCat("server \"", server, "\" has a bad port"));
+  }
+  if (c.host.empty()) return absl::InvalidArgumentError("server has no host");
+  return absl::OkStatus();
+}
+
+// DataOrFile reads `<key>-data` (base64) or `<key>` (a path relative to `dir`).
+absl::StatusOr<std::string> DataOrFile(const YAML::Node& n, const std::string& key,
+                                       const std::string& dir) {
+  if (n[key + "-data"]) {
+    std::string out;
+    if (!absl::Base64Unescape(n[key + "-data"].as<std::string>(), &out)) {
+      return absl::InvalidArgumentError(absl::StrCat(key, "-data is not base64"));
+    }
+    return out;
+  }
+  if (n[key]) {
+    std::string path = n[key].as<std::string>();
+    if (!absl::StartsWith(path, "/")) path = absl::StrCat(dir, "/", path);
+    return ReadFile(path);
+  }
+  return std::string();
+}
+
+YAML::Node Named(const YAML::Node& list, const std::string& name, const char* field) {
+  if (!list.IsSequence()) return YAML::Node();
+  for (const auto& item : list) {
+    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
+  }
+  return YAML::Node();
+}
+
+}  // namespace
+
+absl::StatusOr<KubeConfig> InClusterConfig(const std::function<const char*(const char*)>& getenv,
+                                           const std::string& sa_dir) {
+  const char* host = getenv("KUBERNETES_SERVICE_HOST");
+  const char* port = getenv("KUBERNETES_SERVICE_PORT");
+  if (host == nullptr || *host == '\0' || port == nullptr) {
+    return absl::NotFoundError("not in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset)");
+  }
+  KubeConfig c;
+  c.host = host;
+  if (!absl::SimpleAtoi(port, &c.port)) {
+    return absl::InvalidArgumentError("KUBERNETES_SERVICE_PORT is not a number");
+  }
+  c.token_file = sa_dir + "/token";
+  auto token = ReadFile(c.token_file);
+  if (!token.ok()) return token.status();
+  c.token = std::string(absl::StripAsciiWhitespace(*token));
+  auto ca = ReadFile(sa_dir + "/ca.crt");
+  if (!ca.ok()) return ca.status();
+  c.ca_pem = std::move(*ca);
+  return c;
+}
+
+absl::StatusOr<KubeConfig> LoadKubeconfig(const std::string& path) {
+  const std::string dir =
+      path.substr(0, path.rfind('/') == std::string::npos ? 0 : path.rfind('/'));
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    const std::string current =
+        root["current-context"] ? root["current-context"].as<std::string>() : "";
+    const YAML::Node context = Named(root["contexts"], current, "context");
+    if (!context) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": current-context \"", current, "\" not found"));
+    }
+    const std::string cluster_name = context["cluster"] ? context["cluster"].as<std::string>() : "";
+    const std::string user_name = context["user"] ? context["user"].as<std::string>() : "";
+    const YAML::Node cluster = Named(root["clusters"], cluster_name, "cluster");
+    if (!cluster || !cluster["server"]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": cluster \"", cluster_name, "\" has no server"));
+    }
+    KubeConfig c;
+    if (auto s = ParseServer(cluster["server"].as<std::string>(), c); !s.ok()) return s;
+    c.insecure_skip_tls_verify =
+        cluster["insecure-skip-tls-verify"] && cluster["insecure-skip-tls-verify"].as<bool>();
+    auto ca = DataOrFile(cluster, "certificate-authority", dir);
+    if (!ca.ok()) return ca.status();
+    c.ca_pem = std::move(*ca);
+    const YAML::Node user = Named(root["users"], user_name, "user");
+    if (user) {
+      if (user["token"]) c.token = user["token"].as<std::string>();
+      if (user["tokenFile"]) c.token_file = user["tokenFile"].as<std::string>();
+      auto cert = DataOrFile(user, "client-certificate", dir);
+      if (!cert.ok()) return cert.status();
+      auto key = DataOrFile(user, "client-key", dir);
+      if (!key.ok()) return key.status();
+      c.client_cert_pem = std::move(*cert);
+      c.client_key_pem = std::move(*key);
+    }
+    return c;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
+  }
+}
+
+KubeClient::KubeClient(KubeConfig config, absl::Duration timeout)
+    : config_(std::move(config)), timeout_(timeout) {}
+
+absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Create(KubeConfig config,
+                                                               absl::Duration timeout) {
+  if (config.host.empty()) return absl::InvalidArgumentError("no API server host");
+  if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
+    return absl::InvalidArgumentError("client certificate and key must be given together");
+  }
+  auto client = std::unique_ptr<KubeClient>(new KubeClient(std::move(config), timeout));
+  if (client->config_.https && !client->NewHttp(timeout)) {
+    return absl::InvalidArgumentError("bad TLS material (CA or client certificate/key)");
+  }
+  return client;
+}
+
+std::unique_ptr<httplib::ClientImpl> KubeClient::NewHttp(absl::Duration read_timeout) const {
+  std::unique_ptr<httplib::ClientImpl> http;
+  if (!config_.https) {
+    http = std::make_unique<httplib::ClientImpl>(config_.host, config_.port);
+  } else {
+    std::unique_ptr<httplib::SSLClient> ssl;
+    if (!config_.client_cert_pem.empty()) {
+      BIO* cb = BIO_new_mem_buf(config_.client_cert_pem.data(),
+                                static_cast<int>(config_.client_cert_pem.size()));
+      BIO* kb = BIO_new_mem_buf(config_.client_key_pem.data(),
+                                static_cast<int>(config_.client_key_pem.size()));
+      X509* cert = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
+      EVP_PKEY* key = kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr;
+      if (cert && key)
+        ssl = std::make_unique<httplib::SSLClient>(config_.host, config_.port, cert, key);
+      X509_free(cert);
+      EVP_PKEY_free(key);
+      BIO_free(cb);
+      BIO_free(kb);
+      if (!ssl) return nullptr;
+    } else {
+      ssl = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
+    }
+    if (!ssl->is_valid()) return nullptr;
+    if (config_.insecure_skip_tls_verify) {
+      ssl->enable_server_certificate_verification(false);
+    } else if (!config_.ca_pem.empty()) {
+      BIO* bio = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
+      X509_STORE* store = X509_STORE_new();
+      int added = 0;
+      while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+        added += X509_STORE_add_cert(store, ca);
+        X509_free(ca);
+      }
+      BIO_free(bio);
+      if (added == 0) {
+        X509_STORE_free(store);
+        return nullptr;
+      }
+      ssl->set_ca_cert_store(store);  // takes ownership
+      ssl->enable_server_certificate_verification(true);
+    }
+    http = std::move(ssl);
+  }
+  const auto secs = [](absl::Duration d) { return static_cast<time_t>(absl::ToInt64Seconds(d)); };
+  http->set_connection_timeout(secs(timeout_), 0);
+  http->set_read_timeout(secs(read_timeout), 0);
+  http->set_write_timeout(secs(timeout_), 0);
+  std::string token = config_.token;
+  if (!config_.token_file.empty()) {
+    if (auto t = ReadFile(config_.token_file); t.ok())
+      token = std::string(absl::StripAsciiWhitespace(*t));
+  }
+  if (!token.empty()) http->set_bearer_token_auth(token.c_str());
+  return http;
+}
+
+absl::StatusOr<KubeClient::Response> KubeClient::Get(const std::string& path, size_t max_bytes) {
+  auto http = NewHttp(timeout_);
+  if (!http) return absl::UnavailableError("cannot set up TLS to the API server");
+  Response out;
+  bool too_big = false;
+  auto res = http->Get(
+      path, httplib::Headers{{"Accept", "application/json"}},
+      [&](const httplib::Response& r) {
+        out.status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t n) {
+        if (out.body.size() + n > max_bytes) {
+          too_big = true;
+          return false;
+        }
+        out.body.append(data, n);
+        return true;
+      });
+  if (too_big) return absl::UnavailableError(absl::StrCat("GET ", path, ": body over limit"));
+  if (!res) {
+    return absl::UnavailableError(
+        absl::StrCat("GET ", path, ": ", httplib::to_string(res.error())));
+  }
+  out.status = res->status;
+  return out;
+}
+
+absl::StatusOr<int> KubeClient::Stream(const std::string& path, absl::Duration read_timeout,
+                                       const std::function<bool(absl::string_view)>& on_line,
+                                       std::string* error_body) {
+  auto http = NewHttp(read_timeout);
+  if (!http) return absl::UnavailableError("cannot set up TLS to the API server");
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return absl::CancelledError("client cancelled");
+    active_.insert(http.get());
+  }
+  int status = 0;
+  std::string buf;
+  bool stopped = false;
+  auto res = http->Get(
+      path, httplib::Headers{{"Accept", "application/json"}},
+      [&](const httplib::Response& r) {
+        status = r.status;
+        return true;
+      },
+      [&](const char* data, size_t n) {
+        if (status != 200) {
+          if (error_body && error_body->size() < 64 << 10) error_body->append(data, n);
+          return true;
+        }
+        buf.append(data, n);
+        size_t start = 0;
+        for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
+          if (!on_line(absl::string_view(buf).substr(start, nl - start))) {
+            stopped = true;
+            return false;
+          }
+        }
+        buf.erase(0, start);
+        return buf.size() <= kMaxLine;
+      });
+  {
+    absl::MutexLock lock(&mu_);
+    active_.erase(http.get());
+  }
+  if (status != 0 && (res || stopped)) return status;
+  if (!res && status == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("GET ", path, ": ", httplib::to_string(res.error())));
+  }
+  // The stream broke after the status line (connection dropped mid-stream).
+  if (!res)
+    return absl::UnavailableError(
+        absl::StrCat("watch ", path, " broke: ", httplib::to_string(res.error())));
+  return status;
+}
+
+void KubeClient::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (auto* http : active_) http->stop();
+}
+
+}  // namespace k8i::agent::kube

@@ -1,0 +1,144 @@
+#include "tools/agent/kube/secrets.h"
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <zlib.h>
+
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "gtest/gtest.h"
+#include "tools/agent/kube/convert.h"
+
+namespace k8i::agent::kube {
+namespace {
+
+// SelfSignedPem makes an EC certificate for CN=shop.example.com valid [now-1h, now+30d] with
+// two DNS names.
+std::string SelfSignedPem(int64_t* not_after) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 30 * 86400);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Shop"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("shop.example.com"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, x, x, nullptr, nullptr, 0);
+  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name,
+                                            "DNS:shop.example.com,DNS:*.shop.example.com");
+  X509_add_ext(x, ext, -1);
+  X509_EXTENSION_free(ext);
+  X509_sign(x, key, EVP_sha256());
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(bio, x);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string pem(data, static_cast<size_t>(n));
+  *not_after = time(nullptr) + 30 * 86400;
+  BIO_free(bio);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return pem;
+}
+
+TEST(SecretsTest, TlsSecretCertificateFacts) {
+  int64_t not_after = 0;
+  const std::string pem = SelfSignedPem(&not_after);
+  const Json secret = {{"metadata", {{"name", "shop-tls"}, {"namespace", "shop"}}},
+                       {"type", "kubernetes.io/tls"},
+                       {"data", {{"tls.crt", absl::Base64Escape(pem)}, {"tls.key", "c2VjcmV0"}}}};
+  auto o = ToKubeObject("secrets", secret);
+  ASSERT_TRUE(o && o->has_tls_secret());
+  const auto& t = o->tls_secret();
+  EXPECT_NEAR(t.not_after().seconds(), not_after, 5);
+  EXPECT_NEAR(t.not_before().seconds(), not_after - 30 * 86400 - 3600, 5);
+  EXPECT_EQ(t.subject(), "CN=shop.example.com,O=Shop");
+  EXPECT_EQ(t.issuer(), t.subject());
+  ASSERT_EQ(t.dns_names_size(), 2);
+  EXPECT_EQ(t.dns_names(1), "*.shop.example.com");
+  EXPECT_EQ(t.SerializeAsString().find("c2VjcmV0"), std::string::npos);  // no key material
+
+  // Garbage tls.crt: still inventoried, no facts.
+  Json bad = secret;
+  bad["data"]["tls.crt"] = absl::Base64Escape("-----BEGIN CERTIFICATE-----\nxx\n");
+  auto b = ToKubeObject("secrets", bad);
+  ASSERT_TRUE(b && b->has_tls_secret());
+  EXPECT_FALSE(b->tls_secret().has_not_after());
+  bad["data"] = 5;
+  EXPECT_TRUE(ToKubeObject("secrets", bad));
+}
+
+TEST(SecretsTest, ConfigMapHashIsOrderIndependentAndContentSensitive) {
+  const Json a = Json::parse(R"({"data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}})");
+  // nlohmann sorts object keys, so build the other order from text parsed into an ordered json.
+  const auto reordered = nlohmann::ordered_json::parse(
+      R"({"binaryData": {"c": "AA=="}, "data": {"b": "2", "a": "1"}})");
+  EXPECT_EQ(ConfigMapHash(a), ConfigMapHash(Json::parse(reordered.dump())));
+  EXPECT_EQ(ConfigMapHash(a).size(), 64u);
+  EXPECT_NE(ConfigMapHash(a), ConfigMapHash(Json::parse(R"({"data": {"a": "1", "b": "3"}})")));
+  // Concatenation ambiguity: {"ab": "c"} vs {"a": "bc"}.
+  EXPECT_NE(ConfigMapHash(Json::parse(R"({"data": {"ab": "c"}})")),
+            ConfigMapHash(Json::parse(R"({"data": {"a": "bc"}})")));
+  // data vs binaryData with the same key.
+  EXPECT_NE(ConfigMapHash(Json::parse(R"({"data": {"k": "v"}})")),
+            ConfigMapHash(Json::parse(R"({"binaryData": {"k": "v"}})")));
+  auto o = ToKubeObject("configmaps", Json::parse(R"({"metadata": {"name": "cfg"},
+      "data": {"password": "hunter2", "x": "y"}})"));
+  ASSERT_TRUE(o && o->has_config_map());
+  EXPECT_EQ(o->config_map().keys_size(), 2);
+  EXPECT_EQ(o->SerializeAsString().find("hunter2"), std::string::npos);  // never the data
+}
+
+std::string Gzip(const std::string& in) {
+  z_stream zs = {};
+  deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(in.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(SecretsTest, HelmReleaseFromLabelsAndPayload) {
+  const std::string release =
+      R"({"name": "shop", "version": 4, "info": {"status": "deployed"},
+          "chart": {"metadata": {"name": "shop-chart", "version": "1.2.3", "appVersion": "2.0"}}})";
+  Json secret = {
+      {"metadata",
+       {{"name", "sh.helm.release.v1.shop.v4"},
+        {"namespace", "shop"},
+        {"labels",
+         {{"name", "shop"}, {"owner", "helm"}, {"status", "deployed"}, {"version", "4"}}}}},
+      {"type", "helm.sh/release.v1"},
+      {"data", {{"release", absl::Base64Escape(absl::Base64Escape(Gzip(release)))}}}};
+  auto o = ToKubeObject("secrets", secret);
+  ASSERT_TRUE(o && o->has_helm_release());
+  const auto& h = o->helm_release();
+  EXPECT_EQ(h.release_name(), "shop");
+  EXPECT_EQ(h.status(), "deployed");
+  EXPECT_EQ(h.revision(), 4);
+  EXPECT_EQ(h.chart(), "shop-chart");
+  EXPECT_EQ(h.chart_version(), "1.2.3");
+  EXPECT_EQ(h.app_version(), "2.0");
+  // A corrupt payload keeps what the labels say.
+  secret["data"]["release"] = absl::Base64Escape(absl::Base64Escape("\x1f\x8bnot gzip"));
+  auto c = ToKubeObject("secrets", secret);
+  ASSERT_TRUE(c && c->has_helm_release());
+  EXPECT_EQ(c->helm_release().revision(), 4);
+  EXPECT_TRUE(c->helm_release().chart().empty());
+  EXPECT_FALSE(DecodeHelmPayload("!!!").ok());
+}
+
+}  // namespace
+}  // namespace k8i::agent::kube
