@@ -70,4 +70,18 @@ absl::Status Migrate(Pool& pool, const std::string& schema,
   return absl::OkStatus();
 }
 
+absl::Status MigrateWhenReady(Pool& pool, const std::string& schema,
+                              const std::vector<Migration>& migrations, int attempts,
+                              absl::Duration interval) {
+  absl::Status s;
+  for (int i = 0; i < attempts; ++i) {
+    s = Migrate(pool, schema, migrations);
+    if (s.ok() || !absl::IsUnavailable(s)) return s;
+    Logger("pg")->warn("PostgreSQL not reachable yet ({} of {}): {}", i + 1, attempts,
+                       s.ToString());
+    absl::SleepFor(interval);
+  }
+  return s;
+}
+
 }  // namespace k8i::pg

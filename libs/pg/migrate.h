@@ -23,4 +23,11 @@ struct Migration {
 absl::Status Migrate(Pool& pool, const std::string& schema,
                      const std::vector<Migration>& migrations);
 
+// MigrateWhenReady is Migrate for service start-up: while PostgreSQL is unreachable
+// (Unavailable) it logs and retries every `interval`, up to `attempts` times, since the database
+// may be starting alongside the service.
+absl::Status MigrateWhenReady(Pool& pool, const std::string& schema,
+                              const std::vector<Migration>& migrations, int attempts = 30,
+                              absl::Duration interval = absl::Seconds(2));
+
 }  // namespace k8i::pg

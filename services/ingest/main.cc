@@ -7,11 +7,13 @@
 #include "absl/synchronization/notification.h"
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/logging.h"
+#include "libs/pg/migrate.h"
 #include "libs/grpcx/server.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/redis/options.h"
 #include "services/ingest/auth_setup.h"
 #include "services/ingest/config.h"
+#include "services/ingest/migrations.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/probe.h"
 #include "services/ingest/store/kafka_publisher.h"
@@ -25,18 +27,6 @@ namespace {
 int Fail(const absl::Status& s) {
   Logger("ingest")->critical("{}", s.ToString());
   return 2;
-}
-
-// MigrateWithRetry waits for PostgreSQL to come up (it may start alongside us).
-absl::Status MigrateWithRetry(pg::Pool& pool) {
-  absl::Status s;
-  for (int i = 0; i < 30; ++i) {
-    s = ApplyMigrations(pool);
-    if (s.ok() || !absl::IsUnavailable(s)) return s;
-    Logger("ingest")->warn("PostgreSQL not reachable yet: {}", s.ToString());
-    absl::SleepFor(absl::Seconds(2));
-  }
-  return s;
 }
 
 int Serve(const Config& cfg, pg::Pool& pool) {
@@ -122,7 +112,7 @@ int Main(int argc, char** argv) {
 
   auto pool = pg::Pool::Create({.url = cfg->pg_url, .size = cfg->pg_pool_size});
   if (!pool.ok()) return Fail(pool.status());
-  if (auto s = MigrateWithRetry(**pool); !s.ok()) {
+  if (auto s = pg::MigrateWhenReady(**pool, kSchema, Migrations()); !s.ok()) {
     Logger("ingest")->critical("schema migration failed: {}", s.ToString());
     return 1;
   }

@@ -7,12 +7,14 @@
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
+#include "libs/pg/migrate.h"
 #include "libs/grpcx/server.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/redis/options.h"
 #include "services/inventory/admin_service.h"
 #include "services/inventory/auth_setup.h"
 #include "services/inventory/config.h"
+#include "services/inventory/migrations.h"
 
 namespace k8i::inventory {
 namespace {
@@ -20,18 +22,6 @@ namespace {
 int Fail(const absl::Status& s) {
   Logger("inventory")->critical("{}", s.ToString());
   return 2;
-}
-
-// MigrateWithRetry waits for PostgreSQL to come up (it may start alongside us).
-absl::Status MigrateWithRetry(pg::Pool& pool) {
-  absl::Status s;
-  for (int i = 0; i < 30; ++i) {
-    s = ApplyMigrations(pool);
-    if (s.ok() || !absl::IsUnavailable(s)) return s;
-    Logger("inventory")->warn("PostgreSQL not reachable yet: {}", s.ToString());
-    absl::SleepFor(absl::Seconds(2));
-  }
-  return s;
 }
 
 int Serve(const Config& cfg, pg::Pool& pool) {
@@ -99,7 +89,7 @@ int Main(int argc, char** argv) {
 
   auto pool = pg::Pool::Create({.url = cfg->pg_url, .size = cfg->pg_pool_size});
   if (!pool.ok()) return Fail(pool.status());
-  if (auto s = MigrateWithRetry(**pool); !s.ok()) {
+  if (auto s = pg::MigrateWhenReady(**pool, kControlSchema, Migrations()); !s.ok()) {
     Logger("inventory")->critical("schema migration failed: {}", s.ToString());
     return 1;
   }
