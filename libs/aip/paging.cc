@@ -114,6 +114,20 @@ absl::StatusOr<SqlCondition> KeysetCondition(const std::vector<OrderField>& orde
   return out;
 }
 
+absl::Status AppendKeysetPage(const std::vector<OrderField>& order, const Schema& schema,
+                              const std::vector<std::string>& cursor, int limit,
+                              std::string& sql, std::vector<std::string>& params) {
+  if (!cursor.empty()) {
+    auto keyset =
+        KeysetCondition(order, schema, cursor, static_cast<int>(params.size()) + 1);
+    if (!keyset.ok()) return keyset.status();
+    absl::StrAppend(&sql, " AND (", keyset->sql, ")");
+    params.insert(params.end(), keyset->params.begin(), keyset->params.end());
+  }
+  absl::StrAppend(&sql, " ORDER BY ", OrderBySql(order, schema), " LIMIT ", limit + 1);
+  return absl::OkStatus();
+}
+
 std::string PageTokenCodec::QueryFingerprint(absl::string_view method, absl::string_view parent,
                                              absl::string_view filter,
                                              absl::string_view order_by) {

@@ -33,6 +33,14 @@ absl::StatusOr<SqlCondition> KeysetCondition(const std::vector<OrderField>& orde
                                              const std::vector<std::string>& values,
                                              int first_param);
 
+// AppendKeysetPage appends to a query that already has a WHERE clause (with params bound so
+// far in `params`) the "after the cursor" condition (when `cursor` is non-empty), ORDER BY
+// `order` and LIMIT limit + 1 (the extra row tells whether another page exists), binding the
+// cursor values after the existing parameters.
+absl::Status AppendKeysetPage(const std::vector<OrderField>& order, const Schema& schema,
+                              const std::vector<std::string>& cursor, int limit,
+                              std::string& sql, std::vector<std::string>& params);
+
 // PageTokenCodec is immutable and thread-safe. The key must be secret and shared by every
 // replica serving the same API.
 class PageTokenCodec {

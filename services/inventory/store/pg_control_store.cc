@@ -146,14 +146,11 @@ absl::StatusOr<Page<ApiKeyRow>> PgControlStore::ListApiKeys(const std::string& c
   std::string sql =
       absl::StrCat("SELECT ", KeyColumns(), " FROM control.api_keys WHERE tenant_id = $1");
   std::vector<std::string> params = {caller_tenant};
-  if (!query.cursor.empty()) {
-    auto keyset = aip::KeysetCondition(*order, KeySchema(), query.cursor, 2);
-    if (!keyset.ok()) return keyset.status();
-    absl::StrAppend(&sql, " AND (", keyset->sql, ")");
-    params.insert(params.end(), keyset->params.begin(), keyset->params.end());
+  if (absl::Status k =
+          aip::AppendKeysetPage(*order, KeySchema(), query.cursor, query.limit, sql, params);
+      !k.ok()) {
+    return k;
   }
-  absl::StrAppend(&sql, " ORDER BY ", aip::OrderBySql(*order, KeySchema()), " LIMIT ",
-                  query.limit + 1);
   Page<ApiKeyRow> page;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
     page = {};
@@ -230,15 +227,11 @@ absl::StatusOr<Page<AuditRow>> PgControlStore::ListAuditEvents(const std::string
   const std::vector<std::string> count_params = params;
   std::string sql = absl::StrCat("SELECT id, tenant_id, ", Micros("time"),
                                  ", actor, action, target, result, peer, time::text", where);
-  if (!query.cursor.empty()) {
-    auto keyset = aip::KeysetCondition(*order, AuditSchema(), query.cursor,
-                                       static_cast<int>(params.size()) + 1);
-    if (!keyset.ok()) return keyset.status();
-    absl::StrAppend(&sql, " AND (", keyset->sql, ")");
-    params.insert(params.end(), keyset->params.begin(), keyset->params.end());
+  if (absl::Status k =
+          aip::AppendKeysetPage(*order, AuditSchema(), query.cursor, query.limit, sql, params);
+      !k.ok()) {
+    return k;
   }
-  absl::StrAppend(&sql, " ORDER BY ", aip::OrderBySql(*order, AuditSchema()), " LIMIT ",
-                  query.limit + 1);
   Page<AuditRow> page;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
     page = {};
