@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "bench/load_stream.h"
 #include "bench/process.h"
+#include "bench/util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/common/ids.h"
@@ -57,65 +58,6 @@ struct Options {
   bool csv = false;
   bool csv_header = false;
 };
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-// Thousands formats 1234567.8 as "1,234,568".
-std::string Thousands(double v) {
-  std::string digits = std::to_string(static_cast<int64_t>(v + 0.5));
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-std::string Fixed(double v, int decimals = 1) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-// WithDatabase replaces the database of a postgresql:// URL.
-std::string WithDatabase(const std::string& url, const std::string& database) {
-  const size_t query = url.find('?');
-  const std::string base = url.substr(0, query);
-  const std::string rest = query == std::string::npos ? "" : url.substr(query);
-  const size_t slash = base.rfind('/');
-  if (slash == std::string::npos || slash < base.find("//") + 2) return base + "/" + database + rest;
-  return base.substr(0, slash + 1) + database + rest;
-}
-
-absl::StatusOr<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return absl::InternalError("bind to a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// Exec runs one SQL statement outside a transaction (CREATE/DROP DATABASE, CHECKPOINT).
-absl::Status Exec(const std::string& url, const std::string& sql) {
-  try {
-    pqxx::connection conn(url);
-    pqxx::nontransaction(conn).exec(sql);
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(sql, ": ", e.what()));
-  }
-  return absl::OkStatus();
-}
 
 // PostmasterPid is the parent of a backend of the server at `url`: all of the server's
 // processes are its children.
@@ -604,10 +546,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
   if (o.ingest_bin.empty()) {
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
-    o.ingest_bin = dir.substr(0, dir.rfind('/') + 1) + "k8i-ingest";
+    o.ingest_bin = SelfDir() + "k8i-ingest";
   }
   absl::Duration duration;
   if (!absl::ParseDuration(o.duration, &duration) || duration <= absl::ZeroDuration()) {

@@ -117,6 +117,11 @@ class Compiler {
       std::string key = Param(n.member[1], "::text");
       std::string value_expr = absl::StrCat("(", f.sql, " ->> ", key, ")");
       if (op == ":") return absl::StrCat(f.sql, " ? ", key);
+      if (op == "=" && n.value.find('*') == std::string::npos) {
+        // Containment, which a GIN index on the map answers.
+        return absl::StrCat(f.sql, " @> jsonb_build_object(", key, ", ",
+                            Param(n.value, "::text"), ")");
+      }
       return StringComparison(value_expr, op, n.value);
     }
     if (n.member.size() > 1) {

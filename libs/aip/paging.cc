@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -73,7 +74,9 @@ absl::StatusOr<std::vector<OrderField>> ParseOrderBy(absl::string_view order_by,
       out.push_back(std::move(f));
     }
   }
-  if (!seen.contains(tiebreak)) out.push_back({tiebreak, false});
+  // The tiebreak follows the direction of the last field so that a single btree index on
+  // (field, tiebreak) serves the order forwards or backwards.
+  if (!seen.contains(tiebreak)) out.push_back({tiebreak, !out.empty() && out.back().desc});
   return out;
 }
 
@@ -99,7 +102,19 @@ absl::StatusOr<SqlCondition> KeysetCondition(const std::vector<OrderField>& orde
     params_sql.push_back(absl::StrCat("$", first_param + static_cast<int>(i),
                                       Cast(schema.at(order[i].name).type)));
   }
-  // (a > v1) OR (a = v1 AND b > v2) OR ... with > / < per direction.
+  const bool uniform = std::all_of(order.begin(), order.end(),
+                                   [&](const OrderField& f) { return f.desc == order[0].desc; });
+  if (uniform) {
+    // One direction: a row comparison, which PostgreSQL uses as an index range bound, so a
+    // deep page costs the same as the first.
+    std::vector<std::string> exprs;
+    for (const auto& f : order) exprs.push_back(schema.at(f.name).sql);
+    out.sql = absl::StrCat("(", absl::StrJoin(exprs, ", "), ") ", order[0].desc ? "<" : ">",
+                           " (", absl::StrJoin(params_sql, ", "), ")");
+    return out;
+  }
+  // Mixed directions: (a > v1) OR (a = v1 AND b > v2) OR ... with > / < per direction, and the
+  // implied bound on the first field (a >= v1) stated on its own so an index can start there.
   std::vector<std::string> disjuncts;
   for (size_t i = 0; i < order.size(); ++i) {
     std::vector<std::string> conj;
@@ -110,7 +125,8 @@ absl::StatusOr<SqlCondition> KeysetCondition(const std::vector<OrderField>& orde
                                 params_sql[i]));
     disjuncts.push_back(absl::StrCat("(", absl::StrJoin(conj, " AND "), ")"));
   }
-  out.sql = absl::StrJoin(disjuncts, " OR ");
+  out.sql = absl::StrCat(schema.at(order[0].name).sql, order[0].desc ? " <= " : " >= ",
+                         params_sql[0], " AND (", absl::StrJoin(disjuncts, " OR "), ")");
   return out;
 }
 

@@ -25,6 +25,10 @@ TEST(OrderByTest, ParsesDirectionsAndAppendsTiebreak) {
   EXPECT_TRUE((*o)[0].desc);
   EXPECT_EQ((*o)[2].name, "uid");
   EXPECT_EQ(OrderBySql(*o, S()), "cpu DESC, name ASC, uid ASC");
+  // The tiebreak takes the direction of the last field, so one index serves both directions.
+  auto desc = ParseOrderBy("cpu_usage desc", S(), "uid");
+  ASSERT_TRUE(desc.ok());
+  EXPECT_EQ(OrderBySql(*desc, S()), "cpu DESC, uid DESC");
   auto only = ParseOrderBy("", S(), "uid");
   ASSERT_TRUE(only.ok());
   EXPECT_EQ(only->size(), 1u);
@@ -45,15 +49,25 @@ TEST(OrderByTest, RejectsBadInput) {
   EXPECT_THAT(ParseOrderBy("name,", S(), "uid").status().message(), HasSubstr("is not"));
 }
 
-TEST(KeysetTest, BuildsLexicographicCondition) {
+TEST(KeysetTest, OneDirectionIsARowComparison) {
   auto o = ParseOrderBy("cpu_usage desc", S(), "uid");
   ASSERT_TRUE(o.ok());
   auto k = KeysetCondition(*o, S(), {"0.5", "u-9"}, 3);
   ASSERT_TRUE(k.ok());
-  EXPECT_EQ(k->sql,
-            "(cpu < $3::double precision) OR (cpu = $3::double precision AND uid > $4::text)");
+  EXPECT_EQ(k->sql, "(cpu, uid) < ($3::double precision, $4::text)");
   EXPECT_EQ(k->params, (std::vector<std::string>{"0.5", "u-9"}));
   EXPECT_FALSE(KeysetCondition(*o, S(), {"0.5"}, 1).ok());
+}
+
+TEST(KeysetTest, MixedDirectionsAreLexicographicWithALeadingBound) {
+  auto o = ParseOrderBy("cpu_usage desc, name", S(), "uid");
+  ASSERT_TRUE(o.ok());
+  auto k = KeysetCondition(*o, S(), {"0.5", "b", "u-9"}, 1);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(k->sql,
+            "cpu <= $1::double precision AND ((cpu < $1::double precision) OR "
+            "(cpu = $1::double precision AND name > $2::text) OR "
+            "(cpu = $1::double precision AND name = $2::text AND uid > $3::text))");
 }
 
 TEST(PageTokenTest, RoundTripsAndIsBoundToItsQuery) {

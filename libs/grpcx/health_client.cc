@@ -7,9 +7,10 @@
 namespace k8i::grpcx {
 
 absl::StatusOr<ServingStatus> CheckHealth(const std::string& address, const std::string& service,
-                                          absl::Duration timeout) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+                                          absl::Duration timeout, const TlsClientConfig& tls) {
+  auto channel = CreateChannel(address, tls);
+  if (!channel.ok()) return channel.status();
+  auto stub = grpc::health::v1::Health::NewStub(*channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::health::v1::HealthCheckRequest req;

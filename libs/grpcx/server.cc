@@ -103,8 +103,13 @@ void Server::AddService(grpc::Service* service, std::string health_name) {
 absl::Status Server::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (auto s = CheckListener("gRPC listen address", options_.address, options_.tls); !s.ok()) {
+    return s;
+  }
+  auto credentials = ServerCredentials(options_.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.address, grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(options_.address, *credentials, &port_);
   builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_send_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
@@ -131,7 +136,10 @@ absl::Status Server::Start() {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.address));
   }
   SetServing(true);
-  Logger("grpc")->info("gRPC server listening on {} (port {})", options_.address, port_);
+  Logger("grpc")->info("gRPC server listening on {} (port {}, {})", options_.address, port_,
+                       !options_.tls.enabled()                          ? "plaintext"
+                       : options_.tls.client_auth == ClientAuth::kRequire ? "mTLS"
+                                                                         : "TLS");
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "libs/grpcx/tls.h"
 
 namespace k8i::grpcx {
 
@@ -35,6 +36,8 @@ struct ServerOptions {
   // is called once at Start. A service puts its auth::AuthInterceptorFactory here, so auth
   // sees every call first and the metrics record the status the client finally gets.
   std::vector<InterceptorCreator> extra_interceptors;
+  // TLS (and mTLS) of the listener; off is allowed only for a loopback `address`.
+  TlsServerConfig tls;
 };
 
 // Server owns one grpc::Server. Register services (not owned; they must outlive the server),
@@ -45,6 +48,8 @@ class Server {
   ~Server();
 
   void AddService(grpc::Service* service, std::string health_name);
+  // Start listens and serves. FailedPrecondition for plaintext on a non-loopback address,
+  // InvalidArgument for unusable TLS files, Unavailable when the address cannot be bound.
   absl::Status Start();
   int port() const { return port_; }
   // SetServing flips every registered service's health status (NOT_SERVING before draining).

@@ -1,5 +1,6 @@
 #include "libs/metrics/metrics_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -51,17 +53,54 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view s) {
   return hp;
 }
 
+// NewServer returns an HTTPS server when `tls` is enabled, else plain HTTP.
+absl::StatusOr<std::unique_ptr<httplib::Server>> NewServer(const HttpTlsOptions& tls) {
+  if (!tls.enabled()) return std::make_unique<httplib::Server>();
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  auto server =
+      std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str());
+  if (!server->is_valid()) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics server: cannot load certificate ",
+                                                   tls.cert_file, " with key ", tls.key_file));
+  }
+  return server;
+#else
+  return absl::UnimplementedError("metrics server: cpp-httplib was built without OpenSSL");
+#endif
+}
+
 }  // namespace
+
+bool IsLoopbackHost(absl::string_view host) {
+  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
+  const std::string h(host);
+  in_addr v4{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
 
 MetricsServer::MetricsServer(std::unique_ptr<httplib::Server> server, int port)
     : server_(std::move(server)), port_(port) {}
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& host_port,
-                                                                    Registry& registry) {
+                                                                    Registry& registry,
+                                                                    const HttpTlsOptions& tls) {
   absl::StatusOr<HostPort> hp = ParseHostPort(host_port);
   if (!hp.ok()) return hp.status();
+  if (!tls.enabled() && !IsLoopbackHost(hp->host)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "metrics address \"", host_port,
+        "\" is not a loopback address and TLS is off (plaintext is allowed only on loopback)"));
+  }
 
-  auto server = std::make_unique<httplib::Server>();
+  auto created = NewServer(tls);
+  if (!created.ok()) return created.status();
+  std::unique_ptr<httplib::Server> server = std::move(created).value();
   // Scrapes are rare and small: two workers are plenty (the library default is 8+).
   server->new_task_queue = [] { return new httplib::ThreadPool(2); };
   server->set_read_timeout(std::chrono::seconds(5));

@@ -1,5 +1,6 @@
 // k8i-ingest: the write path. `k8i-ingest` serves IngestService; `k8i-ingest migrate` applies
-// the schema; `k8i-ingest create-agent-token --tenant T --cluster C` issues an agent token.
+// the schema. Agent tokens are issued by k8i-inventory (ClusterService.CreateAgentToken or
+// `k8i-inventory create-agent-token`); ingest only verifies them.
 #include <iostream>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "services/ingest/migrations.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/probe.h"
+#include "services/ingest/retention/retention_job.h"
 #include "services/ingest/store/kafka_publisher.h"
 #include "services/ingest/store/pg_batch_store.h"
 #include "services/ingest/store/redis_heartbeat.h"
@@ -39,8 +41,8 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   if (!redis_opts.ok()) return Fail(redis_opts.status());
   auto redis = redis::Client::Create(*redis_opts);
   if (!redis.ok()) return Fail(redis.status());
-  auto metrics_server = metrics::MetricsServer::Start(cfg.metrics_addr,
-                                                      metrics::Registry::Default());
+  auto metrics_server = metrics::MetricsServer::Start(
+      cfg.metrics_addr, metrics::Registry::Default(), grpcx::MetricsTls(cfg.tls));
   if (!metrics_server.ok()) return Fail(metrics_server.status());
 
   const Clock& clock = RealClock::Instance();
@@ -68,8 +70,19 @@ int Serve(const Config& cfg, pg::Pool& pool) {
       }
     } while (!stop.WaitForNotificationWithTimeout(absl::Hours(1)));
   });
+  // Retention on one replica at a time (leader by advisory lock); stopped by its destructor.
+  RetentionJob retention(cfg.pg_url,
+                         TelemetryRetention({.metrics = cfg.limits.retention,
+                                             .rollup_5m = cfg.retention.rollup_5m,
+                                             .rollup_1h = cfg.retention.rollup_1h,
+                                             .alerts = cfg.retention.alerts,
+                                             .events = cfg.retention.events,
+                                             .deleted_objects = cfg.retention.deleted_objects,
+                                             .batches = cfg.retention.batches,
+                                             .chunk_rows = cfg.retention.chunk_rows}));
+  if (cfg.retention.interval > absl::ZeroDuration()) retention.Start(cfg.retention.interval);
 
-  grpcx::ServerOptions server_opts{.address = cfg.grpc_addr};
+  grpcx::ServerOptions server_opts{.address = cfg.grpc_addr, .tls = cfg.tls};
   server_opts.extra_interceptors.push_back(
       [&] { return std::make_unique<auth::AuthInterceptorFactory>(auth_opts); });
   grpcx::Server server(std::move(server_opts));
@@ -85,6 +98,7 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   service.StartDraining();
   server.Shutdown(cfg.shutdown_grace);
   server.Wait();
+  retention.Stop();
   stop.Notify();
   partitions.join();
   if (auto s = (*producer)->Flush(absl::Seconds(5)); !s.ok()) {
@@ -99,10 +113,6 @@ int Main(int argc, char** argv) {
   CLI::App app{"k8intel ingest: validates, stores and publishes agent telemetry."};
   app.require_subcommand(0, 1);
   auto* migrate = app.add_subcommand("migrate", "apply the telemetry schema and exit");
-  auto* token = app.add_subcommand("create-agent-token", "issue an agent token for a cluster");
-  std::string tenant, cluster;
-  token->add_option("--tenant", tenant, "tenant id")->required();
-  token->add_option("--cluster", cluster, "cluster id")->required();
   CLI11_PARSE(app, argc, argv);
 
   EnvReader env;
@@ -117,13 +127,6 @@ int Main(int argc, char** argv) {
     return 1;
   }
   if (*migrate) return 0;
-  if (*token) {
-    PgTokenStore tokens(pool->get(), &RealClock::Instance());
-    auto t = tokens.CreateToken(tenant, cluster);
-    if (!t.ok()) return Fail(t.status());
-    std::cout << *t << "\n";
-    return 0;
-  }
   return Serve(*cfg, **pool);
 }
 

@@ -6,6 +6,7 @@
 #include "libs/auth/api_key.h"
 #include "libs/common/status_macros.h"
 #include "libs/grpcx/status.h"
+#include "services/inventory/proto_util.h"
 
 namespace k8i::inventory {
 namespace {
@@ -36,17 +37,6 @@ absl::StatusOr<std::string> OwnKey(const auth::Principal& p, const std::string& 
   ASSIGN_OR_RETURN(auto vars, KeyPattern().Parse(name, "name"));
   if (vars["tenant"] != p.tenant) return absl::NotFoundError(absl::StrCat(name, " not found"));
   return vars["api_key"];
-}
-
-void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
-  const int64_t micros = absl::ToUnixMicros(t);
-  int64_t secs = micros / 1'000'000, rem = micros % 1'000'000;
-  if (rem < 0) {
-    rem += 1'000'000;
-    --secs;
-  }
-  ts->set_seconds(secs);
-  ts->set_nanos(static_cast<int32_t>(rem * 1000));
 }
 
 v1::Role ToProto(auth::Role r) {
@@ -86,19 +76,6 @@ void ToProto(const ApiKeyRow& row, v1::ApiKey* out) {
   if (row.last_used_at) SetTime(*row.last_used_at, out->mutable_last_used_time());
 }
 
-// Cursor decodes a page token for the query `fingerprint` ("" → first page).
-absl::StatusOr<std::vector<std::string>> Cursor(const aip::PageTokenCodec& codec,
-                                                const std::string& token,
-                                                const std::string& fingerprint) {
-  if (token.empty()) return std::vector<std::string>();
-  auto c = codec.Decode(token, fingerprint);
-  if (!c.ok()) {
-    return grpcx::InvalidArgumentWithViolations(
-        "invalid page_token", {{"page_token", std::string(c.status().message())}});
-  }
-  return c;
-}
-
 }  // namespace
 
 absl::StatusOr<IssuedKey> IssueApiKey(PgControlStore& store, const std::string& tenant,
@@ -108,11 +85,7 @@ absl::StatusOr<IssuedKey> IssueApiKey(PgControlStore& store, const std::string& 
   return IssuedKey{std::move(row), std::move(k.key)};
 }
 
-void AdminServiceImpl::Used(const auth::Principal& p) {
-  if (!p.credential_id.empty() && !absl::StartsWith(p.credential_id, "jwt:")) {
-    keys_->NoteUsed(p.tenant, p.credential_id);
-  }
-}
+void AdminServiceImpl::Used(const auth::Principal& p) { keys_->NoteUsedBy(p); }
 
 grpc::Status AdminServiceImpl::GetTenant(grpc::ServerContext* ctx, const v1::GetTenantRequest* req,
                                          v1::GetTenantResponse* resp) {

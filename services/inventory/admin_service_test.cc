@@ -1,15 +1,21 @@
 // AdminService in process against the real test stack (PostgreSQL, Redis): the role matrix,
 // the tenant isolation matrix, key lifecycle, the audit log and rate limits.
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/auth/api_key.h"
 #include "libs/auth/grpc_auth.h"
 #include "libs/grpcx/status.h"
+#include "libs/common/clock.h"
+#include "libs/pg/pool.h"
+#include "services/ingest/store/pg_batch_store.h"
 #include "services/inventory/testing/harness.h"
 
 namespace k8i::inventory {
@@ -19,87 +25,195 @@ namespace v1 = ::k8intel::v1;
 using grpc::StatusCode;
 using testing::InventoryHarness;
 
-// What a call is aimed at: a tenant and one of its keys.
+// What a call is aimed at: a tenant, one of its keys, one of its clusters and one of that
+// cluster's agent tokens (ClusterService names carry no tenant: it comes from the credential).
 struct Target {
   std::string tenant;
   std::string key_id;
+  std::string cluster;
+  std::string token_id;
+  // The id of the cluster's one alert (its telemetry is seeded with the cluster).
+  std::string alert_id;
 };
 
-// Call runs one AdminService method with `key` (empty: no credentials) against `t` and
-// returns the status; `out` receives the serialized response.
-using Call = std::function<grpc::Status(v1::AdminService::Stub&, grpc::ClientContext&,
-                                        const Target&, std::string* out)>;
+struct Stubs {
+  v1::AdminService::Stub* admin;
+  v1::ClusterService::Stub* clusters;
+  v1::ResourceService::Stub* resources;
+  v1::MetricsService::Stub* metrics;
+};
+
+// Call runs one method with `key` (empty: no credentials) against `t` and returns the status;
+// `out` receives the serialized response.
+using Call = std::function<grpc::Status(Stubs&, grpc::ClientContext&, const Target&,
+                                        std::string* out)>;
 
 std::string KeyName(const Target& t) {
   return absl::StrCat("tenants/", t.tenant, "/apiKeys/", t.key_id);
 }
+std::string ClusterName(const Target& t) { return "clusters/" + t.cluster; }
 
-// Calls returns one valid request per AdminService method. The role matrix asserts it covers
-// every method of the descriptor, so a new RPC must be added here.
+// A fresh cluster id per CreateCluster call (calls repeat across matrix rows).
+std::string FreshClusterId() {
+  static std::atomic<int> n{0};
+  return absl::StrCat("made-", ++n);
+}
+
+constexpr char kMatrixKubeconfig[] =
+    "current-context: m\ncontexts:\n- name: m\n  context: {cluster: c, user: u}\nclusters:\n"
+    "- name: c\n  cluster: {server: 'https://matrix.example:6443'}\nusers:\n- name: u\n"
+    "  user: {token: matrix-token}\n";
+
+// K8I_CALL builds a Call of `stub`.`Method` whose request `req` is filled by `fill`.
+#define K8I_CALL(stub, Method, fill)                                                      \
+  [](Stubs& s, grpc::ClientContext& ctx, const Target& t, std::string* out) {            \
+    v1::Method##Request req;                                                              \
+    fill;                                                                                 \
+    v1::Method##Response resp;                                                            \
+    grpc::Status st = s.stub->Method(&ctx, req, &resp);                                   \
+    *out = resp.SerializeAsString();                                                      \
+    return st;                                                                            \
+  }
+
+// Calls returns one valid request per method of every service the inventory serves, keyed
+// "Service/Method". The matrices assert it covers every method of every service descriptor
+// the server hosts, so a new RPC (or service) must be added here.
 const std::map<std::string, Call>& Calls() {
   static const auto* calls = new std::map<std::string, Call>{
-      {"GetTenant",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::GetTenantRequest req;
-         req.set_name("tenants/" + t.tenant);
-         v1::GetTenantResponse resp;
-         auto st = stub.GetTenant(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
-      {"CreateApiKey",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::CreateApiKeyRequest req;
+      {"AdminService/GetTenant", K8I_CALL(admin, GetTenant, req.set_name("tenants/" + t.tenant))},
+      {"AdminService/CreateApiKey", K8I_CALL(admin, CreateApiKey, {
          req.set_parent("tenants/" + t.tenant);
          req.mutable_api_key()->set_display_name("matrix");
          req.mutable_api_key()->set_role(v1::ROLE_VIEWER);
-         v1::CreateApiKeyResponse resp;
-         auto st = stub.CreateApiKey(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
-      {"ListApiKeys",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::ListApiKeysRequest req;
-         req.set_parent("tenants/" + t.tenant);
-         v1::ListApiKeysResponse resp;
-         auto st = stub.ListApiKeys(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
-      {"GetApiKey",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::GetApiKeyRequest req;
-         req.set_name(KeyName(t));
-         v1::GetApiKeyResponse resp;
-         auto st = stub.GetApiKey(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
-      {"RevokeApiKey",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::RevokeApiKeyRequest req;
-         req.set_name(KeyName(t));
-         v1::RevokeApiKeyResponse resp;
-         auto st = stub.RevokeApiKey(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
-      {"ListAuditEvents",
-       [](auto& stub, auto& ctx, const Target& t, std::string* out) {
-         v1::ListAuditEventsRequest req;
-         req.set_parent("tenants/" + t.tenant);
-         v1::ListAuditEventsResponse resp;
-         auto st = stub.ListAuditEvents(&ctx, req, &resp);
-         *out = resp.SerializeAsString();
-         return st;
-       }},
+       })},
+      {"AdminService/ListApiKeys",
+       K8I_CALL(admin, ListApiKeys, req.set_parent("tenants/" + t.tenant))},
+      {"AdminService/GetApiKey", K8I_CALL(admin, GetApiKey, req.set_name(KeyName(t)))},
+      {"AdminService/RevokeApiKey", K8I_CALL(admin, RevokeApiKey, req.set_name(KeyName(t)))},
+      {"AdminService/ListAuditEvents",
+       K8I_CALL(admin, ListAuditEvents, req.set_parent("tenants/" + t.tenant))},
+      {"ClusterService/CreateCluster", K8I_CALL(clusters, CreateCluster, {
+         req.set_cluster_id(FreshClusterId());
+         req.set_kubeconfig(kMatrixKubeconfig);
+       })},
+      {"ClusterService/GetCluster", K8I_CALL(clusters, GetCluster, req.set_name(ClusterName(t)))},
+      {"ClusterService/ListClusters", K8I_CALL(clusters, ListClusters, (void)t)},
+      {"ClusterService/UpdateCluster", K8I_CALL(clusters, UpdateCluster, {
+         req.mutable_cluster()->set_name(ClusterName(t));
+         req.mutable_cluster()->set_display_name("renamed");
+         req.set_update_mask("display_name,kubeconfig");
+         req.set_kubeconfig(kMatrixKubeconfig);
+       })},
+      {"ClusterService/DeleteCluster",
+       K8I_CALL(clusters, DeleteCluster, req.set_name(ClusterName(t)))},
+      {"ClusterService/CreateAgentToken",
+       K8I_CALL(clusters, CreateAgentToken, req.set_parent(ClusterName(t)))},
+      {"ClusterService/ListAgentTokens",
+       K8I_CALL(clusters, ListAgentTokens, req.set_parent(ClusterName(t)))},
+      {"ClusterService/RevokeAgentToken", K8I_CALL(clusters, RevokeAgentToken, {
+         req.set_name(absl::StrCat(ClusterName(t), "/agentTokens/", t.token_id));
+       })},
+      {"ClusterService/GetClusterHealth",
+       K8I_CALL(clusters, GetClusterHealth, req.set_name(ClusterName(t) + "/health"))},
+      {"ClusterService/ListClusterHealths", K8I_CALL(clusters, ListClusterHealths, (void)t)},
+      // ResourceService: the objects SeedTelemetry writes into each target cluster.
+      {"ResourceService/GetNode",
+       K8I_CALL(resources, GetNode, req.set_name(ClusterName(t) + "/nodes/node-1"))},
+      {"ResourceService/ListNodes", K8I_CALL(resources, ListNodes, req.set_parent(ClusterName(t)))},
+      {"ResourceService/GetNamespace",
+       K8I_CALL(resources, GetNamespace, req.set_name(ClusterName(t) + "/namespaces/ns"))},
+      {"ResourceService/ListNamespaces",
+       K8I_CALL(resources, ListNamespaces, req.set_parent(ClusterName(t)))},
+      {"ResourceService/GetWorkload", K8I_CALL(resources, GetWorkload, {
+         req.set_name(ClusterName(t) + "/namespaces/ns/workloads/deployment.web");
+       })},
+      {"ResourceService/ListWorkloads",
+       K8I_CALL(resources, ListWorkloads, req.set_parent(ClusterName(t) + "/namespaces/-"))},
+      {"ResourceService/GetPod",
+       K8I_CALL(resources, GetPod, req.set_name(ClusterName(t) + "/namespaces/ns/pods/web-0"))},
+      {"ResourceService/ListPods",
+       K8I_CALL(resources, ListPods, req.set_parent(ClusterName(t) + "/namespaces/-"))},
+      {"ResourceService/GetContainer", K8I_CALL(resources, GetContainer, {
+         req.set_name(ClusterName(t) + "/namespaces/ns/pods/web-0/containers/main");
+       })},
+      {"ResourceService/ListContainers", K8I_CALL(resources, ListContainers, {
+         req.set_parent(ClusterName(t) + "/namespaces/ns/pods/web-0");
+       })},
+      {"ResourceService/GetPersistentVolumeClaim", K8I_CALL(resources, GetPersistentVolumeClaim, {
+         req.set_name(ClusterName(t) + "/namespaces/ns/persistentVolumeClaims/data");
+       })},
+      {"ResourceService/ListPersistentVolumeClaims",
+       K8I_CALL(resources, ListPersistentVolumeClaims,
+                req.set_parent(ClusterName(t) + "/namespaces/-"))},
+      {"ResourceService/GetHelmRelease", K8I_CALL(resources, GetHelmRelease, {
+         req.set_name(ClusterName(t) + "/namespaces/ns/helmReleases/rel");
+       })},
+      {"ResourceService/ListHelmReleases",
+       K8I_CALL(resources, ListHelmReleases, req.set_parent(ClusterName(t) + "/namespaces/-"))},
+      {"ResourceService/GetEvent",
+       K8I_CALL(resources, GetEvent, req.set_name(ClusterName(t) + "/events/ev-1"))},
+      {"ResourceService/ListEvents", K8I_CALL(resources, ListEvents, req.set_parent(ClusterName(t)))},
+      {"ResourceService/GetAlert",
+       K8I_CALL(resources, GetAlert, req.set_name(ClusterName(t) + "/alerts/" + t.alert_id))},
+      {"ResourceService/ListAlerts", K8I_CALL(resources, ListAlerts, req.set_parent(ClusterName(t)))},
+      {"MetricsService/QueryMetric", K8I_CALL(metrics, QueryMetric, {
+         req.set_metric("k8s_node_cpu_utilization");
+         req.set_resource(ClusterName(t));
+         const int64_t end = absl::ToUnixSeconds(absl::Now()) / 3600 * 3600 + 3600;
+         req.mutable_start_time()->set_seconds(end - 7200);
+         req.mutable_end_time()->set_seconds(end);
+         req.mutable_step()->set_seconds(300);
+         req.set_aggregation(v1::AGGREGATION_AVG);
+       })},
+      {"MetricsService/SummarizeResource", K8I_CALL(metrics, SummarizeResource, {
+         req.set_resource(ClusterName(t));
+         req.mutable_timespan()->set_seconds(7200);
+         req.mutable_interval()->set_seconds(300);
+         req.set_aggregation(v1::AGGREGATION_MAX);
+       })},
   };
   return *calls;
 }
 
-const google::protobuf::ServiceDescriptor& Descriptor() {
-  return *v1::GetTenantRequest::descriptor()->file()->FindServiceByName("AdminService");
+// Methods whose request names no resource: the caller's tenant is their whole scope, so the
+// isolation matrix checks they succeed without showing anything of another tenant.
+const std::set<std::string>& TenantImplicit() {
+  static const auto* s = new std::set<std::string>{
+      "ClusterService/CreateCluster", "ClusterService/ListClusters",
+      "ClusterService/ListClusterHealths"};
+  return *s;
+}
+
+// Methods that read the telemetry under a parent (lists and metric queries): asked about
+// another tenant's cluster they find nothing, so the isolation matrix checks that they succeed
+// and show none of its data.
+bool ScopedRead(const std::string& method) {
+  return absl::StartsWith(method, "ResourceService/List") ||
+         absl::StartsWith(method, "MetricsService/");
+}
+
+// Admin-only methods; the rest need a viewer.
+const std::set<std::string>& AdminOnly() {
+  static const auto* s = new std::set<std::string>{
+      "AdminService/CreateApiKey",        "AdminService/RevokeApiKey",
+      "AdminService/ListAuditEvents",     "ClusterService/CreateCluster",
+      "ClusterService/UpdateCluster",     "ClusterService/DeleteCluster",
+      "ClusterService/CreateAgentToken",  "ClusterService/RevokeAgentToken"};
+  return *s;
+}
+
+// AllMethods lists "Service/Method" for every method of every service the server hosts.
+std::vector<std::string> AllMethods() {
+  std::vector<std::string> out;
+  for (const std::string& full : InventoryHarness::ServiceNames()) {
+    const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full);
+    EXPECT_NE(svc, nullptr) << full;
+    if (svc == nullptr) continue;
+    for (int i = 0; i < svc->method_count(); ++i) {
+      out.push_back(absl::StrCat(svc->name(), "/", svc->method(i)->name()));
+    }
+  }
+  return out;
 }
 
 class AdminServiceTest : public ::testing::Test {
@@ -113,6 +227,9 @@ class AdminServiceTest : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     h_ = std::move(*h);
     stub_ = h_->NewStub();
+    cluster_stub_ = h_->NewClusterStub();
+    resource_stub_ = h_->NewResourceStub();
+    metrics_stub_ = h_->NewMetricsStub();
     a_ = h_->Tenant("a");
     b_ = h_->Tenant("b");
   }
@@ -127,22 +244,95 @@ class AdminServiceTest : public ::testing::Test {
     EXPECT_TRUE(k.ok()) << k.status();
     return k.ok() ? k->row.key_id : "";
   }
+  // FullTarget: a fresh key, cluster and agent token of `tenant`.
+  Target FullTarget(const std::string& tenant, const std::string& cluster,
+                    const std::string& display = "") {
+    Target t{tenant, KeyId(tenant), cluster, "", ""};
+    auto c = h_->clusters().CreateCluster(
+        tenant, {.tenant_id = tenant, .cluster_id = cluster, .display_name = display});
+    EXPECT_TRUE(c.ok()) << c.status();
+    auto tok = IssueAgentToken(h_->clusters(), tenant, cluster, "target");
+    EXPECT_TRUE(tok.ok()) << tok.status();
+    if (tok.ok()) t.token_id = tok->row.token_id;
+    SeedTelemetry(t, display);
+    return t;
+  }
+
+  // SeedTelemetry stores, through ingest's real store, one object of every kind, an event, an
+  // alert and a metric sample in `t`'s cluster, labelled with `marker`; sets t.alert_id.
+  void SeedTelemetry(Target& t, const std::string& marker) {
+    v1::TelemetryBatch b;
+    b.set_batch_id("seed");
+    b.set_cluster(t.cluster);
+    auto meta = [&](v1::ObjectMeta* m, const std::string& ns, const std::string& name) {
+      m->set_uid(absl::StrCat(t.cluster, "-", name));
+      m->set_name(name);
+      m->set_namespace_(ns);
+      (*m->mutable_labels())["marker"] = marker;
+    };
+    meta(b.add_objects()->mutable_node()->mutable_meta(), "", "node-1");
+    meta(b.add_objects()->mutable_namespace_()->mutable_meta(), "", "ns");
+    auto* w = b.add_objects()->mutable_workload();
+    meta(w->mutable_meta(), "ns", "web");
+    w->set_kind(v1::WORKLOAD_KIND_DEPLOYMENT);
+    auto* p = b.add_objects()->mutable_pod();
+    meta(p->mutable_meta(), "ns", "web-0");
+    p->add_containers()->set_name("main");
+    meta(b.add_objects()->mutable_persistent_volume_claim()->mutable_meta(), "ns", "data");
+    meta(b.add_objects()->mutable_helm_release()->mutable_meta(), "ns", "rel");
+    auto* e = b.add_events();
+    e->set_uid("ev-1");
+    e->set_reason(marker);
+    auto* a = b.add_alerts();
+    a->set_name("Seeded");
+    a->set_summary(marker);
+    a->mutable_start_time()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+    auto* m = b.add_metrics();
+    m->set_name("k8s_node_cpu_utilization");
+    m->mutable_resource()->set_node_name("node-1");
+    auto* x = m->add_samples();
+    x->set_time_unix_ms(absl::ToUnixMillis(absl::Now()) - 60'000);
+    x->set_value(0.5);
+    ingest::PgBatchStore writer(&h_->pool(), &RealClock::Instance());
+    auto written = writer.Write({t.tenant, t.cluster}, b, "seed");
+    ASSERT_TRUE(written.ok()) << written.status();
+    ASSERT_TRUE(h_->pool()
+                    .WithTransaction([&](pqxx::work& tx) {
+                      t.alert_id = pg::ExecParams(tx,
+                                                  "SELECT alert_id::text FROM telemetry.alerts "
+                                                  "WHERE tenant_id = $1 AND cluster_id = $2",
+                                                  {t.tenant, t.cluster})[0][0]
+                                       .as<std::string>();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
 
   grpc::Status Run(const std::string& method, const std::string& key, const Target& t,
                    std::string* out = nullptr) {
     grpc::ClientContext ctx;
     if (!key.empty()) ctx.AddMetadata("authorization", "Bearer " + key);
     std::string ignored;
-    return Calls().at(method)(*stub_, ctx, t, out ? out : &ignored);
+    Stubs stubs{stub_.get(), cluster_stub_.get(), resource_stub_.get(), metrics_stub_.get()};
+    const std::string full =
+        absl::StrContains(method, '/') ? method : absl::StrCat("AdminService/", method);
+    return Calls().at(full)(stubs, ctx, t, out ? out : &ignored);
   }
 
   std::unique_ptr<InventoryHarness> h_;
   std::unique_ptr<v1::AdminService::Stub> stub_;
+  std::unique_ptr<v1::ClusterService::Stub> cluster_stub_;
+  std::unique_ptr<v1::ResourceService::Stub> resource_stub_;
+  std::unique_ptr<v1::MetricsService::Stub> metrics_stub_;
   std::string a_, b_;
 };
 
-TEST(AdminPolicyTest, EveryMethodHasAPolicy) {
-  EXPECT_TRUE(auth::UncoveredMethods(AdminPolicy(), Descriptor()).empty());
+TEST(AdminPolicyTest, EveryMethodOfEveryServedServiceHasAPolicy) {
+  for (const std::string& full : InventoryHarness::ServiceNames()) {
+    const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(full);
+    ASSERT_NE(svc, nullptr) << full;
+    EXPECT_TRUE(auth::UncoveredMethods(AdminPolicy(), *svc).empty()) << full;
+  }
 }
 
 TEST_F(AdminServiceTest, RoleMatrix) {
@@ -157,12 +347,12 @@ TEST_F(AdminServiceTest, RoleMatrix) {
   std::string wrong_secret = admin;
   wrong_secret.back() = wrong_secret.back() == 'A' ? 'B' : 'A';
 
-  const std::set<std::string> admin_only = {"CreateApiKey", "RevokeApiKey", "ListAuditEvents"};
-  const auto& svc = Descriptor();
-  for (int i = 0; i < svc.method_count(); ++i) {
-    const std::string m = svc.method(i)->name();
+  int targets = 0;
+  const std::vector<std::string> methods = AllMethods();
+  ASSERT_GE(methods.size(), 16u);
+  for (const std::string& m : methods) {
     ASSERT_TRUE(Calls().contains(m)) << "no test call for " << m;
-    const bool needs_admin = admin_only.contains(m);
+    const bool needs_admin = AdminOnly().contains(m);
     struct Row {
       const char* who;
       std::string key;
@@ -174,12 +364,14 @@ TEST_F(AdminServiceTest, RoleMatrix) {
         {"unknown key", unknown, StatusCode::UNAUTHENTICATED},
         {"wrong secret", wrong_secret, StatusCode::UNAUTHENTICATED},
         {"revoked key", revoked_key->key, StatusCode::UNAUTHENTICATED},
+        {"agent token", "k8i_agt_" + std::string(43, 'A'), StatusCode::UNAUTHENTICATED},
         {"viewer", viewer, needs_admin ? StatusCode::PERMISSION_DENIED : StatusCode::OK},
         {"operator", op, needs_admin ? StatusCode::PERMISSION_DENIED : StatusCode::OK},
         {"admin", admin, StatusCode::OK},
     };
     for (const auto& r : rows) {
-      const Target t{a_, KeyId(a_)};  // a fresh key each time: RevokeApiKey consumes it
+      // Fresh resources each time: RevokeApiKey and DeleteCluster consume them.
+      const Target t = FullTarget(a_, absl::StrCat("role-", ++targets));
       std::string out;
       grpc::Status st = Run(m, r.key, t, &out);
       EXPECT_EQ(st.error_code(), r.want) << m << " as " << r.who << ": " << st.error_message();
@@ -193,36 +385,74 @@ TEST_F(AdminServiceTest, RoleMatrix) {
 TEST_F(AdminServiceTest, TenantIsolationMatrix) {
   const std::string admin_a = Key(a_, auth::Role::kAdmin);
   const std::string admin_b = Key(b_, auth::Role::kAdmin, "b-admin");
-  const std::string b_key = KeyId(b_);
+  // B's resources carry markers that must never appear in a response to A.
+  const Target b = FullTarget(b_, "bonly-prod", "B-ONLY-DISPLAY");
+  const Target a = FullTarget(a_, "aonly");
+  ASSERT_TRUE(h_->clusters()
+                  .UpdateCluster(b_, b.cluster, {.labels = std::map<std::string, std::string>{
+                                                     {"bonly-label", "x"}}})
+                  .ok());
   int64_t b_keys_before = 0;
   {
     auto page = h_->store().ListApiKeys(b_, {{}, 100});
     ASSERT_TRUE(page.ok());
     b_keys_before = page->total;
   }
-  const auto& svc = Descriptor();
-  for (int i = 0; i < svc.method_count(); ++i) {
-    const std::string m = svc.method(i)->name();
-    // B's resource by its own name, and B's key id smuggled under A's tenant name.
-    for (const Target& t : {Target{b_, b_key}, Target{a_, b_key}}) {
-      if (t.tenant == a_ && m != "GetApiKey" && m != "RevokeApiKey") continue;
+  auto b_cluster_before = h_->clusters().GetCluster(b_, b.cluster);
+  ASSERT_TRUE(b_cluster_before.ok());
+  for (const std::string& m : AllMethods()) {
+    ASSERT_TRUE(Calls().contains(m)) << "no test call for " << m;
+    if (TenantImplicit().contains(m) || ScopedRead(m)) {
+      std::string out;
+      grpc::Status st = Run(m, admin_a, b, &out);
+      EXPECT_TRUE(st.ok()) << m << ": " << st.error_message();
+      // A response may echo the name the caller sent (SummarizeResource names its resource);
+      // anything else of B's is a leak.
+      out = absl::StrReplaceAll(out, {{ClusterName(b), ""}});
+      for (const std::string marker : {"bonly", "B-ONLY", b_.c_str()}) {
+        EXPECT_FALSE(absl::StrContains(out, marker)) << m << " showed " << marker;
+      }
+      continue;
+    }
+    // B's resource by its own name, and B's key or token id smuggled under A's names.
+    const Target mixed{a_, b.key_id, a.cluster, b.token_id, b.alert_id};
+    for (const Target* tp : {&b, &mixed}) {
+      const Target& t = *tp;
+      if (tp == &mixed && m != "AdminService/GetApiKey" && m != "AdminService/RevokeApiKey" &&
+          m != "ClusterService/RevokeAgentToken" && m != "ResourceService/GetAlert") {
+        continue;
+      }
       std::string out;
       grpc::Status st = Run(m, admin_a, t, &out);
       EXPECT_TRUE(st.error_code() == StatusCode::NOT_FOUND ||
                   st.error_code() == StatusCode::PERMISSION_DENIED)
-          << m << " on " << t.tenant << "/" << t.key_id << ": " << st.error_code() << " "
-          << st.error_message();
+          << m << " on " << t.tenant << "/" << t.key_id << "/" << t.cluster << "/" << t.token_id
+          << ": " << st.error_code() << " " << st.error_message();
       EXPECT_TRUE(out.empty()) << m << " returned data of another tenant";
     }
   }
-  // B is untouched: same key count, its key not revoked, its admin still works.
+  // B is untouched: same keys, key and token not revoked, cluster unchanged, admin still works.
   auto page = h_->store().ListApiKeys(b_, {{}, 100});
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->total, b_keys_before);
-  auto row = h_->store().GetApiKey(b_, b_key);
+  auto row = h_->store().GetApiKey(b_, b.key_id);
   ASSERT_TRUE(row.ok());
   EXPECT_FALSE(row->revoked_at.has_value());
+  auto cluster = h_->clusters().GetCluster(b_, b.cluster);
+  ASSERT_TRUE(cluster.ok());
+  EXPECT_EQ(cluster->display_name, "B-ONLY-DISPLAY");
+  EXPECT_EQ(cluster->updated_at, b_cluster_before->updated_at);
+  EXPECT_FALSE(cluster->kubeconfig_sealed.has_value());
+  auto tokens = h_->clusters().ListAgentTokens(b_, b.cluster, {{}, 100});
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->total, 1);
+  EXPECT_FALSE(tokens->rows[0].revoked_at.has_value());
+  auto b_clusters = h_->clusters().ListClusters(
+      b_, "", *aip::ParseOrderBy("name", ClusterSchema(), "name"), {{}, 100});
+  ASSERT_TRUE(b_clusters.ok());
+  EXPECT_EQ(b_clusters->total, 1);
   EXPECT_TRUE(Run("GetTenant", admin_b, {b_, ""}).ok());
+  EXPECT_TRUE(Run("ClusterService/GetCluster", admin_b, b).ok());
 }
 
 TEST_F(AdminServiceTest, CreatedKeyWorksAtOnceIsShownOnceAndRevocationTakesEffect) {

@@ -75,6 +75,29 @@ const auth::Policy& AdminPolicy() {
         .Allow(svc + "CreateApiKey", auth::Role::kAdmin)
         .Allow(svc + "RevokeApiKey", auth::Role::kAdmin)
         .Allow(svc + "ListAuditEvents", auth::Role::kAdmin);
+    const std::string metrics = "/k8intel.v1.MetricsService/";
+    policy->Allow(metrics + "QueryMetric", auth::Role::kViewer)
+        .Allow(metrics + "SummarizeResource", auth::Role::kViewer);
+    const std::string clusters = "/k8intel.v1.ClusterService/";
+    policy->Allow(clusters + "GetCluster", auth::Role::kViewer)
+        .Allow(clusters + "ListClusters", auth::Role::kViewer)
+        .Allow(clusters + "ListAgentTokens", auth::Role::kViewer)
+        .Allow(clusters + "GetClusterHealth", auth::Role::kViewer)
+        .Allow(clusters + "ListClusterHealths", auth::Role::kViewer)
+        .Allow(clusters + "CreateCluster", auth::Role::kAdmin)
+        .Allow(clusters + "UpdateCluster", auth::Role::kAdmin)
+        .Allow(clusters + "DeleteCluster", auth::Role::kAdmin)
+        .Allow(clusters + "CreateAgentToken", auth::Role::kAdmin)
+        .Allow(clusters + "RevokeAgentToken", auth::Role::kAdmin);
+    // ResourceService only reads: every method is open to viewers.
+    for (const char* method : {"GetNode", "ListNodes", "GetNamespace", "ListNamespaces",
+                               "GetWorkload", "ListWorkloads", "GetPod", "ListPods",
+                               "GetContainer", "ListContainers", "GetPersistentVolumeClaim",
+                               "ListPersistentVolumeClaims", "GetHelmRelease",
+                               "ListHelmReleases", "GetEvent", "ListEvents", "GetAlert",
+                               "ListAlerts"}) {
+      policy->Allow(absl::StrCat("/k8intel.v1.ResourceService/", method), auth::Role::kViewer);
+    }
     return policy;
   }();
   return *p;

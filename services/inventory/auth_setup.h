@@ -15,8 +15,10 @@
 
 namespace k8i::inventory {
 
-// AdminPolicy: viewer for GetTenant / GetApiKey / ListApiKeys; admin for CreateApiKey,
-// RevokeApiKey and ListAuditEvents; health public; reflection admin-only (it reveals the API
+// AdminPolicy, the policy of every method k8i-inventory serves: AdminService — viewer for
+// GetTenant / GetApiKey / ListApiKeys, admin for CreateApiKey, RevokeApiKey and
+// ListAuditEvents; ClusterService — viewer for Get/List of clusters, agent tokens and health,
+// admin for Create/Update/DeleteCluster and Create/RevokeAgentToken; health public; reflection admin-only (it reveals the API
 // surface, which is public anyway, but nothing needs it anonymously).
 const auth::Policy& AdminPolicy();
 

@@ -1,5 +1,8 @@
 #include "services/inventory/config.h"
 
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+
 namespace k8i::inventory {
 
 absl::StatusOr<Config> LoadConfig(EnvReader& env) {
@@ -21,10 +24,18 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.jwt.tenant_claim = env.String("K8I_JWT_TENANT_CLAIM", "tenant");
   c.jwt.roles_claim = env.String("K8I_JWT_ROLES_CLAIM", "roles");
   c.jwt.default_tenant = env.String("K8I_JWT_DEFAULT_TENANT", "");
+  c.keyring_file = env.String("K8I_KEYRING_FILE", "");
+  c.keyring_text = env.String("K8I_KEYRING", "");
+  c.health.agent_interval = env.Duration("K8I_HEALTH_AGENT_INTERVAL", absl::Seconds(15));
+  c.health.offline_after = env.Duration("K8I_HEALTH_OFFLINE_AFTER", absl::Minutes(5));
+  c.health_cache_ttl = env.Duration("K8I_HEALTH_CACHE_TTL", absl::Seconds(10));
   c.shutdown_grace = env.Duration("K8I_SHUTDOWN_GRACE", absl::Seconds(15));
   c.log_level = env.String("K8I_LOG_LEVEL", "info");
   c.log_json = env.String("K8I_LOG_FORMAT", "json") != "text";
   if (auto s = env.Finish(); !s.ok()) return s;
+  ASSIGN_OR_RETURN(c.tls, grpcx::LoadTlsServerConfig(env));
+  RETURN_IF_ERROR(grpcx::CheckListener("K8I_GRPC_ADDR", c.grpc_addr, c.tls));
+  RETURN_IF_ERROR(grpcx::CheckListener("K8I_METRICS_ADDR", c.metrics_addr, c.tls));
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warn" && c.log_level != "error" && c.log_level != "off") {
     return absl::InvalidArgumentError(
@@ -34,12 +45,41 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_JWT_JWKS_FILE and K8I_JWT_HS256_SECRET_FILE are exclusive");
   }
+  if (auto s = c.health.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid configuration: K8I_HEALTH_AGENT_INTERVAL / K8I_HEALTH_OFFLINE_AFTER: ",
+        s.message()));
+  }
+  if (c.health_cache_ttl < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_HEALTH_CACHE_TTL: must not be negative");
+  }
+  if (!c.keyring_file.empty() && !c.keyring_text.empty()) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_KEYRING_FILE and K8I_KEYRING are exclusive");
+  }
   if (c.jwt.enabled() && (c.jwt.issuer.empty() || c.jwt.audience.empty())) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_JWT_ISSUER and K8I_JWT_AUDIENCE are required with a JWT "
         "key source (K8I_JWT_JWKS_FILE or K8I_JWT_HS256_SECRET_FILE)");
   }
   return c;
+}
+
+absl::StatusOr<std::unique_ptr<crypto::Keyring>> LoadKeyring(const Config& cfg) {
+  if (cfg.keyring_file.empty() && cfg.keyring_text.empty()) {
+    return std::unique_ptr<crypto::Keyring>();
+  }
+  const bool from_file = !cfg.keyring_file.empty();
+  auto k = from_file ? crypto::Keyring::FromFile(cfg.keyring_file)
+                     : crypto::Keyring::FromString(cfg.keyring_text);
+  if (!k.ok()) {
+    // The keyring parser names entries, never key bytes.
+    return absl::InvalidArgumentError(absl::StrCat("invalid configuration: ",
+                                                   from_file ? "K8I_KEYRING_FILE" : "K8I_KEYRING",
+                                                   ": ", k.status().message()));
+  }
+  return std::make_unique<crypto::Keyring>(*std::move(k));
 }
 
 }  // namespace k8i::inventory

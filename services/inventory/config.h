@@ -1,12 +1,16 @@
 // Configuration of k8i-inventory, read from K8I_* environment variables and validated at start.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/auth/rate_limiter.h"
 #include "libs/common/config.h"
+#include "libs/grpcx/tls.h"
+#include "libs/crypto/keyring.h"
+#include "services/inventory/health/health_rules.h"
 
 namespace k8i::inventory {
 
@@ -26,6 +30,8 @@ struct JwtConfig {
 struct Config {
   std::string grpc_addr;
   std::string metrics_addr;
+  // TLS of both listeners (K8I_TLS_*; see docs/security.md).
+  grpcx::TlsServerConfig tls;
   std::string pg_url;
   int pg_pool_size = 8;
   std::string redis_url;
@@ -34,6 +40,13 @@ struct Config {
   absl::Duration api_key_cache_ttl;
   auth::RateLimit rate_limit;
   JwtConfig jwt;
+  // Key-encryption keys that seal stored kubeconfigs (libs/crypto/README.md): a file path, or
+  // the keyring text itself (for development). Both empty: kubeconfigs cannot be registered.
+  std::string keyring_file;
+  std::string keyring_text;
+  // Cluster health: thresholds and how long a computed health is cached in Redis.
+  HealthThresholds health;
+  absl::Duration health_cache_ttl;
   absl::Duration shutdown_grace;
   std::string log_level;
   bool log_json = true;
@@ -44,8 +57,14 @@ struct Config {
 //   K8I_PG_POOL_SIZE, K8I_REDIS_URL (required), K8I_PAGE_TOKEN_KEY, K8I_API_KEY_CACHE_TTL,
 //   K8I_RATE_LIMIT_PER_SECOND, K8I_RATE_LIMIT_BURST, K8I_JWT_JWKS_FILE,
 //   K8I_JWT_HS256_SECRET_FILE, K8I_JWT_ISSUER, K8I_JWT_AUDIENCE, K8I_JWT_TENANT_CLAIM,
-//   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_SHUTDOWN_GRACE, K8I_LOG_LEVEL,
-//   K8I_LOG_FORMAT.
+//   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_KEYRING_FILE, K8I_KEYRING,
+//   K8I_HEALTH_AGENT_INTERVAL (15s), K8I_HEALTH_OFFLINE_AFTER (5m), K8I_HEALTH_CACHE_TTL (10s),
+//   K8I_SHUTDOWN_GRACE, K8I_LOG_LEVEL, K8I_LOG_FORMAT, and the K8I_TLS_* of
+//   grpcx::LoadTlsServerConfig.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
+
+// LoadKeyring reads the keyring `cfg` names; nullptr when none is configured. InvalidArgument
+// naming the variable when it does not load.
+absl::StatusOr<std::unique_ptr<crypto::Keyring>> LoadKeyring(const Config& cfg);
 
 }  // namespace k8i::inventory

@@ -1,6 +1,9 @@
 // k8i-inventory: the control plane (AdminService: API keys, audit log) with authentication and
 // roles enforced. `k8i-inventory` serves; `k8i-inventory migrate` applies the schema;
-// `k8i-inventory bootstrap --tenant T` creates the tenant if missing and prints a new admin key.
+// `k8i-inventory bootstrap --tenant T` creates the tenant if missing and prints a new admin key;
+// `k8i-inventory create-agent-token --tenant T --cluster C` registers the cluster if missing and
+// prints a new agent token; `k8i-inventory rotate-keys` re-wraps stored kubeconfig data keys
+// under the keyring's active key.
 #include <iostream>
 
 #include "CLI/CLI.hpp"
@@ -13,8 +16,12 @@
 #include "libs/redis/options.h"
 #include "services/inventory/admin_service.h"
 #include "services/inventory/auth_setup.h"
+#include "services/inventory/cluster_service.h"
 #include "services/inventory/config.h"
+#include "services/inventory/health/pg_health.h"
 #include "services/inventory/migrations.h"
+#include "services/inventory/resources/resource_service.h"
+#include "services/inventory/metrics/metrics_service.h"
 
 namespace k8i::inventory {
 namespace {
@@ -32,7 +39,8 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   auto jwt = BuildJwtVerifier(cfg.jwt);
   if (!jwt.ok()) return Fail(jwt.status());
   auto metrics_server =
-      metrics::MetricsServer::Start(cfg.metrics_addr, metrics::Registry::Default());
+      metrics::MetricsServer::Start(cfg.metrics_addr, metrics::Registry::Default(),
+                                    grpcx::MetricsTls(cfg.tls));
   if (!metrics_server.ok()) return Fail(metrics_server.status());
   if (cfg.page_token_key.empty()) {
     Logger("inventory")
@@ -50,8 +58,22 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   AuditLog audit(&store, &keys);
   aip::PageTokenCodec tokens(cfg.page_token_key.empty() ? RandomToken(32) : cfg.page_token_key);
   AdminServiceImpl service(&store, &keys, &audit, &tokens);
+  auto keyring = LoadKeyring(cfg);
+  if (!keyring.ok()) return Fail(keyring.status());
+  if (*keyring == nullptr) {
+    Logger("inventory")->warn("no keyring (K8I_KEYRING_FILE): clusters cannot store kubeconfigs");
+  }
+  PgClusterStore cluster_store(&pool);
+  PgClusterHealth health(&pool, redis->get(), &clock,
+                         {.thresholds = cfg.health, .cache_ttl = cfg.health_cache_ttl});
+  ClusterServiceImpl cluster_service({.store = &cluster_store,
+                                      .keys = &keys,
+                                      .audit = &audit,
+                                      .page_tokens = &tokens,
+                                      .keyring = keyring->get(),
+                                      .health_source = &health});
 
-  grpcx::ServerOptions opts{.address = cfg.grpc_addr};
+  grpcx::ServerOptions opts{.address = cfg.grpc_addr, .tls = cfg.tls};
   const auth::AuthInterceptorOptions auth_opts{
       .authenticator = &authenticator, .policy = &AdminPolicy(), .rate_limiter = &limiter};
   opts.extra_interceptors.push_back(
@@ -59,6 +81,14 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   opts.extra_interceptors.push_back([&] { return std::make_unique<AuditRejectedFactory>(&audit); });
   grpcx::Server server(opts);
   server.AddService(&service, "k8intel.v1.AdminService");
+  server.AddService(&cluster_service, "k8intel.v1.ClusterService");
+  metrics_api::PgMetricsStore metrics_store(&pool);
+  metrics_api::MetricsServiceImpl metrics_service(&metrics_store, &clock);
+  server.AddService(&metrics_service, "k8intel.v1.MetricsService");
+  resources::ResourceStore resource_store(&pool, &tokens);
+  ResourceServiceImpl resource_service(&resource_store,
+                                       [&](const auth::Principal& p) { keys.NoteUsedBy(p); });
+  server.AddService(&resource_service, "k8intel.v1.ResourceService");
   if (auto s = server.Start(); !s.ok()) return Fail(s);
   const int sig = grpcx::WaitForShutdownSignal();
   Logger("inventory")
@@ -67,6 +97,60 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   server.Shutdown(cfg.shutdown_grace);
   server.Wait();
   Logger("inventory")->info("stopped");
+  return 0;
+}
+
+// CreateAgentToken: the operator's (and tools/dev's) way to connect a local agent.
+int CreateAgentToken(pg::Pool& pool, const std::string& tenant, const std::string& cluster) {
+  if (!IsValidClusterId(cluster)) {
+    return Fail(absl::InvalidArgumentError(
+        "--cluster must be 1..63 characters of [a-z0-9-], starting with a letter"));
+  }
+  PgControlStore store(&pool);
+  PgClusterStore clusters(&pool);
+  if (auto s = store.EnsureTenant(tenant, tenant); !s.ok()) return Fail(s);
+  auto audit = [&](const std::string& action, const std::string& target) {
+    return store.AppendAudit({.tenant_id = tenant,
+                              .actor = "operator:create-agent-token",
+                              .action = action,
+                              .target = target,
+                              .result = "OK",
+                              .peer = "local"});
+  };
+  auto created = clusters.CreateCluster(
+      tenant, {.tenant_id = tenant, .cluster_id = cluster, .display_name = cluster});
+  if (created.ok()) {
+    if (auto s = audit("CreateCluster", absl::StrCat("clusters/", cluster)); !s.ok()) {
+      return Fail(s);
+    }
+  } else if (!absl::IsAlreadyExists(created.status())) {
+    return Fail(created.status());
+  }
+  auto issued = IssueAgentToken(clusters, tenant, cluster, "operator");
+  if (!issued.ok()) return Fail(issued.status());
+  if (auto s = audit("CreateAgentToken", absl::StrCat("clusters/", cluster, "/agentTokens/",
+                                                      issued->row.token_id));
+      !s.ok()) {
+    return Fail(s);
+  }
+  std::cout << issued->token << "\n";
+  return 0;
+}
+
+// RotateKeys re-wraps under the active key and reports counts; run it after marking a new key
+// active, then remove the old key once it reports nothing left under it.
+int RotateKeys(const Config& cfg, pg::Pool& pool) {
+  auto keyring = LoadKeyring(cfg);
+  if (!keyring.ok()) return Fail(keyring.status());
+  if (*keyring == nullptr) {
+    return Fail(absl::FailedPreconditionError("rotate-keys needs K8I_KEYRING_FILE or K8I_KEYRING"));
+  }
+  PgClusterStore clusters(&pool);
+  auto counts = RotateKubeconfigKeys(clusters, **keyring);
+  if (!counts.ok()) return Fail(counts.status());
+  std::cout << "active key " << (*keyring)->ActiveId() << ": " << counts->clusters
+            << " clusters with a kubeconfig, " << counts->rewrapped << " envelopes re-wrapped, "
+            << counts->unchanged << " already under the active key\n";
   return 0;
 }
 
@@ -80,6 +164,15 @@ int Main(int argc, char** argv) {
   std::string tenant, display = "bootstrap-admin";
   bootstrap->add_option("--tenant", tenant, "tenant id")->required();
   bootstrap->add_option("--name", display, "the key's display name");
+  auto* agent_token = app.add_subcommand(
+      "create-agent-token",
+      "register the cluster if missing (and the tenant) and print a new agent token (only it)");
+  std::string cluster;
+  agent_token->add_option("--tenant", tenant, "tenant id")->required();
+  agent_token->add_option("--cluster", cluster, "cluster id ([a-z0-9-], starting with a letter)")
+      ->required();
+  auto* rotate = app.add_subcommand(
+      "rotate-keys", "re-wrap every stored kubeconfig data key under the keyring's active key");
   CLI11_PARSE(app, argc, argv);
 
   EnvReader env;
@@ -112,6 +205,8 @@ int Main(int argc, char** argv) {
     std::cout << issued->key << "\n";
     return 0;
   }
+  if (*agent_token) return CreateAgentToken(**pool, tenant, cluster);
+  if (*rotate) return RotateKeys(*cfg, **pool);
   return Serve(*cfg, **pool);
 }
 

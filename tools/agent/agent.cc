@@ -1,5 +1,7 @@
 #include "tools/agent/agent.h"
 
+#include <malloc.h>
+
 #include "absl/strings/str_cat.h"
 #include "libs/common/logging.h"
 #include "libs/common/status_macros.h"
@@ -64,6 +66,9 @@ void Agent::Run(absl::Duration interval, absl::Notification& stop) {
     if (auto n = Tick(); !n.ok()) {
       Logger("agent")->error("collection round failed: {}", n.status().ToString());
     }
+    // A round's collection and batch buffers are freed by now: hand the free pages at the top
+    // of the heap back to the kernel instead of keeping them resident until the next round.
+    malloc_trim(0);
     // Sleep to the next multiple of the interval, so samples line up across nodes.
     const absl::Time now = clock_->Now();
     const absl::Time next =

@@ -87,7 +87,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
   c.sender.backoff.initial = env.Duration("K8I_AGENT_BACKOFF_INITIAL", absl::Seconds(2));
   c.sender.backoff.max = env.Duration("K8I_AGENT_BACKOFF_MAX", absl::Minutes(1));
   c.sender.ack_timeout = env.Duration("K8I_AGENT_ACK_TIMEOUT", absl::Seconds(30));
-  c.sender.tls = env.Bool("K8I_AGENT_TLS", false);
+  c.sender.tls = grpcx::ReadTlsClientConfig(env, "K8I_AGENT");
   c.anomaly_enabled = env.Bool("K8I_AGENT_ANOMALY", true);
   const std::string sigma = env.String("K8I_AGENT_ANOMALY_SIGMA", "3");
   if (!absl::SimpleAtod(sigma, &c.anomaly.sigma) || !(c.anomaly.sigma >= 0.5) ||
@@ -116,6 +116,19 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
     errors.push_back("K8I_AGENT_ACK_TIMEOUT: must be >= 1s");
   }
   if (c.spool.dir.empty()) errors.push_back("K8I_AGENT_SPOOL_DIR: must not be empty");
+  // TLS: to ingest (plaintext only to a loopback endpoint), and on the metrics listener.
+  auto add = [&errors](const absl::Status& s) {
+    if (!s.ok()) errors.emplace_back(absl::StripPrefix(s.message(), "invalid configuration: "));
+  };
+  if (!c.sender.endpoint.empty()) {
+    add(grpcx::ValidateTlsClientConfig(c.sender.tls, c.sender.endpoint));
+  }
+  if (auto tls = grpcx::LoadTlsServerConfig(env); tls.ok()) {
+    c.metrics_tls = *std::move(tls);
+    add(grpcx::CheckListener("K8I_METRICS_ADDR", c.metrics_addr, c.metrics_tls));
+  } else {
+    add(tls.status());
+  }
   if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
       c.log_level != "warn" && c.log_level != "error" && c.log_level != "off") {
     errors.push_back("K8I_LOG_LEVEL: must be trace, debug, info, warn, error or off");

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/common/config.h"
+#include "libs/grpcx/tls.h"
 #include "tools/agent/collectors/collector.h"
 #include "tools/agent/core/anomaly.h"
 #include "tools/agent/core/batcher.h"
@@ -27,6 +28,8 @@ struct Config {
   bool anomaly_enabled = true;
   BatchLimits batch;
   std::string metrics_addr;
+  // TLS of the metrics listener (K8I_TLS_CERT_FILE / K8I_TLS_KEY_FILE); required off loopback.
+  grpcx::TlsServerConfig metrics_tls;
   std::string log_level;
   bool log_json = true;
 };
@@ -35,7 +38,9 @@ struct Config {
 // (required), K8I_NODE_NAME, K8I_AGENT_INTERVAL, K8I_AGENT_COLLECTORS, K8I_AGENT_PROC_ROOT,
 // K8I_AGENT_SYS_ROOT, K8I_AGENT_HOST_ROOT, K8I_AGENT_SCRAPE_URLS, K8I_AGENT_SCRAPE_TIMEOUT,
 // K8I_AGENT_SPOOL_DIR, K8I_AGENT_SPOOL_MAX_BYTES, K8I_AGENT_BACKOFF_INITIAL,
-// K8I_AGENT_BACKOFF_MAX, K8I_AGENT_ACK_TIMEOUT, K8I_AGENT_TLS, K8I_AGENT_ANOMALY,
+// K8I_AGENT_BACKOFF_MAX, K8I_AGENT_ACK_TIMEOUT, K8I_AGENT_TLS, K8I_AGENT_TLS_CA_FILE,
+// K8I_AGENT_TLS_CERT_FILE, K8I_AGENT_TLS_KEY_FILE, K8I_AGENT_TLS_SERVER_NAME,
+// K8I_AGENT_INSECURE_PLAINTEXT, K8I_TLS_CERT_FILE, K8I_TLS_KEY_FILE, K8I_AGENT_ANOMALY,
 // K8I_AGENT_ANOMALY_SIGMA, K8I_AGENT_ANOMALY_WARMUP, K8I_AGENT_ANOMALY_MAX_SERIES,
 // K8I_AGENT_MAX_SERIES_PER_BATCH, K8I_METRICS_ADDR, K8I_LOG_LEVEL, K8I_LOG_FORMAT, and for the
 // Kubernetes collector K8I_AGENT_KUBE, K8I_KUBECONFIG, K8I_AGENT_KUBE_RESOURCES,

@@ -1,8 +1,10 @@
 // k8i: the k8intel command-line client. Reads K8I_ENDPOINT and K8I_AGENT_TOKEN / K8I_API_KEY
-// from the environment (`eval "$(tools/dev env)"`), like kubectl reads its kubeconfig.
+// from the environment (`eval "$(tools/dev env)"`), like kubectl reads its kubeconfig, and TLS
+// settings from K8I_CLIENT_TLS_* or --tls-* flags (plaintext only to loopback endpoints).
 //
 //   k8i health [SERVICE]          gRPC health of the front (or one service behind it)
 //   k8i push FILE.json            send a TelemetryBatch written as protobuf JSON ('-' = stdin)
+//   k8i clusters create|list|get|delete, k8i agent-tokens create CLUSTER   (K8I_API_KEY)
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -14,6 +16,9 @@
 #include "grpcpp/grpcpp.h"
 #include "k8intel/v1/ingest.grpc.pb.h"
 #include "libs/grpcx/status.h"
+#include "libs/grpcx/tls.h"
+#include "tools/cli/clusters.h"
+#include "tools/cli/resources.h"
 
 namespace {
 
@@ -34,8 +39,9 @@ int PrintError(const grpc::Status& st) {
   return 1;
 }
 
-int Health(const std::string& endpoint, const std::string& service) {
-  auto status = k8i::grpcx::CheckHealth(endpoint, service, absl::Seconds(5));
+int Health(const std::string& endpoint, const std::string& service,
+           const k8i::grpcx::TlsClientConfig& tls) {
+  auto status = k8i::grpcx::CheckHealth(endpoint, service, absl::Seconds(5), tls);
   if (!status.ok()) {
     std::cerr << "error: " << status.status().message() << "\n";
     return 1;
@@ -45,7 +51,8 @@ int Health(const std::string& endpoint, const std::string& service) {
   return *status == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
 }
 
-int Push(const std::string& endpoint, const std::string& token, const std::string& file) {
+int Push(const std::string& endpoint, const k8i::grpcx::TlsClientConfig& tls,
+         const std::string& token, const std::string& file) {
   std::string json;
   if (file == "-") {
     json.assign(std::istreambuf_iterator<char>(std::cin), {});
@@ -64,8 +71,12 @@ int Push(const std::string& endpoint, const std::string& token, const std::strin
               << "\n";
     return 2;
   }
-  auto stub = k8intel::v1::IngestService::NewStub(
-      grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
+  auto channel = k8i::grpcx::CreateChannel(endpoint, tls);
+  if (!channel.ok()) {
+    std::cerr << "error: " << channel.status().message() << "\n";
+    return 2;
+  }
+  auto stub = k8intel::v1::IngestService::NewStub(*channel);
   grpc::ClientContext ctx;
   SetDeadline(ctx, 30);
   ctx.AddMetadata("authorization", "Bearer " + token);
@@ -84,6 +95,22 @@ int main(int argc, char** argv) {
   CLI::App app{"k8i: the k8intel command-line client"};
   std::string endpoint = Env("K8I_ENDPOINT", "127.0.0.1:7000");
   app.add_option("--endpoint", endpoint, "gRPC endpoint (env K8I_ENDPOINT)");
+  k8i::EnvReader env;
+  k8i::grpcx::TlsClientConfig tls = k8i::grpcx::ReadTlsClientConfig(env, "K8I_CLIENT");
+  if (auto s = env.Finish(); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 2;
+  }
+  app.add_flag("--tls", tls.tls, "TLS with the system CAs (env K8I_CLIENT_TLS)");
+  app.add_option("--tls-ca", tls.ca_file, "CA file of the server (env K8I_CLIENT_TLS_CA_FILE)");
+  app.add_option("--tls-cert", tls.cert_file,
+                 "client certificate for mTLS (env K8I_CLIENT_TLS_CERT_FILE)");
+  app.add_option("--tls-key", tls.key_file, "client key for mTLS (env K8I_CLIENT_TLS_KEY_FILE)");
+  app.add_option("--tls-server-name", tls.server_name,
+                 "expected name in the server certificate (env K8I_CLIENT_TLS_SERVER_NAME)");
+  app.add_flag("--insecure-plaintext", tls.insecure_plaintext,
+               "allow plaintext to a non-loopback address, for development "
+               "(env K8I_CLIENT_INSECURE_PLAINTEXT)");
   app.require_subcommand(1);
   std::string service;
   auto* health = app.add_subcommand("health", "check gRPC health");
@@ -93,11 +120,24 @@ int main(int argc, char** argv) {
   auto* push = app.add_subcommand("push", "send one TelemetryBatch (protobuf JSON)");
   push->add_option("file", file, "JSON file, or - for stdin")->required();
   push->add_option("--token", token, "agent token (env K8I_AGENT_TOKEN)");
+  k8i::cli::ClusterCommands cluster_commands(app);
+  k8i::cli::ResourceCommands resource_commands(app);
   CLI11_PARSE(app, argc, argv);
-  if (*health) return Health(endpoint, service);
+  tls.tls = tls.tls || !tls.ca_file.empty() || !tls.cert_file.empty();
+  if (*health) return Health(endpoint, service, tls);
+  const auto connect = [&]() -> std::shared_ptr<grpc::Channel> {
+    auto channel = k8i::grpcx::CreateChannel(endpoint, tls);
+    if (!channel.ok()) {
+      std::cerr << "error: " << channel.status().message() << "\n";
+      return nullptr;
+    }
+    return *channel;
+  };
+  if (int rc = cluster_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = resource_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;
   }
-  return Push(endpoint, token, file);
+  return Push(endpoint, tls, token, file);
 }

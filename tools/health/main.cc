@@ -1,11 +1,14 @@
 // k8i-health: asks a gRPC server for its health (grpc.health.v1) and exits 0 when SERVING.
-// Used by tools/dev and container health checks.
+// Used by tools/dev and container health checks. TLS from K8I_CLIENT_TLS_* or --tls-* flags
+// (plaintext only to loopback addresses).
 #include <iostream>
 #include <string>
 
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
+#include "libs/common/config.h"
 #include "libs/grpcx/health_client.h"
+#include "libs/grpcx/tls.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Checks a gRPC server's health; exit 0 when SERVING."};
@@ -15,13 +18,30 @@ int main(int argc, char** argv) {
   app.add_option("--addr", addr, "host:port of the server");
   app.add_option("--service", service, "service name; empty asks for the whole server");
   app.add_option("--timeout", timeout, "deadline, e.g. 2s");
+  k8i::EnvReader env;
+  k8i::grpcx::TlsClientConfig tls = k8i::grpcx::ReadTlsClientConfig(env, "K8I_CLIENT");
+  if (auto s = env.Finish(); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+  app.add_flag("--tls", tls.tls, "TLS with the system CAs (env K8I_CLIENT_TLS)");
+  app.add_option("--tls-ca", tls.ca_file, "CA file of the server (env K8I_CLIENT_TLS_CA_FILE)");
+  app.add_option("--tls-cert", tls.cert_file,
+                 "client certificate for mTLS (env K8I_CLIENT_TLS_CERT_FILE)");
+  app.add_option("--tls-key", tls.key_file, "client key for mTLS (env K8I_CLIENT_TLS_KEY_FILE)");
+  app.add_option("--tls-server-name", tls.server_name,
+                 "expected name in the server certificate (env K8I_CLIENT_TLS_SERVER_NAME)");
+  app.add_flag("--insecure-plaintext", tls.insecure_plaintext,
+               "allow plaintext to a non-loopback address, for development "
+               "(env K8I_CLIENT_INSECURE_PLAINTEXT)");
   CLI11_PARSE(app, argc, argv);
   absl::Duration d;
   if (!absl::ParseDuration(timeout, &d)) {
     std::cerr << "--timeout: \"" << timeout << "\" is not a duration\n";
     return 2;
   }
-  auto status = k8i::grpcx::CheckHealth(addr, service, d);
+  tls.tls = tls.tls || !tls.ca_file.empty() || !tls.cert_file.empty();
+  auto status = k8i::grpcx::CheckHealth(addr, service, d, tls);
   if (!status.ok()) {
     std::cerr << addr << ": " << status.status().message() << " (code "
               << static_cast<int>(status.status().code()) << ")\n";

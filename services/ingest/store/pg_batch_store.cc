@@ -1,5 +1,6 @@
 #include "services/ingest/store/pg_batch_store.h"
 
+#include <charconv>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "libs/pg/migrate.h"
+#include "services/ingest/core/rollup.h"
 #include "services/ingest/core/series.h"
 #include "services/ingest/core/validate.h"
 #include "services/ingest/migrations.h"
@@ -55,29 +57,37 @@ struct ObjectRow {
   std::string kind;
   const k8intel::v1::ObjectMeta* meta;
   std::string json;
+  const google::protobuf::Message* message = nullptr;
 };
 
 ObjectRow Describe(const KubeObject& o) {
   switch (o.object_case()) {
-    case KubeObject::kNode: return {"Node", &o.node().meta(), ToJson(o.node())};
+    case KubeObject::kNode: return {"Node", &o.node().meta(), ToJson(o.node()), &o.node()};
     case KubeObject::kNamespace:
-      return {"Namespace", &o.namespace_().meta(), ToJson(o.namespace_())};
+      return {"Namespace", &o.namespace_().meta(), ToJson(o.namespace_()), &o.namespace_()};
     case KubeObject::kWorkload:
-      return {WorkloadKindName(o.workload().kind()), &o.workload().meta(), ToJson(o.workload())};
-    case KubeObject::kPod: return {"Pod", &o.pod().meta(), ToJson(o.pod())};
+      return {WorkloadKindName(o.workload().kind()), &o.workload().meta(), ToJson(o.workload()),
+              &o.workload()};
+    case KubeObject::kPod: return {"Pod", &o.pod().meta(), ToJson(o.pod()), &o.pod()};
     case KubeObject::kPersistentVolumeClaim:
       return {"PersistentVolumeClaim", &o.persistent_volume_claim().meta(),
-              ToJson(o.persistent_volume_claim())};
+              ToJson(o.persistent_volume_claim()), &o.persistent_volume_claim()};
     case KubeObject::kConfigMap:
-      return {"ConfigMap", &o.config_map().meta(), ToJson(o.config_map())};
+      return {"ConfigMap", &o.config_map().meta(), ToJson(o.config_map()), &o.config_map()};
     case KubeObject::kTlsSecret:
-      return {"Secret", &o.tls_secret().meta(), ToJson(o.tls_secret())};
+      return {"Secret", &o.tls_secret().meta(), ToJson(o.tls_secret()), &o.tls_secret()};
     case KubeObject::kHelmRelease:
-      return {"HelmRelease", &o.helm_release().meta(), ToJson(o.helm_release())};
-    case KubeObject::kService: return {"Service", &o.service().meta(), ToJson(o.service())};
+      return {"HelmRelease", &o.helm_release().meta(), ToJson(o.helm_release()),
+              &o.helm_release()};
+    case KubeObject::kService:
+      return {"Service", &o.service().meta(), ToJson(o.service()), &o.service()};
     case KubeObject::OBJECT_NOT_SET: break;
   }
   return {"", nullptr, ""};
+}
+
+std::string QuoteBytes(pqxx::work& tx, const std::string& bytes) {
+  return tx.quote_raw(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
 struct PreparedSeries {
@@ -111,15 +121,17 @@ void UpsertObjects(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatc
         "(", tx.quote(who.tenant), ",", tx.quote(who.cluster), ",", tx.quote(r.kind), ",",
         tx.quote(r.meta->namespace_()), ",", tx.quote(r.meta->name()), ",",
         tx.quote(r.meta->uid()), ",", tx.quote(r.meta->resource_version()), ",",
-        tx.quote(r.json), "::jsonb,", o.deleted() ? "true" : "false", ")");
+        tx.quote(r.json), "::jsonb,", (r.message ? QuoteBytes(tx, r.message->SerializeAsString()) : "NULL"), ",",
+        o.deleted() ? "true" : "false", ")");
   }
   ExecUpsert(tx,
              "INSERT INTO telemetry.objects (tenant_id, cluster_id, kind, namespace, name, uid, "
-             "resource_version, object, deleted) VALUES ",
+             "resource_version, object, object_pb, deleted) VALUES ",
              rows,
              "ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
              "uid = EXCLUDED.uid, resource_version = EXCLUDED.resource_version, "
-             "object = EXCLUDED.object, deleted = EXCLUDED.deleted, updated_at = now()");
+             "object = EXCLUDED.object, object_pb = EXCLUDED.object_pb, "
+             "deleted = EXCLUDED.deleted, updated_at = now()");
 }
 
 void UpsertEvents(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch& batch) {
@@ -172,6 +184,51 @@ void UpsertAlerts(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch
              "annotations = EXCLUDED.annotations, summary = EXCLUDED.summary, updated_at = now()");
 }
 
+void AppendDouble(double v, std::string& out) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// UpsertRollups merges one batch's cells (one per series and bucket, in key order so that
+// concurrent batches lock rows in the same order) into `table` additively.
+void UpsertRollups(pqxx::work& tx, const std::string& tenant, const char* table,
+                   const RollupCells& cells) {
+  if (cells.empty()) return;
+  const std::string quoted_tenant = tx.quote(tenant);
+  std::string sql = absl::StrCat(
+      "INSERT INTO telemetry.", table,
+      " AS r (tenant_id, series_id, bucket_start, count, sum, min, max, last_ts, last_value) "
+      "VALUES ");
+  sql.reserve(sql.size() + cells.size() * 150);
+  bool first = true;
+  for (const auto& [key, c] : cells) {
+    absl::StrAppend(&sql, first ? "(" : ",(", quoted_tenant, ",", key.first, ",'");
+    first = false;
+    AppendTimestamp(key.second, sql);
+    absl::StrAppend(&sql, "',", c.count, ",");
+    AppendDouble(c.sum, sql);
+    sql += ',';
+    AppendDouble(c.min, sql);
+    sql += ',';
+    AppendDouble(c.max, sql);
+    sql += ",'";
+    AppendTimestamp(c.last_ms, sql);
+    sql += "',";
+    AppendDouble(c.last_value, sql);
+    sql += ')';
+  }
+  sql +=
+      " ON CONFLICT (tenant_id, series_id, bucket_start) DO UPDATE SET "
+      "count = r.count + EXCLUDED.count, sum = r.sum + EXCLUDED.sum, "
+      "min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max), "
+      "last_ts = CASE WHEN (EXCLUDED.last_ts, EXCLUDED.last_value) > (r.last_ts, r.last_value) "
+      "THEN EXCLUDED.last_ts ELSE r.last_ts END, "
+      "last_value = CASE WHEN (EXCLUDED.last_ts, EXCLUDED.last_value) > "
+      "(r.last_ts, r.last_value) THEN EXCLUDED.last_value ELSE r.last_value END";
+  tx.exec(sql);
+}
+
 }  // namespace
 
 absl::Status ApplyMigrations(pg::Pool& pool) {
@@ -200,6 +257,14 @@ absl::Status PgBatchStore::EnsurePartitions(int64_t from_day, int64_t to_day) {
       tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS telemetry.", name,
                            " PARTITION OF telemetry.samples FOR VALUES FROM ('", from,
                            "') TO ('", to, "')"));
+      // Rollups: 5-minute cells by day like samples, 1-hour cells by month.
+      tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS telemetry.rollup_5m_",
+                           name.substr(8), " PARTITION OF telemetry.rollup_5m FOR VALUES FROM ('",
+                           from, "') TO ('", to, "')"));
+      const MonthPartition month = MonthPartitionOf(d);
+      tx.exec(absl::StrCat("CREATE TABLE IF NOT EXISTS telemetry.rollup_1h_", month.suffix,
+                           " PARTITION OF telemetry.rollup_1h FOR VALUES FROM ('", month.from,
+                           "') TO ('", month.to, "')"));
     }
     return absl::OkStatus();
   });
@@ -250,6 +315,12 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
   std::string copy_data;
   copy_data.reserve(static_cast<size_t>(samples) * 56);
   for (const auto& p : prepared) AppendSampleRows(who.tenant, p.id, *p.series, copy_data);
+  // One rollup cell per (series, bucket) for the whole batch, merged into the tables below.
+  RollupCells rollup_5m, rollup_1h;
+  for (const auto& p : prepared) {
+    AddSeries(p.id, *p.series, kRollup5mMs, rollup_5m);
+    AddSeries(p.id, *p.series, kRollup1hMs, rollup_1h);
+  }
   const bool heartbeat = HeartbeatDue(who);
 
   WriteResult result;
@@ -294,6 +365,10 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
         !c.ok()) {
       return c;
     }
+    // Only a batch stored for the first time (the dedup row was inserted above) reaches this
+    // point, so each sample is counted in the rollups exactly once.
+    UpsertRollups(tx, who.tenant, "rollup_5m", rollup_5m);
+    UpsertRollups(tx, who.tenant, "rollup_1h", rollup_1h);
     UpsertObjects(tx, who, batch);
     UpsertEvents(tx, who, batch);
     UpsertAlerts(tx, who, batch);
@@ -341,7 +416,7 @@ absl::StatusOr<AgentIdentity> PgTokenStore::Authenticate(const std::string& toke
   bool found = false;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
     pqxx::result r = tx.exec_params(
-        "SELECT tenant_id, cluster_id FROM telemetry.agent_tokens WHERE token_sha256 = $1 AND "
+        "SELECT tenant_id, cluster_id FROM control.agent_tokens WHERE token_sha256 = $1 AND "
         "revoked_at IS NULL",
         hash);
     found = !r.empty();
@@ -354,24 +429,6 @@ absl::StatusOr<AgentIdentity> PgTokenStore::Authenticate(const std::string& toke
   if (cache_.size() > 100'000) cache_.clear();
   cache_[hash] = {who, now + cache_ttl_};
   return who;
-}
-
-absl::StatusOr<std::string> PgTokenStore::CreateToken(const std::string& tenant,
-                                                      const std::string& cluster) {
-  if (!IsValidId(tenant, 63) || !IsValidId(cluster, 63)) {
-    return absl::InvalidArgumentError(
-        "tenant and cluster must be 1..63 characters of [A-Za-z0-9._:-]");
-  }
-  std::string token = absl::StrCat("k8i_agt_", RandomToken(32));
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    tx.exec_params(
-        "INSERT INTO telemetry.agent_tokens (token_sha256, tenant_id, cluster_id) VALUES "
-        "($1, $2, $3)",
-        Sha256Hex(token), tenant, cluster);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return token;
 }
 
 }  // namespace k8i::ingest

@@ -49,14 +49,14 @@ class PgBatchStore final : public BatchStore {
   absl::flat_hash_map<std::string, absl::Time> last_heartbeat_ ABSL_GUARDED_BY(mu_);
 };
 
-// PgTokenStore resolves agent tokens by their SHA-256, caching hits for `cache_ttl`.
+// PgTokenStore resolves agent tokens by their SHA-256 in control.agent_tokens, caching hits for
+// `cache_ttl` (so a revocation takes effect within it). That table belongs to k8i-inventory,
+// which issues and revokes tokens (ClusterService, `k8i-inventory create-agent-token`); ingest
+// only reads it. Lookups before inventory has migrated fail with the database's error.
 class PgTokenStore final : public TokenStore {
  public:
   PgTokenStore(pg::Pool* pool, const Clock* clock, absl::Duration cache_ttl = absl::Seconds(30));
   absl::StatusOr<AgentIdentity> Authenticate(const std::string& token) override;
-
-  // CreateToken issues a new token for (tenant, cluster) and returns it; only its hash is kept.
-  absl::StatusOr<std::string> CreateToken(const std::string& tenant, const std::string& cluster);
 
  private:
   struct Cached {

@@ -11,6 +11,7 @@
 #include "libs/auth/grpc_auth.h"
 #include "libs/redis/options.h"
 #include "services/ingest/auth_setup.h"
+#include "services/inventory/cluster_service.h"
 
 namespace k8i::ingest::testing {
 
@@ -20,10 +21,22 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
   ASSIGN_OR_RETURN(h->db_, k8i::testing::TempDatabase::Create());
   ASSIGN_OR_RETURN(h->pool_, pg::Pool::Create({.url = h->db_->url(),
                                                .size = options.pg_pool_size}));
+  // Agent tokens live in inventory's control schema (ingest reads it), so both schemas exist
+  // here as in a deployment.
+  RETURN_IF_ERROR(inventory::ApplyMigrations(*h->pool_));
   RETURN_IF_ERROR(ApplyMigrations(*h->pool_));
+  // Tests written when tokens lived in telemetry.agent_tokens revoke through that name: an
+  // (updatable) view over the control table keeps them meaningful. Test databases only.
+  RETURN_IF_ERROR(h->pool_->WithTransaction([](pqxx::work& tx) {
+    tx.exec(
+        "CREATE VIEW telemetry.agent_tokens AS SELECT token_sha256, tenant_id, cluster_id, "
+        "created_at, revoked_at FROM control.agent_tokens");
+    return absl::OkStatus();
+  }));
   const Clock* clock = &RealClock::Instance();
   h->tokens_ = std::make_unique<PgTokenStore>(h->pool_.get(), clock, absl::Seconds(1));
-  ASSIGN_OR_RETURN(h->token_, h->tokens_->CreateToken(h->tenant_, h->cluster_));
+  h->issuer_ = std::make_unique<AgentTokenIssuer>(h->pool_.get());
+  ASSIGN_OR_RETURN(h->token_, h->issuer_->CreateToken(h->tenant_, h->cluster_));
   ASSIGN_OR_RETURN(h->producer_,
                    kafka::Producer::Create({.bootstrap = k8i::testing::TestEnv(
                                                 "K8I_TEST_KAFKA_BOOTSTRAP"),
@@ -52,6 +65,18 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
   h->server_->AddService(h->service_.get(), "k8intel.v1.IngestService");
   RETURN_IF_ERROR(h->server_->Start());
   return h;
+}
+
+absl::StatusOr<std::string> AgentTokenIssuer::CreateToken(const std::string& tenant,
+                                                          const std::string& cluster) {
+  RETURN_IF_ERROR(control_.EnsureTenant(tenant, tenant));
+  auto registered = clusters_.CreateCluster(
+      tenant, {.tenant_id = tenant, .cluster_id = cluster, .display_name = cluster});
+  if (!registered.ok() && !absl::IsAlreadyExists(registered.status())) {
+    return registered.status();
+  }
+  ASSIGN_OR_RETURN(auto issued, inventory::IssueAgentToken(clusters_, tenant, cluster, "test"));
+  return issued.token;
 }
 
 IngestHarness::~IngestHarness() {

@@ -20,6 +20,8 @@
 #include "services/ingest/store/kafka_publisher.h"
 #include "services/ingest/store/pg_batch_store.h"
 #include "services/ingest/store/redis_heartbeat.h"
+#include "services/inventory/store/pg_cluster_store.h"
+#include "services/inventory/store/pg_control_store.h"
 
 namespace k8i::ingest::testing {
 
@@ -27,6 +29,18 @@ struct HarnessOptions {
   int64_t inflight_sample_budget = 2'000'000;
   absl::Duration delivery_timeout = absl::Seconds(5);
   int pg_pool_size = 4;
+};
+
+// AgentTokenIssuer issues agent tokens as k8i-inventory does (control.agent_tokens), registering
+// the tenant and cluster when missing. Thread-safe; borrows `pool`.
+class AgentTokenIssuer {
+ public:
+  explicit AgentTokenIssuer(pg::Pool* pool) : control_(pool), clusters_(pool) {}
+  absl::StatusOr<std::string> CreateToken(const std::string& tenant, const std::string& cluster);
+
+ private:
+  inventory::PgControlStore control_;
+  inventory::PgClusterStore clusters_;
 };
 
 class IngestHarness {
@@ -41,7 +55,10 @@ class IngestHarness {
   const std::string& db_url() const { return db_->url(); }
   int port() const { return server_->port(); }
   pg::Pool& pool() { return *pool_; }
-  PgTokenStore& tokens() { return *tokens_; }
+  // Issues more agent tokens (for other clusters or tenants).
+  AgentTokenIssuer& tokens() { return *issuer_; }
+  // What ingest verifies tokens with.
+  PgTokenStore& token_store() { return *tokens_; }
 
   std::unique_ptr<k8intel::v1::IngestService::Stub> NewStub() const;
 
@@ -57,6 +74,7 @@ class IngestHarness {
   std::unique_ptr<redis::Client> redis_;
   std::unique_ptr<PgBatchStore> store_;
   std::unique_ptr<PgTokenStore> tokens_;
+  std::unique_ptr<AgentTokenIssuer> issuer_;
   std::unique_ptr<KafkaPublisher> publisher_;
   std::unique_ptr<RedisHeartbeat> heartbeat_;
   std::unique_ptr<Ingestor> ingestor_;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/logging.h"
 
@@ -57,6 +58,15 @@ absl::StatusOr<auth::ApiKeyRecord> PgApiKeyStore::FindByKeyId(absl::string_view 
   if (cache_.size() > 100'000) cache_.clear();
   cache_[id] = {*found, now + options_.cache_ttl};
   return *found;
+}
+
+void PgApiKeyStore::NoteUsedBy(const auth::Principal& caller) {
+  // JWT callers ("jwt:<subject>") and agents have no API key row.
+  if (caller.credential_id.empty() || absl::StartsWith(caller.credential_id, "jwt:") ||
+      caller.role == auth::Role::kAgent) {
+    return;
+  }
+  NoteUsed(caller.tenant, caller.credential_id);
 }
 
 void PgApiKeyStore::NoteUsed(const std::string& tenant, const std::string& key_id) {

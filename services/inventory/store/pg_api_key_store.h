@@ -41,6 +41,8 @@ class PgApiKeyStore final : public auth::ApiKeyStore {
 
   // NoteUsed records that `key_id` of `tenant` authenticated a call. Cheap; no I/O.
   void NoteUsed(const std::string& tenant, const std::string& key_id);
+  // NoteUsedBy is NoteUsed for the API key behind `caller`, if its credential is one.
+  void NoteUsedBy(const auth::Principal& caller);
 
   // Invalidate drops `key_id` from this replica's cache (after a revocation here).
   void Invalidate(const std::string& key_id);

@@ -1,11 +1,18 @@
 #include "services/inventory/testing/harness.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
+#include "libs/pg/migrate.h"
 #include "libs/redis/options.h"
+#include "services/ingest/migrations.h"
 
 namespace k8i::inventory::testing {
+
+std::string RandomKeyringText(const std::string& id) {
+  return absl::StrCat(id, ":", absl::Base64Escape(NewId()));  // 32 random hex bytes
+}
 
 absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(HarnessOptions options) {
   std::unique_ptr<InventoryHarness> h(new InventoryHarness());
@@ -13,6 +20,8 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
   ASSIGN_OR_RETURN(h->db_, k8i::testing::TempDatabase::Create());
   ASSIGN_OR_RETURN(h->pool_, pg::Pool::Create({.url = h->db_->url(), .size = 4}));
   RETURN_IF_ERROR(ApplyMigrations(*h->pool_));
+  // The telemetry schema ResourceService and MetricsService read (ingest's, in production).
+  RETURN_IF_ERROR(pg::Migrate(*h->pool_, "telemetry", ingest::Migrations()));
   const Clock* clock = &RealClock::Instance();
   h->store_ = std::make_unique<PgControlStore>(h->pool_.get());
   h->keys_ = std::make_unique<PgApiKeyStore>(
@@ -33,6 +42,28 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
   h->tokens_ = std::make_unique<aip::PageTokenCodec>("test-page-token-key");
   h->service_ = std::make_unique<AdminServiceImpl>(h->store_.get(), h->keys_.get(), h->audit_.get(),
                                                    h->tokens_.get());
+  h->clusters_ = std::make_unique<PgClusterStore>(h->pool_.get());
+  if (!options.keyring.empty()) {
+    const std::string text =
+        options.keyring == "random" ? RandomKeyringText("test-1") : options.keyring;
+    ASSIGN_OR_RETURN(auto keyring, crypto::Keyring::FromString(text));
+    h->keyring_ = std::make_unique<crypto::Keyring>(std::move(keyring));
+  }
+  h->cluster_service_ = std::make_unique<ClusterServiceImpl>(
+      ClusterServiceDeps{.store = h->clusters_.get(),
+                         .keys = h->keys_.get(),
+                         .audit = h->audit_.get(),
+                         .page_tokens = h->tokens_.get(),
+                         .keyring = h->keyring_.get(),
+                         .health_source = options.health_source != nullptr
+                                              ? options.health_source
+                                              : &h->fixed_health_});
+  h->metrics_store_ = std::make_unique<metrics_api::PgMetricsStore>(h->pool_.get());
+  h->metrics_service_ =
+      std::make_unique<metrics_api::MetricsServiceImpl>(h->metrics_store_.get(), clock);
+  h->resource_store_ =
+      std::make_unique<resources::ResourceStore>(h->pool_.get(), h->tokens_.get());
+  h->resource_service_ = std::make_unique<ResourceServiceImpl>(h->resource_store_.get());
   h->auth_opts_ = {.authenticator = h->authenticator_.get(),
                    .policy = &AdminPolicy(),
                    .rate_limiter = h->limiter_.get()};
@@ -44,6 +75,9 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
       [raw] { return std::make_unique<AuditRejectedFactory>(raw->audit_.get()); });
   h->server_ = std::make_unique<grpcx::Server>(opts);
   h->server_->AddService(h->service_.get(), "k8intel.v1.AdminService");
+  h->server_->AddService(h->metrics_service_.get(), "k8intel.v1.MetricsService");
+  h->server_->AddService(h->cluster_service_.get(), "k8intel.v1.ClusterService");
+  h->server_->AddService(h->resource_service_.get(), "k8intel.v1.ResourceService");
   RETURN_IF_ERROR(h->server_->Start());
   return h;
 }
@@ -63,6 +97,49 @@ absl::StatusOr<IssuedKey> InventoryHarness::CreateKey(const std::string& tenant,
 
 std::unique_ptr<k8intel::v1::AdminService::Stub> InventoryHarness::NewStub() const {
   return k8intel::v1::AdminService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
+}
+
+absl::StatusOr<std::vector<k8intel::v1::ClusterHealth>> FixedHealthSource::Evaluate(
+    const std::string& tenant, const std::vector<std::string>& cluster_ids) {
+  {
+    absl::MutexLock lock(&mu_);
+    last_tenant_ = tenant;
+  }
+  std::vector<k8intel::v1::ClusterHealth> out;
+  for (const auto& id : cluster_ids) {
+    auto& h = out.emplace_back();
+    h.set_name(absl::StrCat("clusters/", id, "/health"));
+    h.set_state(k8intel::v1::HEALTH_STATE_HEALTHY);
+    h.set_node_count(static_cast<int32_t>(id.size()));
+  }
+  return out;
+}
+
+std::string FixedHealthSource::last_tenant() const {
+  absl::MutexLock lock(&mu_);
+  return last_tenant_;
+}
+
+const std::vector<std::string>& InventoryHarness::ServiceNames() {
+  static const auto* names =
+      new std::vector<std::string>{"k8intel.v1.AdminService", "k8intel.v1.ClusterService",
+                                   "k8intel.v1.ResourceService", "k8intel.v1.MetricsService"};
+  return *names;
+}
+
+std::unique_ptr<k8intel::v1::ClusterService::Stub> InventoryHarness::NewClusterStub() const {
+  return k8intel::v1::ClusterService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<k8intel::v1::MetricsService::Stub> InventoryHarness::NewMetricsStub() const {
+  return k8intel::v1::MetricsService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<k8intel::v1::ResourceService::Stub> InventoryHarness::NewResourceStub() const {
+  return k8intel::v1::ResourceService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port()), grpc::InsecureChannelCredentials()));
 }
 

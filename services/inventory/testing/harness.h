@@ -5,31 +5,66 @@
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "k8intel/v1/admin.grpc.pb.h"
+#include "k8intel/v1/metrics.grpc.pb.h"
+#include "k8intel/v1/cluster.grpc.pb.h"
 #include "libs/auth/rate_limiter.h"
 #include "libs/grpcx/server.h"
 #include "libs/pg/pool.h"
 #include "libs/redis/client.h"
 #include "libs/testing/stack.h"
 #include "services/inventory/admin_service.h"
+#include "services/inventory/resources/resource_service.h"
+#include "services/inventory/metrics/metrics_service.h"
+#include "services/inventory/cluster_service.h"
 
 namespace k8i::inventory::testing {
 
 struct HarnessOptions {
   absl::Duration cache_ttl = absl::Seconds(1);
   auth::RateLimit rate_limit{.rate_per_second = 1000, .burst = 1000};
+  // Keyring text for kubeconfigs; "random" draws a fresh one-key keyring, "" runs without one.
+  std::string keyring = "random";
+  // Given to ClusterService for GetClusterHealth / ListClusterHealths (not owned). Null: the
+  // harness's FixedHealthSource.
+  ClusterHealthSource* health_source = nullptr;
 };
+
+// FixedHealthSource answers every cluster HEALTHY with node_count = the id's length, so tests
+// can tell clusters apart; it records the tenant of the last call.
+class FixedHealthSource final : public ClusterHealthSource {
+ public:
+  absl::StatusOr<std::vector<k8intel::v1::ClusterHealth>> Evaluate(
+      const std::string& tenant, const std::vector<std::string>& cluster_ids) override;
+  std::string last_tenant() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string last_tenant_ ABSL_GUARDED_BY(mu_);
+};
+
+// RandomKeyringText returns keyring text with one fresh random key named `id`.
+std::string RandomKeyringText(const std::string& id);
 
 class InventoryHarness {
  public:
   static absl::StatusOr<std::unique_ptr<InventoryHarness>> Start(HarnessOptions options = {});
+  // The full names of the gRPC services this harness (like k8i-inventory) serves.
+  static const std::vector<std::string>& ServiceNames();
   ~InventoryHarness();
 
   int port() const { return server_->port(); }
   pg::Pool& pool() { return *pool_; }
   PgControlStore& store() { return *store_; }
   PgApiKeyStore& keys() { return *keys_; }
+  PgClusterStore& clusters() { return *clusters_; }
+  // The keyring ClusterService seals with (null when started without one).
+  const crypto::Keyring* keyring() const { return keyring_.get(); }
+  const std::string& db_url() const { return db_->url(); }
   // A tenant id unique to this harness (Redis buckets are shared between test runs).
   std::string Tenant(const std::string& base) const { return prefix_ + base; }
 
@@ -38,6 +73,14 @@ class InventoryHarness {
                                       const std::string& name = "test");
 
   std::unique_ptr<k8intel::v1::AdminService::Stub> NewStub() const;
+  // MetricsService reads the telemetry schema of this harness's database (apply ingest's
+  // migrations to it first).
+  std::unique_ptr<k8intel::v1::MetricsService::Stub> NewMetricsStub() const;
+  metrics_api::PgMetricsStore& metrics_store() { return *metrics_store_; }
+  std::unique_ptr<k8intel::v1::ClusterService::Stub> NewClusterStub() const;
+  // ResourceService reads the telemetry schema of this harness's database (apply ingest's
+  // migrations to it first).
+  std::unique_ptr<k8intel::v1::ResourceService::Stub> NewResourceStub() const;
 
   // Exec runs one SQL statement in a transaction.
   absl::Status Exec(const std::string& sql);
@@ -55,6 +98,14 @@ class InventoryHarness {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<aip::PageTokenCodec> tokens_;
   std::unique_ptr<AdminServiceImpl> service_;
+  std::unique_ptr<metrics_api::PgMetricsStore> metrics_store_;
+  std::unique_ptr<metrics_api::MetricsServiceImpl> metrics_service_;
+  std::unique_ptr<resources::ResourceStore> resource_store_;
+  std::unique_ptr<ResourceServiceImpl> resource_service_;
+  std::unique_ptr<PgClusterStore> clusters_;
+  std::unique_ptr<crypto::Keyring> keyring_;
+  std::unique_ptr<ClusterServiceImpl> cluster_service_;
+  FixedHealthSource fixed_health_;
   auth::AuthInterceptorOptions auth_opts_;
   std::unique_ptr<grpcx::Server> server_;
 };

@@ -132,10 +132,15 @@ void KubeCollector::Handle(const InformerEvent& e, absl::Time now, Collection& o
     auto& owners = e.resource == "replicasets" ? rs_owner_ : job_owner_;
     const char* want = e.resource == "replicasets" ? "Deployment" : "CronJob";
     owners.erase(key);
-    if (!deleted) {
+    const std::string controller = absl::StrCat(e.resource, "|", key);
+    if (deleted) {
+      seen_controllers_.erase(controller);
+    } else {
       for (const auto& o : meta.owners()) {
         if (o.controller() && o.kind() == want) owners[key] = o.name();
       }
+      seen_controllers_.insert(controller);
+      ReleaseAwaiting(controller, out);
     }
   }
   if (obj->has_pod()) {
@@ -147,6 +152,25 @@ void KubeCollector::Handle(const InformerEvent& e, absl::Time now, Collection& o
     tracker_.ResolveAll(EventKey(e.resource, meta.namespace_(), meta.name()), now, out.alerts);
   }
   out.objects.push_back(std::move(*obj));
+}
+
+void KubeCollector::ReleaseAwaiting(const std::string& owner_key, Collection& out) {
+  auto it = awaiting_owner_.find(owner_key);
+  if (it == awaiting_owner_.end()) return;
+  for (auto& [pod_key, obj] : it->second) {
+    awaiting_of_.erase(pod_key);
+    auto& pod = *obj.mutable_pod();
+    const std::string before = pod.workload_kind() + "/" + pod.workload_name();
+    ResolveOwner(pod);
+    if (pod.workload_kind() + "/" + pod.workload_name() == before) continue;
+    auto info = pods_.find(pod_key);
+    if (info != pods_.end()) {
+      info->second.workload_kind = pod.workload_kind();
+      info->second.workload_name = pod.workload_name();
+    }
+    out.objects.push_back(std::move(obj));
+  }
+  awaiting_owner_.erase(it);
 }
 
 void KubeCollector::ResolveOwner(k8intel::v1::Pod& pod) const {
@@ -183,6 +207,11 @@ void KubeCollector::HandlePod(k8intel::v1::KubeObject& obj, const Json& raw, boo
   ResolveOwner(pod);
   const std::string key = Key(pod.meta().namespace_(), pod.meta().name());
   const std::string ek = EventKey("Pod", pod.meta().namespace_(), pod.meta().name());
+  if (auto it = awaiting_of_.find(key); it != awaiting_of_.end()) {
+    awaiting_owner_[it->second].erase(key);
+    if (awaiting_owner_[it->second].empty()) awaiting_owner_.erase(it->second);
+    awaiting_of_.erase(it);
+  }
   if (deleted) {
     tracker_.ResolveAll(key, now, out.alerts);
     tracker_.ResolveAll(ek, now, out.alerts);
@@ -192,6 +221,16 @@ void KubeCollector::HandlePod(k8intel::v1::KubeObject& obj, const Json& raw, boo
     return;
   }
   pods_[key] = {pod.node_name(), pod.meta().uid(), pod.workload_kind(), pod.workload_name()};
+  // Its controller not seen yet: keep the pod to resolve its workload when it arrives.
+  if (pod.workload_kind() == "ReplicaSet" || pod.workload_kind() == "Job") {
+    const std::string controller =
+        absl::StrCat(pod.workload_kind() == "Job" ? "jobs" : "replicasets", "|",
+                     Key(pod.meta().namespace_(), pod.workload_name()));
+    if (!seen_controllers_.contains(controller)) {
+      awaiting_owner_[controller][key] = obj;
+      awaiting_of_[key] = controller;
+    }
+  }
   AlertSubject s{.kind = "Pod",
                  .namespace_name = pod.meta().namespace_(),
                  .name = pod.meta().name(),

@@ -54,6 +54,9 @@ class KubeCollector final : public Collector {
   void HandleEvent(const Json& raw, absl::Time now, Collection& out);
   void CollectUsage(absl::Time now, Collection& out);
   void ResolveOwner(k8intel::v1::Pod& pod) const;
+  // ReleaseAwaiting re-resolves the pods that waited for controller `owner_key` (now seen)
+  // and sends those whose workload changed.
+  void ReleaseAwaiting(const std::string& owner_key, Collection& out);
 
   std::unique_ptr<KubeClient> client_;
   KubeOptions options_;
@@ -63,6 +66,12 @@ class KubeCollector final : public Collector {
   std::map<std::string, std::string> rs_owner_;   // ns/replicaset -> deployment
   std::map<std::string, std::string> job_owner_;  // ns/job -> cronjob
   std::map<std::string, PodInfo> pods_;           // ns/pod
+  // ReplicaSets and Jobs seen ("replicasets|ns/name"), and the pods that arrived before their
+  // controller did (keyed by that controller, then ns/pod): their workload is resolved and
+  // sent again once it arrives, since the pod itself may not change for a long time.
+  std::set<std::string> seen_controllers_;
+  std::map<std::string, std::map<std::string, k8intel::v1::KubeObject>> awaiting_owner_;
+  std::map<std::string, std::string> awaiting_of_;  // ns/pod -> controller key
   std::set<std::string> ready_pods_;              // ns/pod running and ready
   std::set<std::string> synced_;                  // resources listed at least once
   std::map<std::string, std::map<std::string, int>> oom_restarts_;  // ns/pod -> container

@@ -1,16 +1,8 @@
-// KubeCollector against a scripted Kubernetes API fixture server (cpp-httplib on 127.0.0.1:0,
+// KubeCollector against the scripted Kubernetes API fixture server (testing/fake_kube_api.h,
 // reached through a kubeconfig with a bearer token): real-format lists, chunked watch streams,
 // bookmarks, 410 Gone as HTTP status and as a watch ERROR event, a stream dropped mid-event,
 // and a resource (secrets) that answers 403.
 #include "tools/agent/kube/kube_collector.h"
-
-#include <httplib.h>
-#include <unistd.h>
-
-#include <deque>
-#include <fstream>
-#include <map>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +11,7 @@
 #include "services/ingest/core/validate.h"
 #include "tools/agent/core/batcher.h"
 #include "tools/agent/kube/convert.h"
+#include "tools/agent/testing/fake_kube_api.h"
 
 namespace k8i::agent::kube {
 namespace {
@@ -69,127 +62,20 @@ Json PodJson(const std::string& name, const std::string& rv, bool ready,
                {"lastState", {{"terminated", {{"reason", "Error"}, {"exitCode", 1}}}}}}})}}}};
 }
 
+// The fixture server lives in tools/agent/testing (the end-to-end test uses it too).
+using FakeApiServer = testing::FakeKubeApi;
+using testing::WatchScript;
+
 Json List(const std::string& kind, const std::string& rv, Json items) {
-  return {{"apiVersion", "v1"},
-          {"kind", kind + "List"},
-          {"metadata", {{"resourceVersion", rv}}},
-          {"items", std::move(items)}};
+  return testing::ListJson(kind, rv, std::move(items));
 }
 
 std::string Event(const std::string& type, const Json& obj) {
-  return Json{{"type", type}, {"object", obj}}.dump() + "\n";
+  return testing::WatchEvent(type, obj);
 }
 
-// One scripted watch answer.
-struct WatchScript {
-  int http_status = 200;
-  std::vector<std::string> chunks;
-  bool drop = false;  // abort the connection after the chunks
-  int delay_ms = 0;   // before the first chunk
-};
-
-class FakeApiServer {
- public:
-  FakeApiServer() {
-    server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
-    server_.Get(R"(/.*)",
-                [this](const httplib::Request& req, httplib::Response& res) { Serve(req, res); });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  ~FakeApiServer() {
-    server_.stop();
-    thread_.join();
-  }
-
-  void SetList(const std::string& path, std::deque<Json> lists) {
-    absl::MutexLock l(&mu_);
-    lists_[path] = std::move(lists);
-  }
-  void AddWatch(const std::string& path, WatchScript w) {
-    absl::MutexLock l(&mu_);
-    watches_[path].push_back(std::move(w));
-  }
-  std::vector<std::string> Requests() {
-    absl::MutexLock l(&mu_);
-    return requests_;
-  }
-  int port() const { return port_; }
-
- private:
-  void Serve(const httplib::Request& req, httplib::Response& res) {
-    std::string query;
-    for (const auto& [k, v] : req.params)
-      absl::StrAppend(&query, query.empty() ? "?" : "&", k, "=", v);
-    absl::MutexLock l(&mu_);
-    requests_.push_back(req.path + query);
-    if (req.get_header_value("Authorization") != "Bearer test-token") {
-      res.status = 401;
-      return;
-    }
-    if (req.path == "/api/v1/secrets") {
-      res.status = 403;
-      res.set_content(R"({"kind":"Status","code":403,"reason":"Forbidden"})", "application/json");
-      return;
-    }
-    if (req.has_param("watch")) {
-      auto& q = watches_[req.path];
-      WatchScript w;
-      if (!q.empty()) {
-        w = std::move(q.front());
-        q.pop_front();
-      }
-      if (w.http_status != 200) {
-        res.status = w.http_status;
-        res.set_content(R"({"kind":"Status","code":410,"reason":"Expired"})", "application/json");
-        return;
-      }
-      res.set_chunked_content_provider(
-          "application/json", [w, sent = size_t{0}](size_t, httplib::DataSink& sink) mutable {
-            if (sent == 0 && w.delay_ms > 0) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(w.delay_ms));
-            }
-            if (sent < w.chunks.size()) {
-              const std::string& c = w.chunks[sent++];
-              sink.write(c.data(), c.size());
-              return true;
-            }
-            if (w.drop) return false;  // connection cut without the final chunk
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
-            sink.done();
-            return true;
-          });
-      return;
-    }
-    auto it = lists_.find(req.path);
-    if (it == lists_.end()) {
-      res.status = 404;
-      return;
-    }
-    Json body = it->second.front();
-    if (it->second.size() > 1) it->second.pop_front();
-    res.set_content(body.dump(), "application/json");
-  }
-
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  absl::Mutex mu_;
-  std::map<std::string, std::deque<Json>> lists_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::deque<WatchScript>> watches_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> requests_ ABSL_GUARDED_BY(mu_);
-};
-
 std::string WriteKubeconfig(int port) {
-  const std::string path = absl::StrCat(::testing::TempDir(), "/kubeconfig-", ::getpid());
-  std::ofstream(path) << "apiVersion: v1\nkind: Config\ncurrent-context: test\n"
-                      << "clusters:\n- name: fixture\n  cluster:\n    server: http://127.0.0.1:"
-                      << port << "\n"
-                      << "contexts:\n- name: other\n  context: {cluster: nope, user: nope}\n"
-                      << "- name: test\n  context: {cluster: fixture, user: agent}\n"
-                      << "users:\n- name: agent\n  user:\n    token: test-token\n";
-  return path;
+  return testing::WriteKubeconfig(::testing::TempDir(), port);
 }
 
 const KubeObject* FindObject(const std::vector<KubeObject>& objs, const std::string& name,
@@ -209,6 +95,7 @@ int CountAlerts(const std::vector<k8intel::v1::Alert>& alerts, const std::string
 
 TEST(KubeCollectorTest, ListWatchRelistForbiddenAgainstFixtureServer) {
   FakeApiServer api;
+  api.Forbid("/api/v1/secrets");
   const Json node = {{"metadata", {{"name", "node-1"}, {"uid", "n1"}, {"resourceVersion", "5"}}},
                      {"status",
                       {{"capacity", {{"cpu", "4"}, {"memory", "16Gi"}, {"pods", "110"}}},
@@ -427,6 +314,56 @@ TEST(KubeCollectorTest, MissingMetricsApiIsReportedOnceAndRejectsBadToken) {
   auto res = (*client)->Get("/api/v1/namespaces");
   ASSERT_TRUE(res.ok());
   EXPECT_EQ(res->status, 401);
+}
+
+}  // namespace
+}  // namespace k8i::agent::kube
+
+namespace k8i::agent::kube {
+namespace {
+
+// A pod whose ReplicaSet arrives later (no pod-template-hash to guess from) is first sent with
+// its ReplicaSet as workload, then sent again with the Deployment once the ReplicaSet is seen.
+TEST(KubeCollectorTest, PodIsResolvedAgainWhenItsReplicaSetArrivesLater) {
+  FakeApiServer api;
+  Json pod = PodJson("web-abc123-x", "90", true);
+  pod["metadata"]["labels"].erase("pod-template-hash");
+  api.SetList("/api/v1/pods", {List("Pod", "100", Json::array({pod}))});
+  api.SetList("/apis/apps/v1/replicasets", {List("ReplicaSet", "100", Json::array())});
+  const Json rs = {
+      {"kind", "ReplicaSet"},
+      {"metadata",
+       {{"name", "web-abc123"},
+        {"namespace", "shop"},
+        {"uid", "uid-rs"},
+        {"resourceVersion", "110"},
+        {"ownerReferences",
+         Json::array({{{"kind", "Deployment"}, {"name", "web"}, {"controller", true}}})}}}};
+  api.AddWatch("/apis/apps/v1/replicasets", {200, {Event("ADDED", rs)}, false, 800});
+  KubeOptions options;
+  options.resources = {"replicasets", "pods"};
+  options.informer.watch_timeout = absl::Seconds(1);
+  options.informer.backoff_initial = absl::Milliseconds(20);
+  metrics::Registry registry;
+  options.registry = &registry;
+  auto config = LoadKubeconfig(WriteKubeconfig(api.port()));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto collector = KubeCollector::Create(*config, options);
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  std::vector<std::string> workloads;  // as sent, in order
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline &&
+         (workloads.empty() || workloads.back() != "Deployment/web")) {
+    Collection c;
+    ASSERT_TRUE((*collector)->Collect(absl::Now(), c).ok());
+    for (const auto& o : c.objects) {
+      if (o.has_pod()) workloads.push_back(o.pod().workload_kind() + "/" + o.pod().workload_name());
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_GE(workloads.size(), 2u);
+  EXPECT_EQ(workloads.front(), "ReplicaSet/web-abc123");
+  EXPECT_EQ(workloads.back(), "Deployment/web");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "libs/common/check.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 
@@ -38,9 +39,9 @@ Sender::Sender(SenderOptions options, Spool* spool, AgentProbe* probe)
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetMaxSendMessageSize(32 << 20);
-  auto creds = options_.tls ? grpc::SslCredentials(grpc::SslCredentialsOptions())
-                            : grpc::InsecureChannelCredentials();
-  channel_ = grpc::CreateCustomChannel(options_.endpoint, creds, args);
+  auto channel = grpcx::CreateChannel(options_.endpoint, options_.tls, args);
+  K8I_CHECK(channel.ok(), channel.status().ToString().c_str());
+  channel_ = *std::move(channel);
   stub_ = k8intel::v1::IngestService::NewStub(channel_);
 }
 

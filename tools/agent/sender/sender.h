@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "k8intel/v1/ingest.grpc.pb.h"
+#include "libs/grpcx/tls.h"
 #include "tools/agent/core/backoff.h"
 #include "tools/agent/probe.h"
 #include "tools/agent/sender/spool.h"
@@ -23,7 +24,8 @@ namespace k8i::agent {
 struct SenderOptions {
   std::string endpoint;  // host:port
   std::string token;
-  bool tls = false;
+  // TLS to the endpoint (CA, client certificate for mTLS); validated by LoadConfig.
+  grpcx::TlsClientConfig tls{.prefix = "K8I_AGENT"};
   BackoffOptions backoff;
   // A batch not acknowledged within this is treated as lost in transit and resent.
   absl::Duration ack_timeout = absl::Seconds(30);
@@ -32,7 +34,8 @@ struct SenderOptions {
 // Sender runs one background thread. Start/Stop from one thread; Notify from any.
 class Sender {
  public:
-  // `spool` and `probe` must outlive the Sender.
+  // `spool` and `probe` must outlive the Sender. options.tls must be valid for the endpoint
+  // (grpcx::ValidateTlsClientConfig; LoadConfig checks it): a bad one is a CHECK failure.
   Sender(SenderOptions options, Spool* spool, AgentProbe* probe);
   ~Sender();
 
