@@ -20,9 +20,9 @@ using aip::FieldType;
 
 // --- name forms --------------------------------------------------------------------------
 
-aip::ResourcePattern Pattern(const char* p) {
+aip::ResourcePattern Pattern(const std::string& p) {
   auto pattern = aip::ResourcePattern::Create(p);
-  K8I_CHECK(pattern.ok(), p);
+  K8I_CHECK(pattern.ok(), p.c_str());
   return *std::move(pattern);
 }
 
@@ -80,7 +80,7 @@ Binder PodWorkload() {
   };
 }
 
-NameForm Form(const char* pattern, std::map<std::string, Binder> binders, bool wildcard) {
+NameForm Form(const std::string& pattern, std::map<std::string, Binder> binders, bool wildcard) {
   return {Pattern(pattern), std::move(binders), wildcard};
 }
 
@@ -169,37 +169,79 @@ std::string NamespaceName(const pqxx::row& row) {
   return absl::StrCat(ClusterName(row), "/namespaces/", S(row[kNamespace]));
 }
 
+
+// The name of the scope a row lives in: its namespace, or its cluster when cluster-scoped.
+std::string ScopeName(const pqxx::row& row) {
+  return S(row[kNamespace]).empty() ? ClusterName(row) : NamespaceName(row);
+}
+
+// ObjectKind fills what every kind stored in telemetry.objects shares: table, columns, common
+// fields, tiebreak, default order, and the parent and name forms, the name being
+// <scope>/<collection>/{<id_var>} with the object's name as id.
+KindSpec* ObjectKind(const char* list_method, const char* kind, bool namespaced,
+                     const std::string& collection, const std::string& id_var) {
+  auto* k = new KindSpec;
+  k->list_method = list_method;
+  k->from = "telemetry.objects o";
+  k->tenant_column = "o.tenant_id";
+  k->base = ObjectBase(kind, namespaced);
+  k->columns = kObjectColumns;
+  k->schema = ObjectFields(namespaced);
+  k->tiebreak = "uid";
+  std::map<std::string, Binder> name_binders = {{"cluster", Equals("o.cluster_id")},
+                                                {id_var, Equals("o.name")}};
+  if (namespaced) {
+    k->default_order = "cluster, namespace, name";
+    k->parents = {Form("clusters/{cluster}/namespaces/{namespace}",
+                       {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.namespace")}},
+                       true)};
+    name_binders["namespace"] = Equals("o.namespace");
+    k->name = Form(absl::StrCat("clusters/{cluster}/namespaces/{namespace}/", collection, "/{",
+                                id_var, "}"),
+                   std::move(name_binders), false);
+  } else {
+    k->default_order = "cluster, name";
+    k->parents = {Form("clusters/{cluster}", {{"cluster", Equals("o.cluster_id")}}, true)};
+    k->name = Form(absl::StrCat("clusters/{cluster}/", collection, "/{", id_var, "}"),
+                   std::move(name_binders), false);
+  }
+  return k;
+}
+
+// ObjectToProto is the row-to-message of kinds whose message is just name, body (through
+// `body`, e.g. &PersistentVolumeClaimResource::mutable_persistent_volume_claim) and update time.
+template <typename Resource, typename Body>
+std::function<absl::Status(const pqxx::row&, google::protobuf::Message*)> ObjectToProto(
+    Body* (Resource::*body)(), std::string collection) {
+  return [body, collection](const pqxx::row& row, google::protobuf::Message* m) {
+    auto* out = As<Resource>(m);
+    if (auto st = ParseBody(row, (out->*body)()); !st.ok()) return st;
+    out->set_name(absl::StrCat(ScopeName(row), "/", collection, "/", S(row[kObjectName])));
+    SetMicros(row[kUpdateTime], out->mutable_update_time());
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 std::string WorkloadId(const std::string& kind, const std::string& name) {
   return absl::StrCat(absl::AsciiStrToLower(kind), ".", name);
 }
 
+
 const KindSpec& Nodes() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListNodes";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
-    k->base = ObjectBase("Node", false);
+    KindSpec* k = ObjectKind("ListNodes", "Node", false, "nodes", "node");
     k->columns = absl::StrCat(kObjectColumns, ", telemetry.k8i_node_ready(o.object)");
-    k->schema = ObjectFields(false);
     k->schema["ready"] = Bool("telemetry.k8i_node_ready(o.object)");
     k->schema["unschedulable"] = Bool("coalesce((o.object ->> 'unschedulable')::boolean, false)");
     k->schema["instance_type"] = Str(Json("instance_type"));
     k->schema["zone"] = Str(Json("zone"));
     k->schema["kubelet_version"] = Str(Json("kubelet_version"));
-    k->tiebreak = "uid";
-    k->default_order = "cluster, name";
-    k->parents = {Form("clusters/{cluster}", {{"cluster", Equals("o.cluster_id")}}, true)};
-    k->name = Form("clusters/{cluster}/nodes/{node}",
-                   {{"cluster", Equals("o.cluster_id")}, {"node", Equals("o.name")}}, false);
-    k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
-      auto* out = As<v1::NodeResource>(m);
-      if (auto st = ParseBody(row, out->mutable_node()); !st.ok()) return st;
-      out->set_name(absl::StrCat(ClusterName(row), "/nodes/", S(row[kObjectName])));
-      out->set_ready(row[kFirstExtraColumn].as<bool>());
-      SetMicros(row[kUpdateTime], out->mutable_update_time());
+    const auto base = ObjectToProto(&v1::NodeResource::mutable_node, "nodes");
+    k->to_proto = [base](const pqxx::row& row, google::protobuf::Message* m) {
+      if (auto st = base(row, m); !st.ok()) return st;
+      As<v1::NodeResource>(m)->set_ready(row[kFirstExtraColumn].as<bool>());
       return absl::OkStatus();
     };
     return k;
@@ -209,26 +251,9 @@ const KindSpec& Nodes() {
 
 const KindSpec& Namespaces() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListNamespaces";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
-    k->base = ObjectBase("Namespace", false);
-    k->columns = kObjectColumns;
-    k->schema = ObjectFields(false);
+    KindSpec* k = ObjectKind("ListNamespaces", "Namespace", false, "namespaces", "namespace");
     k->schema["phase"] = Str(Json("phase"));
-    k->tiebreak = "uid";
-    k->default_order = "cluster, name";
-    k->parents = {Form("clusters/{cluster}", {{"cluster", Equals("o.cluster_id")}}, true)};
-    k->name = Form("clusters/{cluster}/namespaces/{namespace}",
-                   {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.name")}}, false);
-    k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
-      auto* out = As<v1::NamespaceResource>(m);
-      if (auto st = ParseBody(row, out->mutable_namespace_()); !st.ok()) return st;
-      out->set_name(absl::StrCat(ClusterName(row), "/namespaces/", S(row[kObjectName])));
-      SetMicros(row[kUpdateTime], out->mutable_update_time());
-      return absl::OkStatus();
-    };
+    k->to_proto = ObjectToProto(&v1::NamespaceResource::mutable_namespace_, "namespaces");
     return k;
   }();
   return *k;
@@ -236,28 +261,16 @@ const KindSpec& Namespaces() {
 
 const KindSpec& Workloads() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListWorkloads";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
+    KindSpec* k = ObjectKind("ListWorkloads", "", true, "workloads", "workload");
     k->base =
         "o.kind IN ('Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'CronJob', 'ReplicaSet') "
         "AND NOT o.deleted";
     k->columns = absl::StrCat(kObjectColumns, ", o.kind");
-    k->schema = ObjectFields(true);
     k->schema["kind"] = Str("o.kind");
     k->schema["desired_replicas"] = Int("coalesce((o.object ->> 'desired_replicas')::bigint, 0)");
     k->schema["ready_replicas"] = Int("coalesce((o.object ->> 'ready_replicas')::bigint, 0)");
-    k->tiebreak = "uid";
-    k->default_order = "cluster, namespace, name";
-    k->parents = {Form("clusters/{cluster}/namespaces/{namespace}",
-                       {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.namespace")}},
-                       true)};
-    k->name = Form("clusters/{cluster}/namespaces/{namespace}/workloads/{workload}",
-                   {{"cluster", Equals("o.cluster_id")},
-                    {"namespace", Equals("o.namespace")},
-                    {"workload", WorkloadObject()}},
-                   false);
+    // The id is <kind>.<name>, matched on the object's kind and name.
+    k->name->binders["workload"] = WorkloadObject();
     k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
       auto* out = As<v1::WorkloadResource>(m);
       if (auto st = ParseBody(row, out->mutable_workload()); !st.ok()) return st;
@@ -273,13 +286,8 @@ const KindSpec& Workloads() {
 
 const KindSpec& Pods() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListPods";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
-    k->base = ObjectBase("Pod", true);
+    KindSpec* k = ObjectKind("ListPods", "Pod", true, "pods", "pod");
     k->columns = absl::StrCat(kObjectColumns, ", telemetry.k8i_pod_restarts(o.object)");
-    k->schema = ObjectFields(true);
     k->schema["node"] = Str(Json("node_name"), true);
     k->schema["phase"] = Str(Json("phase"));
     k->schema["qos_class"] = Str(Json("qos_class"));
@@ -287,35 +295,24 @@ const KindSpec& Pods() {
     k->schema["workload_name"] = Str(Json("workload_name"));
     k->schema["reason"] = Str(Json("reason"));
     k->schema["restarts"] = Int("telemetry.k8i_pod_restarts(o.object)", true);
-    k->tiebreak = "uid";
-    k->default_order = "cluster, namespace, name";
-    k->parents = {
-        Form("clusters/{cluster}/namespaces/{namespace}",
-             {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.namespace")}}, true),
+    k->parents.push_back(
         Form("clusters/{cluster}/nodes/{node}",
-             {{"cluster", Equals("o.cluster_id")}, {"node", Equals(Json("node_name"))}}, true),
-        Form("clusters/{cluster}/namespaces/{namespace}/workloads/{workload}",
-             {{"cluster", Equals("o.cluster_id")},
-              {"namespace", Equals("o.namespace")},
-              {"workload", PodWorkload()}},
-             false),
-    };
-    k->name = Form("clusters/{cluster}/namespaces/{namespace}/pods/{pod}",
-                   {{"cluster", Equals("o.cluster_id")},
-                    {"namespace", Equals("o.namespace")},
-                    {"pod", Equals("o.name")}},
-                   false);
-    k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
+             {{"cluster", Equals("o.cluster_id")}, {"node", Equals(Json("node_name"))}}, true));
+    k->parents.push_back(Form("clusters/{cluster}/namespaces/{namespace}/workloads/{workload}",
+                              {{"cluster", Equals("o.cluster_id")},
+                               {"namespace", Equals("o.namespace")},
+                               {"workload", PodWorkload()}},
+                              false));
+    const auto base = ObjectToProto(&v1::PodResource::mutable_pod, "pods");
+    k->to_proto = [base](const pqxx::row& row, google::protobuf::Message* m) {
+      if (auto st = base(row, m); !st.ok()) return st;
       auto* out = As<v1::PodResource>(m);
-      if (auto st = ParseBody(row, out->mutable_pod()); !st.ok()) return st;
-      out->set_name(absl::StrCat(NamespaceName(row), "/pods/", S(row[kObjectName])));
       out->set_restarts(row[kFirstExtraColumn].as<int32_t>());
       const auto& pod = out->pod();
       if (!pod.workload_kind().empty() && !pod.workload_name().empty()) {
         out->set_workload(absl::StrCat(NamespaceName(row), "/workloads/",
                                        WorkloadId(pod.workload_kind(), pod.workload_name())));
       }
-      SetMicros(row[kUpdateTime], out->mutable_update_time());
       return absl::OkStatus();
     };
     return k;
@@ -371,38 +368,15 @@ const KindSpec& Containers() {
   return *k;
 }
 
+
 const KindSpec& PersistentVolumeClaims() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListPersistentVolumeClaims";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
-    k->base = ObjectBase("PersistentVolumeClaim", true);
-    k->columns = kObjectColumns;
-    k->schema = ObjectFields(true);
+    KindSpec* k = ObjectKind("ListPersistentVolumeClaims", "PersistentVolumeClaim", true,
+                             "persistentVolumeClaims", "persistent_volume_claim");
     k->schema["phase"] = Str(Json("phase"));
     k->schema["storage_class"] = Str(Json("storage_class"));
-    k->tiebreak = "uid";
-    k->default_order = "cluster, namespace, name";
-    k->parents = {Form("clusters/{cluster}/namespaces/{namespace}",
-                       {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.namespace")}},
-                       true)};
-    k->name = Form(
-        "clusters/{cluster}/namespaces/{namespace}/persistentVolumeClaims/{persistent_volume_claim}",
-        {{"cluster", Equals("o.cluster_id")},
-         {"namespace", Equals("o.namespace")},
-         {"persistent_volume_claim", Equals("o.name")}},
-        false);
-    k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
-      auto* out = As<v1::PersistentVolumeClaimResource>(m);
-      if (auto st = ParseBody(row, out->mutable_persistent_volume_claim()); !st.ok()) {
-        return st;
-      }
-      out->set_name(
-          absl::StrCat(NamespaceName(row), "/persistentVolumeClaims/", S(row[kObjectName])));
-      SetMicros(row[kUpdateTime], out->mutable_update_time());
-      return absl::OkStatus();
-    };
+    k->to_proto = ObjectToProto(&v1::PersistentVolumeClaimResource::mutable_persistent_volume_claim,
+                                "persistentVolumeClaims");
     return k;
   }();
   return *k;
@@ -410,34 +384,13 @@ const KindSpec& PersistentVolumeClaims() {
 
 const KindSpec& HelmReleases() {
   static const KindSpec* k = [] {
-    auto* k = new KindSpec;
-    k->list_method = "ListHelmReleases";
-    k->from = "telemetry.objects o";
-    k->tenant_column = "o.tenant_id";
-    k->base = ObjectBase("HelmRelease", true);
-    k->columns = kObjectColumns;
-    k->schema = ObjectFields(true);
+    KindSpec* k = ObjectKind("ListHelmReleases", "HelmRelease", true, "helmReleases",
+                             "helm_release");
     k->schema["release"] = Str(Json("release_name"));
     k->schema["chart"] = Str(Json("chart"));
     k->schema["status"] = Str(Json("status"));
     k->schema["revision"] = Int("coalesce((o.object ->> 'revision')::bigint, 0)");
-    k->tiebreak = "uid";
-    k->default_order = "cluster, namespace, name";
-    k->parents = {Form("clusters/{cluster}/namespaces/{namespace}",
-                       {{"cluster", Equals("o.cluster_id")}, {"namespace", Equals("o.namespace")}},
-                       true)};
-    k->name = Form("clusters/{cluster}/namespaces/{namespace}/helmReleases/{helm_release}",
-                   {{"cluster", Equals("o.cluster_id")},
-                    {"namespace", Equals("o.namespace")},
-                    {"helm_release", Equals("o.name")}},
-                   false);
-    k->to_proto = [](const pqxx::row& row, google::protobuf::Message* m) {
-      auto* out = As<v1::HelmReleaseResource>(m);
-      if (auto st = ParseBody(row, out->mutable_helm_release()); !st.ok()) return st;
-      out->set_name(absl::StrCat(NamespaceName(row), "/helmReleases/", S(row[kObjectName])));
-      SetMicros(row[kUpdateTime], out->mutable_update_time());
-      return absl::OkStatus();
-    };
+    k->to_proto = ObjectToProto(&v1::HelmReleaseResource::mutable_helm_release, "helmReleases");
     return k;
   }();
   return *k;
