@@ -17,6 +17,7 @@
 #include "k8intel/v1/ingest.grpc.pb.h"
 #include "libs/grpcx/status.h"
 #include "libs/grpcx/tls.h"
+#include "tools/common/tls_flags.h"
 #include "tools/cli/clusters.h"
 #include "tools/cli/resources.h"
 
@@ -101,16 +102,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << s.message() << "\n";
     return 2;
   }
-  app.add_flag("--tls", tls.tls, "TLS with the system CAs (env K8I_CLIENT_TLS)");
-  app.add_option("--tls-ca", tls.ca_file, "CA file of the server (env K8I_CLIENT_TLS_CA_FILE)");
-  app.add_option("--tls-cert", tls.cert_file,
-                 "client certificate for mTLS (env K8I_CLIENT_TLS_CERT_FILE)");
-  app.add_option("--tls-key", tls.key_file, "client key for mTLS (env K8I_CLIENT_TLS_KEY_FILE)");
-  app.add_option("--tls-server-name", tls.server_name,
-                 "expected name in the server certificate (env K8I_CLIENT_TLS_SERVER_NAME)");
-  app.add_flag("--insecure-plaintext", tls.insecure_plaintext,
-               "allow plaintext to a non-loopback address, for development "
-               "(env K8I_CLIENT_INSECURE_PLAINTEXT)");
+  k8i::tools::AddTlsClientFlags(app, tls);
   app.require_subcommand(1);
   std::string service;
   auto* health = app.add_subcommand("health", "check gRPC health");
@@ -123,7 +115,7 @@ int main(int argc, char** argv) {
   k8i::cli::ClusterCommands cluster_commands(app);
   k8i::cli::ResourceCommands resource_commands(app);
   CLI11_PARSE(app, argc, argv);
-  tls.tls = tls.tls || !tls.ca_file.empty() || !tls.cert_file.empty();
+  k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
   const auto connect = [&]() -> std::shared_ptr<grpc::Channel> {
     auto channel = k8i::grpcx::CreateChannel(endpoint, tls);

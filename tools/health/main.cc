@@ -9,6 +9,7 @@
 #include "libs/common/config.h"
 #include "libs/grpcx/health_client.h"
 #include "libs/grpcx/tls.h"
+#include "tools/common/tls_flags.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Checks a gRPC server's health; exit 0 when SERVING."};
@@ -24,23 +25,14 @@ int main(int argc, char** argv) {
     std::cerr << s.message() << "\n";
     return 2;
   }
-  app.add_flag("--tls", tls.tls, "TLS with the system CAs (env K8I_CLIENT_TLS)");
-  app.add_option("--tls-ca", tls.ca_file, "CA file of the server (env K8I_CLIENT_TLS_CA_FILE)");
-  app.add_option("--tls-cert", tls.cert_file,
-                 "client certificate for mTLS (env K8I_CLIENT_TLS_CERT_FILE)");
-  app.add_option("--tls-key", tls.key_file, "client key for mTLS (env K8I_CLIENT_TLS_KEY_FILE)");
-  app.add_option("--tls-server-name", tls.server_name,
-                 "expected name in the server certificate (env K8I_CLIENT_TLS_SERVER_NAME)");
-  app.add_flag("--insecure-plaintext", tls.insecure_plaintext,
-               "allow plaintext to a non-loopback address, for development "
-               "(env K8I_CLIENT_INSECURE_PLAINTEXT)");
+  k8i::tools::AddTlsClientFlags(app, tls);
   CLI11_PARSE(app, argc, argv);
   absl::Duration d;
   if (!absl::ParseDuration(timeout, &d)) {
     std::cerr << "--timeout: \"" << timeout << "\" is not a duration\n";
     return 2;
   }
-  tls.tls = tls.tls || !tls.ca_file.empty() || !tls.cert_file.empty();
+  k8i::tools::ApplyTlsClientFlags(tls);
   auto status = k8i::grpcx::CheckHealth(addr, service, d, tls);
   if (!status.ok()) {
     std::cerr << addr << ": " << status.status().message() << " (code "
