@@ -31,6 +31,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/process.h"
+#include "bench/util.h"
 #include "libs/common/status_macros.h"
 #include "pqxx/pqxx"
 
@@ -56,53 +57,6 @@ struct Options {
   std::string database = "k8i_bench_agent";
   std::string tmp_dir = "/tmp";
 };
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-std::string Fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
-std::string WithDatabase(const std::string& url, const std::string& database) {
-  const size_t query = url.find('?');
-  const std::string base = url.substr(0, query);
-  const std::string rest = query == std::string::npos ? "" : url.substr(query);
-  const size_t slash = base.rfind('/');
-  if (slash == std::string::npos || slash < base.find("//") + 2) return base + "/" + database + rest;
-  return base.substr(0, slash + 1) + database + rest;
-}
-
-absl::Status Exec(const std::string& url, const std::string& sql) {
-  try {
-    pqxx::connection c(url);
-    pqxx::nontransaction tx(c);
-    tx.exec(sql);
-    return absl::OkStatus();
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat(sql, ": ", e.what()));
-  }
-}
-
-absl::StatusOr<int> FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return absl::InternalError("bind to a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // MemKb reads a "VmRSS:" style field of /proc/<pid>/status in KiB; -1 when unreadable.
 int64_t MemKb(pid_t pid, absl::string_view field) {
@@ -361,10 +315,7 @@ int Main(int argc, char** argv) {
     std::cerr << "--agent-interval: need a duration of at least 1s: " << o.interval << "\n";
     return 2;
   }
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  const std::string path = n > 0 ? std::string(self, static_cast<size_t>(n)) : "";
-  const std::string dir = path.substr(0, path.rfind('/') + 1);
+  const std::string dir = SelfDir();
   if (o.agent_bin.empty()) o.agent_bin = dir + "k8i-agent";
   if (o.ingest_bin.empty()) o.ingest_bin = dir + "k8i-ingest";
   if (o.inventory_bin.empty()) o.inventory_bin = dir + "k8i-inventory";

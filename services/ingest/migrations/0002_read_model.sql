@@ -60,6 +60,10 @@ CREATE INDEX pods_restarts ON objects (tenant_id, cluster_id, k8i_pod_restarts(o
   WHERE kind = 'Pod' AND NOT deleted;
 CREATE INDEX pods_restarts_fleet ON objects (tenant_id, k8i_pod_restarts(object), uid)
   WHERE kind = 'Pod' AND NOT deleted;
+-- "Failing pods with the most restarts, fleet-wide": phase first, so a rare phase is a short range.
+CREATE INDEX pods_phase_restarts_fleet ON objects (tenant_id, (coalesce(object ->> 'phase', '')),
+  k8i_pod_restarts(object), uid)
+  WHERE kind = 'Pod' AND NOT deleted;
 
 -- Events: newest first per cluster and across clusters; drill-down by involved object.
 CREATE INDEX events_time ON events (tenant_id, cluster_id, (coalesce(last_time, received_at)), uid);

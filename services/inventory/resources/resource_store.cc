@@ -147,10 +147,15 @@ absl::StatusOr<ListResult> ResourceStore::List(const std::string& tenant, const 
   pqxx::result rows;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
     rows = pg::ExecParams(tx, plan->page_sql, plan->page_params);
-    result.total_size = plan->count_sql.empty()
-                            ? plan->total
-                            : pg::ExecParams(tx, plan->count_sql, plan->count_params)[0][0]
-                                  .as<int64_t>();
+    if (!plan->count_sql.empty() && static_cast<int>(rows.size()) <= plan->limit) {
+      // A first page that is also the last counts itself: no second scan.
+      result.total_size = static_cast<int64_t>(rows.size());
+    } else {
+      result.total_size = plan->count_sql.empty()
+                              ? plan->total
+                              : pg::ExecParams(tx, plan->count_sql, plan->count_params)[0][0]
+                                    .as<int64_t>();
+    }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
