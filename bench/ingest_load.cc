@@ -47,6 +47,7 @@ struct Options {
   std::string duration = "30s";
   int64_t batches = 0;
   std::string ingest_bin;
+  std::string inventory_bin;
   std::string pg_url, redis_url, kafka_bootstrap;
   std::string database = "k8i_bench";
   std::string topic_prefix = "k8ibench.";
@@ -206,7 +207,8 @@ absl::StatusOr<Ingest> StartIngest(const Options& o, const std::string& db_url) 
             absl::StrCat("K8I_PG_POOL_SIZE=", pool),
             absl::StrCat("K8I_LOG_LEVEL=", o.log_level),
             "K8I_SHUTDOWN_GRACE=10s"};
-  ASSIGN_OR_RETURN(RunResult r, Run({o.ingest_bin, "create-agent-token", "--tenant", kTenant,
+  // As tools/dev up does: the control plane registers the cluster and issues its token.
+  ASSIGN_OR_RETURN(RunResult r, Run({o.inventory_bin, "create-agent-token", "--tenant", kTenant,
                                      "--cluster", kCluster},
                                     in.env));
   for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipWhitespace())) {
@@ -513,6 +515,8 @@ int Main(int argc, char** argv) {
       ->excludes(dur)
       ->check(CLI::PositiveNumber);
   app.add_option("--ingest-bin", o.ingest_bin, "k8i-ingest binary (default: next to this one)");
+  app.add_option("--inventory-bin", o.inventory_bin,
+                 "k8i-inventory binary, issues the agent token (default: next to this one)");
   app.add_option("--pg-url", o.pg_url, "admin PostgreSQL URL (default $K8I_TEST_PG_URL)");
   app.add_option("--redis-url", o.redis_url, "Redis URL (default $K8I_TEST_REDIS_URL)");
   app.add_option("--kafka-bootstrap", o.kafka_bootstrap,
@@ -545,9 +549,8 @@ int Main(int argc, char** argv) {
     std::cerr << "need --pg-url, --redis-url and --kafka-bootstrap (or K8I_TEST_* variables)\n";
     return 2;
   }
-  if (o.ingest_bin.empty()) {
-    o.ingest_bin = SelfDir() + "k8i-ingest";
-  }
+  if (o.ingest_bin.empty()) o.ingest_bin = SelfDir() + "k8i-ingest";
+  if (o.inventory_bin.empty()) o.inventory_bin = SelfDir() + "k8i-inventory";
   absl::Duration duration;
   if (!absl::ParseDuration(o.duration, &duration) || duration <= absl::ZeroDuration()) {
     std::cerr << "--duration: not a positive duration: " << o.duration << "\n";

@@ -96,10 +96,20 @@ absl::StatusOr<Principal> CredentialAuthenticator::Jwt(absl::string_view credent
   if (p.tenant.empty()) {
     return absl::UnauthenticatedError("token names no tenant and no default tenant is set");
   }
-  for (const std::string& name : claims->roles) {
-    auto r = ParseRole(name);
-    if (!r.ok() || *r == Role::kAgent) continue;
-    if (static_cast<int>(*r) > static_cast<int>(p.role)) p.role = *r;
+  std::optional<Role> bound;
+  if (options_.roles != nullptr) {
+    auto r = options_.roles->RoleOf(p.tenant, p.subject);
+    if (!r.ok()) return absl::UnavailableError(absl::StrCat("role directory: ", r.status().message()));
+    bound = *r;
+  }
+  if (bound.has_value()) {
+    if (*bound != Role::kAgent) p.role = *bound;
+  } else {
+    for (const std::string& name : claims->roles) {
+      auto r = ParseRole(name);
+      if (!r.ok() || *r == Role::kAgent) continue;
+      if (static_cast<int>(*r) > static_cast<int>(p.role)) p.role = *r;
+    }
   }
   if (p.role == Role::kNone) {
     return absl::PermissionDeniedError(absl::StrCat(

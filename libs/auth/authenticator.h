@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -60,6 +61,17 @@ class AgentTokenVerifier {
   virtual absl::StatusOr<Principal> Verify(absl::string_view token) = 0;
 };
 
+// RoleDirectory binds SSO subjects to roles per tenant, so an admin can change a person's role
+// without touching the identity provider. Implementations must be thread-safe.
+class RoleDirectory {
+ public:
+  virtual ~RoleDirectory() = default;
+  // RoleOf returns the role bound to `subject` in `tenant`, std::nullopt when the tenant has no
+  // binding for it (the token's roles claim applies), Unavailable when the store cannot answer.
+  virtual absl::StatusOr<std::optional<Role>> RoleOf(absl::string_view tenant,
+                                                     absl::string_view subject) = 0;
+};
+
 // Authenticator is what the gRPC layer calls. Implementations must be thread-safe.
 class Authenticator {
  public:
@@ -75,13 +87,16 @@ struct CredentialAuthenticatorOptions {
   ApiKeyStore* api_keys = nullptr;       // null: API keys are rejected
   const JwtVerifier* jwt = nullptr;      // null: JWTs are rejected
   AgentTokenVerifier* agents = nullptr;  // null: agent tokens are rejected
+  // Consulted for every verified JWT: a bound role replaces the roles claim. Null: claims only.
+  RoleDirectory* roles = nullptr;
   // Tenant for JWTs that carry no tenant claim (single-tenant SSO); empty rejects them.
   std::string jwt_default_tenant;
 };
 
 // CredentialAuthenticator dispatches on the credential's shape: "k8i_" prefix → API key, two
 // dots → JWT, anything else → agent token. A JWT's role is the highest of viewer, operator and
-// admin in its roles claim (a JWT never grants the agent role). The pointers in `options` are
+// admin in its roles claim (a JWT never grants the agent role), unless options.roles binds the
+// token's subject in its tenant to a role: then that role applies, whatever the claim says. The pointers in `options` are
 // not owned and must outlive this object.
 class CredentialAuthenticator final : public Authenticator {
  public:

@@ -1,5 +1,7 @@
 #include "libs/auth/authenticator.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -112,6 +114,41 @@ TEST_F(AuthenticatorTest, Jwt) {
   const std::string token = Jwt({"viewer"});
   clock_.Advance(absl::Minutes(5));
   EXPECT_THAT(Auth("Bearer " + token).status().message(), HasSubstr("expired"));
+}
+
+// A RoleDirectory over a map of "tenant/subject" bindings; "down" answers Unavailable.
+class FakeDirectory final : public RoleDirectory {
+ public:
+  absl::StatusOr<std::optional<Role>> RoleOf(absl::string_view tenant,
+                                             absl::string_view subject) override {
+    if (tenant == "down") return absl::UnavailableError("directory down");
+    auto it = bound.find(absl::StrCat(tenant, "/", subject));
+    if (it == bound.end()) return std::optional<Role>();
+    return std::optional<Role>(it->second);
+  }
+  std::map<std::string, Role> bound;
+};
+
+TEST_F(AuthenticatorTest, JwtBoundRoleReplacesTheClaim) {
+  FakeDirectory dir;
+  CredentialAuthenticator a({.jwt = verifier_.get(), .roles = &dir});
+  // Unbound: the claim applies.
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"viewer"})).value().role, Role::kViewer);
+  // Bound in the token's tenant: the binding applies, up or down, even without a roles claim.
+  dir.bound["acme/bob"] = Role::kAdmin;
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"viewer"})).value().role, Role::kAdmin);
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt(json::array())).value().role, Role::kAdmin);
+  dir.bound["acme/bob"] = Role::kViewer;
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"admin"})).value().role, Role::kViewer);
+  // A binding in another tenant does not apply.
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"operator"}, "other")).value().role,
+            Role::kOperator);
+  // A binding to no usable role denies; a directory that cannot answer is Unavailable.
+  dir.bound["acme/bob"] = Role::kAgent;
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"admin"})).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(a.Authenticate("Bearer " + Jwt({"admin"}, "down")).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST_F(AuthenticatorTest, JwtDefaultTenant) {

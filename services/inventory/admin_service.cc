@@ -1,7 +1,11 @@
 #include "services/inventory/admin_service.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "libs/aip/resource_name.h"
 #include "libs/auth/api_key.h"
 #include "libs/common/status_macros.h"
@@ -22,6 +26,46 @@ const aip::ResourcePattern& KeyPattern() {
   static const auto* p =
       new aip::ResourcePattern(*aip::ResourcePattern::Create("tenants/{tenant}/apiKeys/{api_key}"));
   return *p;
+}
+
+const aip::ResourcePattern& UserPattern() {
+  static const auto* p =
+      new aip::ResourcePattern(*aip::ResourcePattern::Create("tenants/{tenant}/users/{user}"));
+  return *p;
+}
+
+constexpr size_t kMaxSubject = 180;
+constexpr char kEncodedPrefix[] = "b64:";
+
+absl::Status Invalid(const std::string& field, const std::string& why) {
+  return grpcx::InvalidArgumentWithViolations(absl::StrCat("invalid ", field), {{field, why}});
+}
+
+bool IsPlainSubject(const std::string& s) {
+  if (s.empty() || s.size() > kMaxSubject) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+// ValidateSubject: 1..180 bytes, no ASCII control characters.
+absl::Status ValidateSubject(const std::string& s, const std::string& field) {
+  if (s.empty() || s.size() > kMaxSubject) return Invalid(field, "must be 1..180 bytes");
+  for (char c : s) {
+    if (absl::ascii_iscntrl(c)) return Invalid(field, "must not contain control characters");
+  }
+  return absl::OkStatus();
+}
+
+// OwnUser parses a user name (field `field`) and returns its subject when it is in the
+// caller's tenant.
+absl::StatusOr<std::string> OwnUser(const auth::Principal& p, const std::string& name,
+                                    const std::string& field) {
+  ASSIGN_OR_RETURN(auto vars, UserPattern().Parse(name, field));
+  ASSIGN_OR_RETURN(std::string subject, SubjectOfUserId(vars["user"], field));
+  if (vars["tenant"] != p.tenant) return absl::NotFoundError(absl::StrCat(name, " not found"));
+  return subject;
 }
 
 // OwnTenant parses `name` (a tenant name in field `field`) and returns NotFound unless it is
@@ -52,7 +96,7 @@ v1::Role ToProto(auth::Role r) {
   }
 }
 
-absl::StatusOr<auth::Role> FromProto(v1::Role r) {
+absl::StatusOr<auth::Role> FromProto(v1::Role r, const std::string& field = "api_key.role") {
   switch (r) {
     case v1::ROLE_VIEWER:
       return auth::Role::kViewer;
@@ -61,9 +105,7 @@ absl::StatusOr<auth::Role> FromProto(v1::Role r) {
     case v1::ROLE_ADMIN:
       return auth::Role::kAdmin;
     default:
-      return grpcx::InvalidArgumentWithViolations(
-          "invalid API key",
-          {{"api_key.role", "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN"}});
+      return Invalid(field, "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN");
   }
 }
 
@@ -76,7 +118,48 @@ void ToProto(const ApiKeyRow& row, v1::ApiKey* out) {
   if (row.last_used_at) SetTime(*row.last_used_at, out->mutable_last_used_time());
 }
 
+void ToProto(const UserRow& row, v1::User* out) {
+  out->set_name(UserPattern().Format({{"tenant", row.tenant_id}, {"user", UserIdOf(row.subject)}}));
+  out->set_subject(row.subject);
+  out->set_display_name(row.display_name);
+  out->set_role(ToProto(row.role));
+  SetTime(row.created_at, out->mutable_create_time());
+  SetTime(row.updated_at, out->mutable_update_time());
+}
+
+absl::Status ValidateUserDisplayName(const std::string& s) {
+  if (s.size() > 100) return Invalid("user.display_name", "must be at most 100 characters");
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string UserIdOf(const std::string& subject) {
+  if (IsPlainSubject(subject)) return subject;
+  return absl::StrCat(kEncodedPrefix, absl::WebSafeBase64Escape(subject));
+}
+
+absl::StatusOr<std::string> SubjectOfUserId(const std::string& user_id, const std::string& field) {
+  std::string subject;
+  absl::string_view rest = user_id;
+  if (absl::ConsumePrefix(&rest, kEncodedPrefix)) {
+    if (!absl::WebSafeBase64Unescape(rest, &subject)) {
+      return Invalid(field, "the user id after \"b64:\" must be unpadded base64url");
+    }
+  } else if (absl::StrContains(user_id, ':')) {
+    return Invalid(field, "a user id is the subject or \"b64:\" + base64url of the subject");
+  } else {
+    subject = user_id;
+  }
+  RETURN_IF_ERROR(ValidateSubject(subject, field));
+  // One name per subject: "b64:" of a plain subject, padding or other non-canonical forms are
+  // refused.
+  if (UserIdOf(subject) != user_id) {
+    return Invalid(field, absl::StrCat("not the canonical user id (use \"", UserIdOf(subject),
+                                       "\")"));
+  }
+  return subject;
+}
 
 absl::StatusOr<IssuedKey> IssueApiKey(PgControlStore& store, const std::string& tenant,
                                       const std::string& display_name, auth::Role role) {
@@ -172,6 +255,112 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* ctx,
     return absl::OkStatus();
   }();
   audit_->Record(principal, ctx->peer(), "RevokeApiKey", req->name(), st);
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::CreateUser(grpc::ServerContext* ctx,
+                                          const v1::CreateUserRequest* req,
+                                          v1::CreateUserResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  std::string target = req->parent();
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    const v1::User& u = req->user();
+    RETURN_IF_ERROR(ValidateSubject(u.subject(), "user.subject"));
+    RETURN_IF_ERROR(ValidateUserDisplayName(u.display_name()));
+    ASSIGN_OR_RETURN(auth::Role role, FromProto(u.role(), "user.role"));
+    target = UserPattern().Format({{"tenant", principal.tenant}, {"user", UserIdOf(u.subject())}});
+    ASSIGN_OR_RETURN(UserRow row,
+                     store_->CreateUser(principal.tenant, u.subject(), u.display_name(), role));
+    roles_->Invalidate(principal.tenant, row.subject);
+    ToProto(row, resp->mutable_user());
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), "CreateUser", target, st);
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::GetUser(grpc::ServerContext* ctx, const v1::GetUserRequest* req,
+                                       v1::GetUserResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string subject, OwnUser(principal, req->name(), "name"));
+    ASSIGN_OR_RETURN(UserRow row, store_->GetUser(principal.tenant, subject));
+    ToProto(row, resp->mutable_user());
+    return absl::OkStatus();
+  }();
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::ListUsersRequest* req,
+                                         v1::ListUsersResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 50, 500));
+    const std::string fp = aip::PageTokenCodec::QueryFingerprint("ListUsers", req->parent(), "", "");
+    ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
+    ASSIGN_OR_RETURN(auto page, store_->ListUsers(principal.tenant, {cursor, size}));
+    for (const auto& row : page.rows) ToProto(row, resp->add_users());
+    if (!page.next_cursor.empty()) resp->set_next_page_token(tokens_->Encode(fp, page.next_cursor));
+    resp->set_total_size(static_cast<int32_t>(page.total));
+    return absl::OkStatus();
+  }();
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::UpdateUser(grpc::ServerContext* ctx,
+                                          const v1::UpdateUserRequest* req,
+                                          v1::UpdateUserResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  std::string action = "UpdateUser";
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string subject, OwnUser(principal, req->user().name(), "user.name"));
+    UserUpdate u;
+    for (absl::string_view f : absl::StrSplit(req->update_mask(), ',', absl::SkipWhitespace())) {
+      f = absl::StripAsciiWhitespace(f);
+      if (f == "role") {
+        ASSIGN_OR_RETURN(u.role, FromProto(req->user().role(), "user.role"));
+      } else if (f == "display_name") {
+        RETURN_IF_ERROR(ValidateUserDisplayName(req->user().display_name()));
+        u.display_name = req->user().display_name();
+      } else {
+        return Invalid("update_mask", absl::StrCat("unknown or read-only field \"", f,
+                                                   "\" (role, display_name)"));
+      }
+    }
+    if (!u.role && !u.display_name) {
+      return Invalid("update_mask", "name the fields to change: role, display_name");
+    }
+    ASSIGN_OR_RETURN(UpdatedUser updated, store_->UpdateUser(principal.tenant, subject, u));
+    roles_->Invalidate(principal.tenant, subject);
+    if (updated.old_role != updated.row.role) {
+      action = absl::StrCat("UpdateUserRole ", auth::RoleName(updated.old_role), "->",
+                            auth::RoleName(updated.row.role));
+    }
+    ToProto(updated.row, resp->mutable_user());
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), action, req->user().name(), st);
+  return grpcx::ToGrpcStatus(st);
+}
+
+grpc::Status AdminServiceImpl::DeleteUser(grpc::ServerContext* ctx,
+                                          const v1::DeleteUserRequest* req,
+                                          v1::DeleteUserResponse* /*resp*/) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  absl::Status st = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::string subject, OwnUser(principal, req->name(), "name"));
+    RETURN_IF_ERROR(store_->DeleteUser(principal.tenant, subject).status());
+    roles_->Invalidate(principal.tenant, subject);
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), "DeleteUser", req->name(), st);
   return grpcx::ToGrpcStatus(st);
 }
 

@@ -1,4 +1,4 @@
-// AdminServiceImpl: k8intel.v1.AdminService — a tenant's API keys and audit log over
+// AdminServiceImpl: k8intel.v1.AdminService — a tenant's users, API keys and audit log over
 // PgControlStore. Converts proto ⇄ rows and maps status; every handler starts with
 // K8I_AUTHORIZE and scopes every store call by the caller's tenant.
 #pragma once
@@ -10,6 +10,7 @@
 #include "services/inventory/auth_setup.h"
 #include "services/inventory/store/pg_api_key_store.h"
 #include "services/inventory/store/pg_control_store.h"
+#include "services/inventory/store/pg_role_directory.h"
 
 namespace k8i::inventory {
 
@@ -24,12 +25,19 @@ struct IssuedKey {
 absl::StatusOr<IssuedKey> IssueApiKey(PgControlStore& store, const std::string& tenant,
                                       const std::string& display_name, auth::Role role);
 
+// UserIdOf returns the user id of an SSO subject in `tenants/{tenant}/users/{user}`: the subject
+// itself when it is 1..180 characters of [A-Za-z0-9._-], else "b64:" + the unpadded base64url
+// of its bytes (see admin.proto). SubjectOfUserId inverts it, accepting only the one canonical
+// id of each subject; InvalidArgument (with a field violation on `field`) otherwise.
+std::string UserIdOf(const std::string& subject);
+absl::StatusOr<std::string> SubjectOfUserId(const std::string& user_id, const std::string& field);
+
 // AdminServiceImpl is thread-safe; the pointers (not owned) must outlive it.
 class AdminServiceImpl final : public k8intel::v1::AdminService::Service {
  public:
-  AdminServiceImpl(PgControlStore* store, PgApiKeyStore* keys, AuditLog* audit,
-                   const aip::PageTokenCodec* tokens)
-      : store_(store), keys_(keys), audit_(audit), tokens_(tokens) {}
+  AdminServiceImpl(PgControlStore* store, PgApiKeyStore* keys, PgRoleDirectory* roles,
+                   AuditLog* audit, const aip::PageTokenCodec* tokens)
+      : store_(store), keys_(keys), roles_(roles), audit_(audit), tokens_(tokens) {}
 
   grpc::Status GetTenant(grpc::ServerContext* ctx, const k8intel::v1::GetTenantRequest* req,
                          k8intel::v1::GetTenantResponse* resp) override;
@@ -41,6 +49,16 @@ class AdminServiceImpl final : public k8intel::v1::AdminService::Service {
                          k8intel::v1::GetApiKeyResponse* resp) override;
   grpc::Status RevokeApiKey(grpc::ServerContext* ctx, const k8intel::v1::RevokeApiKeyRequest* req,
                             k8intel::v1::RevokeApiKeyResponse* resp) override;
+  grpc::Status CreateUser(grpc::ServerContext* ctx, const k8intel::v1::CreateUserRequest* req,
+                          k8intel::v1::CreateUserResponse* resp) override;
+  grpc::Status GetUser(grpc::ServerContext* ctx, const k8intel::v1::GetUserRequest* req,
+                       k8intel::v1::GetUserResponse* resp) override;
+  grpc::Status ListUsers(grpc::ServerContext* ctx, const k8intel::v1::ListUsersRequest* req,
+                         k8intel::v1::ListUsersResponse* resp) override;
+  grpc::Status UpdateUser(grpc::ServerContext* ctx, const k8intel::v1::UpdateUserRequest* req,
+                          k8intel::v1::UpdateUserResponse* resp) override;
+  grpc::Status DeleteUser(grpc::ServerContext* ctx, const k8intel::v1::DeleteUserRequest* req,
+                          k8intel::v1::DeleteUserResponse* resp) override;
   grpc::Status ListAuditEvents(grpc::ServerContext* ctx,
                                const k8intel::v1::ListAuditEventsRequest* req,
                                k8intel::v1::ListAuditEventsResponse* resp) override;
@@ -51,6 +69,7 @@ class AdminServiceImpl final : public k8intel::v1::AdminService::Service {
 
   PgControlStore* store_;
   PgApiKeyStore* keys_;
+  PgRoleDirectory* roles_;
   AuditLog* audit_;
   const aip::PageTokenCodec* tokens_;
 };

@@ -1,5 +1,6 @@
 // AdminService in process against the real test stack (PostgreSQL, Redis): the role matrix,
 // the tenant isolation matrix, key lifecycle, the audit log and rate limits.
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -25,8 +26,8 @@ namespace v1 = ::k8intel::v1;
 using grpc::StatusCode;
 using testing::InventoryHarness;
 
-// What a call is aimed at: a tenant, one of its keys, one of its clusters and one of that
-// cluster's agent tokens (ClusterService names carry no tenant: it comes from the credential).
+// What a call is aimed at: a tenant, one of its keys, one of its clusters, one of that
+// cluster's agent tokens and one of its users (ClusterService names carry no tenant: it comes from the credential).
 struct Target {
   std::string tenant;
   std::string key_id;
@@ -34,6 +35,8 @@ struct Target {
   std::string token_id;
   // The id of the cluster's one alert (its telemetry is seeded with the cluster).
   std::string alert_id;
+  // The SSO subject of one of the tenant's users.
+  std::string user;
 };
 
 struct Stubs {
@@ -52,11 +55,19 @@ std::string KeyName(const Target& t) {
   return absl::StrCat("tenants/", t.tenant, "/apiKeys/", t.key_id);
 }
 std::string ClusterName(const Target& t) { return "clusters/" + t.cluster; }
+std::string UserName(const Target& t) {
+  return absl::StrCat("tenants/", t.tenant, "/users/", UserIdOf(t.user));
+}
 
 // A fresh cluster id per CreateCluster call (calls repeat across matrix rows).
 std::string FreshClusterId() {
   static std::atomic<int> n{0};
   return absl::StrCat("made-", ++n);
+}
+// A fresh SSO subject per CreateUser call; '|' and '@' make its user id the encoded form.
+std::string FreshSubject() {
+  static std::atomic<int> n{0};
+  return absl::StrCat("idp|new-", ++n, "@example.com");
 }
 
 constexpr char kMatrixKubeconfig[] =
@@ -92,6 +103,19 @@ const std::map<std::string, Call>& Calls() {
       {"AdminService/RevokeApiKey", K8I_CALL(admin, RevokeApiKey, req.set_name(KeyName(t)))},
       {"AdminService/ListAuditEvents",
        K8I_CALL(admin, ListAuditEvents, req.set_parent("tenants/" + t.tenant))},
+      {"AdminService/CreateUser", K8I_CALL(admin, CreateUser, {
+         req.set_parent("tenants/" + t.tenant);
+         req.mutable_user()->set_subject(FreshSubject());
+         req.mutable_user()->set_role(v1::ROLE_VIEWER);
+       })},
+      {"AdminService/GetUser", K8I_CALL(admin, GetUser, req.set_name(UserName(t)))},
+      {"AdminService/ListUsers", K8I_CALL(admin, ListUsers, req.set_parent("tenants/" + t.tenant))},
+      {"AdminService/UpdateUser", K8I_CALL(admin, UpdateUser, {
+         req.mutable_user()->set_name(UserName(t));
+         req.mutable_user()->set_role(v1::ROLE_OPERATOR);
+         req.set_update_mask("role");
+       })},
+      {"AdminService/DeleteUser", K8I_CALL(admin, DeleteUser, req.set_name(UserName(t)))},
       {"ClusterService/CreateCluster", K8I_CALL(clusters, CreateCluster, {
          req.set_cluster_id(FreshClusterId());
          req.set_kubeconfig(kMatrixKubeconfig);
@@ -196,7 +220,9 @@ bool ScopedRead(const std::string& method) {
 const std::set<std::string>& AdminOnly() {
   static const auto* s = new std::set<std::string>{
       "AdminService/CreateApiKey",        "AdminService/RevokeApiKey",
-      "AdminService/ListAuditEvents",     "ClusterService/CreateCluster",
+      "AdminService/ListAuditEvents",     "AdminService/CreateUser",
+      "AdminService/UpdateUser",          "AdminService/DeleteUser",
+      "ClusterService/CreateCluster",
       "ClusterService/UpdateCluster",     "ClusterService/DeleteCluster",
       "ClusterService/CreateAgentToken",  "ClusterService/RevokeAgentToken"};
   return *s;
@@ -244,10 +270,12 @@ class AdminServiceTest : public ::testing::Test {
     EXPECT_TRUE(k.ok()) << k.status();
     return k.ok() ? k->row.key_id : "";
   }
-  // FullTarget: a fresh key, cluster and agent token of `tenant`.
+  // FullTarget: a fresh key, cluster, agent token and user of `tenant`.
   Target FullTarget(const std::string& tenant, const std::string& cluster,
                     const std::string& display = "") {
-    Target t{tenant, KeyId(tenant), cluster, "", ""};
+    Target t{tenant, KeyId(tenant), cluster, "", "", absl::StrCat("idp|", cluster, "@example.com")};
+    auto u = h_->store().CreateUser(tenant, t.user, display, auth::Role::kViewer);
+    EXPECT_TRUE(u.ok()) << u.status();
     auto c = h_->clusters().CreateCluster(
         tenant, {.tenant_id = tenant, .cluster_id = cluster, .display_name = display});
     EXPECT_TRUE(c.ok()) << c.status();
@@ -415,11 +443,13 @@ TEST_F(AdminServiceTest, TenantIsolationMatrix) {
       continue;
     }
     // B's resource by its own name, and B's key or token id smuggled under A's names.
-    const Target mixed{a_, b.key_id, a.cluster, b.token_id, b.alert_id};
+    const Target mixed{a_, b.key_id, a.cluster, b.token_id, b.alert_id, b.user};
     for (const Target* tp : {&b, &mixed}) {
       const Target& t = *tp;
       if (tp == &mixed && m != "AdminService/GetApiKey" && m != "AdminService/RevokeApiKey" &&
-          m != "ClusterService/RevokeAgentToken" && m != "ResourceService/GetAlert") {
+          m != "AdminService/GetUser" && m != "AdminService/UpdateUser" &&
+          m != "AdminService/DeleteUser" && m != "ClusterService/RevokeAgentToken" &&
+          m != "ResourceService/GetAlert") {
         continue;
       }
       std::string out;
@@ -451,6 +481,13 @@ TEST_F(AdminServiceTest, TenantIsolationMatrix) {
       b_, "", *aip::ParseOrderBy("name", ClusterSchema(), "name"), {{}, 100});
   ASSERT_TRUE(b_clusters.ok());
   EXPECT_EQ(b_clusters->total, 1);
+  auto b_user = h_->store().GetUser(b_, b.user);
+  ASSERT_TRUE(b_user.ok()) << b_user.status();
+  EXPECT_EQ(b_user->role, auth::Role::kViewer);
+  EXPECT_EQ(b_user->updated_at, b_user->created_at);
+  auto b_users = h_->store().ListUsers(b_, {{}, 100});
+  ASSERT_TRUE(b_users.ok());
+  EXPECT_EQ(b_users->total, 1);
   EXPECT_TRUE(Run("GetTenant", admin_b, {b_, ""}).ok());
   EXPECT_TRUE(Run("ClusterService/GetCluster", admin_b, b).ok());
 }
@@ -613,6 +650,245 @@ TEST_F(AdminServiceTest, AuditLogRecordsKeyChangesAndRejectionsWithFilterAndPage
   EXPECT_FALSE(h_->Exec("DELETE FROM control.audit_events").ok());
   EXPECT_FALSE(h_->Exec("TRUNCATE control.audit_events").ok());
   EXPECT_EQ(list("", 100).size(), 9u);
+}
+
+TEST(UserIdTest, PlainSubjectsAreTheirOwnIdOthersAreBase64UrlAndOnlyCanonicalIdsParse) {
+  EXPECT_EQ(UserIdOf("alice.smith_01-x"), "alice.smith_01-x");
+  const std::string odd = "idp|alice@example.com";
+  const std::string id = UserIdOf(odd);
+  EXPECT_TRUE(absl::StartsWith(id, "b64:")) << id;
+  EXPECT_TRUE(aip::IsValidNameSegment(id)) << id;
+  EXPECT_EQ(SubjectOfUserId(id, "name").value(), odd);
+  EXPECT_EQ(SubjectOfUserId("alice", "name").value(), "alice");
+  // A ':' makes a subject encoded (ids without ':' are always plain).
+  EXPECT_TRUE(absl::StartsWith(UserIdOf("user:1"), "b64:"));
+  EXPECT_EQ(SubjectOfUserId(UserIdOf("user:1"), "name").value(), "user:1");
+  const std::string longest(180, 'z' + 0 == 'z' ? '\xc3' : 'x');
+  EXPECT_TRUE(aip::IsValidNameSegment(UserIdOf(longest)));
+  for (const std::string bad : {std::string("b64:") + "YWxpY2U",  // "alice" must be plain
+                                std::string("b64:!!"), std::string("x:y"),
+                                std::string("b64:") + "YQ==", std::string(181, 'a'),
+                                std::string("b64:") + "AAo"}) {  // control characters
+    auto st = SubjectOfUserId(bad, "name").status();
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument) << bad;
+    auto v = grpcx::GetFieldViolations(st);
+    ASSERT_EQ(v.size(), 1u) << bad;
+    EXPECT_EQ(v[0].field, "name");
+  }
+}
+
+TEST_F(AdminServiceTest, UserLifecycleValidationPagingAndAudit) {
+  const std::string admin = Key(a_, auth::Role::kAdmin);
+  auto call_ctx = [&](grpc::ClientContext& ctx) {
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+  };
+  auto create = [&](const std::string& subject, v1::Role role, v1::User* out) {
+    grpc::ClientContext ctx;
+    call_ctx(ctx);
+    v1::CreateUserRequest req;
+    req.set_parent("tenants/" + a_);
+    req.mutable_user()->set_subject(subject);
+    req.mutable_user()->set_display_name("Alice");
+    req.mutable_user()->set_role(role);
+    v1::CreateUserResponse resp;
+    grpc::Status st = stub_->CreateUser(&ctx, req, &resp);
+    if (out) *out = resp.user();
+    return st;
+  };
+  auto update = [&](const std::string& name, v1::Role role, const std::string& display,
+                    const std::string& mask, v1::User* out) {
+    grpc::ClientContext ctx;
+    call_ctx(ctx);
+    v1::UpdateUserRequest req;
+    req.mutable_user()->set_name(name);
+    req.mutable_user()->set_role(role);
+    req.mutable_user()->set_display_name(display);
+    req.set_update_mask(mask);
+    v1::UpdateUserResponse resp;
+    grpc::Status st = stub_->UpdateUser(&ctx, req, &resp);
+    if (out) *out = resp.user();
+    return st;
+  };
+  auto field_of = [](const grpc::Status& st) {
+    auto v = grpcx::GetFieldViolations(grpcx::FromGrpcStatus(st));
+    return v.size() == 1 ? v[0].field : absl::StrCat(v.size(), " violations");
+  };
+
+  v1::User alice;
+  ASSERT_TRUE(create("alice@example.com", v1::ROLE_VIEWER, &alice).ok());
+  const std::string name = "tenants/" + a_ + "/users/" + UserIdOf("alice@example.com");
+  EXPECT_EQ(alice.name(), name);
+  EXPECT_EQ(alice.subject(), "alice@example.com");
+  EXPECT_EQ(alice.role(), v1::ROLE_VIEWER);
+  EXPECT_EQ(create("alice@example.com", v1::ROLE_ADMIN, nullptr).error_code(),
+            StatusCode::ALREADY_EXISTS);
+  {
+    grpc::ClientContext ctx;
+    call_ctx(ctx);
+    v1::GetUserRequest req;
+    req.set_name(name);
+    v1::GetUserResponse resp;
+    ASSERT_TRUE(stub_->GetUser(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.user().subject(), "alice@example.com");
+    EXPECT_EQ(resp.user().display_name(), "Alice");
+  }
+
+  // Bad input: INVALID_ARGUMENT naming the field.
+  grpc::Status st = create("", v1::ROLE_VIEWER, nullptr);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(field_of(st), "user.subject");
+  st = create(std::string(181, 'a'), v1::ROLE_VIEWER, nullptr);
+  EXPECT_EQ(field_of(st), "user.subject");
+  st = create("tab\tsubject", v1::ROLE_VIEWER, nullptr);
+  EXPECT_EQ(field_of(st), "user.subject");
+  st = create("bob", v1::ROLE_UNSPECIFIED, nullptr);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(field_of(st), "user.role");
+  st = update(name, v1::ROLE_ADMIN, "", "", nullptr);
+  EXPECT_EQ(field_of(st), "update_mask");
+  st = update(name, v1::ROLE_ADMIN, "", "role,subject", nullptr);
+  EXPECT_EQ(field_of(st), "update_mask");
+  st = update(name, v1::ROLE_UNSPECIFIED, "", "role", nullptr);
+  EXPECT_EQ(field_of(st), "user.role");
+  st = update("tenants/" + a_ + "/users/b64:YWxpY2U", v1::ROLE_ADMIN, "", "role", nullptr);
+  EXPECT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(field_of(st), "user.name");
+  EXPECT_EQ(update("tenants/" + a_ + "/users/nobody", v1::ROLE_ADMIN, "", "role", nullptr)
+                .error_code(),
+            StatusCode::NOT_FOUND);
+
+  // Display name only: plain UpdateUser; role change: audited as such.
+  v1::User updated;
+  ASSERT_TRUE(update(name, v1::ROLE_UNSPECIFIED, "Alice E.", "display_name", &updated).ok());
+  EXPECT_EQ(updated.role(), v1::ROLE_VIEWER);
+  EXPECT_EQ(updated.display_name(), "Alice E.");
+  ASSERT_TRUE(update(name, v1::ROLE_ADMIN, "ignored", "role", &updated).ok());
+  EXPECT_EQ(updated.role(), v1::ROLE_ADMIN);
+  EXPECT_EQ(updated.display_name(), "Alice E.");
+
+  // Paging: 5 more users, pages of 2, every user once.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(create(absl::StrCat("user-", i), v1::ROLE_VIEWER, nullptr).ok());
+  }
+  std::set<std::string> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    grpc::ClientContext ctx;
+    call_ctx(ctx);
+    v1::ListUsersRequest req;
+    req.set_parent("tenants/" + a_);
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListUsersResponse resp;
+    ASSERT_TRUE(stub_->ListUsers(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.total_size(), 6);
+    for (const auto& u : resp.users()) EXPECT_TRUE(seen.insert(u.name()).second) << u.name();
+    token = resp.next_page_token();
+    ++pages;
+  } while (!token.empty());
+  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_EQ(pages, 3);
+
+  // Delete: gone afterwards; deleting again is NOT_FOUND.
+  for (int i = 0; i < 2; ++i) {
+    grpc::ClientContext ctx;
+    call_ctx(ctx);
+    v1::DeleteUserRequest req;
+    req.set_name(name);
+    v1::DeleteUserResponse resp;
+    EXPECT_EQ(stub_->DeleteUser(&ctx, req, &resp).error_code(),
+              i == 0 ? StatusCode::OK : StatusCode::NOT_FOUND);
+  }
+  EXPECT_EQ(h_->store().GetUser(a_, "alice@example.com").status().code(),
+            absl::StatusCode::kNotFound);
+
+  // The audit log has every change, the role change with old and new role.
+  auto events = h_->store().ListAuditEvents(a_, "target = \"" + name + "\"", {{}, 100});
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::vector<std::string> actions;
+  for (const auto& e : events->rows) {
+    EXPECT_EQ(e.actor, "apikey:k");
+    actions.push_back(absl::StrCat(e.action, " ", e.result));
+  }
+  std::reverse(actions.begin(), actions.end());  // oldest first
+  const std::vector<std::string> want = {
+      "CreateUser OK",   "CreateUser ALREADY_EXISTS", "UpdateUser INVALID_ARGUMENT",
+      "UpdateUser INVALID_ARGUMENT", "UpdateUser INVALID_ARGUMENT", "UpdateUser OK",
+      "UpdateUserRole viewer->admin OK", "DeleteUser OK", "DeleteUser NOT_FOUND"};
+  EXPECT_EQ(actions, want);
+}
+
+TEST_F(AdminServiceTest, UserRowRoleOverridesTheTokenClaimAndLoginsAreAudited) {
+  const std::string admin = Key(a_, auth::Role::kAdmin);
+  const std::string carol = "carol@example.com";
+  // Carol's token claims viewer (and keeps claiming it throughout).
+  const std::string jwt = h_->Jwt(a_, carol, {"viewer"});
+  auto create_key = [&] { return Run("CreateApiKey", jwt, {a_, ""}).error_code(); };
+  // Retries until `want` (the role cache TTL is 300 ms in the harness).
+  auto eventually = [&](StatusCode want) {
+    StatusCode got = create_key();
+    for (int i = 0; i < 30 && got != want; ++i) {
+      absl::SleepFor(absl::Milliseconds(100));
+      got = create_key();
+    }
+    return got;
+  };
+  EXPECT_EQ(create_key(), StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Run("GetTenant", jwt, {a_, ""}).ok());
+  // The same subject in tenant B is not affected by A's rows.
+  const std::string jwt_b = h_->Jwt(b_, carol, {"viewer"});
+  ASSERT_TRUE(h_->store().EnsureTenant(b_, b_).ok());
+
+  // An admin binds Carol to ROLE_ADMIN: allowed after the cache TTL.
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    v1::CreateUserRequest req;
+    req.set_parent("tenants/" + a_);
+    req.mutable_user()->set_subject(carol);
+    req.mutable_user()->set_role(v1::ROLE_ADMIN);
+    v1::CreateUserResponse resp;
+    ASSERT_TRUE(stub_->CreateUser(&ctx, req, &resp).ok());
+  }
+  EXPECT_EQ(eventually(StatusCode::OK), StatusCode::OK);
+  EXPECT_EQ(Run("CreateApiKey", jwt_b, {b_, ""}).error_code(), StatusCode::PERMISSION_DENIED);
+
+  // Back to viewer: denied again, although the token is unchanged.
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    v1::UpdateUserRequest req;
+    req.mutable_user()->set_name(absl::StrCat("tenants/", a_, "/users/", UserIdOf(carol)));
+    req.mutable_user()->set_role(v1::ROLE_VIEWER);
+    req.set_update_mask("role");
+    v1::UpdateUserResponse resp;
+    ASSERT_TRUE(stub_->UpdateUser(&ctx, req, &resp).ok());
+  }
+  EXPECT_EQ(eventually(StatusCode::PERMISSION_DENIED), StatusCode::PERMISSION_DENIED);
+
+  // A binding to operator for a token that claims admin lowers it; deleting the row restores
+  // the claim.
+  const std::string jwt_admin = h_->Jwt(a_, carol, {"admin"});
+  EXPECT_EQ(Run("CreateApiKey", jwt_admin, {a_, ""}).error_code(), StatusCode::PERMISSION_DENIED);
+  ASSERT_TRUE(h_->store().DeleteUser(a_, carol).ok());
+  StatusCode got = StatusCode::PERMISSION_DENIED;
+  for (int i = 0; i < 30 && got != StatusCode::OK; ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    got = Run("CreateApiKey", jwt_admin, {a_, ""}).error_code();
+  }
+  EXPECT_EQ(got, StatusCode::OK);
+
+  // Many calls, one Login per subject and tenant (this replica, this hour).
+  auto logins = h_->store().ListAuditEvents(a_, "action = \"Login\"", {{}, 100});
+  ASSERT_TRUE(logins.ok()) << logins.status();
+  ASSERT_EQ(logins->total, 1);
+  EXPECT_EQ(logins->rows[0].actor, carol);
+  EXPECT_EQ(logins->rows[0].result, "OK");
+  EXPECT_EQ(logins->rows[0].target, "/k8intel.v1.AdminService/CreateApiKey");
+  auto logins_b = h_->store().ListAuditEvents(b_, "action = \"Login\"", {{}, 100});
+  ASSERT_TRUE(logins_b.ok());
+  EXPECT_EQ(logins_b->total, 1);
 }
 
 TEST_F(AdminServiceTest, BurstBeyondTheLimitIsResourceExhaustedWithRetryInfo) {

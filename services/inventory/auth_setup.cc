@@ -49,6 +49,8 @@ class AuditRejected final : public grpc::experimental::Interceptor {
       const absl::Status& st = decision.status();
       if (absl::IsUnauthenticated(st) || absl::IsPermissionDenied(st)) {
         log_->RecordRejected(info_->method(), header_, info_->server_context()->peer(), st);
+      } else if (decision.ok() && absl::StartsWith(decision->credential_id, "jwt:")) {
+        log_->RecordLogin(*decision, info_->method(), info_->server_context()->peer());
       }
     }
     methods->Proceed();
@@ -74,6 +76,11 @@ const auth::Policy& AdminPolicy() {
         .Allow(svc + "ListApiKeys", auth::Role::kViewer)
         .Allow(svc + "CreateApiKey", auth::Role::kAdmin)
         .Allow(svc + "RevokeApiKey", auth::Role::kAdmin)
+        .Allow(svc + "GetUser", auth::Role::kViewer)
+        .Allow(svc + "ListUsers", auth::Role::kViewer)
+        .Allow(svc + "CreateUser", auth::Role::kAdmin)
+        .Allow(svc + "UpdateUser", auth::Role::kAdmin)
+        .Allow(svc + "DeleteUser", auth::Role::kAdmin)
         .Allow(svc + "ListAuditEvents", auth::Role::kAdmin);
     const std::string metrics = "/k8intel.v1.MetricsService/";
     policy->Allow(metrics + "QueryMetric", auth::Role::kViewer)
@@ -156,6 +163,27 @@ void AuditLog::RecordRejected(const std::string& method, const std::string& auth
     row.actor = "unrecognized-credential";
   }
   Append(std::move(row));
+}
+
+void AuditLog::RecordLogin(const auth::Principal& principal, const std::string& method,
+                           const std::string& peer) {
+  const absl::Time now = clock_->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (last_login_.size() > 100'000) last_login_.clear();
+    auto [it, inserted] = last_login_.try_emplace(absl::StrCat(principal.tenant, "\n",
+                                                               principal.subject), now);
+    if (!inserted) {
+      if (now - it->second < kLoginEvery) return;
+      it->second = now;
+    }
+  }
+  Append({.tenant_id = principal.tenant,
+          .actor = principal.subject,
+          .action = "Login",
+          .target = method,
+          .result = "OK",
+          .peer = peer});
 }
 
 void AuditLog::Append(AuditRow row) {

@@ -14,6 +14,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.redis_url = env.RequiredString("K8I_REDIS_URL");
   c.page_token_key = env.String("K8I_PAGE_TOKEN_KEY", "");
   c.api_key_cache_ttl = env.Duration("K8I_API_KEY_CACHE_TTL", absl::Seconds(30));
+  c.role_cache_ttl = env.Duration("K8I_ROLE_CACHE_TTL", absl::Seconds(5));
   c.rate_limit.rate_per_second =
       static_cast<double>(env.Int("K8I_RATE_LIMIT_PER_SECOND", 50, 1, 1'000'000));
   c.rate_limit.burst = static_cast<double>(env.Int("K8I_RATE_LIMIT_BURST", 100, 1, 1'000'000));

@@ -38,6 +38,8 @@ struct Config {
   // HMAC key of page tokens; shared by every replica. Empty: a random key per process.
   std::string page_token_key;
   absl::Duration api_key_cache_ttl;
+  // How long a user's role binding (or its absence) is cached per replica.
+  absl::Duration role_cache_ttl;
   auth::RateLimit rate_limit;
   JwtConfig jwt;
   // Key-encryption keys that seal stored kubeconfigs (libs/crypto/README.md): a file path, or
@@ -55,6 +57,7 @@ struct Config {
 // LoadConfig reads every variable, documented in docs/security.md and docs/operations.md:
 //   K8I_GRPC_ADDR (127.0.0.1:7002), K8I_METRICS_ADDR (127.0.0.1:9102), K8I_PG_URL (required),
 //   K8I_PG_POOL_SIZE, K8I_REDIS_URL (required), K8I_PAGE_TOKEN_KEY, K8I_API_KEY_CACHE_TTL,
+//   K8I_ROLE_CACHE_TTL,
 //   K8I_RATE_LIMIT_PER_SECOND, K8I_RATE_LIMIT_BURST, K8I_JWT_JWKS_FILE,
 //   K8I_JWT_HS256_SECRET_FILE, K8I_JWT_ISSUER, K8I_JWT_AUDIENCE, K8I_JWT_TENANT_CLAIM,
 //   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_KEYRING_FILE, K8I_KEYRING,

@@ -52,12 +52,15 @@ int Serve(const Config& cfg, pg::Pool& pool) {
   const Clock& clock = RealClock::Instance();
   PgControlStore store(&pool);
   PgApiKeyStore keys(&pool, &store, &clock, {.cache_ttl = cfg.api_key_cache_ttl});
-  auth::CredentialAuthenticator authenticator(
-      {.api_keys = &keys, .jwt = jwt->get(), .jwt_default_tenant = cfg.jwt.default_tenant});
+  PgRoleDirectory roles(&store, &clock, cfg.role_cache_ttl);
+  auth::CredentialAuthenticator authenticator({.api_keys = &keys,
+                                               .jwt = jwt->get(),
+                                               .roles = &roles,
+                                               .jwt_default_tenant = cfg.jwt.default_tenant});
   auth::RedisRateLimiter limiter(redis->get(), cfg.rate_limit);
   AuditLog audit(&store, &keys);
   aip::PageTokenCodec tokens(cfg.page_token_key.empty() ? RandomToken(32) : cfg.page_token_key);
-  AdminServiceImpl service(&store, &keys, &audit, &tokens);
+  AdminServiceImpl service(&store, &keys, &roles, &audit, &tokens);
   auto keyring = LoadKeyring(cfg);
   if (!keyring.ok()) return Fail(keyring.status());
   if (*keyring == nullptr) {

@@ -46,6 +46,36 @@ const aip::Schema& KeySchema() {
   return s;
 }
 
+const std::string& UserColumns() {
+  static const std::string s =
+      absl::StrCat("tenant_id, subject, display_name, role, ", Micros("created_at"), ", ",
+                   Micros("updated_at"), ", created_at::text");
+  return s;
+}
+
+UserRow UserFromRow(const pqxx::row& r) {
+  UserRow u;
+  u.tenant_id = r[0].as<std::string>();
+  u.subject = r[1].as<std::string>();
+  u.display_name = r[2].as<std::string>();
+  u.role = auth::ParseRole(r[3].as<std::string>()).value_or(auth::Role::kNone);
+  u.created_at = absl::FromUnixMicros(r[4].as<int64_t>());
+  u.updated_at = absl::FromUnixMicros(r[5].as<int64_t>());
+  return u;
+}
+
+const aip::Schema& UserSchema() {
+  static const aip::Schema s = {
+      {"create_time", {.sql = "created_at", .type = aip::FieldType::kTimestamp, .sortable = true}},
+      {"subject", {.sql = "subject", .type = aip::FieldType::kString, .sortable = true}},
+  };
+  return s;
+}
+
+absl::Status UserNotFound(const std::string& subject) {
+  return absl::NotFoundError(absl::StrCat("user ", subject, " not found"));
+}
+
 bool IsValidTenantId(const std::string& id) {
   return id.size() <= 63 && aip::IsValidNameSegment(id);
 }
@@ -197,6 +227,144 @@ absl::Status PgControlStore::TouchApiKeys(const std::string& caller_tenant,
     }
     return absl::OkStatus();
   });
+}
+
+absl::StatusOr<UserRow> PgControlStore::CreateUser(const std::string& caller_tenant,
+                                                   const std::string& subject,
+                                                   const std::string& display_name,
+                                                   auth::Role role) {
+  std::optional<UserRow> out;
+  bool tenant_exists = true;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    out.reset();
+    // Selecting from the caller's own tenant row: a missing tenant inserts nothing.
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("INSERT INTO control.users (tenant_id, subject, display_name, role) "
+                     "SELECT tenant_id, $2, $3, $4 FROM control.tenants WHERE tenant_id = $1 "
+                     "ON CONFLICT (tenant_id, subject) DO NOTHING RETURNING ",
+                     UserColumns()),
+        caller_tenant, subject, display_name, std::string(auth::RoleName(role)));
+    if (!r.empty()) {
+      out = UserFromRow(r[0]);
+    } else {
+      tenant_exists = !tx.exec_params("SELECT 1 FROM control.tenants WHERE tenant_id = $1",
+                                      caller_tenant)
+                           .empty();
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!tenant_exists) return absl::FailedPreconditionError(absl::StrCat("no tenant ", caller_tenant));
+  if (!out) return absl::AlreadyExistsError(absl::StrCat("user ", subject, " already exists"));
+  return *out;
+}
+
+absl::StatusOr<UserRow> PgControlStore::GetUser(const std::string& caller_tenant,
+                                                const std::string& subject) {
+  std::optional<UserRow> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("SELECT ", UserColumns(),
+                     " FROM control.users WHERE tenant_id = $1 AND subject = $2"),
+        caller_tenant, subject);
+    out.reset();
+    if (!r.empty()) out = UserFromRow(r[0]);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return UserNotFound(subject);
+  return *out;
+}
+
+absl::StatusOr<Page<UserRow>> PgControlStore::ListUsers(const std::string& caller_tenant,
+                                                        const ListQuery& query) {
+  static const auto* order =
+      new std::vector<aip::OrderField>(*aip::ParseOrderBy("create_time", UserSchema(), "subject"));
+  std::string sql =
+      absl::StrCat("SELECT ", UserColumns(), " FROM control.users WHERE tenant_id = $1");
+  std::vector<std::string> params = {caller_tenant};
+  if (absl::Status k =
+          aip::AppendKeysetPage(*order, UserSchema(), query.cursor, query.limit, sql, params);
+      !k.ok()) {
+    return k;
+  }
+  Page<UserRow> page;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    page = {};
+    pqxx::result r = pg::ExecParams(tx, sql, params);
+    for (int i = 0; i < static_cast<int>(r.size()) && i < query.limit; ++i) {
+      page.rows.push_back(UserFromRow(r[i]));
+      if (i == query.limit - 1 && static_cast<int>(r.size()) > query.limit) {
+        page.next_cursor = {r[i][6].as<std::string>(), r[i][1].as<std::string>()};
+      }
+    }
+    page.total = tx.exec_params1("SELECT count(*) FROM control.users WHERE tenant_id = $1",
+                                 caller_tenant)[0]
+                     .as<int64_t>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return page;
+}
+
+absl::StatusOr<UpdatedUser> PgControlStore::UpdateUser(const std::string& caller_tenant,
+                                                       const std::string& subject,
+                                                       const UserUpdate& update) {
+  std::optional<UpdatedUser> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    out.reset();
+    pqxx::result before = tx.exec_params(
+        "SELECT role FROM control.users WHERE tenant_id = $1 AND subject = $2 FOR UPDATE",
+        caller_tenant, subject);
+    if (before.empty()) return absl::OkStatus();
+    const auth::Role old_role =
+        auth::ParseRole(before[0][0].as<std::string>()).value_or(auth::Role::kNone);
+    // $3 / $4 are NULL (keep) unless the update sets them.
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("UPDATE control.users SET display_name = coalesce($3, display_name), "
+                     "role = coalesce($4, role), updated_at = now() "
+                     "WHERE tenant_id = $1 AND subject = $2 RETURNING ",
+                     UserColumns()),
+        caller_tenant, subject, update.display_name,
+        update.role ? std::optional<std::string>(auth::RoleName(*update.role))
+                    : std::optional<std::string>());
+    if (!r.empty()) out = UpdatedUser{UserFromRow(r[0]), old_role};
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return UserNotFound(subject);
+  return *out;
+}
+
+absl::StatusOr<UserRow> PgControlStore::DeleteUser(const std::string& caller_tenant,
+                                                   const std::string& subject) {
+  std::optional<UserRow> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("DELETE FROM control.users WHERE tenant_id = $1 AND subject = $2 RETURNING ",
+                     UserColumns()),
+        caller_tenant, subject);
+    out.reset();
+    if (!r.empty()) out = UserFromRow(r[0]);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return UserNotFound(subject);
+  return *out;
+}
+
+absl::StatusOr<std::optional<auth::Role>> PgControlStore::FindUserRole(const std::string& tenant,
+                                                                       const std::string& subject) {
+  std::optional<auth::Role> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    pqxx::result r = tx.exec_params(
+        "SELECT role FROM control.users WHERE tenant_id = $1 AND subject = $2", tenant, subject);
+    out.reset();
+    if (!r.empty()) out = auth::ParseRole(r[0][0].as<std::string>()).value_or(auth::Role::kNone);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 absl::Status PgControlStore::AppendAudit(const AuditRow& row) {

@@ -39,6 +39,28 @@ struct ApiKeyRow {
   std::optional<absl::Time> last_used_at;
 };
 
+// A user: an SSO subject bound to a role in a tenant.
+struct UserRow {
+  std::string tenant_id;
+  std::string subject;
+  std::string display_name;
+  auth::Role role = auth::Role::kViewer;
+  absl::Time created_at;
+  absl::Time updated_at;
+};
+
+// UserUpdate: the fields UpdateUser changes (unset: unchanged).
+struct UserUpdate {
+  std::optional<std::string> display_name;
+  std::optional<auth::Role> role;
+};
+
+// UpdatedUser: the row after an update and the role it had before.
+struct UpdatedUser {
+  UserRow row;
+  auth::Role old_role = auth::Role::kViewer;
+};
+
 struct AuditRow {
   int64_t id = 0;
   std::string tenant_id;  // "" when the caller's tenant is unknown
@@ -97,6 +119,25 @@ class PgControlStore {
   // TouchApiKeys sets last_used_at = now() on the caller's `key_ids`.
   absl::Status TouchApiKeys(const std::string& caller_tenant,
                             const std::vector<std::string>& key_ids);
+
+  // CreateUser binds `subject` to `role` in the caller's tenant. AlreadyExists when bound,
+  // FailedPrecondition when the tenant does not exist.
+  absl::StatusOr<UserRow> CreateUser(const std::string& caller_tenant, const std::string& subject,
+                                     const std::string& display_name, auth::Role role);
+  // GetUser returns the caller's user `subject`; NotFound otherwise.
+  absl::StatusOr<UserRow> GetUser(const std::string& caller_tenant, const std::string& subject);
+  // ListUsers pages the caller's users oldest first (created_at, subject).
+  absl::StatusOr<Page<UserRow>> ListUsers(const std::string& caller_tenant, const ListQuery& query);
+  // UpdateUser changes the set fields of the caller's user (updated_at = now) and returns it
+  // with its previous role; NotFound when the caller's tenant has no such user.
+  absl::StatusOr<UpdatedUser> UpdateUser(const std::string& caller_tenant,
+                                         const std::string& subject, const UserUpdate& update);
+  // DeleteUser removes the caller's user and returns the deleted row; NotFound when absent.
+  absl::StatusOr<UserRow> DeleteUser(const std::string& caller_tenant, const std::string& subject);
+  // FindUserRole returns the role bound to `subject` in `tenant` (the tenant a verified token
+  // names), std::nullopt when there is none.
+  absl::StatusOr<std::optional<auth::Role>> FindUserRole(const std::string& tenant,
+                                                         const std::string& subject);
 
   // AppendAudit inserts one event into row.tenant_id's log (time = now when unset).
   absl::Status AppendAudit(const AuditRow& row);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "libs/auth/testing/jwt_signer.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
 #include "libs/pg/migrate.h"
@@ -9,6 +10,10 @@
 #include "services/ingest/migrations.h"
 
 namespace k8i::inventory::testing {
+namespace {
+constexpr char kJwtIssuer[] = "k8i-test";
+constexpr char kJwtSecret[] = "inventory-harness-hs256-secret-of-32+bytes";
+}  // namespace
 
 std::string RandomKeyringText(const std::string& id) {
   return absl::StrCat(id, ":", absl::Base64Escape(NewId()));  // 32 random hex bytes
@@ -27,8 +32,13 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
   h->keys_ = std::make_unique<PgApiKeyStore>(
       h->pool_.get(), h->store_.get(), clock,
       ApiKeyCacheOptions{.cache_ttl = options.cache_ttl, .flush_every = absl::ZeroDuration()});
+  h->roles_ = std::make_unique<PgRoleDirectory>(h->store_.get(), clock, options.role_cache_ttl);
+  ASSIGN_OR_RETURN(auto jwks, auth::Jwks::FromHmacSecret(kJwtSecret));
+  h->jwt_ = std::make_unique<auth::JwtVerifier>(auth::JwtOptions{.issuer = kJwtIssuer},
+                                                std::move(jwks));
   h->authenticator_ = std::make_unique<auth::CredentialAuthenticator>(
-      auth::CredentialAuthenticatorOptions{.api_keys = h->keys_.get()});
+      auth::CredentialAuthenticatorOptions{
+          .api_keys = h->keys_.get(), .jwt = h->jwt_.get(), .roles = h->roles_.get()});
   const std::string redis_url = k8i::testing::TestEnv("K8I_TEST_REDIS_URL");
   if (!redis_url.empty()) {
     ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(redis_url));
@@ -40,7 +50,8 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
   }
   h->audit_ = std::make_unique<AuditLog>(h->store_.get(), h->keys_.get());
   h->tokens_ = std::make_unique<aip::PageTokenCodec>("test-page-token-key");
-  h->service_ = std::make_unique<AdminServiceImpl>(h->store_.get(), h->keys_.get(), h->audit_.get(),
+  h->service_ = std::make_unique<AdminServiceImpl>(h->store_.get(), h->keys_.get(),
+                                                   h->roles_.get(), h->audit_.get(),
                                                    h->tokens_.get());
   h->clusters_ = std::make_unique<PgClusterStore>(h->pool_.get());
   if (!options.keyring.empty()) {
@@ -93,6 +104,16 @@ absl::StatusOr<IssuedKey> InventoryHarness::CreateKey(const std::string& tenant,
                                                       const std::string& name) {
   RETURN_IF_ERROR(store_->EnsureTenant(tenant, tenant));
   return IssueApiKey(*store_, tenant, name, role);
+}
+
+std::string InventoryHarness::Jwt(const std::string& tenant, const std::string& subject,
+                                  const std::vector<std::string>& roles) const {
+  const nlohmann::json claims = {{"iss", kJwtIssuer},
+                                 {"sub", subject},
+                                 {"tenant", tenant},
+                                 {"roles", roles},
+                                 {"exp", absl::ToUnixSeconds(absl::Now()) + 600}};
+  return auth::testing::Sign({{"alg", "HS256"}}, claims, nullptr, kJwtSecret);
 }
 
 std::unique_ptr<k8intel::v1::AdminService::Stub> InventoryHarness::NewStub() const {

@@ -1,6 +1,6 @@
 // InventoryHarness: a complete in-process k8i-inventory (its own PostgreSQL database, the test
 // stack's Redis for rate limits) on a free port, with helpers to create tenants and keys
-// directly in the store. Test-only.
+// directly in the store, and SSO tokens (HS256, issuer "k8i-test") it accepts. Test-only.
 #pragma once
 
 #include <memory>
@@ -26,6 +26,8 @@ namespace k8i::inventory::testing {
 
 struct HarnessOptions {
   absl::Duration cache_ttl = absl::Seconds(1);
+  // How long a user's role binding is cached (PgRoleDirectory).
+  absl::Duration role_cache_ttl = absl::Milliseconds(300);
   auth::RateLimit rate_limit{.rate_per_second = 1000, .burst = 1000};
   // Keyring text for kubeconfigs; "random" draws a fresh one-key keyring, "" runs without one.
   std::string keyring = "random";
@@ -72,6 +74,12 @@ class InventoryHarness {
   absl::StatusOr<IssuedKey> CreateKey(const std::string& tenant, auth::Role role,
                                       const std::string& name = "test");
 
+  // Jwt returns an SSO token for `subject` in `tenant` with `roles` in its roles claim, valid
+  // for 10 minutes.
+  std::string Jwt(const std::string& tenant, const std::string& subject,
+                  const std::vector<std::string>& roles) const;
+  PgRoleDirectory& roles() { return *roles_; }
+
   std::unique_ptr<k8intel::v1::AdminService::Stub> NewStub() const;
   // MetricsService reads the telemetry schema of this harness's database (apply ingest's
   // migrations to it first).
@@ -93,6 +101,8 @@ class InventoryHarness {
   std::unique_ptr<redis::Client> redis_;
   std::unique_ptr<PgControlStore> store_;
   std::unique_ptr<PgApiKeyStore> keys_;
+  std::unique_ptr<PgRoleDirectory> roles_;
+  std::unique_ptr<auth::JwtVerifier> jwt_;
   std::unique_ptr<auth::CredentialAuthenticator> authenticator_;
   std::unique_ptr<auth::RateLimiter> limiter_;
   std::unique_ptr<AuditLog> audit_;
