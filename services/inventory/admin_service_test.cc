@@ -663,9 +663,11 @@ TEST(UserIdTest, PlainSubjectsAreTheirOwnIdOthersAreBase64UrlAndOnlyCanonicalIds
   // A ':' makes a subject encoded (ids without ':' are always plain).
   EXPECT_TRUE(absl::StartsWith(UserIdOf("user:1"), "b64:"));
   EXPECT_EQ(SubjectOfUserId(UserIdOf("user:1"), "name").value(), "user:1");
-  const std::string longest(180, 'z' + 0 == 'z' ? '\xc3' : 'x');
+  std::string longest;  // 180 bytes (90 × "é"): the longest subject still fits a name segment
+  for (int i = 0; i < 90; ++i) longest += "\xc3\xa9";
   EXPECT_TRUE(aip::IsValidNameSegment(UserIdOf(longest)));
-  for (const std::string bad : {std::string("b64:") + "YWxpY2U",  // "alice" must be plain
+  EXPECT_EQ(SubjectOfUserId(UserIdOf(longest), "name").value(), longest);
+  for (const std::string& bad : {std::string("b64:") + "YWxpY2U",  // "alice" must be plain
                                 std::string("b64:!!"), std::string("x:y"),
                                 std::string("b64:") + "YQ==", std::string(181, 'a'),
                                 std::string("b64:") + "AAo"}) {  // control characters
