@@ -99,7 +99,9 @@ absl::StatusOr<Principal> CredentialAuthenticator::Jwt(absl::string_view credent
   std::optional<Role> bound;
   if (options_.roles != nullptr) {
     auto r = options_.roles->RoleOf(p.tenant, p.subject);
-    if (!r.ok()) return absl::UnavailableError(absl::StrCat("role directory: ", r.status().message()));
+    if (!r.ok()) {
+      return absl::UnavailableError(absl::StrCat("role directory: ", r.status().message()));
+    }
     bound = *r;
   }
   if (bound.has_value()) {

@@ -96,8 +96,8 @@ struct CredentialAuthenticatorOptions {
 // CredentialAuthenticator dispatches on the credential's shape: "k8i_" prefix → API key, two
 // dots → JWT, anything else → agent token. A JWT's role is the highest of viewer, operator and
 // admin in its roles claim (a JWT never grants the agent role), unless options.roles binds the
-// token's subject in its tenant to a role: then that role applies, whatever the claim says. The pointers in `options` are
-// not owned and must outlive this object.
+// token's subject in its tenant to a role: then that role applies, whatever the claim says.
+// The pointers in `options` are not owned and must outlive this object.
 class CredentialAuthenticator final : public Authenticator {
  public:
   explicit CredentialAuthenticator(CredentialAuthenticatorOptions options);

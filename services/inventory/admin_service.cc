@@ -301,7 +301,8 @@ grpc::Status AdminServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::Lis
   absl::Status st = [&]() -> absl::Status {
     RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
     ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 50, 500));
-    const std::string fp = aip::PageTokenCodec::QueryFingerprint("ListUsers", req->parent(), "", "");
+    const std::string fp =
+        aip::PageTokenCodec::QueryFingerprint("ListUsers", req->parent(), "", "");
     ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
     ASSIGN_OR_RETURN(auto page, store_->ListUsers(principal.tenant, {cursor, size}));
     for (const auto& row : page.rows) ToProto(row, resp->add_users());

@@ -27,7 +27,8 @@ using grpc::StatusCode;
 using testing::InventoryHarness;
 
 // What a call is aimed at: a tenant, one of its keys, one of its clusters, one of that
-// cluster's agent tokens and one of its users (ClusterService names carry no tenant: it comes from the credential).
+// cluster's agent tokens and one of its users (ClusterService names carry no tenant: it comes
+// from the credential).
 struct Target {
   std::string tenant;
   std::string key_id;
@@ -855,6 +856,7 @@ TEST_F(AdminServiceTest, UserRowRoleOverridesTheTokenClaimAndLoginsAreAudited) {
   }
   EXPECT_EQ(eventually(StatusCode::OK), StatusCode::OK);
   EXPECT_EQ(Run("CreateApiKey", jwt_b, {b_, ""}).error_code(), StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(Run("GetTenant", jwt_b, {b_, ""}).ok());
 
   // Back to viewer: denied again, although the token is unchanged.
   {
@@ -881,13 +883,15 @@ TEST_F(AdminServiceTest, UserRowRoleOverridesTheTokenClaimAndLoginsAreAudited) {
   }
   EXPECT_EQ(got, StatusCode::OK);
 
-  // Many calls, one Login per subject and tenant (this replica, this hour).
+  // Many calls, one Login per subject and tenant (this replica, this hour), at the first call
+  // the token was allowed to make (the denied CreateApiKey before it is an "Authenticate"
+  // PERMISSION_DENIED event).
   auto logins = h_->store().ListAuditEvents(a_, "action = \"Login\"", {{}, 100});
   ASSERT_TRUE(logins.ok()) << logins.status();
   ASSERT_EQ(logins->total, 1);
   EXPECT_EQ(logins->rows[0].actor, carol);
   EXPECT_EQ(logins->rows[0].result, "OK");
-  EXPECT_EQ(logins->rows[0].target, "/k8intel.v1.AdminService/CreateApiKey");
+  EXPECT_EQ(logins->rows[0].target, "/k8intel.v1.AdminService/GetTenant");
   auto logins_b = h_->store().ListAuditEvents(b_, "action = \"Login\"", {{}, 100});
   ASSERT_TRUE(logins_b.ok());
   EXPECT_EQ(logins_b->total, 1);

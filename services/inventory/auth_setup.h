@@ -21,9 +21,10 @@ namespace k8i::inventory {
 
 // AdminPolicy, the policy of every method k8i-inventory serves: AdminService — viewer for
 // GetTenant / GetApiKey / ListApiKeys / GetUser / ListUsers, admin for CreateApiKey,
-// RevokeApiKey, Create/Update/DeleteUser and ListAuditEvents; ClusterService — viewer for Get/List of clusters, agent tokens and health,
-// admin for Create/Update/DeleteCluster and Create/RevokeAgentToken; health public; reflection admin-only (it reveals the API
-// surface, which is public anyway, but nothing needs it anonymously).
+// RevokeApiKey, Create/Update/DeleteUser and ListAuditEvents; ClusterService — viewer for
+// Get/List of clusters, agent tokens and health, admin for Create/Update/DeleteCluster and
+// Create/RevokeAgentToken; health public; reflection admin-only (it reveals the API surface,
+// which is public anyway, but nothing needs it anonymously).
 const auth::Policy& AdminPolicy();
 
 // BuildJwtVerifier reads the key file named by `jwt` (JWKS document or HS256 secret) and

@@ -1,6 +1,7 @@
 // `k8i get` end to end: the real k8i binary against an in-process inventory whose telemetry
 // was written by ingest's real store; checks the table and JSON output, paging with --all,
-// a bad filter's exit code and message, and that another tenant's key sees nothing.
+// a metric query, a bad filter's exit code and message, and that another tenant's key sees
+// nothing.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "libs/common/clock.h"
 #include "libs/testing/stack.h"
@@ -63,6 +65,15 @@ TEST(CliGetTest, ListsGetsPagesAndRefusesBadInput) {
     c->set_name("main");
     c->set_restart_count(i);
   }
+  auto* m = b.add_metrics();
+  m->set_name("k8s_node_cpu_utilization");
+  m->set_type(v1::METRIC_TYPE_GAUGE);
+  m->mutable_resource()->set_node_name("node-a");
+  for (int i = 0; i < 3; ++i) {
+    auto* x = m->add_samples();
+    x->set_time_unix_ms(absl::ToUnixMillis(absl::Now()) - (i + 1) * 60'000);
+    x->set_value(0.25);
+  }
   ingest::PgBatchStore writer(&(*h)->pool(), &RealClock::Instance());
   ASSERT_TRUE(writer.Write({tenant, "prod"}, b, "cli-1").ok());
   const int port = (*h)->port();
@@ -89,6 +100,13 @@ TEST(CliGetTest, ListsGetsPagesAndRefusesBadInput) {
              port);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "restarts=4")) << r.out;
+
+  r = RunCli(key->key,
+             "metrics query k8s_node_cpu_utilization --resource clusters/prod --since 1h --step 1h",
+             port);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "k8s.node.name=node-a")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "0.25\t(3 samples)")) << r.out;
 
   r = RunCli(key->key, "get pods --filter 'colour = red'", port);
   EXPECT_EQ(r.exit_code, 1);

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "k8intel/v1/cluster.grpc.pb.h"
 #include "libs/grpcx/status.h"
 
@@ -53,18 +54,20 @@ ClusterCommands::ClusterCommands(CLI::App& app) {
   get_->add_option("name", name_, "clusters/{id} or the id")->required();
   delete_ = clusters->add_subcommand("delete", "delete a cluster and revoke its agent tokens");
   delete_->add_option("name", name_, "clusters/{id} or the id")->required();
+  health_ = clusters->add_subcommand("health", "health of one cluster, or of every cluster");
+  health_->add_option("name", name_, "clusters/{id} or the id (default: every cluster)");
   auto* tokens = app.add_subcommand("agent-tokens", "agent tokens of a cluster");
   tokens->require_subcommand(1);
   token_create_ = tokens->add_subcommand("create", "issue an agent token (printed once)");
   token_create_->add_option("cluster", name_, "clusters/{id} or the id")->required();
   token_create_->add_option("--display-name", display_name_, "display name");
-  for (CLI::App* c : {create_, list_, get_, delete_, token_create_}) {
+  for (CLI::App* c : {create_, list_, get_, delete_, health_, token_create_}) {
     c->add_option("--api-key", api_key_, "API key (env K8I_API_KEY)");
   }
 }
 
 int ClusterCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& connect) {
-  if (!*create_ && !*list_ && !*get_ && !*delete_ && !*token_create_) return -1;
+  if (!*create_ && !*list_ && !*get_ && !*delete_ && !*health_ && !*token_create_) return -1;
   if (api_key_.empty()) {
     std::cerr << "error: no API key: set K8I_API_KEY (eval \"$(tools/dev env)\")\n";
     return 2;
@@ -126,6 +129,30 @@ int ClusterCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& 
     v1::DeleteClusterResponse resp;
     if (auto st = stub->DeleteCluster(&ctx, req, &resp); !st.ok()) return Error(st);
     std::cout << "deleted " << req.name() << "\n";
+    return 0;
+  }
+  if (*health_) {
+    std::vector<v1::ClusterHealth> healths;
+    if (!name_.empty()) {
+      v1::GetClusterHealthRequest req;
+      req.set_name(Normalize(name_) + "/health");
+      v1::GetClusterHealthResponse resp;
+      if (auto st = stub->GetClusterHealth(&ctx, req, &resp); !st.ok()) return Error(st);
+      healths.push_back(resp.health());
+    } else {
+      v1::ListClusterHealthsRequest req;
+      req.set_page_size(1000);
+      v1::ListClusterHealthsResponse resp;
+      if (auto st = stub->ListClusterHealths(&ctx, req, &resp); !st.ok()) return Error(st);
+      healths.assign(resp.healths().begin(), resp.healths().end());
+    }
+    for (const auto& h : healths) {
+      const std::string state(absl::StripPrefix(v1::HealthState_Name(h.state()), "HEALTH_STATE_"));
+      std::cout << h.name() << "\t" << state << "\tnodes " << h.node_count() - h.nodes_not_ready()
+                << "/" << h.node_count() << " ready\tpods failing " << h.pods_failing() << "/"
+                << h.pod_count() << "\n";
+      for (const auto& r : h.reasons()) std::cout << "  " << r.code() << ": " << r.message() << "\n";
+    }
     return 0;
   }
   v1::CreateAgentTokenRequest req;

@@ -23,6 +23,7 @@ class ClusterCommands {
   CLI::App* list_ = nullptr;
   CLI::App* get_ = nullptr;
   CLI::App* delete_ = nullptr;
+  CLI::App* health_ = nullptr;
   CLI::App* token_create_ = nullptr;
   std::string api_key_, id_, name_, display_name_, kubeconfig_file_, filter_, order_by_;
   std::vector<std::string> labels_;

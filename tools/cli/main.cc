@@ -19,6 +19,7 @@
 #include "libs/grpcx/tls.h"
 #include "tools/common/tls_flags.h"
 #include "tools/cli/clusters.h"
+#include "tools/cli/metrics.h"
 #include "tools/cli/resources.h"
 
 namespace {
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   push->add_option("--token", token, "agent token (env K8I_AGENT_TOKEN)");
   k8i::cli::ClusterCommands cluster_commands(app);
   k8i::cli::ResourceCommands resource_commands(app);
+  k8i::cli::MetricsCommands metrics_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
   };
   if (int rc = cluster_commands.Run(connect); rc >= 0) return rc;
   if (int rc = resource_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = metrics_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;

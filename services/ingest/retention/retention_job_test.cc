@@ -180,7 +180,10 @@ class RetentionJobTest : public ::testing::Test {
   // How many sessions hold the leader lock.
   int64_t Leaders() {
     return Count(absl::StrCat(
+        // pg_locks spans the server: count only this test's database (others may run an
+        // ingest with its own retention leader meanwhile).
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
         "AND classid = (",
         kRetentionLockKey, "::bigint >> 32)::oid AND objid = (", kRetentionLockKey,
         "::bigint & 4294967295)::oid"));

@@ -39,8 +39,8 @@ CREATE INDEX agent_tokens_by_cluster ON control.agent_tokens (tenant_id, cluster
 
 -- Tokens issued before this table existed (telemetry.agent_tokens, written by the retired
 -- `k8i-ingest create-agent-token`; ingest's migration 0004 renames it agent_tokens_retired)
--- keep working: their clusters are registered (without a kubeconfig) and the hashes copied, for
--- tenants that exist here.
+-- keep working: their tenants and clusters are registered (clusters without a kubeconfig) and
+-- the hashes copied.
 DO $$
 DECLARE
   old regclass := coalesce(to_regclass('telemetry.agent_tokens'),
@@ -50,9 +50,13 @@ BEGIN
     RETURN;
   END IF;
   EXECUTE format($q$
+    INSERT INTO control.tenants (tenant_id, display_name)
+      SELECT DISTINCT o.tenant_id, o.tenant_id FROM %s o
+      WHERE o.cluster_id ~ '^[a-z][a-z0-9-]{0,62}$'
+      ON CONFLICT DO NOTHING$q$, old);
+  EXECUTE format($q$
     INSERT INTO control.clusters (tenant_id, cluster_id, display_name)
       SELECT DISTINCT o.tenant_id, o.cluster_id, o.cluster_id FROM %s o
-      JOIN control.tenants t ON t.tenant_id = o.tenant_id
       WHERE o.cluster_id ~ '^[a-z][a-z0-9-]{0,62}$'
       ON CONFLICT DO NOTHING$q$, old);
   EXECUTE format($q$

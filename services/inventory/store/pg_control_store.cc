@@ -254,7 +254,9 @@ absl::StatusOr<UserRow> PgControlStore::CreateUser(const std::string& caller_ten
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  if (!tenant_exists) return absl::FailedPreconditionError(absl::StrCat("no tenant ", caller_tenant));
+  if (!tenant_exists) {
+    return absl::FailedPreconditionError(absl::StrCat("no tenant ", caller_tenant));
+  }
   if (!out) return absl::AlreadyExistsError(absl::StrCat("user ", subject, " already exists"));
   return *out;
 }

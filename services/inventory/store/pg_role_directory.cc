@@ -19,7 +19,8 @@ absl::StatusOr<std::optional<auth::Role>> PgRoleDirectory::RoleOf(absl::string_v
     if (it != cache_.end() && it->second.expires > now) return it->second.role;
   }
   auto role = store_->FindUserRole(std::string(tenant), std::string(subject));
-  if (!role.ok()) return absl::UnavailableError(absl::StrCat("user store: ", role.status().message()));
+  if (!role.ok())
+    return absl::UnavailableError(absl::StrCat("user store: ", role.status().message()));
   absl::MutexLock lock(&mu_);
   if (cache_.size() > 100'000) cache_.clear();
   cache_[key] = {*role, now + ttl_};
