@@ -80,6 +80,41 @@ bool IsValidTenantId(const std::string& id) {
   return id.size() <= 63 && aip::IsValidNameSegment(id);
 }
 
+// ListTenantPage reads one keyset page of the `table` rows of `tenant` in `order` (the cursor
+// of a row is its columns `cursor_columns`, one per order field) and the tenant's row count.
+template <typename Row>
+absl::StatusOr<Page<Row>> ListTenantPage(pg::Pool& pool, const std::string& table,
+                                         const std::string& columns, const aip::Schema& schema,
+                                         const std::vector<aip::OrderField>& order,
+                                         const std::vector<int>& cursor_columns,
+                                         Row (*from_row)(const pqxx::row&),
+                                         const std::string& tenant, const ListQuery& query) {
+  std::string sql = absl::StrCat("SELECT ", columns, " FROM ", table, " WHERE tenant_id = $1");
+  std::vector<std::string> params = {tenant};
+  if (absl::Status k = aip::AppendKeysetPage(order, schema, query.cursor, query.limit, sql, params);
+      !k.ok()) {
+    return k;
+  }
+  Page<Row> page;
+  absl::Status s = pool.WithTransaction([&](pqxx::work& tx) {
+    page = {};
+    pqxx::result r = pg::ExecParams(tx, sql, params);
+    for (int i = 0; i < static_cast<int>(r.size()) && i < query.limit; ++i) {
+      page.rows.push_back(from_row(r[i]));
+      if (i == query.limit - 1 && static_cast<int>(r.size()) > query.limit) {
+        for (int c : cursor_columns) page.next_cursor.push_back(r[i][c].as<std::string>());
+      }
+    }
+    page.total = tx.exec_params1(absl::StrCat("SELECT count(*) FROM ", table,
+                                              " WHERE tenant_id = $1"),
+                                 tenant)[0]
+                     .as<int64_t>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return page;
+}
+
 }  // namespace
 
 const aip::Schema& AuditSchema() {
@@ -173,31 +208,8 @@ absl::StatusOr<Page<ApiKeyRow>> PgControlStore::ListApiKeys(const std::string& c
                                                             const ListQuery& query) {
   static const auto* order =
       new std::vector<aip::OrderField>(*aip::ParseOrderBy("create_time", KeySchema(), "key_id"));
-  std::string sql =
-      absl::StrCat("SELECT ", KeyColumns(), " FROM control.api_keys WHERE tenant_id = $1");
-  std::vector<std::string> params = {caller_tenant};
-  if (absl::Status k =
-          aip::AppendKeysetPage(*order, KeySchema(), query.cursor, query.limit, sql, params);
-      !k.ok()) {
-    return k;
-  }
-  Page<ApiKeyRow> page;
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    page = {};
-    pqxx::result r = pg::ExecParams(tx, sql, params);
-    for (int i = 0; i < static_cast<int>(r.size()) && i < query.limit; ++i) {
-      page.rows.push_back(KeyFromRow(r[i]));
-      if (i == query.limit - 1 && static_cast<int>(r.size()) > query.limit) {
-        page.next_cursor = {r[i][7].as<std::string>(), r[i][0].as<std::string>()};
-      }
-    }
-    page.total = tx.exec_params1("SELECT count(*) FROM control.api_keys WHERE tenant_id = $1",
-                                 caller_tenant)[0]
-                     .as<int64_t>();
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return page;
+  return ListTenantPage<ApiKeyRow>(*pool_, "control.api_keys", KeyColumns(), KeySchema(), *order,
+                                   {7, 0}, &KeyFromRow, caller_tenant, query);
 }
 
 absl::StatusOr<ApiKeyRow> PgControlStore::RevokeApiKey(const std::string& caller_tenant,
@@ -282,31 +294,8 @@ absl::StatusOr<Page<UserRow>> PgControlStore::ListUsers(const std::string& calle
                                                         const ListQuery& query) {
   static const auto* order =
       new std::vector<aip::OrderField>(*aip::ParseOrderBy("create_time", UserSchema(), "subject"));
-  std::string sql =
-      absl::StrCat("SELECT ", UserColumns(), " FROM control.users WHERE tenant_id = $1");
-  std::vector<std::string> params = {caller_tenant};
-  if (absl::Status k =
-          aip::AppendKeysetPage(*order, UserSchema(), query.cursor, query.limit, sql, params);
-      !k.ok()) {
-    return k;
-  }
-  Page<UserRow> page;
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    page = {};
-    pqxx::result r = pg::ExecParams(tx, sql, params);
-    for (int i = 0; i < static_cast<int>(r.size()) && i < query.limit; ++i) {
-      page.rows.push_back(UserFromRow(r[i]));
-      if (i == query.limit - 1 && static_cast<int>(r.size()) > query.limit) {
-        page.next_cursor = {r[i][6].as<std::string>(), r[i][1].as<std::string>()};
-      }
-    }
-    page.total = tx.exec_params1("SELECT count(*) FROM control.users WHERE tenant_id = $1",
-                                 caller_tenant)[0]
-                     .as<int64_t>();
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  return page;
+  return ListTenantPage<UserRow>(*pool_, "control.users", UserColumns(), UserSchema(), *order,
+                                 {6, 1}, &UserFromRow, caller_tenant, query);
 }
 
 absl::StatusOr<UpdatedUser> PgControlStore::UpdateUser(const std::string& caller_tenant,
