@@ -185,6 +185,30 @@ grpc::Status AdminServiceImpl::GetTenant(grpc::ServerContext* ctx, const v1::Get
   return grpc::Status::OK;
 }
 
+grpc::Status AdminServiceImpl::UpdateTenant(grpc::ServerContext* ctx,
+                                            const v1::UpdateTenantRequest* req,
+                                            v1::UpdateTenantResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  Used(principal);
+  const std::string& name = req->tenant().name();
+  absl::Status st = [&]() -> absl::Status {
+    RETURN_IF_ERROR(OwnTenant(principal, name, "tenant.name"));
+    const std::string& display = req->tenant().display_name();
+    if (display.empty() || display.size() > 100) {
+      return grpcx::InvalidArgumentWithViolations(
+          "invalid tenant", {{"tenant.display_name", "must be 1..100 characters"}});
+    }
+    ASSIGN_OR_RETURN(TenantRow t, store_->RenameTenant(principal.tenant, principal.tenant, display));
+    auto* out = resp->mutable_tenant();
+    out->set_name(TenantPattern().Format({{"tenant", t.tenant_id}}));
+    out->set_display_name(t.display_name);
+    SetTime(t.created_at, out->mutable_create_time());
+    return absl::OkStatus();
+  }();
+  audit_->Record(principal, ctx->peer(), "UpdateTenant", name, st);
+  return grpcx::ToGrpcStatus(st);
+}
+
 grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* ctx,
                                             const v1::CreateApiKeyRequest* req,
                                             v1::CreateApiKeyResponse* resp) {

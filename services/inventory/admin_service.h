@@ -41,6 +41,8 @@ class AdminServiceImpl final : public k8intel::v1::AdminService::Service {
 
   grpc::Status GetTenant(grpc::ServerContext* ctx, const k8intel::v1::GetTenantRequest* req,
                          k8intel::v1::GetTenantResponse* resp) override;
+  grpc::Status UpdateTenant(grpc::ServerContext* ctx, const k8intel::v1::UpdateTenantRequest* req,
+                            k8intel::v1::UpdateTenantResponse* resp) override;
   grpc::Status CreateApiKey(grpc::ServerContext* ctx, const k8intel::v1::CreateApiKeyRequest* req,
                             k8intel::v1::CreateApiKeyResponse* resp) override;
   grpc::Status ListApiKeys(grpc::ServerContext* ctx, const k8intel::v1::ListApiKeysRequest* req,

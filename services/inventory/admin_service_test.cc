@@ -93,6 +93,10 @@ constexpr char kMatrixKubeconfig[] =
 const std::map<std::string, Call>& Calls() {
   static const auto* calls = new std::map<std::string, Call>{
       {"AdminService/GetTenant", K8I_CALL(admin, GetTenant, req.set_name("tenants/" + t.tenant))},
+      {"AdminService/UpdateTenant", K8I_CALL(admin, UpdateTenant, {
+         req.mutable_tenant()->set_name("tenants/" + t.tenant);
+         req.mutable_tenant()->set_display_name("renamed by the matrix");
+       })},
       {"AdminService/CreateApiKey", K8I_CALL(admin, CreateApiKey, {
          req.set_parent("tenants/" + t.tenant);
          req.mutable_api_key()->set_display_name("matrix");
@@ -222,6 +226,7 @@ const std::set<std::string>& AdminOnly() {
   static const auto* s = new std::set<std::string>{
       "AdminService/CreateApiKey",        "AdminService/RevokeApiKey",
       "AdminService/ListAuditEvents",     "AdminService/CreateUser",
+      "AdminService/UpdateTenant",
       "AdminService/UpdateUser",          "AdminService/DeleteUser",
       "ClusterService/CreateCluster",
       "ClusterService/UpdateCluster",     "ClusterService/DeleteCluster",
@@ -469,6 +474,9 @@ TEST_F(AdminServiceTest, TenantIsolationMatrix) {
   auto row = h_->store().GetApiKey(b_, b.key_id);
   ASSERT_TRUE(row.ok());
   EXPECT_FALSE(row->revoked_at.has_value());
+  auto b_tenant = h_->store().GetTenant(b_, b_);
+  ASSERT_TRUE(b_tenant.ok());
+  EXPECT_EQ(b_tenant->display_name, b_);  // UpdateTenant by A did not rename B
   auto cluster = h_->clusters().GetCluster(b_, b.cluster);
   ASSERT_TRUE(cluster.ok());
   EXPECT_EQ(cluster->display_name, "B-ONLY-DISPLAY");
@@ -916,6 +924,58 @@ TEST_F(AdminServiceTest, BurstBeyondTheLimitIsResourceExhaustedWithRetryInfo) {
   EXPECT_GE(limited, 5);
   // Another tenant has its own bucket.
   EXPECT_TRUE(Run("GetTenant", Key(b_, auth::Role::kViewer), {b_, ""}).ok());
+}
+
+}  // namespace
+}  // namespace k8i::inventory
+
+namespace k8i::inventory {
+namespace {
+
+TEST_F(AdminServiceTest, AdminRenamesOwnTenantAudited) {
+  const std::string admin = Key(a_, auth::Role::kAdmin);
+  auto stub = h_->NewStub();
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    v1::UpdateTenantRequest req;
+    req.mutable_tenant()->set_name("tenants/" + a_);
+    req.mutable_tenant()->set_display_name("Payments Platform");
+    v1::UpdateTenantResponse resp;
+    ASSERT_TRUE(stub->UpdateTenant(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.tenant().display_name(), "Payments Platform");
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    v1::GetTenantRequest req;
+    req.set_name("tenants/" + a_);
+    v1::GetTenantResponse resp;
+    ASSERT_TRUE(stub->GetTenant(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.tenant().display_name(), "Payments Platform");
+  }
+  for (const std::string& bad : {std::string(), std::string(101, 'x')}) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + admin);
+    v1::UpdateTenantRequest req;
+    req.mutable_tenant()->set_name("tenants/" + a_);
+    req.mutable_tenant()->set_display_name(bad);
+    v1::UpdateTenantResponse resp;
+    grpc::Status st = stub->UpdateTenant(&ctx, req, &resp);
+    ASSERT_EQ(st.error_code(), StatusCode::INVALID_ARGUMENT);
+    auto v = grpcx::GetFieldViolations(grpcx::FromGrpcStatus(st));
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].field, "tenant.display_name");
+  }
+  auto t = h_->store().GetTenant(a_, a_);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->display_name, "Payments Platform");  // the bad updates changed nothing
+  auto audit = h_->store().ListAuditEvents(a_, R"(action = "UpdateTenant")", {{}, 100});
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_EQ(audit->total, 3);  // one OK, two INVALID_ARGUMENT
+  int ok = 0;
+  for (const auto& row : audit->rows) ok += row.result == "OK";
+  EXPECT_EQ(ok, 1);
 }
 
 }  // namespace

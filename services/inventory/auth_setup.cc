@@ -72,6 +72,7 @@ const auth::Policy& AdminPolicy() {
         .AllowPublic("/grpc.health.v1.Health/Watch")
         .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
         .Allow(svc + "GetTenant", auth::Role::kViewer)
+        .Allow(svc + "UpdateTenant", auth::Role::kAdmin)
         .Allow(svc + "GetApiKey", auth::Role::kViewer)
         .Allow(svc + "ListApiKeys", auth::Role::kViewer)
         .Allow(svc + "CreateApiKey", auth::Role::kAdmin)

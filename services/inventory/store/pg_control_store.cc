@@ -166,6 +166,28 @@ absl::StatusOr<TenantRow> PgControlStore::GetTenant(const std::string& caller_te
   return *out;
 }
 
+absl::StatusOr<TenantRow> PgControlStore::RenameTenant(const std::string& caller_tenant,
+                                                       const std::string& tenant,
+                                                       const std::string& display_name) {
+  std::optional<TenantRow> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
+    out.reset();
+    pqxx::result r = tx.exec_params(
+        absl::StrCat("UPDATE control.tenants SET display_name = $3 WHERE tenant_id = $1 AND "
+                     "tenant_id = $2 RETURNING tenant_id, display_name, ",
+                     Micros("created_at")),
+        caller_tenant, tenant, display_name);
+    if (!r.empty()) {
+      out = TenantRow{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                      absl::FromUnixMicros(r[0][2].as<int64_t>())};
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return absl::NotFoundError(absl::StrCat("tenants/", tenant, " not found"));
+  return *out;
+}
+
 absl::StatusOr<ApiKeyRow> PgControlStore::CreateApiKey(const std::string& caller_tenant,
                                                        const std::string& key_id,
                                                        const std::string& display_name,

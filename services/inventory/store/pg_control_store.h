@@ -99,6 +99,10 @@ class PgControlStore {
   // GetTenant returns `tenant` when it is the caller's own; NotFound otherwise.
   absl::StatusOr<TenantRow> GetTenant(const std::string& caller_tenant, const std::string& tenant);
 
+  // RenameTenant sets the display name of `tenant` when it is the caller's; NotFound otherwise.
+  absl::StatusOr<TenantRow> RenameTenant(const std::string& caller_tenant, const std::string& tenant,
+                                         const std::string& display_name);
+
   // CreateApiKey stores a new key (id, SHA-256 of the secret) in the caller's tenant.
   // FailedPrecondition when the tenant does not exist.
   absl::StatusOr<ApiKeyRow> CreateApiKey(const std::string& caller_tenant,
