@@ -1,5 +1,7 @@
 #include "services/inventory/admin_service.h"
 
+#include <functional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -109,6 +111,12 @@ absl::StatusOr<auth::Role> FromProto(v1::Role r, const std::string& field = "api
   }
 }
 
+void ToProto(const TenantRow& row, v1::Tenant* out) {
+  out->set_name(TenantPattern().Format({{"tenant", row.tenant_id}}));
+  out->set_display_name(row.display_name);
+  SetTime(row.created_at, out->mutable_create_time());
+}
+
 void ToProto(const ApiKeyRow& row, v1::ApiKey* out) {
   out->set_name(KeyPattern().Format({{"tenant", row.tenant_id}, {"api_key", row.key_id}}));
   out->set_display_name(row.display_name);
@@ -129,6 +137,24 @@ void ToProto(const UserRow& row, v1::User* out) {
 
 absl::Status ValidateUserDisplayName(const std::string& s) {
   if (s.size() > 100) return Invalid("user.display_name", "must be at most 100 characters");
+  return absl::OkStatus();
+}
+
+// ListOwn serves a List of the caller's tenant (AIP-158 pages of `req`, keyed by `method`):
+// checks the parent, reads one page with `list` and fills `resp` (`add` appends an item).
+template <typename Req, typename Resp, typename Row, typename Item>
+absl::Status ListOwn(const auth::Principal& p, const aip::PageTokenCodec& tokens,
+                     const char* method, const Req& req, Resp* resp,
+                     const std::function<absl::StatusOr<Page<Row>>(const ListQuery&)>& list,
+                     Item* (Resp::*add)()) {
+  RETURN_IF_ERROR(OwnTenant(p, req.parent(), "parent"));
+  ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req.page_size(), 50, 500));
+  const std::string fp = aip::PageTokenCodec::QueryFingerprint(method, req.parent(), "", "");
+  ASSIGN_OR_RETURN(auto cursor, Cursor(tokens, req.page_token(), fp));
+  ASSIGN_OR_RETURN(Page<Row> page, list({cursor, size}));
+  for (const auto& row : page.rows) ToProto(row, (resp->*add)());
+  if (!page.next_cursor.empty()) resp->set_next_page_token(tokens.Encode(fp, page.next_cursor));
+  resp->set_total_size(static_cast<int32_t>(page.total));
   return absl::OkStatus();
 }
 
@@ -178,10 +204,7 @@ grpc::Status AdminServiceImpl::GetTenant(grpc::ServerContext* ctx, const v1::Get
   if (!vars.ok()) return grpcx::ToGrpcStatus(vars.status());
   auto t = store_->GetTenant(principal.tenant, (*vars)["tenant"]);
   if (!t.ok()) return grpcx::ToGrpcStatus(t.status());
-  auto* out = resp->mutable_tenant();
-  out->set_name(TenantPattern().Format({{"tenant", t->tenant_id}}));
-  out->set_display_name(t->display_name);
-  SetTime(t->created_at, out->mutable_create_time());
+  ToProto(*t, resp->mutable_tenant());
   return grpc::Status::OK;
 }
 
@@ -199,10 +222,7 @@ grpc::Status AdminServiceImpl::UpdateTenant(grpc::ServerContext* ctx,
           "invalid tenant", {{"tenant.display_name", "must be 1..100 characters"}});
     }
     ASSIGN_OR_RETURN(TenantRow t, store_->RenameTenant(principal.tenant, principal.tenant, display));
-    auto* out = resp->mutable_tenant();
-    out->set_name(TenantPattern().Format({{"tenant", t.tenant_id}}));
-    out->set_display_name(t.display_name);
-    SetTime(t.created_at, out->mutable_create_time());
+    ToProto(t, resp->mutable_tenant());
     return absl::OkStatus();
   }();
   audit_->Record(principal, ctx->peer(), "UpdateTenant", name, st);
@@ -238,18 +258,10 @@ grpc::Status AdminServiceImpl::ListApiKeys(grpc::ServerContext* ctx,
                                            v1::ListApiKeysResponse* resp) {
   K8I_AUTHORIZE(principal, ctx);
   Used(principal);
-  absl::Status st = [&]() -> absl::Status {
-    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
-    ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 50, 500));
-    const std::string fp =
-        aip::PageTokenCodec::QueryFingerprint("ListApiKeys", req->parent(), "", "");
-    ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
-    ASSIGN_OR_RETURN(auto page, store_->ListApiKeys(principal.tenant, {cursor, size}));
-    for (const auto& row : page.rows) ToProto(row, resp->add_api_keys());
-    if (!page.next_cursor.empty()) resp->set_next_page_token(tokens_->Encode(fp, page.next_cursor));
-    resp->set_total_size(static_cast<int32_t>(page.total));
-    return absl::OkStatus();
-  }();
+  absl::Status st = ListOwn<v1::ListApiKeysRequest, v1::ListApiKeysResponse, ApiKeyRow>(
+      principal, *tokens_, "ListApiKeys", *req, resp,
+      [&](const ListQuery& q) { return store_->ListApiKeys(principal.tenant, q); },
+      &v1::ListApiKeysResponse::add_api_keys);
   return grpcx::ToGrpcStatus(st);
 }
 
@@ -322,18 +334,10 @@ grpc::Status AdminServiceImpl::ListUsers(grpc::ServerContext* ctx, const v1::Lis
                                          v1::ListUsersResponse* resp) {
   K8I_AUTHORIZE(principal, ctx);
   Used(principal);
-  absl::Status st = [&]() -> absl::Status {
-    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
-    ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 50, 500));
-    const std::string fp =
-        aip::PageTokenCodec::QueryFingerprint("ListUsers", req->parent(), "", "");
-    ASSIGN_OR_RETURN(auto cursor, Cursor(*tokens_, req->page_token(), fp));
-    ASSIGN_OR_RETURN(auto page, store_->ListUsers(principal.tenant, {cursor, size}));
-    for (const auto& row : page.rows) ToProto(row, resp->add_users());
-    if (!page.next_cursor.empty()) resp->set_next_page_token(tokens_->Encode(fp, page.next_cursor));
-    resp->set_total_size(static_cast<int32_t>(page.total));
-    return absl::OkStatus();
-  }();
+  absl::Status st = ListOwn<v1::ListUsersRequest, v1::ListUsersResponse, UserRow>(
+      principal, *tokens_, "ListUsers", *req, resp,
+      [&](const ListQuery& q) { return store_->ListUsers(principal.tenant, q); },
+      &v1::ListUsersResponse::add_users);
   return grpcx::ToGrpcStatus(st);
 }
 

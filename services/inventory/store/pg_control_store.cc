@@ -80,6 +80,26 @@ bool IsValidTenantId(const std::string& id) {
   return id.size() <= 63 && aip::IsValidNameSegment(id);
 }
 
+// TenantQuery runs `sql` (returning tenant_id, display_name and created_at in Unix micros)
+// and returns its row, or NotFound naming `tenant` when there is none.
+absl::StatusOr<TenantRow> TenantQuery(pg::Pool& pool, const std::string& sql,
+                                      const std::vector<std::string>& params,
+                                      const std::string& tenant) {
+  std::optional<TenantRow> out;
+  absl::Status s = pool.WithTransaction([&](pqxx::work& tx) {
+    out.reset();
+    pqxx::result r = pg::ExecParams(tx, sql, params);
+    if (!r.empty()) {
+      out = TenantRow{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
+                      absl::FromUnixMicros(r[0][2].as<int64_t>())};
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!out) return absl::NotFoundError(absl::StrCat("tenants/", tenant, " not found"));
+  return *out;
+}
+
 // ListTenantPage reads one keyset page of the `table` rows of `tenant` in `order` (the cursor
 // of a row is its columns `cursor_columns`, one per order field) and the tenant's row count.
 template <typename Row>
@@ -149,43 +169,21 @@ absl::Status PgControlStore::EnsureTenant(const std::string& tenant,
 
 absl::StatusOr<TenantRow> PgControlStore::GetTenant(const std::string& caller_tenant,
                                                     const std::string& tenant) {
-  std::optional<TenantRow> out;
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("SELECT tenant_id, display_name, ", Micros("created_at"),
-                     " FROM control.tenants WHERE tenant_id = $1 AND tenant_id = $2"),
-        caller_tenant, tenant);
-    if (!r.empty()) {
-      out = TenantRow{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
-                      absl::FromUnixMicros(r[0][2].as<int64_t>())};
-    }
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (!out) return absl::NotFoundError(absl::StrCat("tenants/", tenant, " not found"));
-  return *out;
+  return TenantQuery(*pool_,
+                     absl::StrCat("SELECT tenant_id, display_name, ", Micros("created_at"),
+                                  " FROM control.tenants WHERE tenant_id = $1 AND tenant_id = $2"),
+                     {caller_tenant, tenant}, tenant);
 }
 
 absl::StatusOr<TenantRow> PgControlStore::RenameTenant(const std::string& caller_tenant,
                                                        const std::string& tenant,
                                                        const std::string& display_name) {
-  std::optional<TenantRow> out;
-  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    out.reset();
-    pqxx::result r = tx.exec_params(
-        absl::StrCat("UPDATE control.tenants SET display_name = $3 WHERE tenant_id = $1 AND "
-                     "tenant_id = $2 RETURNING tenant_id, display_name, ",
-                     Micros("created_at")),
-        caller_tenant, tenant, display_name);
-    if (!r.empty()) {
-      out = TenantRow{r[0][0].as<std::string>(), r[0][1].as<std::string>(),
-                      absl::FromUnixMicros(r[0][2].as<int64_t>())};
-    }
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (!out) return absl::NotFoundError(absl::StrCat("tenants/", tenant, " not found"));
-  return *out;
+  return TenantQuery(*pool_,
+                     absl::StrCat("UPDATE control.tenants SET display_name = $3 WHERE "
+                                  "tenant_id = $1 AND tenant_id = $2 RETURNING tenant_id, "
+                                  "display_name, ",
+                                  Micros("created_at")),
+                     {caller_tenant, tenant, display_name}, tenant);
 }
 
 absl::StatusOr<ApiKeyRow> PgControlStore::CreateApiKey(const std::string& caller_tenant,
