@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "libs/grpcx/signals.h"
 #include "libs/grpcx/tls.h"
 
 namespace k8i::grpcx {
@@ -67,13 +68,6 @@ class Server {
   int port_ = 0;
   bool shut_down_ = false;
 };
-
-// BlockShutdownSignals blocks SIGTERM and SIGINT in the calling thread and every thread it
-// starts afterwards. Call first thing in main.
-void BlockShutdownSignals();
-
-// WaitForShutdownSignal blocks until SIGTERM or SIGINT arrives and returns its number.
-int WaitForShutdownSignal();
 
 // DecodeFailureStatus recognises the status gRPC sends for a request it could not decode
 // (INTERNAL, no message, no details) and returns the INVALID_ARGUMENT that replaces it, with

@@ -96,12 +96,6 @@ google::rpc::Status ToRpcStatus(const absl::Status& status) {
   return out;
 }
 
-grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()), ToRpcStatus(status).SerializeAsString());
-}
-
 absl::Status FromRpcStatus(const google::rpc::Status& rpc) {
   absl::Status s(static_cast<absl::StatusCode>(rpc.code()), rpc.message());
   if (s.ok()) return s;
@@ -114,16 +108,6 @@ absl::Status FromRpcStatus(const google::rpc::Status& rpc) {
     else if (any.UnpackTo(&ei)) SetDetail(s, ei);
   }
   return s;
-}
-
-absl::Status FromGrpcStatus(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  google::rpc::Status rpc;
-  if (!status.error_details().empty() && rpc.ParseFromString(status.error_details())) {
-    return FromRpcStatus(rpc);
-  }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
 }
 
 std::vector<FieldViolation> GetFieldViolations(const absl::Status& status) {

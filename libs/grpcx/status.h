@@ -11,8 +11,11 @@
 #include "absl/time/time.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "grpcpp/support/status.h"
 #include "libs/common/field_violation.h"
+
+namespace grpc {
+class Status;
+}  // namespace grpc
 
 namespace k8i::grpcx {
 
@@ -36,7 +39,8 @@ absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,
 google::rpc::Status ToRpcStatus(const absl::Status& status);
 
 // ToGrpcStatus converts for returning from a handler; details travel in
-// grpc-status-details-bin.
+// grpc-status-details-bin. It and FromGrpcStatus are defined in grpc_status.cc (library
+// k8i::grpcx); include grpcpp/support/status.h to call them.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // FromRpcStatus / FromGrpcStatus convert back (clients, tests), keeping the details.

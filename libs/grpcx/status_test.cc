@@ -1,6 +1,7 @@
 #include "libs/grpcx/status.h"
 
 #include "gmock/gmock.h"
+#include "grpcpp/support/status.h"
 #include "gtest/gtest.h"
 
 namespace k8i::grpcx {

@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/common/config.h"
-#include "libs/grpcx/tls.h"
+#include "libs/grpcx/tls_config.h"
 #include "tools/agent/collectors/collector.h"
 #include "tools/agent/core/anomaly.h"
 #include "tools/agent/core/batcher.h"

@@ -8,7 +8,8 @@
 #include <thread>
 
 #include "libs/common/logging.h"
-#include "libs/grpcx/server.h"
+#include "libs/grpcx/signals.h"
+#include "libs/grpcx/tls_config.h"
 #include "libs/metrics/metrics_server.h"
 #include "tools/agent/agent.h"
 #include "tools/agent/collectors/node_collector.h"

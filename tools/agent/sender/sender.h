@@ -1,5 +1,6 @@
-// Sender: drains the spool to ingest over one long-lived IngestService/Stream, oldest batch
-// first, one batch in flight, and follows docs/api.md: OK (or duplicate) removes the batch,
+// Sender: drains the spool to ingest with IngestService/Push calls over one long-lived HTTP/2
+// connection (grpc_client.h), oldest batch first, one batch in flight, and follows docs/api.md:
+// OK (or duplicate) removes the batch,
 // INVALID_ARGUMENT drops it (logged, counted, never resent), anything else — network errors,
 // UNAVAILABLE, RESOURCE_EXHAUSTED, even UNAUTHENTICATED — is retried with exponential backoff
 // and jitter, honouring RetryInfo. It never gives up and never exits the process.
@@ -13,10 +14,11 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "k8intel/v1/ingest.grpc.pb.h"
-#include "libs/grpcx/tls.h"
+#include "k8intel/v1/ingest.pb.h"
+#include "libs/grpcx/tls_config.h"
 #include "tools/agent/core/backoff.h"
 #include "tools/agent/probe.h"
+#include "tools/agent/sender/grpc_client.h"
 #include "tools/agent/sender/spool.h"
 
 namespace k8i::agent {
@@ -27,7 +29,8 @@ struct SenderOptions {
   // TLS to the endpoint (CA, client certificate for mTLS); validated by LoadConfig.
   grpcx::TlsClientConfig tls{.prefix = "K8I_AGENT"};
   BackoffOptions backoff;
-  // A batch not acknowledged within this is treated as lost in transit and resent.
+  // A batch not acknowledged within this (the call's deadline) is treated as lost in transit
+  // and resent.
   absl::Duration ack_timeout = absl::Seconds(30);
 };
 
@@ -52,12 +55,10 @@ class Sender {
 
  private:
   void Run();
-  // SendOne sends `batch` and waits for its ack; returns the ack status (or the stream's).
-  // `stale_stream` is set when a stream that had worked before broke.
+  // SendOne sends `batch` and waits for its ack; returns the ack status. `stale_connection`
+  // is set when a connection that had worked before failed before answering.
   absl::Status SendOne(const k8intel::v1::TelemetryBatch& batch, bool* duplicate,
-                       bool* stale_stream);
-  void OpenStream();
-  void CloseStream();
+                       bool* stale_connection);
   // Sleep waits `d` or until Stop; false when stopping.
   bool Sleep(absl::Duration d);
 
@@ -66,20 +67,12 @@ class Sender {
   AgentProbe* const probe_;
   Backoff backoff_;
 
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<k8intel::v1::IngestService::Stub> stub_;
-  std::unique_ptr<grpc::ClientReaderWriter<k8intel::v1::StreamRequest, k8intel::v1::StreamResponse>>
-      stream_;
-  bool stream_acked_ = false;  // the current stream has delivered at least one ack
+  std::unique_ptr<GrpcClient> client_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool pending_ ABSL_GUARDED_BY(mu_) = false;
-  // The stream's context, cancelled by Stop and by the ack watchdog.
-  std::shared_ptr<grpc::ClientContext> ctx_ ABSL_GUARDED_BY(mu_);
-  absl::Time waiting_since_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread thread_;
-  std::thread watchdog_;
 };
 
 }  // namespace k8i::agent

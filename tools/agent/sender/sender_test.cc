@@ -1,71 +1,21 @@
-// Sender against a scripted IngestService served in-process on port 0: the ack contract of
-// docs/api.md from the agent's side.
+// Sender against a scripted IngestService served in-process by the real gRPC C++ server on
+// port 0: the ack contract of docs/api.md from the agent's side.
 #include "tools/agent/sender/sender.h"
 
-#include <atomic>
-#include <deque>
 #include <filesystem>
 
 #include "gtest/gtest.h"
 #include "libs/grpcx/server.h"
 #include "libs/grpcx/status.h"
+#include "tools/agent/testing/scripted_ingest.h"
+#include "tools/agent/testing/tcp_proxy.h"
 
 namespace k8i::agent {
 namespace {
 
 namespace fs = std::filesystem;
 
-// ScriptedIngest answers each batch with the next scripted status (OK when the script is empty)
-// and records what it received.
-class ScriptedIngest final : public k8intel::v1::IngestService::Service {
- public:
-  grpc::Status Stream(grpc::ServerContext* ctx,
-                      grpc::ServerReaderWriter<k8intel::v1::StreamResponse,
-                                               k8intel::v1::StreamRequest>* stream) override {
-    k8intel::v1::StreamRequest req;
-    while (stream->Read(&req)) {
-      absl::Status next;
-      {
-        absl::MutexLock lock(&mu_);
-        auto auth = ctx->client_metadata().find("authorization");
-        auth_ = auth == ctx->client_metadata().end()
-                    ? ""
-                    : std::string(auth->second.data(), auth->second.size());
-        received_.push_back({req.batch().batch_id(), absl::Now()});
-        if (!script_.empty()) {
-          next = script_.front();
-          script_.pop_front();
-        }
-      }
-      k8intel::v1::StreamResponse ack;
-      ack.set_batch_id(req.batch().batch_id());
-      *ack.mutable_status() = grpcx::ToRpcStatus(next);
-      if (!stream->Write(ack)) break;
-      if (one_ack_per_stream_) break;  // like a proxy ending idle streams
-    }
-    return grpc::Status::OK;
-  }
-  void set_one_ack_per_stream(bool v) { one_ack_per_stream_ = v; }
-  void Script(std::vector<absl::Status> s) {
-    absl::MutexLock lock(&mu_);
-    script_.assign(s.begin(), s.end());
-  }
-  std::vector<std::pair<std::string, absl::Time>> received() {
-    absl::MutexLock lock(&mu_);
-    return received_;
-  }
-  std::string auth() {
-    absl::MutexLock lock(&mu_);
-    return auth_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::deque<absl::Status> script_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::pair<std::string, absl::Time>> received_ ABSL_GUARDED_BY(mu_);
-  std::string auth_ ABSL_GUARDED_BY(mu_);
-  std::atomic<bool> one_ack_per_stream_{false};
-};
+using testing::ScriptedIngest;
 
 class SenderTest : public ::testing::Test {
  protected:
@@ -119,9 +69,11 @@ TEST_F(SenderTest, SendsInOrderWithTheToken) {
   ASSERT_TRUE(WaitDrained());
   const auto got = ingest_.received();
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0].first, "a");
-  EXPECT_EQ(got[2].first, "c");
-  EXPECT_EQ(ingest_.auth(), "Bearer secret");
+  EXPECT_EQ(got[0].batch_id, "a");
+  EXPECT_EQ(got[2].batch_id, "c");
+  EXPECT_EQ(got[2].auth, "Bearer secret");
+  // One connection carried all three.
+  EXPECT_EQ(got[0].peer, got[2].peer);
 }
 
 TEST_F(SenderTest, HonoursRetryInfoThenDelivers) {
@@ -132,9 +84,9 @@ TEST_F(SenderTest, HonoursRetryInfoThenDelivers) {
   ASSERT_TRUE(WaitDrained());
   const auto got = ingest_.received();
   ASSERT_EQ(got.size(), 3u);  // the same batch three times
-  for (const auto& g : got) EXPECT_EQ(g.first, "a");
-  EXPECT_GE(got[1].second - got[0].second, absl::Milliseconds(300));  // RetryInfo, not 10 ms
-  EXPECT_LT(got[2].second - got[1].second, absl::Milliseconds(250));  // own backoff
+  for (const auto& g : got) EXPECT_EQ(g.batch_id, "a");
+  EXPECT_GE(got[1].at - got[0].at, absl::Milliseconds(300));  // RetryInfo, not 10 ms
+  EXPECT_LT(got[2].at - got[1].at, absl::Milliseconds(250));  // own backoff
   const std::string m = registry_.Expose();
   EXPECT_NE(m.find("k8i_agent_retries_total{code=\"unavailable\"} 1"), std::string::npos);
   EXPECT_NE(m.find("k8i_agent_retries_total{code=\"resource_exhausted\"} 1"), std::string::npos);
@@ -149,23 +101,73 @@ TEST_F(SenderTest, InvalidBatchIsDroppedNotResent) {
   ASSERT_TRUE(WaitDrained());
   const auto got = ingest_.received();
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0].first, "bad");
-  EXPECT_EQ(got[1].first, "good");
+  EXPECT_EQ(got[0].batch_id, "bad");
+  EXPECT_EQ(got[1].batch_id, "good");
   EXPECT_NE(
       registry_.Expose().find("k8i_agent_batches_dropped_total{reason=\"invalid_argument\"} 1"),
       std::string::npos);
 }
 
-TEST_F(SenderTest, StreamEndedAfterAnAckIsResentAtOnce) {
-  ingest_.set_one_ack_per_stream(true);
-  for (const char* id : {"a", "b", "c"}) Spool(id);
-  const absl::Time start = absl::Now();
-  StartSender(/*backoff=*/absl::Seconds(5));
+TEST_F(SenderTest, ConnectionCutWhileIdleIsReopenedWithoutBackoff) {
+  // Like a proxy or NAT dropping an idle connection: the next batch goes out at once on a new
+  // connection, not after the (here 5 s) backoff.
+  auto proxy = testing::TcpProxy::Start(server_->port());
+  ASSERT_TRUE(proxy.ok());
+  const int proxy_port = (*proxy)->port();
+  sender_ = std::make_unique<Sender>(
+      SenderOptions{.endpoint = "127.0.0.1:" + std::to_string(proxy_port),
+                    .token = "secret",
+                    .backoff = {.initial = absl::Seconds(5), .max = absl::Seconds(5), .jitter = 0}},
+      spool_.get(), &probe_);
+  sender_->Start();
+  Spool("a");
+  sender_->Notify();
   ASSERT_TRUE(WaitDrained());
-  EXPECT_LT(absl::Now() - start, absl::Seconds(4)) << "backed off on an idle stream end";
-  std::vector<std::string> ids;
-  for (const auto& r : ingest_.received()) ids.push_back(r.first);
-  EXPECT_EQ(ids, (std::vector<std::string>{"a", "b", "c"}));
+  proxy->reset();  // resets the open connection
+  proxy = testing::TcpProxy::Start(server_->port(), proxy_port);
+  ASSERT_TRUE(proxy.ok());
+  const absl::Time start = absl::Now();
+  Spool("b");
+  sender_->Notify();
+  ASSERT_TRUE(WaitDrained());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3)) << "backed off after an idle connection cut";
+  const auto got = ingest_.received();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].batch_id, "b");
+}
+
+TEST_F(SenderTest, UnansweredBatchIsResentAfterTheAckTimeout) {
+  ingest_.set_stall(absl::Seconds(30));
+  sender_ = std::make_unique<Sender>(
+      SenderOptions{.endpoint = "127.0.0.1:" + std::to_string(server_->port()),
+                    .token = "secret",
+                    .backoff = {.initial = absl::Milliseconds(10),
+                                .max = absl::Milliseconds(20),
+                                .jitter = 0},
+                    .ack_timeout = absl::Milliseconds(300)},
+      spool_.get(), &probe_);
+  Spool("a");
+  sender_->Start();
+  absl::SleepFor(absl::Milliseconds(500));
+  ingest_.set_stall(absl::ZeroDuration());
+  ASSERT_TRUE(WaitDrained());
+  const auto got = ingest_.received();
+  ASSERT_GE(got.size(), 2u);
+  EXPECT_EQ(got.back().batch_id, "a");
+  EXPECT_NE(registry_.Expose().find("k8i_agent_retries_total{code=\"deadline_exceeded\"}"),
+            std::string::npos);
+}
+
+TEST_F(SenderTest, StopInterruptsACallInProgress) {
+  ingest_.set_stall(absl::Seconds(30));
+  Spool("a");
+  StartSender();
+  absl::SleepFor(absl::Milliseconds(200));
+  const absl::Time start = absl::Now();
+  sender_->Stop();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(spool_->size(), 1) << "an unacknowledged batch stays spooled";
+  ingest_.set_stall(absl::ZeroDuration());
 }
 
 TEST_F(SenderTest, ReconnectsAfterTheServerRestarts) {
@@ -184,7 +186,7 @@ TEST_F(SenderTest, ReconnectsAfterTheServerRestarts) {
   server_->AddService(&ingest_, "k8intel.v1.IngestService");
   ASSERT_TRUE(server_->Start().ok());
   ASSERT_TRUE(WaitDrained());
-  EXPECT_EQ(ingest_.received().back().first, "b");
+  EXPECT_EQ(ingest_.received().back().batch_id, "b");
 }
 
 }  // namespace

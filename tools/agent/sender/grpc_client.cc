@@ -1,0 +1,554 @@
+#include "tools/agent/sender/grpc_client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+#include "tools/agent/sender/grpc_wire.h"
+
+namespace k8i::agent {
+namespace {
+
+constexpr char kUserAgent[] = "k8i-agent grpc-h2/1";
+// Our receive windows: responses are small, but a large window costs nothing until used.
+constexpr int32_t kWindow = 1 << 20;
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    absl::StrAppend(&out, out.empty() ? "" : "; ", buf);
+  }
+  return out;
+}
+
+bool IsIpLiteral(const std::string& host) {
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+// SplitEndpoint: "dns:///h:p", "h:p", "[v6]:p" -> (host, port).
+absl::StatusOr<std::pair<std::string, std::string>> SplitEndpoint(const std::string& endpoint) {
+  std::string host = grpcx::HostOfTarget(endpoint);
+  const size_t colon = endpoint.rfind(':');
+  std::string port = colon == std::string::npos ? "" : endpoint.substr(colon + 1);
+  int n = 0;
+  if (host.empty() || !absl::SimpleAtoi(port, &n) || n <= 0 || n > 65535 ||
+      endpoint.find(']', colon) != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("endpoint \"", endpoint, "\" is not host:port"));
+  }
+  return std::make_pair(std::move(host), std::move(port));
+}
+
+// One call's state, reached from nghttp2's callbacks.
+struct CallState {
+  int32_t stream_id = -1;
+  std::string request;  // framed message
+  size_t sent = 0;
+  grpcwire::Response response;
+  bool closed = false;
+  uint32_t close_error = 0;  // HTTP/2 error code of RST_STREAM / GOAWAY, 0 = NO_ERROR
+  bool too_large = false;
+};
+
+}  // namespace
+
+// Connection: a socket, optionally TLS, and an nghttp2 client session. Pump moves bytes both
+// ways until a condition holds, the deadline passes, Cancel wakes it, or the connection fails.
+class GrpcClient::Connection {
+ public:
+  Connection(int fd, SSL* ssl, int wake_fd) : fd_(fd), ssl_(ssl), wake_fd_(wake_fd) {}
+  ~Connection() {
+    if (session_) nghttp2_session_del(session_);
+    if (ssl_) SSL_free(ssl_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  absl::Status StartSession() {
+    nghttp2_session_callbacks* cbs = nullptr;
+    if (nghttp2_session_callbacks_new(&cbs) != 0) return absl::InternalError("nghttp2: no memory");
+    nghttp2_session_callbacks_set_on_header_callback(cbs, &OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &OnData);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &OnStreamClose);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &OnFrame);
+    const int rv = nghttp2_session_client_new(&session_, cbs, this);
+    nghttp2_session_callbacks_del(cbs);
+    if (rv != 0) return absl::InternalError(absl::StrCat("nghttp2: ", nghttp2_strerror(rv)));
+    const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+                                               {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kWindow}};
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2);
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, kWindow);
+    return absl::OkStatus();
+  }
+
+  // Usable: no GOAWAY seen and the session still wants to talk.
+  bool usable() const { return !goaway_ && !failed_ && nghttp2_session_want_read(session_) != 0; }
+  int calls() const { return calls_; }
+
+  // Drain reads whatever the peer sent while we were idle (PING, SETTINGS, GOAWAY) without
+  // blocking, so a connection the server is closing is not used for the next call.
+  void Drain() {
+    if (!ReadAvailable().ok() || !FlushNonBlocking().ok()) failed_ = true;
+  }
+
+  absl::Status Submit(CallState* call, const std::vector<nghttp2_nv>& headers) {
+    nghttp2_data_provider data;
+    data.source.ptr = call;
+    data.read_callback = &ReadRequest;
+    call->stream_id =
+        nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &data, call);
+    if (call->stream_id < 0) {
+      return absl::UnavailableError(
+          absl::StrCat("HTTP/2 request refused: ", nghttp2_strerror(call->stream_id)));
+    }
+    ++calls_;
+    return absl::OkStatus();
+  }
+
+  // Pump until `call` is closed.
+  absl::Status Run(CallState* call, absl::Time deadline, const std::atomic<bool>& cancelled) {
+    while (!call->closed) {
+      if (absl::Status s = Fail(FlushNonBlocking()); !s.ok()) return call->closed ? Ok() : s;
+      if (call->closed) break;
+      if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_) &&
+          out_.empty()) {
+        return Fail(absl::UnavailableError("the HTTP/2 session ended"));
+      }
+      short events = POLLIN;
+      if (!out_.empty() || want_write_) events |= POLLOUT;
+      pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return Fail(absl::DeadlineExceededError("deadline"));
+      const int ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60'000));
+      const int n = ::poll(fds, 2, ms);
+      if (n < 0 && errno != EINTR) return Fail(absl::InternalError(std::strerror(errno)));
+      if (cancelled.load()) return Fail(absl::CancelledError("cancelled"));
+      if (n <= 0) continue;
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+        // A response complete before the peer closed (GOAWAY, then EOF) still counts.
+        if (absl::Status s = Fail(ReadAvailable()); !s.ok()) return call->closed ? Ok() : s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Handshake completes TLS on the connected socket (no-op for plaintext).
+  absl::Status Handshake(absl::Time deadline, const std::atomic<bool>& cancelled) {
+    if (!ssl_) return absl::OkStatus();
+    while (true) {
+      ERR_clear_error();
+      const int rv = SSL_do_handshake(ssl_);
+      if (rv == 1) break;
+      const int err = SSL_get_error(ssl_, rv);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        std::string why = OpenSslErrors();
+        const long verify = SSL_get_verify_result(ssl_);
+        if (verify != X509_V_OK) {
+          why = absl::StrCat("certificate verification failed: ",
+                             X509_verify_cert_error_string(verify));
+        }
+        return absl::UnavailableError(absl::StrCat(
+            "TLS handshake failed: ", why.empty() ? "the peer closed the connection" : why));
+      }
+      RETURN_IF_ERROR(WaitFd(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline, cancelled));
+    }
+    const unsigned char* alpn = nullptr;
+    unsigned int alpn_len = 0;
+    SSL_get0_alpn_selected(ssl_, &alpn, &alpn_len);
+    if (alpn_len != 2 || std::memcmp(alpn, "h2", 2) != 0) {
+      return absl::UnavailableError("the server did not negotiate HTTP/2 (ALPN h2)");
+    }
+    return absl::OkStatus();
+  }
+
+  // WaitFd waits for `events` on the socket (connect, handshake).
+  absl::Status WaitFd(short events, absl::Time deadline, const std::atomic<bool>& cancelled) {
+    while (true) {
+      if (cancelled.load()) return absl::CancelledError("cancelled");
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("deadline");
+      pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
+      const int n =
+          ::poll(fds, 2,
+                 static_cast<int>(std::min<int64_t>(
+                     absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60'000)));
+      if (n < 0 && errno != EINTR) return absl::InternalError(std::strerror(errno));
+      if (n > 0 && fds[0].revents != 0) return absl::OkStatus();
+    }
+  }
+
+ private:
+  static absl::Status Ok() { return absl::OkStatus(); }
+  absl::Status Fail(absl::Status s) {
+    if (!s.ok()) failed_ = true;
+    return s;
+  }
+
+  // FlushNonBlocking hands nghttp2's pending frames to the socket until it would block.
+  absl::Status FlushNonBlocking() {
+    want_write_ = false;
+    while (true) {
+      if (out_.empty()) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_, &data);
+        if (n < 0) {
+          return absl::InternalError(absl::StrCat("nghttp2: ", nghttp2_strerror(int(n))));
+        }
+        if (n == 0) return absl::OkStatus();
+        out_.assign(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      }
+      ssize_t w = 0;
+      if (ssl_) {
+        ERR_clear_error();
+        const int rv = SSL_write(ssl_, out_.data(), static_cast<int>(out_.size()));
+        if (rv <= 0) {
+          const int err = SSL_get_error(ssl_, rv);
+          if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+            want_write_ = err == SSL_ERROR_WANT_WRITE;
+            return absl::OkStatus();
+          }
+          return absl::UnavailableError(absl::StrCat("TLS write: ", OpenSslErrors()));
+        }
+        w = rv;
+      } else {
+        w = ::send(fd_, out_.data(), out_.size(), MSG_NOSIGNAL);
+        if (w < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            want_write_ = true;
+            return absl::OkStatus();
+          }
+          return absl::UnavailableError(absl::StrCat("send: ", std::strerror(errno)));
+        }
+      }
+      out_.erase(0, static_cast<size_t>(w));
+    }
+  }
+
+  // ReadAvailable feeds everything readable now to nghttp2.
+  absl::Status ReadAvailable() {
+    char buf[16384];
+    while (true) {
+      ssize_t n = 0;
+      if (ssl_) {
+        ERR_clear_error();
+        const int rv = SSL_read(ssl_, buf, sizeof(buf));
+        if (rv <= 0) {
+          const int err = SSL_get_error(ssl_, rv);
+          if (err == SSL_ERROR_WANT_READ) return absl::OkStatus();
+          if (err == SSL_ERROR_WANT_WRITE) {
+            want_write_ = true;
+            return absl::OkStatus();
+          }
+          return absl::UnavailableError("ingest closed the connection");
+        }
+        n = rv;
+      } else {
+        n = ::recv(fd_, buf, sizeof(buf), 0);
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return absl::OkStatus();
+          return absl::UnavailableError(absl::StrCat("recv: ", std::strerror(errno)));
+        }
+        if (n == 0) return absl::UnavailableError("ingest closed the connection");
+      }
+      const ssize_t used =
+          nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(buf), size_t(n));
+      if (used < 0) {
+        return absl::UnavailableError(
+            absl::StrCat("HTTP/2 protocol error: ", nghttp2_strerror(int(used))));
+      }
+    }
+  }
+
+  static CallState* CallOf(nghttp2_session* s, int32_t stream_id) {
+    return static_cast<CallState*>(nghttp2_session_get_stream_user_data(s, stream_id));
+  }
+
+  static ssize_t ReadRequest(nghttp2_session*, int32_t, uint8_t* buf, size_t length,
+                             uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto* call = static_cast<CallState*>(source->ptr);
+    const size_t n = std::min(length, call->request.size() - call->sent);
+    std::memcpy(buf, call->request.data() + call->sent, n);
+    call->sent += n;
+    if (call->sent == call->request.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+  static int OnHeader(nghttp2_session* s, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    CallState* call = CallOf(s, frame->hd.stream_id);
+    if (!call) return 0;
+    const absl::string_view n(reinterpret_cast<const char*>(name), namelen);
+    const absl::string_view v(reinterpret_cast<const char*>(value), valuelen);
+    grpcwire::Response& r = call->response;
+    int code = 0;
+    if (n == ":status") {
+      if (absl::SimpleAtoi(v, &code)) r.http_status = code;
+    } else if (n == "content-type") {
+      r.content_type = std::string(v);
+    } else if (n == "grpc-status") {
+      r.grpc_status = absl::SimpleAtoi(v, &code) ? code : 2;  // 2: UNKNOWN
+    } else if (n == "grpc-message") {
+      r.grpc_message = std::string(v);
+    } else if (n == "grpc-status-details-bin") {
+      r.status_details_bin = std::string(v);
+    }
+    return 0;
+  }
+
+  static int OnData(nghttp2_session* s, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                    void*) {
+    CallState* call = CallOf(s, stream_id);
+    if (!call) return 0;
+    if (call->response.body.size() + len > kMaxResponseBytes + 5) {
+      call->too_large = true;
+      nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+      return 0;
+    }
+    call->response.body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int OnStreamClose(nghttp2_session* s, int32_t stream_id, uint32_t error_code, void*) {
+    CallState* call = CallOf(s, stream_id);
+    if (call) {
+      call->closed = true;
+      call->close_error = error_code;
+    }
+    return 0;
+  }
+
+  static int OnFrame(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    if (frame->hd.type == NGHTTP2_GOAWAY) static_cast<Connection*>(user)->goaway_ = true;
+    return 0;
+  }
+
+  int fd_;
+  SSL* ssl_;
+  int wake_fd_;
+  nghttp2_session* session_ = nullptr;
+  std::string out_;
+  bool want_write_ = false;
+  bool goaway_ = false;
+  bool failed_ = false;
+  int calls_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const std::string& endpoint,
+                                                               const grpcx::TlsClientConfig& tls) {
+  RETURN_IF_ERROR(grpcx::ValidateTlsClientConfig(tls, endpoint));
+  ASSIGN_OR_RETURN(auto host_port, SplitEndpoint(endpoint));
+  // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has gone;
+  // a closed connection must be an error, not the end of the process.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    ::signal(SIGPIPE, SIG_IGN);
+  }
+  SSL_CTX* ctx = nullptr;
+  if (tls.tls) {
+    ERR_clear_error();
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return absl::InternalError(absl::StrCat("TLS: ", OpenSslErrors()));
+    auto fail = [&](absl::string_view var, absl::string_view what) {
+      const std::string why = OpenSslErrors();
+      SSL_CTX_free(ctx);
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid configuration: ", var, ": ", what, " (", why, ")"));
+    };
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    static const unsigned char kAlpn[] = {2, 'h', '2'};
+    SSL_CTX_set_alpn_protos(ctx, kAlpn, sizeof(kAlpn));
+    if (!tls.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(ctx, tls.ca_file.c_str(), nullptr) != 1) {
+        return fail(grpcx::TlsVar(tls, "_TLS_CA_FILE"), "cannot load the CA certificates");
+      }
+    } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      return fail(grpcx::TlsVar(tls, "_TLS"), "cannot load the system CA certificates");
+    }
+    if (!tls.cert_file.empty()) {
+      if (SSL_CTX_use_certificate_chain_file(ctx, tls.cert_file.c_str()) != 1) {
+        return fail(grpcx::TlsVar(tls, "_TLS_CERT_FILE"), "cannot load the certificate chain");
+      }
+      if (SSL_CTX_use_PrivateKey_file(ctx, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(ctx) != 1) {
+        return fail(grpcx::TlsVar(tls, "_TLS_KEY_FILE"), "cannot load the private key");
+      }
+    }
+  }
+  const int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake < 0) {
+    if (ctx) SSL_CTX_free(ctx);
+    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  }
+  return std::unique_ptr<GrpcClient>(
+      new GrpcClient(std::move(host_port.first), std::move(host_port.second), tls, ctx, wake));
+}
+
+GrpcClient::GrpcClient(std::string host, std::string port, const grpcx::TlsClientConfig& tls,
+                       SSL_CTX* ssl_ctx, int wake_fd)
+    : host_(std::move(host)),
+      port_(std::move(port)),
+      tls_name_(tls.server_name.empty() ? host_ : tls.server_name),
+      authority_(tls.server_name.empty()
+                     ? (host_.find(':') != std::string::npos ? absl::StrCat("[", host_, "]:", port_)
+                                                             : absl::StrCat(host_, ":", port_))
+                     : tls.server_name),
+      ssl_ctx_(ssl_ctx),
+      wake_fd_(wake_fd) {}
+
+GrpcClient::~GrpcClient() {
+  conn_.reset();
+  if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
+  ::close(wake_fd_);
+}
+
+void GrpcClient::Cancel() {
+  cancelled_.store(true);
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool GrpcClient::connected() const { return conn_ != nullptr; }
+
+GrpcCallOutcome GrpcClient::Call(absl::string_view method, const Metadata& metadata,
+                                 const google::protobuf::MessageLite& request,
+                                 google::protobuf::MessageLite* response, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (cancelled_.load()) return {absl::CancelledError("cancelled")};
+  if (conn_) {
+    conn_->Drain();
+    if (!conn_->usable()) conn_.reset();
+  }
+  if (!conn_) {
+    // Connect: every resolved address in turn, within the deadline.
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    if (const int rv = ::getaddrinfo(host_.c_str(), port_.c_str(), &hints, &res); rv != 0) {
+      return {
+          absl::UnavailableError(absl::StrCat("cannot resolve ", host_, ": ", ::gai_strerror(rv)))};
+    }
+    absl::Status last = absl::UnavailableError("no address");
+    for (addrinfo* ai = res; ai && !conn_; ai = ai->ai_next) {
+      const int fd =
+          ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+      if (fd < 0) continue;
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      SSL* ssl = nullptr;
+      if (ssl_ctx_) {
+        ssl = SSL_new(ssl_ctx_);
+        SSL_set_fd(ssl, fd);
+        SSL_set_connect_state(ssl);
+        if (IsIpLiteral(tls_name_)) {
+          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), tls_name_.c_str());
+        } else {
+          SSL_set_tlsext_host_name(ssl, tls_name_.c_str());
+          SSL_set1_host(ssl, tls_name_.c_str());
+        }
+      }
+      auto conn = std::make_unique<Connection>(fd, ssl, wake_fd_);
+      absl::Status st;
+      if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        st = absl::UnavailableError(
+            absl::StrCat("connect to ", host_, ":", port_, ": ", std::strerror(errno)));
+      } else {
+        st = conn->WaitFd(POLLOUT, deadline, cancelled_);
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (st.ok() && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+          st = absl::UnavailableError(
+              absl::StrCat("connect to ", host_, ":", port_, ": ", std::strerror(err)));
+        }
+      }
+      if (st.ok()) st = conn->Handshake(deadline, cancelled_);
+      if (st.ok()) st = conn->StartSession();
+      if (st.ok()) {
+        conn_ = std::move(conn);
+      } else {
+        last = st;
+      }
+    }
+    ::freeaddrinfo(res);
+    if (!conn_) return {last};
+  }
+
+  const bool reused = conn_->calls() > 0;
+  CallState call;
+  call.request = grpcwire::FrameMessage(request.SerializeAsString());
+  const std::string scheme = ssl_ctx_ ? "https" : "http";
+  const std::string path(method);
+  const std::string timeout_value = grpcwire::EncodeTimeout(deadline - absl::Now());
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {":method", "POST"},
+      {":scheme", scheme},
+      {":path", path},
+      {":authority", authority_},
+      {"te", "trailers"},
+      {"content-type", "application/grpc+proto"},
+      {"user-agent", kUserAgent},
+      {"grpc-timeout", timeout_value},
+      {"grpc-accept-encoding", "identity"}};
+  for (const auto& [k, v] : metadata) fields.emplace_back(absl::AsciiStrToLower(k), v);
+  std::vector<nghttp2_nv> nva;
+  nva.reserve(fields.size());
+  for (auto& [k, v] : fields) {
+    // Credentials are never put in the HPACK dynamic table.
+    const uint8_t flags = k == "authorization" ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE;
+    nva.push_back({reinterpret_cast<uint8_t*>(k.data()), reinterpret_cast<uint8_t*>(v.data()),
+                   k.size(), v.size(), flags});
+  }
+  absl::Status st = conn_->Submit(&call, nva);
+  if (st.ok()) st = conn_->Run(&call, deadline, cancelled_);
+  if (!st.ok()) {
+    conn_.reset();
+    // Nothing came back on a connection that had worked: likely closed while idle.
+    const bool stale = reused && call.response.http_status == 0 && absl::IsUnavailable(st);
+    return {st, stale};
+  }
+  if (call.too_large) {
+    conn_.reset();
+    return {
+        absl::InternalError(absl::StrCat("response larger than ", kMaxResponseBytes, " bytes"))};
+  }
+  if (call.close_error != NGHTTP2_NO_ERROR && !call.response.grpc_status) {
+    const bool refused = call.close_error == NGHTTP2_REFUSED_STREAM;
+    if (!conn_->usable()) conn_.reset();
+    return {absl::UnavailableError(
+                absl::StrCat("HTTP/2 stream reset: ", nghttp2_http2_strerror(call.close_error))),
+            refused && reused};
+  }
+  auto body = grpcwire::Finish(call.response, kMaxResponseBytes);
+  if (!body.ok()) return {body.status()};
+  if (!response->ParseFromString(*body)) {
+    return {absl::InternalError("the response message does not parse")};
+  }
+  return {absl::OkStatus()};
+}
+
+}  // namespace k8i::agent
