@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/logging.h"
+#include "libs/common/process.h"
 #include "libs/pg/migrate.h"
 #include "libs/grpcx/server.h"
 #include "libs/metrics/metrics_server.h"
@@ -109,6 +110,7 @@ int Serve(const Config& cfg, pg::Pool& pool) {
 }
 
 int Main(int argc, char** argv) {
+  ApplyProcessDefaults();
   grpcx::BlockShutdownSignals();
   CLI::App app{"k8intel ingest: validates, stores and publishes agent telemetry."};
   app.require_subcommand(0, 1);

@@ -10,6 +10,7 @@
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
+#include "libs/common/process.h"
 #include "libs/pg/migrate.h"
 #include "libs/grpcx/server.h"
 #include "libs/metrics/metrics_server.h"
@@ -158,6 +159,7 @@ int RotateKeys(const Config& cfg, pg::Pool& pool) {
 }
 
 int Main(int argc, char** argv) {
+  ApplyProcessDefaults();
   grpcx::BlockShutdownSignals();
   CLI::App app{"k8intel inventory: the control plane (API keys, roles, audit log)."};
   app.require_subcommand(0, 1);

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "libs/common/logging.h"
+#include "libs/common/process.h"
 #include "libs/grpcx/signals.h"
 #include "libs/grpcx/tls_config.h"
 #include "libs/metrics/metrics_server.h"
@@ -30,6 +31,7 @@ std::string Hostname() {
 }
 
 int Main() {
+  ApplyProcessDefaults();
   // One malloc arena per thread (glibc's default, up to 8 per core) keeps each thread's freed
   // memory resident in its own arena; the agent's threads allocate little and rarely at once,
   // so two arenas are plenty (Agent::Run also trims after every round).

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "libs/common/logging.h"
+#include "libs/common/process.h"
 #include "tools/devbroker/control_server.h"
 #include "tools/devbroker/devbroker.h"
 
@@ -25,6 +26,7 @@ int Fail(const std::string& what, const absl::Status& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  k8i::ApplyProcessDefaults();
   std::string state_dir;
   std::string topics = absl::StrJoin(k8i::devbroker::DefaultTopics(), ",");
   std::string control_addr = "127.0.0.1:0";
