@@ -9,6 +9,7 @@
 // while the agent also maps shared libraries such as libc, libstdc++ and OpenSSL whose resident
 // pages other processes share), its anonymous part, and CPU seconds per cycle (utime + stime of
 // all threads), and the ratios. RSS is the headline the issue asks for.
+#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,8 +22,6 @@
 #include <iostream>
 #include <optional>
 
-#include <httplib.h>
-
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -33,6 +32,7 @@
 #include "bench/process.h"
 #include "bench/util.h"
 #include "libs/common/status_macros.h"
+#include "libs/grpcx/testing/test_pki.h"
 #include "pqxx/pqxx"
 
 namespace k8i::bench {
@@ -44,9 +44,9 @@ constexpr char kCluster[] = "c1";
 // The node_exporter collectors that match the agent's node collector: /proc/stat (cpu, stat),
 // meminfo, diskstats, net/dev, operstate (netclass), mounts + statvfs (filesystem), loadavg and
 // the thread/process counts (processes).
-constexpr const char* kComparableCollectors[] = {"cpu",        "stat",     "meminfo",
-                                                 "diskstats",  "netdev",   "netclass",
-                                                 "filesystem", "loadavg",  "processes"};
+constexpr const char* kComparableCollectors[] = {"cpu",        "stat",    "meminfo",
+                                                 "diskstats",  "netdev",  "netclass",
+                                                 "filesystem", "loadavg", "processes"};
 
 struct Options {
   int cycles = 30;
@@ -56,6 +56,10 @@ struct Options {
   std::string pg_url, redis_url, kafka_bootstrap;
   std::string database = "k8i_bench_agent";
   std::string tmp_dir = "/tmp";
+  // --agent-tls: ingest requires mutual TLS and the agent presents its certificate, as in a
+  // production DaemonSet; the files come from a throwaway PKI made for the run.
+  bool tls = false;
+  grpcx::testing::TestPki pki;
 };
 
 // MemKb reads a "VmRSS:" style field of /proc/<pid>/status in KiB; -1 when unreadable.
@@ -64,7 +68,8 @@ int64_t MemKb(pid_t pid, absl::string_view field) {
   std::string line;
   while (std::getline(in, line)) {
     if (!absl::StartsWith(line, field)) continue;
-    absl::string_view rest = absl::StripAsciiWhitespace(absl::string_view(line).substr(field.size()));
+    absl::string_view rest =
+        absl::StripAsciiWhitespace(absl::string_view(line).substr(field.size()));
     int64_t kb = 0;
     if (absl::SimpleAtoi(rest.substr(0, rest.find(' ')), &kb)) return kb;
   }
@@ -93,12 +98,21 @@ int64_t RollupKb(pid_t pid, std::initializer_list<absl::string_view> fields) {
   return found ? sum : -1;
 }
 
-// HttpGet fetches http://127.0.0.1:port/path; nullopt unless it answers 200.
-std::optional<std::string> HttpGet(int port, const std::string& path) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_connection_timeout(2);
-  c.set_read_timeout(10);
-  auto res = c.Get(path.c_str());
+// HttpGet fetches http://127.0.0.1:port/path (https:// verified with `ca_file` when set);
+// nullopt unless it answers 200.
+std::optional<std::string> HttpGet(int port, const std::string& path,
+                                   const std::string& ca_file = "") {
+  std::unique_ptr<httplib::ClientImpl> c;
+  if (ca_file.empty()) {
+    c = std::make_unique<httplib::ClientImpl>("127.0.0.1", port);
+  } else {
+    auto ssl = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+    ssl->set_ca_cert_path(ca_file.c_str());
+    c = std::move(ssl);
+  }
+  c->set_connection_timeout(2);
+  c->set_read_timeout(10);
+  auto res = c->Get(path.c_str());
   if (!res || res->status != 200) return std::nullopt;
   return res->body;
 }
@@ -135,9 +149,9 @@ struct Subject {
   std::vector<int64_t> private_kb;  // Private_Clean + Private_Dirty, one per cycle
   std::vector<int64_t> anon_kb;     // Anonymous, one per cycle
   int64_t hwm_kb = 0;
-  int cycles = 0;          // collection cycles in the window
-  double series = 0;       // per cycle: samples sent (agent) or exposed (node_exporter)
-  int64_t bytes = 0;       // node_exporter: body size of the last scrape
+  int cycles = 0;     // collection cycles in the window
+  double series = 0;  // per cycle: samples sent (agent) or exposed (node_exporter)
+  int64_t bytes = 0;  // node_exporter: body size of the last scrape
   int failed_scrapes = 0;
 
   double CpuPerCycle() const { return cycles > 0 ? (cpu_end - cpu_start) / cycles : 0; }
@@ -182,15 +196,21 @@ absl::StatusOr<pid_t> StartIngest(const Options& o, const std::string& db_url, S
   ASSIGN_OR_RETURN(int metrics_port, FreePort());
   *target = absl::StrCat("127.0.0.1:", grpc_port);
   const std::string log = absl::StrCat(o.tmp_dir, "/k8i-bench-agent.ingest.", getpid(), ".log");
-  const std::vector<std::string> env = {
-      absl::StrCat("PATH=", Env("PATH")),
-      absl::StrCat("K8I_GRPC_ADDR=", *target),
-      absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port),
-      absl::StrCat("K8I_PG_URL=", db_url),
-      absl::StrCat("K8I_REDIS_URL=", o.redis_url),
-      absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka_bootstrap),
-      "K8I_KAFKA_TOPIC_PREFIX=k8ibenchagent.",
-      "K8I_LOG_LEVEL=warn"};
+  const std::vector<std::string> env = {absl::StrCat("PATH=", Env("PATH")),
+                                        absl::StrCat("K8I_GRPC_ADDR=", *target),
+                                        absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port),
+                                        absl::StrCat("K8I_PG_URL=", db_url),
+                                        absl::StrCat("K8I_REDIS_URL=", o.redis_url),
+                                        absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka_bootstrap),
+                                        "K8I_KAFKA_TOPIC_PREFIX=k8ibenchagent.",
+                                        "K8I_LOG_LEVEL=warn"};
+  std::vector<std::string> ingest_env = env;
+  if (o.tls) {
+    ingest_env.push_back(absl::StrCat("K8I_TLS_CERT_FILE=", o.pki.server_cert));
+    ingest_env.push_back(absl::StrCat("K8I_TLS_KEY_FILE=", o.pki.server_key));
+    ingest_env.push_back(absl::StrCat("K8I_TLS_CLIENT_CA_FILE=", o.pki.ca_cert));
+    ingest_env.push_back("K8I_TLS_CLIENT_AUTH=require");
+  }
   // As tools/dev up does: `k8i-inventory create-agent-token` registers the cluster and prints
   // the token (its last line); ingest verifies it against the same database.
   ASSIGN_OR_RETURN(RunResult r, Run({o.inventory_bin, "create-agent-token", "--tenant", kTenant,
@@ -202,11 +222,12 @@ absl::StatusOr<pid_t> StartIngest(const Options& o, const std::string& db_url, S
     return absl::FailedPreconditionError(
         absl::StrCat("create-agent-token failed with exit code ", r.exit_code));
   }
-  ASSIGN_OR_RETURN(pid_t pid, Spawn({o.ingest_bin}, env, log));
+  ASSIGN_OR_RETURN(pid_t pid, Spawn({o.ingest_bin}, ingest_env, log));
   stack.pids.push_back(pid);
   // Healthy once its metrics endpoint answers (it starts after the gRPC server).
-  RETURN_IF_ERROR(WaitFor([&] { return HttpGet(metrics_port, "/metrics").has_value(); }, pid,
-                          "k8i-ingest", log, absl::Seconds(60)));
+  const std::string metrics_ca = o.tls ? o.pki.ca_cert : "";
+  RETURN_IF_ERROR(WaitFor([&] { return HttpGet(metrics_port, "/metrics", metrics_ca).has_value(); },
+                          pid, "k8i-ingest", log, absl::Seconds(60)));
   return pid;
 }
 
@@ -217,18 +238,22 @@ absl::Status StartAgent(const Options& o, const std::string& target, const std::
   const std::string spool = absl::StrCat(o.tmp_dir, "/k8i-bench-agent.spool.", getpid());
   std::error_code ec;
   std::filesystem::remove_all(spool, ec);
-  const std::vector<std::string> env = {
-      absl::StrCat("PATH=", Env("PATH")),
-      absl::StrCat("K8I_INGEST_ENDPOINT=", target),
-      absl::StrCat("K8I_AGENT_TOKEN=", token),
-      absl::StrCat("K8I_CLUSTER=", kCluster),
-      "K8I_NODE_NAME=bench-node",
-      absl::StrCat("K8I_AGENT_INTERVAL=", o.interval),
-      "K8I_AGENT_COLLECTORS=node",
-      "K8I_AGENT_KUBE=off",
-      absl::StrCat("K8I_AGENT_SPOOL_DIR=", spool),
-      absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", s.port),
-      "K8I_LOG_LEVEL=warn"};
+  std::vector<std::string> env = {absl::StrCat("PATH=", Env("PATH")),
+                                  absl::StrCat("K8I_INGEST_ENDPOINT=", target),
+                                  absl::StrCat("K8I_AGENT_TOKEN=", token),
+                                  absl::StrCat("K8I_CLUSTER=", kCluster),
+                                  "K8I_NODE_NAME=bench-node",
+                                  absl::StrCat("K8I_AGENT_INTERVAL=", o.interval),
+                                  "K8I_AGENT_COLLECTORS=node",
+                                  "K8I_AGENT_KUBE=off",
+                                  absl::StrCat("K8I_AGENT_SPOOL_DIR=", spool),
+                                  absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", s.port),
+                                  "K8I_LOG_LEVEL=warn"};
+  if (o.tls) {
+    env.push_back(absl::StrCat("K8I_AGENT_TLS_CA_FILE=", o.pki.ca_cert));
+    env.push_back(absl::StrCat("K8I_AGENT_TLS_CERT_FILE=", o.pki.client_cert));
+    env.push_back(absl::StrCat("K8I_AGENT_TLS_KEY_FILE=", o.pki.client_key));
+  }
   ASSIGN_OR_RETURN(s.pid, Spawn({o.agent_bin}, env, s.log_path));
   stack.pids.push_back(s.pid);
   // Ready once a first batch has been acknowledged by ingest.
@@ -271,8 +296,8 @@ void Print(const std::vector<Subject>& subjects, const Options& o, absl::Duratio
     std::cout << "agent / " << ne.name << ": peak RSS " << ratio(agent.PeakRssMb(), ne.PeakRssMb())
               << "x, steady RSS " << ratio(agent.SteadyRssMb(), ne.SteadyRssMb())
               << "x, private RSS " << ratio(agent.SteadyPrivateMb(), ne.SteadyPrivateMb())
-              << "x, anon " << ratio(agent.SteadyAnonMb(), ne.SteadyAnonMb())
-              << "x, CPU per cycle " << ratio(agent.CpuPerCycle(), ne.CpuPerCycle()) << "x"
+              << "x, anon " << ratio(agent.SteadyAnonMb(), ne.SteadyAnonMb()) << "x, CPU per cycle "
+              << ratio(agent.CpuPerCycle(), ne.CpuPerCycle()) << "x"
               << (ne.failed_scrapes > 0 ? absl::StrCat(" (", ne.failed_scrapes, " failed scrapes)")
                                         : "")
               << "\n";
@@ -286,12 +311,15 @@ void Print(const std::vector<Subject>& subjects, const Options& o, absl::Duratio
 
 int Main(int argc, char** argv) {
   Options o;
-  CLI::App app{"k8i-bench-agent: k8i-agent's RSS and CPU per collection cycle next to "
-               "prometheus-node-exporter's."};
+  CLI::App app{
+      "k8i-bench-agent: k8i-agent's RSS and CPU per collection cycle next to "
+      "prometheus-node-exporter's."};
   app.allow_extras();  // `tools/dev bench -- ARGS` passes the same ARGS to every benchmark
   app.add_option("--agent-cycles", o.cycles, "collection cycles measured")
       ->check(CLI::Range(3, 100000));
   app.add_option("--agent-interval", o.interval, "collection and scrape interval (>= 1s)");
+  app.add_flag("--agent-tls", o.tls,
+               "ingest requires mutual TLS and the agent sends with its client certificate");
   app.add_option("--agent-bin", o.agent_bin, "k8i-agent binary (default: next to this one)");
   app.add_option("--ingest-bin", o.ingest_bin, "k8i-ingest binary (default: next to this one)");
   app.add_option("--inventory-bin", o.inventory_bin,
@@ -336,8 +364,23 @@ int Main(int argc, char** argv) {
                      " (tools/dev install installs prometheus-node-exporter)")));
   }
 
+  std::string pki_dir;
+  if (o.tls) {
+    pki_dir = absl::StrCat(o.tmp_dir, "/k8i-bench-agent.pki.", getpid());
+    auto pki = grpcx::testing::CreateTestPki(pki_dir);
+    if (!pki.ok()) return fail(pki.status());
+    o.pki = *std::move(pki);
+  }
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } remove_pki{pki_dir};
   const std::string db_url = WithDatabase(o.pg_url, o.database);
-  if (auto s = Exec(o.pg_url, absl::StrCat("DROP DATABASE IF EXISTS ", o.database, " WITH (FORCE)"));
+  if (auto s =
+          Exec(o.pg_url, absl::StrCat("DROP DATABASE IF EXISTS ", o.database, " WITH (FORCE)"));
       !s.ok()) {
     return fail(s);
   }
@@ -353,7 +396,9 @@ int Main(int argc, char** argv) {
     subjects[0].what =
         "node collector (/proc/stat, meminfo, diskstats, net/dev + operstate, mounts + statvfs, "
         "loadavg, /proc/<pid> counts), counter rates, edge anomaly baselines, spool fsync, gRPC "
-        "stream to ingest";
+        "Push to ingest";
+    absl::StrAppend(&subjects[0].what, o.tls ? " over mutual TLS" : " over plaintext HTTP/2");
+    if (o.tls) subjects[0].name = "k8i-agent (mTLS)";
     subjects[1].name = "node_exporter (defaults)";
     subjects[1].what = "node_exporter 1.x with its default collectors, served over HTTP";
     subjects[2].name = "node_exporter (comparable)";
@@ -405,11 +450,10 @@ int Main(int argc, char** argv) {
       Subject& agent = subjects[0];
       agent.cycles = static_cast<int>(CounterValue(m1, "k8i_agent_batches_spooled_total") -
                                       CounterValue(m0, "k8i_agent_batches_spooled_total"));
-      agent.series = agent.cycles > 0
-                         ? (CounterValue(m1, "k8i_agent_samples_spooled_total") -
-                            CounterValue(m0, "k8i_agent_samples_spooled_total")) /
-                               agent.cycles
-                         : 0;
+      agent.series = agent.cycles > 0 ? (CounterValue(m1, "k8i_agent_samples_spooled_total") -
+                                         CounterValue(m0, "k8i_agent_samples_spooled_total")) /
+                                            agent.cycles
+                                      : 0;
       for (size_t i = 1; i < subjects.size(); ++i) {
         subjects[i].cycles = o.cycles - subjects[i].failed_scrapes;
       }
@@ -420,8 +464,8 @@ int Main(int argc, char** argv) {
                 << "; node_exporter scrape sizes: " << subjects[1].bytes << " / "
                 << subjects[2].bytes << " bytes\n";
       if (agent.cycles < o.cycles - 2 || agent.cycles > o.cycles + 2) {
-        std::cerr << "k8i-bench-agent: the agent ran " << agent.cycles << " rounds in "
-                  << o.cycles << " intervals; see " << agent.log_path << "\n";
+        std::cerr << "k8i-bench-agent: the agent ran " << agent.cycles << " rounds in " << o.cycles
+                  << " intervals; see " << agent.log_path << "\n";
         rc = 1;
       }
     }

@@ -81,6 +81,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
   c.collector.host_root = env.String("K8I_AGENT_HOST_ROOT", "");
   c.collector.scrape_urls = CommaList(env.String("K8I_AGENT_SCRAPE_URLS", ""));
   c.collector.scrape_timeout = env.Duration("K8I_AGENT_SCRAPE_TIMEOUT", absl::Seconds(5));
+  c.collector.scrape_ca_file = env.String("K8I_AGENT_SCRAPE_TLS_CA_FILE", "");
   LoadKubeSettings(env, c, errors);
   c.spool.dir = env.String("K8I_AGENT_SPOOL_DIR", "/var/lib/k8i-agent/spool");
   c.spool.max_bytes = env.Int("K8I_AGENT_SPOOL_MAX_BYTES", 256 << 20, 64 << 10, int64_t{1} << 40);
@@ -122,6 +123,13 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
   };
   if (!c.sender.endpoint.empty()) {
     add(grpcx::ValidateTlsClientConfig(c.sender.tls, c.sender.endpoint));
+  }
+  if (!c.collector.scrape_ca_file.empty()) {
+    // Only the CA file is checked here (readable PEM certificates); the plaintext rule of
+    // client TLS does not apply to scrape URLs, whose scheme says http or https.
+    add(grpcx::ValidateTlsClientConfig(
+        {.tls = true, .ca_file = c.collector.scrape_ca_file, .prefix = "K8I_AGENT_SCRAPE"},
+        "127.0.0.1:0"));
   }
   if (auto tls = grpcx::LoadTlsServerConfig(env); tls.ok()) {
     c.metrics_tls = *std::move(tls);

@@ -68,15 +68,17 @@ TEST(AgentConfigTest, ErrorsNameTheVariable) {
     ASSERT_FALSE(cfg.ok());
     EXPECT_NE(cfg.status().message().find(c.want), std::string::npos) << cfg.status();
   }
-  const std::pair<const char*, const char*> bad[] = {{"K8I_AGENT_INTERVAL", "fast"},
-                                                     {"K8I_AGENT_INTERVAL", "100ms"},
-                                                     {"K8I_AGENT_SPOOL_MAX_BYTES", "1"},
-                                                     {"K8I_AGENT_ANOMALY_SIGMA", "x"},
-                                                     {"K8I_AGENT_BACKOFF_MAX", "1ms"},
-                                                     {"K8I_METRICS_ADDR", "9110"},
-                                                     {"K8I_AGENT_ANOMALY_WARMUP", "0"},
-                                                     {"K8I_LOG_LEVEL", "loud"},
-                                                     {"K8I_AGENT_MAX_SERIES_PER_BATCH", "50000"}};
+  const std::pair<const char*, const char*> bad[] = {
+      {"K8I_AGENT_INTERVAL", "fast"},
+      {"K8I_AGENT_INTERVAL", "100ms"},
+      {"K8I_AGENT_SPOOL_MAX_BYTES", "1"},
+      {"K8I_AGENT_ANOMALY_SIGMA", "x"},
+      {"K8I_AGENT_BACKOFF_MAX", "1ms"},
+      {"K8I_METRICS_ADDR", "9110"},
+      {"K8I_AGENT_ANOMALY_WARMUP", "0"},
+      {"K8I_LOG_LEVEL", "loud"},
+      {"K8I_AGENT_MAX_SERIES_PER_BATCH", "50000"},
+      {"K8I_AGENT_SCRAPE_TLS_CA_FILE", "/no/ca.pem"}};
   for (const auto& [name, value] : bad) {
     auto vars = kMinimal;
     vars[name] = value;

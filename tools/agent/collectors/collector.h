@@ -41,6 +41,9 @@ struct CollectorSettings {
   absl::Duration scrape_timeout = absl::Seconds(5);
   int64_t scrape_max_bytes = 16 << 20;
   int scrape_max_series = 20'000;
+  // CA certificates (PEM) that sign https:// scrape targets' certificates; empty: the system
+  // CAs. Server certificates are always verified, names included.
+  std::string scrape_ca_file;
   // Kubernetes collector ("kube"): kubeconfig path (empty: in-cluster service account),
   // resources to watch (empty: all), watch timeout, full re-list period, metrics.k8s.io usage.
   std::string kubeconfig;

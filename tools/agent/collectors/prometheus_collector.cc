@@ -107,6 +107,7 @@ PrometheusCollector::PrometheusCollector(std::string url, std::string base, std:
 
 absl::Status PrometheusCollector::Collect(absl::Time now, Collection& out) {
   httplib::Client client(base_);
+  if (!settings_.scrape_ca_file.empty()) client.set_ca_cert_path(settings_.scrape_ca_file.c_str());
   const auto timeout = absl::ToChronoMicroseconds(settings_.scrape_timeout);
   client.set_connection_timeout(timeout);
   client.set_read_timeout(timeout);

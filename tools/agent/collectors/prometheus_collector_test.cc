@@ -1,10 +1,13 @@
 #include "tools/agent/collectors/prometheus_collector.h"
 
 #include <httplib.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "libs/grpcx/testing/test_pki.h"
 
 namespace k8i::agent {
 namespace {
@@ -83,6 +86,41 @@ TEST(PrometheusCollectorTest, ScrapesAnHttpEndpoint) {
   auto down = PrometheusCollector::Create(base + "/metrics", s);
   EXPECT_TRUE(absl::IsUnavailable((*down)->Collect(absl::Now(), none)));
   EXPECT_TRUE(none.metrics.empty());
+}
+
+TEST(PrometheusCollectorTest, ScrapesAnHttpsEndpointVerifyingItsCertificate) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("k8i-scrape-tls-" + std::to_string(::getpid())))
+          .string();
+  auto pki = grpcx::testing::CreateTestPki(dir);
+  ASSERT_TRUE(pki.ok()) << pki.status();
+  httplib::SSLServer server(pki->server_cert.c_str(), pki->server_key.c_str());
+  ASSERT_TRUE(server.is_valid());
+  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("# TYPE up gauge\nup 1\n", "text/plain");
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  std::thread t([&] { server.listen_after_bind(); });
+  while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto scrape = [&](const std::string& host, const std::string& ca) {
+    CollectorSettings s;
+    s.scrape_ca_file = ca;
+    auto c =
+        PrometheusCollector::Create("https://" + host + ":" + std::to_string(port) + "/metrics", s);
+    EXPECT_TRUE(c.ok());
+    Collection out;
+    absl::Status st = (*c)->Collect(absl::FromUnixSeconds(1'800'000'000), out);
+    EXPECT_EQ(out.metrics.size(), st.ok() ? 1u : 0u);
+    return st;
+  };
+  EXPECT_TRUE(scrape("127.0.0.1", pki->ca_cert).ok());
+  EXPECT_TRUE(scrape("localhost", pki->ca_cert).ok());
+  // Not signed by a CA we trust: the system CAs, or an unrelated CA.
+  EXPECT_TRUE(absl::IsUnavailable(scrape("127.0.0.1", "")));
+  EXPECT_TRUE(absl::IsUnavailable(scrape("127.0.0.1", pki->other_ca_cert)));
+  server.stop();
+  t.join();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

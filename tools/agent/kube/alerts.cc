@@ -110,15 +110,22 @@ std::vector<k8intel::v1::Alert> ContainerAlerts(const k8intel::v1::Pod& pod,
     }
     if (c.last_termination_reason() == "OOMKilled") {
       auto it = fired_restarts.find(c.name());
-      const bool new_oom = it == fired_restarts.end() || c.restart_count() > it->second;
-      // An OOM long survived (the container is ready again) at first sight is history.
-      if (new_oom && !(it == fired_restarts.end() && c.ready())) {
+      const bool first_sight = it == fired_restarts.end();
+      const bool new_oom = first_sight || c.restart_count() > it->second;
+      const std::optional<absl::Time> when = c.has_last_termination_time()
+                                                 ? std::optional<absl::Time>(absl::FromUnixSeconds(
+                                                       c.last_termination_time().seconds()))
+                                                 : std::nullopt;
+      // At first sight (agent start, new pod) a container that is ready again reports its OOM
+      // only when it happened within kRecentOomKill; older ones are history.
+      const bool recent = when && now - *when <= kRecentOomKill;
+      if (new_oom && !(first_sight && c.ready() && !recent)) {
         out.push_back(
             MakeAlert("OOMKilled", k8intel::v1::SEVERITY_CRITICAL, s,
                       absl::StrCat("container ", c.name(), " of pod ", pod.meta().namespace_(), "/",
                                    pod.meta().name(), " was OOMKilled (exit code ",
                                    c.last_exit_code(), ", restarts: ", c.restart_count(), ")"),
-                      now));
+                      when && *when <= now ? *when : now));
       }
       fired_restarts[c.name()] = c.restart_count();
     }

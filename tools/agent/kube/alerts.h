@@ -39,8 +39,14 @@ k8intel::v1::Alert MakeAlert(const std::string& reason, k8intel::v1::Severity se
                              const AlertSubject& subject, const std::string& summary,
                              absl::Time start);
 
+// An OOM kill seen for the first time (agent start, new pod) on a container that is ready
+// again is alerted only when it finished this recently.
+inline constexpr absl::Duration kRecentOomKill = absl::Hours(1);
+
 // ContainerAlerts returns the alerts the pod's container statuses call for. `fired_restarts`
 // (container -> restart count at which OOMKilled last fired) keeps a past OOM from re-firing.
+// An OOMKilled alert starts when the container was killed (lastState.terminated.finishedAt),
+// or `now` when that is unknown.
 std::vector<k8intel::v1::Alert> ContainerAlerts(const k8intel::v1::Pod& pod,
                                                 const AlertSubject& pod_subject,
                                                 std::map<std::string, int>& fired_restarts,

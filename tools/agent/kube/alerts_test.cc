@@ -96,10 +96,26 @@ TEST(AlertsTest, ContainerAlertsLabelsAndStableFingerprints) {
       ContainerAlerts(PodWith("running", "", "OOMKilled", 4, false), s, fired, kNow).empty());
   EXPECT_EQ(ContainerAlerts(PodWith("running", "", "OOMKilled", 5, false), s, fired, kNow).size(),
             1u);
-  // An old OOM of a container that is ready at first sight is history.
+  // At first sight, a container that is ready again: an OOM of unknown time or older than
+  // kRecentOomKill is history; one 10 minutes ago is reported, starting when it happened.
   std::map<std::string, int> fresh;
   EXPECT_TRUE(
       ContainerAlerts(PodWith("running", "", "OOMKilled", 2, true), s, fresh, kNow).empty());
+  k8intel::v1::Pod old = PodWith("running", "", "OOMKilled", 2, true);
+  old.mutable_containers(0)->mutable_last_termination_time()->set_seconds(
+      absl::ToUnixSeconds(kNow - kRecentOomKill - absl::Minutes(1)));
+  std::map<std::string, int> fresh2;
+  EXPECT_TRUE(ContainerAlerts(old, s, fresh2, kNow).empty());
+  k8intel::v1::Pod recent = PodWith("running", "", "OOMKilled", 2, true);
+  recent.mutable_containers(0)->mutable_last_termination_time()->set_seconds(
+      absl::ToUnixSeconds(kNow - absl::Minutes(10)));
+  std::map<std::string, int> fresh3;
+  const auto recent_alerts = ContainerAlerts(recent, s, fresh3, kNow);
+  ASSERT_EQ(recent_alerts.size(), 1u);
+  EXPECT_EQ(recent_alerts[0].start_time().seconds(),
+            absl::ToUnixSeconds(kNow - absl::Minutes(10)));
+  // ... once: the same restart count does not fire again.
+  EXPECT_TRUE(ContainerAlerts(recent, s, fresh3, kNow).empty());
 }
 
 TEST(AlertsTest, TrackerResolves) {

@@ -122,6 +122,7 @@ k8intel::v1::ContainerStatus ToContainerStatus(const Json& s, const Json& spec) 
   const Json& last = Obj(Obj(s, "lastState"), "terminated");
   c.set_last_termination_reason(Str(last, "reason"));
   c.set_last_exit_code(Int32(last, "exitCode"));
+  SetTime(Str(last, "finishedAt"), c.mutable_last_termination_time());
   for (const Json& cs : Arr(spec, "containers")) {
     if (Str(cs, "name") == c.name()) *c.mutable_resources() = ToResources(Obj(cs, "resources"));
   }

@@ -66,7 +66,8 @@ TEST(ConvertTest, PodContainerStates) {
     "status": {"phase": "Running", "podIP": "10.0.0.5", "startTime": "2024-03-01T12:00:00Z",
       "containerStatuses": [{"name": "db", "ready": false, "restartCount": 7,
         "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}})");
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137,
+                                     "finishedAt": "2024-03-01T12:30:00Z"}}}]}})");
   auto o = ToKubeObject("pods", p);
   ASSERT_TRUE(o && o->has_pod());
   const auto& c = o->pod().containers(0);
@@ -74,6 +75,7 @@ TEST(ConvertTest, PodContainerStates) {
   EXPECT_EQ(c.state_reason(), "CrashLoopBackOff");
   EXPECT_EQ(c.last_termination_reason(), "OOMKilled");
   EXPECT_EQ(c.last_exit_code(), 137);
+  EXPECT_EQ(c.last_termination_time().seconds(), 1709296200);
   EXPECT_EQ(c.restart_count(), 7);
   EXPECT_EQ(c.resources().limits().memory_bytes(), 2LL << 30);
   EXPECT_EQ(o->pod().workload_kind(), "StatefulSet");
