@@ -7,6 +7,8 @@ find_package(fmt CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(OpenSSL REQUIRED)
+# Boost.Beast (header-only): HTTP/1.1 for k8i-agent and the metrics listeners.
+find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
 find_package(GTest CONFIG REQUIRED)
 find_package(benchmark CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)

@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "libs/common/config.h"
-#include "libs/metrics/metrics_server.h"
+#include "libs/metrics/metrics.h"
 
 namespace k8i::grpcx {
 

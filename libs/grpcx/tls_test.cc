@@ -15,6 +15,7 @@
 #include "libs/grpcx/health_client.h"
 #include "libs/grpcx/server.h"
 #include "libs/grpcx/testing/test_pki.h"
+#include "libs/metrics/metrics_server.h"
 
 namespace k8i::grpcx {
 namespace {
@@ -33,8 +34,7 @@ EnvReader::Getenv FromMap(std::map<std::string, std::string> env) {
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("k8i-tls-test-" + std::to_string(::getpid())))
+    dir_ = (std::filesystem::temp_directory_path() / ("k8i-tls-test-" + std::to_string(::getpid())))
                .string();
     auto pki = testing::CreateTestPki(dir_);
     ASSERT_TRUE(pki.ok()) << pki.status();
@@ -47,8 +47,7 @@ class TlsTest : public ::testing::Test {
   static const testing::TestPki& pki() { return *pki_; }
 
   // StartServer serves the health service (and nothing else) with `tls` on 127.0.0.1.
-  std::unique_ptr<Server> StartServer(TlsServerConfig tls,
-                                      std::string address = "127.0.0.1:0") {
+  std::unique_ptr<Server> StartServer(TlsServerConfig tls, std::string address = "127.0.0.1:0") {
     ServerOptions opts;
     opts.address = std::move(address);
     opts.tls = std::move(tls);
@@ -65,8 +64,9 @@ class TlsTest : public ::testing::Test {
             .client_auth = auth};
   }
 
-  static absl::StatusOr<HealthCheckResponse::ServingStatus> Health(
-      const std::string& host, int port, const TlsClientConfig& tls) {
+  static absl::StatusOr<HealthCheckResponse::ServingStatus> Health(const std::string& host,
+                                                                   int port,
+                                                                   const TlsClientConfig& tls) {
     return CheckHealth(host + ":" + std::to_string(port), "", absl::Seconds(5), tls);
   }
 
@@ -97,8 +97,8 @@ TEST_F(TlsTest, HandshakeAndRpcWithTheRightCa) {
 TEST_F(TlsTest, WrongCaOrPlaintextClientFails) {
   auto server = StartServer(ServerTls());
   ASSERT_NE(server, nullptr);
-  auto wrong_ca = Health("127.0.0.1", server->port(),
-                         {.tls = true, .ca_file = pki().other_ca_cert});
+  auto wrong_ca =
+      Health("127.0.0.1", server->port(), {.tls = true, .ca_file = pki().other_ca_cert});
   EXPECT_EQ(wrong_ca.status().code(), absl::StatusCode::kUnavailable) << wrong_ca.status();
   auto plaintext = Health("127.0.0.1", server->port(), {});
   EXPECT_FALSE(plaintext.ok());
@@ -179,9 +179,9 @@ TEST(TlsAddressTest, LoopbackClassification) {
                         "unix:/run/k8i.sock", "[::ffff:127.0.0.1]:80"}) {
     EXPECT_TRUE(IsLoopbackAddress(a)) << a;
   }
-  for (const char* a : {"0.0.0.0:7001", "[::]:7001", ":7001", "10.0.0.1:7001",
-                        "ingest.k8intel.svc:7001", "dns:///k8i-front:7000", "128.0.0.1:1",
-                        "localhost.evil.example:1"}) {
+  for (const char* a :
+       {"0.0.0.0:7001", "[::]:7001", ":7001", "10.0.0.1:7001", "ingest.k8intel.svc:7001",
+        "dns:///k8i-front:7000", "128.0.0.1:1", "localhost.evil.example:1"}) {
     EXPECT_FALSE(IsLoopbackAddress(a)) << a;
   }
 }
@@ -196,8 +196,8 @@ TEST_F(TlsTest, LoadServerConfigDefaultsAndModes) {
   ASSERT_TRUE(off.ok()) << off.status();
   EXPECT_FALSE(off->enabled());
 
-  auto tls = Load({{"K8I_TLS_CERT_FILE", pki().server_cert},
-                   {"K8I_TLS_KEY_FILE", pki().server_key}});
+  auto tls =
+      Load({{"K8I_TLS_CERT_FILE", pki().server_cert}, {"K8I_TLS_KEY_FILE", pki().server_key}});
   ASSERT_TRUE(tls.ok()) << tls.status();
   EXPECT_TRUE(tls->enabled());
   EXPECT_EQ(tls->client_auth, ClientAuth::kNone);
@@ -302,8 +302,7 @@ TEST_F(TlsTest, BadClientConfigsNameTheVariable) {
   insecure.insecure_plaintext = true;
   EXPECT_TRUE(ValidateTlsClientConfig(insecure, "k8i-front.k8intel.svc:7000").ok());
 
-  const TlsClientConfig half{
-      .tls = true, .cert_file = pki().client_cert, .prefix = "K8I_AGENT"};
+  const TlsClientConfig half{.tls = true, .cert_file = pki().client_cert, .prefix = "K8I_AGENT"};
   EXPECT_THAT(ValidateTlsClientConfig(half, "x:1").message(),
               HasSubstr("K8I_AGENT_TLS_KEY_FILE: required with K8I_AGENT_TLS_CERT_FILE"));
   const TlsClientConfig mismatched{.tls = true,

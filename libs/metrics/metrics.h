@@ -1,7 +1,8 @@
 // Prometheus metrics: Counter, Gauge and Histogram values grouped in labelled Families, held by
 // a thread-safe Registry that renders the text exposition format 0.0.4. Metric updates are
 // lock-free atomics; only creating a new family or label child takes a lock. Serve a registry
-// over HTTP with MetricsServer (metrics_server.h).
+// over HTTP with MetricsServer (metrics_server.h); the listener's settings (HttpTlsOptions,
+// IsLoopbackHost) live here so that code checking them does not link the server.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace k8i::metrics {
@@ -168,5 +170,17 @@ class Registry {
 // FormatValue renders a sample value as Prometheus expects: shortest round-trip decimal,
 // "+Inf", "-Inf" or "NaN". Exposed for tests and other exporters.
 std::string FormatValue(double v);
+
+// HttpTlsOptions: the server certificate of the HTTPS metrics listener; empty cert_file =
+// plaintext.
+struct HttpTlsOptions {
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;   // PEM private key
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+// IsLoopbackHost: true for "localhost", 127.0.0.0/8, ::1 and ::ffff:127.x; false for anything
+// else, including "" and the wildcard addresses.
+bool IsLoopbackHost(absl::string_view host);
 
 }  // namespace k8i::metrics

@@ -1,23 +1,70 @@
 #include "libs/metrics/metrics_server.h"
 
-#include <arpa/inet.h>
-#include <httplib.h>
-#include <sys/socket.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
-#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 
 namespace k8i::metrics {
 namespace {
 
-constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using TlsStream = asio::ssl::stream<beast::tcp_stream>;
+
+constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kTextContentType[] = "text/plain; charset=utf-8";
+// Reading one request (TLS handshake included), writing one response: a slow or silent client
+// is dropped after this. Also how long a keep-alive connection may stay idle.
+constexpr std::chrono::seconds kIoTimeout(5);
+// Closing after the last response: waiting for the client's close_notify (TLS) or for the
+// client to close its side (plaintext).
+constexpr std::chrono::seconds kTlsShutdownTimeout(1);
+constexpr std::chrono::seconds kLingerTimeout(1);
+constexpr size_t kDrainChunk = 4096;
+// How long the destructor lets in-flight requests finish before dropping them.
+constexpr absl::Duration kStopGrace = absl::Seconds(3);
+// Backoff after a failed accept (e.g. out of file descriptors), so the loop does not spin.
+constexpr std::chrono::milliseconds kAcceptRetry(100);
+constexpr uint32_t kHeaderLimit = 8 << 10;
+constexpr uint64_t kBodyLimit = 1 << 10;  // scrapes have no body; a small one is read and ignored
+constexpr size_t kReadBufferLimit = 16 << 10;
+// Connections beyond this are closed on accept (scrapers need one or two).
+constexpr size_t kMaxConnections = 64;
 
 struct HostPort {
   std::string host;
@@ -53,39 +100,320 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view s) {
   return hp;
 }
 
-// NewServer returns an HTTPS server when `tls` is enabled, else plain HTTP.
-absl::StatusOr<std::unique_ptr<httplib::Server>> NewServer(const HttpTlsOptions& tls) {
-  if (!tls.enabled()) return std::make_unique<httplib::Server>();
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-  auto server =
-      std::make_unique<httplib::SSLServer>(tls.cert_file.c_str(), tls.key_file.c_str());
-  if (!server->is_valid()) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics server: cannot load certificate ",
-                                                   tls.cert_file, " with key ", tls.key_file));
+// NewTlsContext loads the server certificate chain and key; TLS 1.2 or newer, no client
+// certificates requested.
+absl::StatusOr<std::unique_ptr<asio::ssl::context>> NewTlsContext(const HttpTlsOptions& tls) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
+  error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (!ec) ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+  std::string reason = ec ? ec.message() : "";
+  if (!ec && SSL_CTX_check_private_key(native) != 1) {
+    reason = "the key does not match the certificate";
   }
-  return server;
-#else
-  return absl::UnimplementedError("metrics server: cpp-httplib was built without OpenSSL");
-#endif
+  ERR_clear_error();
+  if (!reason.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("metrics server: cannot load certificate ",
+                                                   tls.cert_file, " with key ", tls.key_file, ": ",
+                                                   reason));
+  }
+  return ctx;
 }
+
+void SetCloseOnExec(int fd) {
+  const int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+Response TextResponse(http::status status, unsigned version, std::string body) {
+  Response res(status, version);
+  res.set(http::field::content_type, kTextContentType);
+  res.body() = std::move(body);
+  return res;
+}
+
+// Respond routes one parsed request: GET (or HEAD) /metrics and /healthz, 404 for other paths,
+// 405 for other methods.
+Response Respond(const Request& req, Registry& registry) {
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  const bool head = req.method() == http::verb::head;
+  Response res;
+  if (path != "/metrics" && path != "/healthz") {
+    res = TextResponse(http::status::not_found, req.version(), "not found\n");
+  } else if (req.method() != http::verb::get && !head) {
+    res = TextResponse(http::status::method_not_allowed, req.version(), "method not allowed\n");
+    res.set(http::field::allow, "GET, HEAD");
+  } else if (path == "/metrics") {
+    res = TextResponse(http::status::ok, req.version(), registry.Expose());
+    res.set(http::field::content_type, kMetricsContentType);
+  } else {
+    res = TextResponse(http::status::ok, req.version(), "ok");
+  }
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  if (head) res.body().clear();  // Content-Length stays that of the GET body
+  return res;
+}
+
+// ReadErrorStatus returns the status to answer a request that failed to parse with, or nullopt
+// when there is nobody to answer (closed, reset, timed out, TLS failure).
+std::optional<http::status> ReadErrorStatus(const error_code& ec) {
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+    return http::status::request_header_fields_too_large;
+  }
+  if (ec == http::error::body_limit) return http::status::payload_too_large;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+    return http::status::bad_request;
+  }
+  return std::nullopt;
+}
+
+// Server state shared by the connections; used only on the server thread.
+class SessionBase;
+struct Shared {
+  Registry* registry = nullptr;
+  asio::ssl::context* tls = nullptr;  // null: plaintext
+  bool stopping = false;
+  std::unordered_set<SessionBase*> sessions;
+};
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  // Stop is called once when the server stops: an idle connection closes now, one with a
+  // request under way finishes it (and then closes).
+  virtual void Stop() = 0;
+};
+
+// Session serves one connection: [TLS handshake,] then requests one after the other while the
+// client keeps the connection alive. It owns itself through the pending operation's handler.
+template <typename Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(Shared& shared, tcp::socket socket)
+      : shared_(shared), stream_(MakeStream(std::move(socket), shared)) {
+    shared_.sessions.insert(this);
+  }
+  ~Session() override { shared_.sessions.erase(this); }
+
+  void Begin() {
+    if constexpr (kTls) {
+      Lowest().expires_after(kIoTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](error_code ec) {
+                                if (!ec) self->ReadRequest();
+                              });
+    } else {
+      ReadRequest();
+    }
+  }
+
+  void Stop() override {
+    if (reading_ && buffer_.size() == 0 && !parser_->got_some()) Lowest().close();
+  }
+
+ private:
+  static Stream MakeStream(tcp::socket socket, Shared& shared) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *shared.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  void ReadRequest() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kBodyLimit);
+    reading_ = true;
+    Lowest().expires_after(kIoTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](error_code ec, size_t) {
+                       self->reading_ = false;
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(const error_code& ec) {
+    if (ec) {
+      const std::optional<http::status> status = ReadErrorStatus(ec);
+      if (!status) return;  // dropping the last reference closes the connection
+      response_ = TextResponse(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
+      response_.keep_alive(false);
+      response_.prepare_payload();
+    } else {
+      response_ = Respond(parser_->get(), *shared_.registry);
+    }
+    parser_.reset();
+    if (shared_.stopping) response_.keep_alive(false);
+    Lowest().expires_after(kIoTimeout);
+    http::async_write(stream_, response_, [self = this->shared_from_this()](error_code ec, size_t) {
+      self->OnWrite(ec);
+    });
+  }
+
+  void OnWrite(const error_code& ec) {
+    if (ec) return;
+    if (response_.keep_alive() && !shared_.stopping) {
+      response_ = {};
+      ReadRequest();
+      return;
+    }
+    if constexpr (kTls) {
+      Lowest().expires_after(kTlsShutdownTimeout);
+      stream_.async_shutdown([self = this->shared_from_this()](error_code) {});
+    } else {
+      // Half-close, then read and discard what the client still sends until it closes too:
+      // closing with unread data would reset the connection and could destroy the response
+      // before the client reads it (an error reply to a request we did not read in full).
+      error_code ignored;
+      Lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      buffer_.clear();
+      Lowest().expires_after(kLingerTimeout);
+      Drain();
+    }
+  }
+
+  void Drain() {
+    Lowest().async_read_some(buffer_.prepare(kDrainChunk),
+                             [self = this->shared_from_this()](error_code ec, size_t) {
+                               if (!ec) self->Drain();
+                             });
+  }
+
+  Shared& shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_{kReadBufferLimit};
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response response_;
+  bool reading_ = false;
+};
 
 }  // namespace
 
-bool IsLoopbackHost(absl::string_view host) {
-  if (absl::EqualsIgnoreCase(host, "localhost")) return true;
-  const std::string h(host);
-  in_addr v4{};
-  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+// Impl owns the io_context, the listening socket and the server thread. Everything but
+// Listen/Run/the destructor runs on the server thread.
+class MetricsServer::Impl {
+ public:
+  Impl(Registry& registry, std::unique_ptr<asio::ssl::context> tls)
+      : tls_(std::move(tls)), ioc_(1), acceptor_(ioc_), retry_(ioc_) {
+    shared_.registry = &registry;
+    shared_.tls = tls_.get();
   }
-  return false;
-}
 
-MetricsServer::MetricsServer(std::unique_ptr<httplib::Server> server, int port)
-    : server_(std::move(server)), port_(port) {}
+  ~Impl() {
+    if (!thread_.joinable()) return;
+    asio::post(ioc_, [this] {
+      shared_.stopping = true;
+      error_code ignored;
+      acceptor_.close(ignored);
+      retry_.cancel();
+      // Stop only closes sockets; the sessions end later, in their handlers.
+      for (SessionBase* s :
+           std::vector<SessionBase*>(shared_.sessions.begin(), shared_.sessions.end())) {
+        s->Stop();
+      }
+    });
+    // run() returns once the last connection is done; past the grace period, stop it and let
+    // the io_context's destructor drop what is left.
+    if (!done_.WaitForNotificationWithTimeout(kStopGrace)) ioc_.stop();
+    thread_.join();
+  }
+
+  // Listen binds and listens on `hp` (trying each address a host name resolves to) and returns
+  // the bound port.
+  absl::StatusOr<int> Listen(const HostPort& hp, const std::string& host_port) {
+    std::vector<tcp::endpoint> endpoints;
+    error_code ec;
+    const asio::ip::address address = asio::ip::make_address(hp.host, ec);
+    if (!ec) {
+      endpoints.emplace_back(address, static_cast<uint16_t>(hp.port));
+    } else {
+      tcp::resolver resolver(ioc_);
+      auto results = resolver.resolve(hp.host, std::to_string(hp.port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    }
+    for (const tcp::endpoint& endpoint : endpoints) {
+      error_code ignored;
+      acceptor_.close(ignored);
+      if (acceptor_.open(endpoint.protocol(), ec)) continue;
+      SetCloseOnExec(acceptor_.native_handle());
+      // SO_REUSEADDR allows a quick restart; never SO_REUSEPORT, which would let a second
+      // process bind the same port and silently take half the scrapes.
+      if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec)) continue;
+      if (acceptor_.bind(endpoint, ec)) continue;
+      if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) continue;
+      const tcp::endpoint bound = acceptor_.local_endpoint(ec);
+      if (!ec) return static_cast<int>(bound.port());
+    }
+    error_code ignored;
+    acceptor_.close(ignored);
+    return absl::UnavailableError(absl::StrCat("metrics server cannot bind ", host_port,
+                                               " (in use or bad host?)",
+                                               ec ? absl::StrCat(": ", ec.message()) : ""));
+  }
+
+  // Run starts accepting on the server thread.
+  void Run() {
+    Accept();
+    thread_ = std::thread([this] {
+      ioc_.run();
+      done_.Notify();
+    });
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept([this](error_code ec, tcp::socket socket) {
+      if (shared_.stopping || !acceptor_.is_open()) return;
+      if (ec) {
+        retry_.expires_after(kAcceptRetry);
+        retry_.async_wait([this](error_code ec) {
+          if (!ec && !shared_.stopping) Accept();
+        });
+        return;
+      }
+      if (shared_.sessions.size() < kMaxConnections) {
+        SetCloseOnExec(socket.native_handle());
+        if (tls_ != nullptr) {
+          std::make_shared<Session<TlsStream>>(shared_, std::move(socket))->Begin();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(shared_, std::move(socket))->Begin();
+        }
+      }
+      Accept();
+    });
+  }
+
+  // Destroyed in reverse: the thread is joined, then the acceptor, then the io_context (which
+  // drops any session still pending; they unregister from shared_), then the TLS context.
+  std::unique_ptr<asio::ssl::context> tls_;
+  Shared shared_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer retry_;
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+MetricsServer::MetricsServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
+
+MetricsServer::~MetricsServer() = default;
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& host_port,
                                                                     Registry& registry,
@@ -97,62 +425,17 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
         "metrics address \"", host_port,
         "\" is not a loopback address and TLS is off (plaintext is allowed only on loopback)"));
   }
-
-  auto created = NewServer(tls);
-  if (!created.ok()) return created.status();
-  std::unique_ptr<httplib::Server> server = std::move(created).value();
-  // Scrapes are rare and small: two workers are plenty (the library default is 8+).
-  server->new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server->set_read_timeout(std::chrono::seconds(5));
-  server->set_write_timeout(std::chrono::seconds(5));
-  // httplib's default sets SO_REUSEPORT, which lets a second process bind the same port and
-  // silently take half the scrapes; SO_REUSEADDR alone still allows a quick restart.
-  server->set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
-  Registry* reg = &registry;
-  server->Get("/metrics", [reg](const httplib::Request&, httplib::Response& res) {
-    res.set_content(reg->Expose(), kContentType);
-  });
-  server->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok", "text/plain; charset=utf-8");
-  });
-
-  int port = hp->port;
-  if (port == 0) {
-    port = server->bind_to_any_port(hp->host);
-  } else if (!server->bind_to_port(hp->host, port)) {
-    port = -1;
+  std::unique_ptr<asio::ssl::context> ctx;
+  if (tls.enabled()) {
+    auto created = NewTlsContext(tls);
+    if (!created.ok()) return created.status();
+    ctx = std::move(created).value();
   }
-  if (port <= 0) {
-    return absl::UnavailableError(
-        absl::StrCat("metrics server cannot bind ", host_port, " (in use or bad host?)"));
-  }
-
-  auto ms = std::unique_ptr<MetricsServer>(new MetricsServer(std::move(server), port));
-  auto done = std::make_shared<std::atomic<bool>>(false);
-  httplib::Server* raw = ms->server_.get();
-  ms->thread_ = std::thread([raw, done] {
-    raw->listen_after_bind();
-    done->store(true);
-  });
-  // httplib's stop() is a no-op until the accept loop has started, so wait for it here; then
-  // the destructor's stop() cannot be lost.
-  while (!raw->is_running() && !done->load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (done->load() && !raw->is_running()) {
-    ms->thread_.join();
-    return absl::UnavailableError(
-        absl::StrCat("metrics server on ", host_port, " stopped right after starting"));
-  }
-  return ms;
-}
-
-MetricsServer::~MetricsServer() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
+  auto impl = std::make_unique<Impl>(registry, std::move(ctx));
+  absl::StatusOr<int> port = impl->Listen(*hp, host_port);
+  if (!port.ok()) return port.status();
+  impl->Run();
+  return std::unique_ptr<MetricsServer>(new MetricsServer(std::move(impl), *port));
 }
 
 }  // namespace k8i::metrics

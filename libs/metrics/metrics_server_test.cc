@@ -1,15 +1,79 @@
 #include "libs/metrics/metrics_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/grpcx/testing/test_pki.h"
 
 namespace k8i::metrics {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using Clock = std::chrono::steady_clock;
+
+// RawConnection: a TCP connection to 127.0.0.1:port for sending arbitrary bytes.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ =
+        fd_ >= 0 && connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  }
+
+  // ReadUntilClosed reads until the server closes the connection (returns true) or `timeout`
+  // passes (returns false); what was read is appended to `out`.
+  bool ReadUntilClosed(std::chrono::milliseconds timeout, std::string* out) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return true;  // EOF or reset
+      out->append(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+std::unique_ptr<httplib::Client> LocalClient(int port) {
+  auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
+  client->set_connection_timeout(std::chrono::seconds(2));
+  client->set_read_timeout(std::chrono::seconds(10));
+  return client;
+}
 
 TEST(MetricsServerTest, ServesMetricsAndHealthOnAPickedPort) {
   Registry registry;
@@ -54,6 +118,227 @@ TEST(MetricsServerTest, MalformedAddressIsInvalidArgument) {
     auto s = MetricsServer::Start(addr, registry);
     ASSERT_FALSE(s.ok()) << addr;
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << addr;
+  }
+}
+
+TEST(MetricsServerTest, PlaintextOnlyOnLoopback) {
+  Registry registry;
+  for (const char* addr : {"0.0.0.0:0", ":0", "10.1.2.3:9090"}) {
+    auto s = MetricsServer::Start(addr, registry);
+    ASSERT_FALSE(s.ok()) << addr;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition) << addr;
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("TLS is off")) << addr;
+  }
+  auto by_name = MetricsServer::Start("localhost:0", registry);
+  ASSERT_TRUE(by_name.ok()) << by_name.status();
+  auto res = LocalClient((*by_name)->port())->Get("/healthz");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST(MetricsServerTest, UnknownPathsAre404AndOtherMethods405) {
+  Registry registry;
+  auto server = MetricsServer::Start("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = LocalClient((*server)->port());
+
+  for (const char* path : {"/", "/nope", "/metricsx", "/metrics/"}) {
+    auto get = client->Get(path);
+    ASSERT_TRUE(get) << path;
+    EXPECT_EQ(get->status, 404) << path;
+  }
+  auto post_unknown = client->Post("/nope", "x", "text/plain");
+  ASSERT_TRUE(post_unknown);
+  EXPECT_EQ(post_unknown->status, 404);
+
+  auto post = client->Post("/metrics", "x", "text/plain");
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  EXPECT_EQ(post->get_header_value("Allow"), "GET, HEAD");
+  auto del = client->Delete("/healthz");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 405);
+
+  auto head = client->Head("/metrics");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  auto query = client->Get("/healthz?verbose=1");
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->status, 200);
+  EXPECT_EQ(query->get_header_value("Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST(MetricsServerTest, KeepAliveServesPipelinedRequestsThenCloses) {
+  Registry registry;
+  auto server = MetricsServer::Start("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawConnection conn((*server)->port());
+  ASSERT_TRUE(conn.connected());
+  ASSERT_TRUE(
+      conn.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string got;
+  EXPECT_TRUE(conn.ReadUntilClosed(std::chrono::seconds(3), &got));
+  size_t oks = 0;
+  for (size_t at = got.find("HTTP/1.1 200 OK"); at != std::string::npos;
+       at = got.find("HTTP/1.1 200 OK", at + 1)) {
+    ++oks;
+  }
+  EXPECT_EQ(oks, 3u) << got;
+}
+
+TEST(MetricsServerTest, BadAndSlowClientsDoNotBlockScrapes) {
+  Registry registry;
+  registry.AddCounter("scrapes_total", "Scrapes.", {}).WithLabels({}).Inc();
+  auto server = MetricsServer::Start("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  RawConnection silent(port);
+  ASSERT_TRUE(silent.connected());
+  RawConnection unfinished(port);
+  ASSERT_TRUE(unfinished.connected());
+  ASSERT_TRUE(unfinished.Send("GET /metrics HTTP/1.1\r\nHost: x\r\n"));
+
+  constexpr char kGarbage[] = "\x16\x03\x01\x02\x00garbage\r\n\r\n";
+  struct Bad {
+    std::string request;
+    std::string status_line;
+  };
+  const Bad bad[] = {
+      {std::string(kGarbage, sizeof(kGarbage) - 1), "HTTP/1.1 400"},
+      {"GET /metrics HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n", "HTTP/1.1 431"},
+      {"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", "HTTP/1.1 413"},
+      {"GET /metrics HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400"},
+  };
+  for (const Bad& b : bad) {
+    RawConnection conn(port);
+    ASSERT_TRUE(conn.connected());
+    conn.Send(b.request);  // the server may close before reading it all
+    std::string got;
+    EXPECT_TRUE(conn.ReadUntilClosed(std::chrono::seconds(3), &got)) << b.status_line;
+    EXPECT_THAT(got, StartsWith(b.status_line));
+  }
+
+  const Clock::time_point before = Clock::now();
+  auto res = LocalClient(port)->Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->body, HasSubstr("scrapes_total 1"));
+  EXPECT_LT(Clock::now() - before, std::chrono::seconds(6));
+
+  // The server drops both stalled connections after its 5 s read timeout, without a reply.
+  std::string got;
+  EXPECT_TRUE(unfinished.ReadUntilClosed(std::chrono::seconds(8), &got));
+  EXPECT_EQ(got, "");
+  EXPECT_TRUE(silent.ReadUntilClosed(std::chrono::seconds(2), &got));
+  EXPECT_EQ(got, "");
+}
+
+TEST(MetricsServerTest, StopsPromptlyWithOpenConnections) {
+  Registry registry;
+  auto server = MetricsServer::Start("127.0.0.1:0", registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawConnection idle((*server)->port());
+  ASSERT_TRUE(idle.connected());
+  ASSERT_TRUE(idle.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  RawConnection unfinished((*server)->port());
+  ASSERT_TRUE(unfinished.connected());
+  ASSERT_TRUE(unfinished.Send("GET /healthz HTTP/1.1\r\n"));
+  std::string got;
+  EXPECT_FALSE(idle.ReadUntilClosed(std::chrono::milliseconds(300), &got));
+  EXPECT_THAT(got, StartsWith("HTTP/1.1 200 OK"));
+
+  const Clock::time_point before = Clock::now();
+  server->reset();
+  EXPECT_LT(Clock::now() - before, std::chrono::milliseconds(4500));
+  EXPECT_TRUE(idle.ReadUntilClosed(std::chrono::seconds(1), &got));
+  EXPECT_TRUE(unfinished.ReadUntilClosed(std::chrono::seconds(1), &got));
+}
+
+class MetricsServerTlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string((std::filesystem::temp_directory_path() /
+                            ("k8i-metrics-test-" + std::to_string(::getpid())))
+                               .string());
+    auto pki = grpcx::testing::CreateTestPki(*dir_);
+    ASSERT_TRUE(pki.ok()) << pki.status();
+    pki_ = new grpcx::testing::TestPki(*std::move(pki));
+  }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    std::filesystem::remove_all(*dir_, ignored);
+    delete pki_;
+    delete dir_;
+  }
+
+  static std::unique_ptr<httplib::SSLClient> TlsClient(int port, const std::string& ca) {
+    auto client = std::make_unique<httplib::SSLClient>("localhost", port);
+    client->set_ca_cert_path(ca.c_str());
+    client->enable_server_certificate_verification(true);
+    client->set_connection_timeout(std::chrono::seconds(2));
+    client->set_read_timeout(std::chrono::seconds(10));
+    return client;
+  }
+
+  static std::string* dir_;
+  static grpcx::testing::TestPki* pki_;
+};
+
+std::string* MetricsServerTlsTest::dir_ = nullptr;
+grpcx::testing::TestPki* MetricsServerTlsTest::pki_ = nullptr;
+
+TEST_F(MetricsServerTlsTest, ServesHttpsAndSurvivesBadHandshakes) {
+  Registry registry;
+  registry.AddCounter("tls_total", "TLS.", {}).WithLabels({}).Inc(3);
+  // TLS allows every interface; bind loopback anyway to keep the test local.
+  auto server = MetricsServer::Start(
+      "127.0.0.1:0", registry, {.cert_file = pki_->server_cert, .key_file = pki_->server_key});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+
+  // Plaintext and garbage on the TLS port, and a client that does not trust the CA, all fail
+  // alone.
+  auto plain = LocalClient(port)->Get("/metrics");
+  EXPECT_TRUE(!plain || plain->status != 200);
+  RawConnection garbage(port);
+  ASSERT_TRUE(garbage.connected());
+  garbage.Send("\x16\x03\x01\x00\x05hello");
+  RawConnection silent(port);
+  ASSERT_TRUE(silent.connected());
+  EXPECT_FALSE(TlsClient(port, pki_->other_ca_cert)->Get("/metrics"));
+
+  auto client = TlsClient(port, pki_->ca_cert);
+  auto res = client->Get("/metrics");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  EXPECT_THAT(res->get_header_value("Content-Type"), StartsWith("text/plain; version=0.0.4"));
+  EXPECT_EQ(res->body, registry.Expose());
+  EXPECT_THAT(res->body, HasSubstr("tls_total 3\n"));
+  auto health = client->Get("/healthz");
+  ASSERT_TRUE(health) << httplib::to_string(health.error());
+  EXPECT_EQ(health->body, "ok");
+  auto missing = client->Get("/nope");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST_F(MetricsServerTlsTest, UnusableCertificateFilesAreInvalidArgument) {
+  Registry registry;
+  const HttpTlsOptions bad[] = {
+      {.cert_file = pki_->server_cert, .key_file = pki_->client_key},  // mismatched key
+      {.cert_file = *dir_ + "/missing.crt", .key_file = pki_->server_key},
+      {.cert_file = pki_->server_cert, .key_file = *dir_ + "/missing.key"},
+      {.cert_file = pki_->server_key, .key_file = pki_->server_key},  // not a certificate
+  };
+  for (const HttpTlsOptions& tls : bad) {
+    auto s = MetricsServer::Start("127.0.0.1:0", registry, tls);
+    ASSERT_FALSE(s.ok()) << tls.cert_file << " " << tls.key_file;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr("cannot load certificate"));
   }
 }
 

@@ -33,9 +33,9 @@ std::string Hostname() {
 int Main() {
   ApplyProcessDefaults();
   // One malloc arena per thread (glibc's default, up to 8 per core) keeps each thread's freed
-  // memory resident in its own arena; the agent's threads allocate little and rarely at once,
-  // so two arenas are plenty (Agent::Run also trims after every round).
-  mallopt(M_ARENA_MAX, 2);
+  // memory resident in its own arena; the agent's four threads allocate little and rarely at
+  // once, so they share one (Agent::Run also trims after every round).
+  mallopt(M_ARENA_MAX, 1);
   grpcx::BlockShutdownSignals();
   EnvReader env;
   auto cfg = LoadConfig(env, Hostname());

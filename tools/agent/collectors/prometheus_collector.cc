@@ -1,7 +1,5 @@
 #include "tools/agent/collectors/prometheus_collector.h"
 
-#include <httplib.h>
-
 #include <cmath>
 #include <set>
 
@@ -81,59 +79,57 @@ ScrapeStats ToSeries(const prom::ParseResult& parsed, const std::string& target,
 
 absl::StatusOr<std::unique_ptr<PrometheusCollector>> PrometheusCollector::Create(
     const std::string& url, const CollectorSettings& settings) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos ||
-      (url.compare(0, scheme_end, "http") != 0 && url.compare(0, scheme_end, "https") != 0)) {
+  auto parsed = net::ParseHttpUrl(url);
+  if (!parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("K8I_AGENT_SCRAPE_URLS: \"", url, "\" must start with http:// or https://"));
+        absl::StrCat("K8I_AGENT_SCRAPE_URLS: ", parsed.status().message()));
   }
-  const size_t path_start = url.find('/', scheme_end + 3);
-  std::string base = url.substr(0, path_start);
-  std::string path = path_start == std::string::npos ? "/metrics" : url.substr(path_start);
-  if (base.size() <= scheme_end + 3) {
+  auto http = net::HttpClient::Create(parsed->https, parsed->host, parsed->port,
+                                      {.ca_file = settings.scrape_ca_file});
+  if (!http.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("K8I_AGENT_SCRAPE_URLS: \"", url, "\" has no host"));
+        absl::StrCat("K8I_AGENT_SCRAPE_TLS_CA_FILE: ", http.status().message()));
   }
   return std::unique_ptr<PrometheusCollector>(
-      new PrometheusCollector(url, std::move(base), std::move(path), settings));
+      new PrometheusCollector(url, parsed->target, *std::move(http), settings));
 }
 
-PrometheusCollector::PrometheusCollector(std::string url, std::string base, std::string path,
+PrometheusCollector::PrometheusCollector(std::string url, std::string path,
+                                         std::unique_ptr<net::HttpClient> http,
                                          CollectorSettings settings)
     : url_(std::move(url)),
-      base_(std::move(base)),
       path_(std::move(path)),
+      http_(std::move(http)),
       settings_(std::move(settings)) {}
 
+PrometheusCollector::~PrometheusCollector() = default;
+
 absl::Status PrometheusCollector::Collect(absl::Time now, Collection& out) {
-  httplib::Client client(base_);
-  if (!settings_.scrape_ca_file.empty()) client.set_ca_cert_path(settings_.scrape_ca_file.c_str());
-  const auto timeout = absl::ToChronoMicroseconds(settings_.scrape_timeout);
-  client.set_connection_timeout(timeout);
-  client.set_read_timeout(timeout);
-  client.set_write_timeout(timeout);
   std::string body;
   bool too_big = false;
+  int status = 0;
   const int64_t max_bytes = settings_.scrape_max_bytes;
-  httplib::Headers headers = {{"Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1"}};
-  auto res = client.Get(path_, headers, [&](const char* data, size_t len) {
-    if (static_cast<int64_t>(body.size() + len) > max_bytes) {
-      too_big = true;
-      return false;
-    }
-    body.append(data, len);
-    return true;
-  });
+  const absl::Status s = http_->Get(
+      {.target = path_,
+       .headers = {{"Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1"}},
+       .connect_timeout = settings_.scrape_timeout,
+       .read_timeout = settings_.scrape_timeout},
+      [&](int st) { status = st; },
+      [&](absl::string_view data) {
+        if (static_cast<int64_t>(body.size() + data.size()) > max_bytes) {
+          too_big = true;
+          return false;
+        }
+        body.append(data.data(), data.size());
+        return true;
+      });
   if (too_big) {
     return absl::ResourceExhaustedError(
         absl::StrCat("scrape ", url_, ": body exceeds ", max_bytes, " bytes"));
   }
-  if (!res) {
-    return absl::UnavailableError(
-        absl::StrCat("scrape ", url_, ": ", httplib::to_string(res.error())));
-  }
-  if (res->status != 200) {
-    return absl::UnavailableError(absl::StrCat("scrape ", url_, ": HTTP ", res->status));
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("scrape ", url_, ": ", s.message()));
+  if (status != 200) {
+    return absl::UnavailableError(absl::StrCat("scrape ", url_, ": HTTP ", status));
   }
   const prom::ParseResult parsed = prom::Parse(body);
   const ScrapeStats st = ToSeries(parsed, url_, settings_.node_name, absl::ToUnixMillis(now),

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "tools/agent/collectors/collector.h"
 #include "tools/agent/collectors/prometheus_parser.h"
+#include "tools/agent/net/http_client.h"
 
 namespace k8i::agent {
 
@@ -30,17 +31,20 @@ ScrapeStats ToSeries(const prom::ParseResult& parsed, const std::string& target,
 // PrometheusCollector is not thread-safe.
 class PrometheusCollector final : public Collector {
  public:
-  // Create validates `url` (http:// or https://, host required) without connecting.
+  // Create validates `url` (http:// or https://, host required) without connecting; for https
+  // it loads settings.scrape_ca_file (or the system CAs).
   static absl::StatusOr<std::unique_ptr<PrometheusCollector>> Create(
       const std::string& url, const CollectorSettings& settings);
+  ~PrometheusCollector() override;
 
   std::string name() const override { return "prometheus"; }
   absl::Status Collect(absl::Time now, Collection& out) override;
 
  private:
-  PrometheusCollector(std::string url, std::string base, std::string path,
+  PrometheusCollector(std::string url, std::string path, std::unique_ptr<net::HttpClient> http,
                       CollectorSettings settings);
-  std::string url_, base_, path_;
+  std::string url_, path_;
+  std::unique_ptr<net::HttpClient> http_;
   CollectorSettings settings_;
 };
 

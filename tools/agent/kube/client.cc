@@ -1,8 +1,5 @@
 #include "tools/agent/kube/client.h"
 
-#include <httplib.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -150,8 +147,11 @@ absl::StatusOr<KubeConfig> LoadKubeconfig(const std::string& path) {
   }
 }
 
-KubeClient::KubeClient(KubeConfig config, absl::Duration timeout)
-    : config_(std::move(config)), timeout_(timeout) {}
+KubeClient::KubeClient(KubeConfig config, absl::Duration timeout,
+                       std::unique_ptr<net::HttpClient> http)
+    : config_(std::move(config)), timeout_(timeout), http_(std::move(http)) {}
+
+KubeClient::~KubeClient() = default;
 
 absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Create(KubeConfig config,
                                                                absl::Duration timeout) {
@@ -159,153 +159,86 @@ absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Create(KubeConfig config
   if (config.client_cert_pem.empty() != config.client_key_pem.empty()) {
     return absl::InvalidArgumentError("client certificate and key must be given together");
   }
-  auto client = std::unique_ptr<KubeClient>(new KubeClient(std::move(config), timeout));
-  if (client->config_.https && !client->NewHttp(timeout)) {
-    return absl::InvalidArgumentError("bad TLS material (CA or client certificate/key)");
+  auto http = net::HttpClient::Create(config.https, config.host, config.port,
+                                      {.ca_pem = config.ca_pem,
+                                       .cert_pem = config.client_cert_pem,
+                                       .key_pem = config.client_key_pem,
+                                       .verify = !config.insecure_skip_tls_verify});
+  if (!http.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad TLS material (CA or client certificate/key): ", http.status().message()));
   }
-  return client;
+  return std::unique_ptr<KubeClient>(new KubeClient(std::move(config), timeout, *std::move(http)));
 }
 
-std::unique_ptr<httplib::ClientImpl> KubeClient::NewHttp(absl::Duration read_timeout) const {
-  std::unique_ptr<httplib::ClientImpl> http;
-  if (!config_.https) {
-    http = std::make_unique<httplib::ClientImpl>(config_.host, config_.port);
-  } else {
-    std::unique_ptr<httplib::SSLClient> ssl;
-    if (!config_.client_cert_pem.empty()) {
-      BIO* cb = BIO_new_mem_buf(config_.client_cert_pem.data(),
-                                static_cast<int>(config_.client_cert_pem.size()));
-      BIO* kb = BIO_new_mem_buf(config_.client_key_pem.data(),
-                                static_cast<int>(config_.client_key_pem.size()));
-      X509* cert = cb ? PEM_read_bio_X509(cb, nullptr, nullptr, nullptr) : nullptr;
-      EVP_PKEY* key = kb ? PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr) : nullptr;
-      if (cert && key)
-        ssl = std::make_unique<httplib::SSLClient>(config_.host, config_.port, cert, key);
-      X509_free(cert);
-      EVP_PKEY_free(key);
-      BIO_free(cb);
-      BIO_free(kb);
-      if (!ssl) return nullptr;
-    } else {
-      ssl = std::make_unique<httplib::SSLClient>(config_.host, config_.port);
-    }
-    if (!ssl->is_valid()) return nullptr;
-    if (config_.insecure_skip_tls_verify) {
-      ssl->enable_server_certificate_verification(false);
-    } else if (!config_.ca_pem.empty()) {
-      BIO* bio = BIO_new_mem_buf(config_.ca_pem.data(), static_cast<int>(config_.ca_pem.size()));
-      X509_STORE* store = X509_STORE_new();
-      int added = 0;
-      while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
-        added += X509_STORE_add_cert(store, ca);
-        X509_free(ca);
-      }
-      BIO_free(bio);
-      if (added == 0) {
-        X509_STORE_free(store);
-        return nullptr;
-      }
-      ssl->set_ca_cert_store(store);  // takes ownership
-      ssl->enable_server_certificate_verification(true);
-    }
-    http = std::move(ssl);
-  }
-  const auto secs = [](absl::Duration d) { return static_cast<time_t>(absl::ToInt64Seconds(d)); };
-  http->set_connection_timeout(secs(timeout_), 0);
-  http->set_read_timeout(secs(read_timeout), 0);
-  http->set_write_timeout(secs(timeout_), 0);
+net::HttpRequest KubeClient::NewRequest(const std::string& path,
+                                        absl::Duration read_timeout) const {
+  net::HttpRequest req{.target = path,
+                       .headers = {{"Accept", "application/json"}},
+                       .connect_timeout = timeout_,
+                       .read_timeout = read_timeout};
   std::string token = config_.token;
   if (!config_.token_file.empty()) {
-    if (auto t = ReadFile(config_.token_file); t.ok())
+    if (auto t = ReadFile(config_.token_file); t.ok()) {
       token = std::string(absl::StripAsciiWhitespace(*t));
+    }
   }
-  if (!token.empty()) http->set_bearer_token_auth(token.c_str());
-  return http;
+  if (!token.empty()) req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", token));
+  return req;
 }
 
 absl::StatusOr<KubeClient::Response> KubeClient::Get(const std::string& path, size_t max_bytes) {
-  auto http = NewHttp(timeout_);
-  if (!http) return absl::UnavailableError("cannot set up TLS to the API server");
   Response out;
   bool too_big = false;
-  auto res = http->Get(
-      path, httplib::Headers{{"Accept", "application/json"}},
-      [&](const httplib::Response& r) {
-        out.status = r.status;
-        return true;
-      },
-      [&](const char* data, size_t n) {
-        if (out.body.size() + n > max_bytes) {
+  absl::Status s = http_->Get(
+      NewRequest(path, timeout_), [&](int status) { out.status = status; },
+      [&](absl::string_view data) {
+        if (out.body.size() + data.size() > max_bytes) {
           too_big = true;
           return false;
         }
-        out.body.append(data, n);
+        out.body.append(data.data(), data.size());
         return true;
       });
   if (too_big) return absl::UnavailableError(absl::StrCat("GET ", path, ": body over limit"));
-  if (!res) {
-    return absl::UnavailableError(
-        absl::StrCat("GET ", path, ": ", httplib::to_string(res.error())));
-  }
-  out.status = res->status;
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("GET ", path, ": ", s.message()));
   return out;
 }
 
 absl::StatusOr<int> KubeClient::Stream(const std::string& path, absl::Duration read_timeout,
                                        const std::function<bool(absl::string_view)>& on_line,
                                        std::string* error_body) {
-  auto http = NewHttp(read_timeout);
-  if (!http) return absl::UnavailableError("cannot set up TLS to the API server");
-  {
-    absl::MutexLock lock(&mu_);
-    if (cancelled_) return absl::CancelledError("client cancelled");
-    active_.insert(http.get());
-  }
   int status = 0;
   std::string buf;
-  bool stopped = false;
-  auto res = http->Get(
-      path, httplib::Headers{{"Accept", "application/json"}},
-      [&](const httplib::Response& r) {
-        status = r.status;
-        return true;
-      },
-      [&](const char* data, size_t n) {
+  bool too_long = false;
+  absl::Status s = http_->Get(
+      NewRequest(path, read_timeout), [&](int st) { status = st; },
+      [&](absl::string_view data) {
         if (status != 200) {
-          if (error_body && error_body->size() < 64 << 10) error_body->append(data, n);
+          if (error_body && error_body->size() < 64 << 10) {
+            error_body->append(data.data(), data.size());
+          }
           return true;
         }
-        buf.append(data, n);
+        buf.append(data.data(), data.size());
         size_t start = 0;
         for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
-          if (!on_line(absl::string_view(buf).substr(start, nl - start))) {
-            stopped = true;
-            return false;
-          }
+          if (!on_line(absl::string_view(buf).substr(start, nl - start))) return false;
         }
         buf.erase(0, start);
-        return buf.size() <= kMaxLine;
+        too_long = buf.size() > kMaxLine;
+        return !too_long;
       });
-  {
-    absl::MutexLock lock(&mu_);
-    active_.erase(http.get());
-  }
-  if (status != 0 && (res || stopped)) return status;
-  if (!res && status == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("GET ", path, ": ", httplib::to_string(res.error())));
+  if (absl::IsCancelled(s)) return absl::CancelledError("client cancelled");
+  if (too_long) return absl::UnavailableError(absl::StrCat("watch ", path, ": line over limit"));
+  if (!s.ok() && status == 0) {
+    return absl::UnavailableError(absl::StrCat("GET ", path, ": ", s.message()));
   }
   // The stream broke after the status line (connection dropped mid-stream).
-  if (!res)
-    return absl::UnavailableError(
-        absl::StrCat("watch ", path, " broke: ", httplib::to_string(res.error())));
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("watch ", path, " broke: ", s.message()));
   return status;
 }
 
-void KubeClient::Cancel() {
-  absl::MutexLock lock(&mu_);
-  cancelled_ = true;
-  for (auto* http : active_) http->stop();
-}
+void KubeClient::Cancel() { http_->Cancel(); }
 
 }  // namespace k8i::agent::kube

@@ -1,21 +1,18 @@
-// KubeClient: a small Kubernetes API client over cpp-httplib — configuration from the pod's
-// service account (in-cluster) or a kubeconfig file, plain GETs and streaming GETs (watches)
-// split into lines. Transport errors are Status; HTTP error codes are returned to the caller.
+// KubeClient: a small Kubernetes API client over net::HttpClient (Boost.Beast) — configuration from
+// the pod's service account (in-cluster) or a kubeconfig file, plain GETs and streaming GETs
+// (watches) split into lines. Transport errors are Status; HTTP error codes are returned to the
+// caller.
 #pragma once
 
 #include <functional>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
-namespace httplib {
-class ClientImpl;
-}
+#include "tools/agent/net/http_client.h"
 
 namespace k8i::agent::kube {
 
@@ -47,6 +44,7 @@ absl::StatusOr<KubeConfig> LoadKubeconfig(const std::string& path);
 // KubeClient is thread-safe; each request uses its own connection.
 class KubeClient {
  public:
+  ~KubeClient();
   struct Response {
     int status = 0;
     std::string body;
@@ -61,8 +59,8 @@ class KubeClient {
   absl::StatusOr<Response> Get(const std::string& path, size_t max_bytes = 256 << 20);
 
   // Stream GETs `path` and calls `on_line` for each newline-terminated line of a 200 body until
-  // the server ends it, `on_line` returns false, or Cancel(). Returns the HTTP status (the error
-  // body in `error_body`), or Unavailable on a transport error before any status.
+  // the server ends it, `on_line` returns false, or Cancel() (then Cancelled). Returns the HTTP
+  // status (the error body in `error_body`), or Unavailable on a transport error before any status.
   absl::StatusOr<int> Stream(const std::string& path, absl::Duration read_timeout,
                              const std::function<bool(absl::string_view)>& on_line,
                              std::string* error_body);
@@ -73,14 +71,13 @@ class KubeClient {
   const KubeConfig& config() const { return config_; }
 
  private:
-  explicit KubeClient(KubeConfig config, absl::Duration timeout);
-  std::unique_ptr<httplib::ClientImpl> NewHttp(absl::Duration read_timeout) const;
+  KubeClient(KubeConfig config, absl::Duration timeout, std::unique_ptr<net::HttpClient> http);
+  // NewRequest: GET `path` as JSON with the current bearer token (re-read from token_file).
+  net::HttpRequest NewRequest(const std::string& path, absl::Duration read_timeout) const;
 
   const KubeConfig config_;
   const absl::Duration timeout_;
-  absl::Mutex mu_;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  std::set<httplib::ClientImpl*> active_ ABSL_GUARDED_BY(mu_);
+  const std::unique_ptr<net::HttpClient> http_;
 };
 
 }  // namespace k8i::agent::kube
