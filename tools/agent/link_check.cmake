@@ -1,9 +1,9 @@
 # agent_link_test: k8i-agent must start (`--help`-free: it exits 2 on missing configuration,
 # after loading every library), must not contain or load gRPC C++ (it speaks gRPC through
 # sender/grpc_client.h; gRPC C++ was most of its resident memory) nor cpp-httplib, and, when
-# linked with K8I_AGENT_STATIC_DEPS, must not load a shared protobuf, abseil or yaml-cpp
-# library next to its static copies (two copies of protobuf's global state in one process
-# break at run time).
+# linked with K8I_AGENT_STATIC_DEPS, must not load a shared protobuf, abseil, yaml-cpp,
+# nghttp2, libstdc++, spdlog or fmt next to its static or header-only copies (two copies of
+# protobuf's or spdlog's global state in one process break at run time).
 # Usage: cmake -DBIN=path/to/k8i-agent -DSTATIC=0|1 -P link_check.cmake
 execute_process(COMMAND ldd ${BIN} OUTPUT_VARIABLE needed RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -25,7 +25,7 @@ if(rc EQUAL 0 AND symbols MATCHES "(^|\n)(grpc_init|_ZN9grpc_core)")
   message(FATAL_ERROR "k8i-agent contains gRPC C++ (grpc_init / grpc_core symbols)")
 endif()
 if(STATIC)
-  string(REGEX MATCHALL "lib(protobuf|absl_|yaml-cpp|nghttp2)[^ ]*"
+  string(REGEX MATCHALL "lib(protobuf|absl_|yaml-cpp|nghttp2|stdc\\+\\+|spdlog|fmt)[^ ]*"
          dup "${needed}")
   list(REMOVE_DUPLICATES dup)
   if(dup)
