@@ -113,7 +113,8 @@ absl::Status PrometheusCollector::Collect(absl::Time now, Collection& out) {
       {.target = path_,
        .headers = {{"Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1"}},
        .connect_timeout = settings_.scrape_timeout,
-       .read_timeout = settings_.scrape_timeout},
+       .read_timeout = settings_.scrape_timeout,
+       .total_timeout = settings_.scrape_timeout},
       [&](int st) { status = st; },
       [&](absl::string_view data) {
         if (static_cast<int64_t>(body.size() + data.size()) > max_bytes) {

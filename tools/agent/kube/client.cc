@@ -15,6 +15,8 @@ namespace k8i::agent::kube {
 namespace {
 
 constexpr size_t kMaxLine = 64 << 20;  // one watch event; a huge ConfigMap can be ~1 MiB
+// A plain GET (a list page, metrics.k8s.io) that takes longer than this is given up on.
+constexpr absl::Duration kMaxGetTime = absl::Minutes(5);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -190,8 +192,10 @@ net::HttpRequest KubeClient::NewRequest(const std::string& path,
 absl::StatusOr<KubeClient::Response> KubeClient::Get(const std::string& path, size_t max_bytes) {
   Response out;
   bool too_big = false;
+  net::HttpRequest req = NewRequest(path, timeout_);
+  req.total_timeout = kMaxGetTime;
   absl::Status s = http_->Get(
-      NewRequest(path, timeout_), [&](int status) { out.status = status; },
+      req, [&](int status) { out.status = status; },
       [&](absl::string_view data) {
         if (out.body.size() + data.size() > max_bytes) {
           too_big = true;
@@ -201,6 +205,7 @@ absl::StatusOr<KubeClient::Response> KubeClient::Get(const std::string& path, si
         return true;
       });
   if (too_big) return absl::UnavailableError(absl::StrCat("GET ", path, ": body over limit"));
+  if (absl::IsCancelled(s)) return s;
   if (!s.ok()) return absl::UnavailableError(absl::StrCat("GET ", path, ": ", s.message()));
   return out;
 }

@@ -54,8 +54,9 @@ class KubeClient {
   static absl::StatusOr<std::unique_ptr<KubeClient>> Create(KubeConfig config,
                                                             absl::Duration timeout);
 
-  // Get fetches `path` (with query). Unavailable on a transport error; any HTTP status is a
-  // Response. Bodies over `max_bytes` are Unavailable.
+  // Get fetches `path` (with query). Unavailable on a transport error or after 5 minutes;
+  // Cancelled after Cancel(); any HTTP status is a Response. Bodies over `max_bytes` are
+  // Unavailable.
   absl::StatusOr<Response> Get(const std::string& path, size_t max_bytes = 256 << 20);
 
   // Stream GETs `path` and calls `on_line` for each newline-terminated line of a 200 body until

@@ -38,6 +38,7 @@ using error_code = beast::error_code;
 
 constexpr char kUserAgent[] = "k8i-agent";
 constexpr uint32_t kHeaderLimit = 64 << 10;
+constexpr uint32_t kReadBuffer = 64 << 10;
 
 std::string OpenSslErrors() {
   std::string out;
@@ -73,27 +74,38 @@ std::string Describe(const error_code& ec) {
   return ec.message();
 }
 
+// Expire arms `stream`'s timer for one step: `step` from now, or `deadline` if sooner.
+void Expire(beast::tcp_stream& stream, absl::Duration step, absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  stream.expires_after(
+      absl::ToChronoNanoseconds(std::max(absl::ZeroDuration(), std::min(step, left))));
+}
+
 // Exchange sends the request and streams the response over `stream` (a beast::tcp_stream or
 // an ssl::stream over one).
 template <typename Stream>
 absl::Status Exchange(asio::io_context& ioc, Stream& stream, const std::string& host, int port,
-                      const HttpRequest& request, const std::function<void(int)>& on_status,
+                      const HttpRequest& request, absl::Time deadline,
+                      const std::function<void(int)>& on_status,
                       const std::function<bool(absl::string_view)>& on_data) {
   auto& lowest = beast::get_lowest_layer(stream);
   http::request<http::empty_body> req{http::verb::get, request.target, 11};
-  req.set(http::field::host, (port == 80 || port == 443) ? host : absl::StrCat(host, ":", port));
+  const std::string host_text = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  req.set(http::field::host,
+          (port == 80 || port == 443) ? host_text : absl::StrCat(host_text, ":", port));
   req.set(http::field::user_agent, kUserAgent);
   req.set(http::field::connection, "close");
   for (const auto& [k, v] : request.headers) req.set(k, v);
-  lowest.expires_after(absl::ToChronoNanoseconds(request.connect_timeout));
+  Expire(lowest, request.connect_timeout, deadline);
   if (error_code ec = Await(ioc, [&](auto h) { http::async_write(stream, req, std::move(h)); })) {
     return absl::UnavailableError(absl::StrCat("sending the request: ", Describe(ec)));
   }
-  beast::flat_buffer buffer;
+  // Bounded: a chunk-size line or trailer that never ends must not grow it without limit.
+  beast::flat_buffer buffer(kHeaderLimit + kReadBuffer);
   http::response_parser<http::buffer_body> parser;
   parser.header_limit(kHeaderLimit);
   parser.body_limit(boost::none);  // on_data decides how much it takes
-  lowest.expires_after(absl::ToChronoNanoseconds(request.read_timeout));
+  Expire(lowest, request.read_timeout, deadline);
   if (error_code ec = Await(
           ioc, [&](auto h) { http::async_read_header(stream, buffer, parser, std::move(h)); })) {
     return absl::UnavailableError(absl::StrCat("reading the response: ", Describe(ec)));
@@ -103,7 +115,7 @@ absl::Status Exchange(asio::io_context& ioc, Stream& stream, const std::string& 
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
-    lowest.expires_after(absl::ToChronoNanoseconds(request.read_timeout));
+    Expire(lowest, request.read_timeout, deadline);
     error_code ec =
         Await(ioc, [&](auto h) { http::async_read_some(stream, buffer, parser, std::move(h)); });
     if (ec == http::error::need_buffer) ec = {};
@@ -239,6 +251,9 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
     }
   } unregister{this, &ioc};
   const std::string where = absl::StrCat(host_, ":", port_);
+  const absl::Time deadline = request.total_timeout == absl::InfiniteDuration()
+                                  ? absl::InfiniteFuture()
+                                  : absl::Now() + request.total_timeout;
   auto cancelled = [&] {
     absl::MutexLock lock(&mu_);
     return cancelled_;
@@ -259,7 +274,7 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
   });
   if (ec) return fail(absl::UnavailableError(absl::StrCat("resolving: ", Describe(ec))));
   beast::tcp_stream tcp_stream(ioc);
-  tcp_stream.expires_after(absl::ToChronoNanoseconds(request.connect_timeout));
+  Expire(tcp_stream, request.connect_timeout, deadline);
   ec = Await(ioc, [&](auto h) {
     tcp_stream.async_connect(endpoints, [h = std::move(h)](error_code e, auto&&) mutable { h(e); });
   });
@@ -268,12 +283,12 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
 
   absl::Status st;
   if (!ssl_) {
-    st = Exchange(ioc, tcp_stream, host_, port_, request, on_status, on_data);
+    st = Exchange(ioc, tcp_stream, host_, port_, request, deadline, on_status, on_data);
   } else {
     asio::ssl::stream<beast::tcp_stream> tls(std::move(tcp_stream), *ssl_);
     if (!IsIp(host_)) SSL_set_tlsext_host_name(tls.native_handle(), host_.c_str());
     if (verify_) tls.set_verify_callback(asio::ssl::host_name_verification(host_));
-    beast::get_lowest_layer(tls).expires_after(absl::ToChronoNanoseconds(request.connect_timeout));
+    Expire(beast::get_lowest_layer(tls), request.connect_timeout, deadline);
     ERR_clear_error();
     ec = Await(ioc,
                [&](auto h) { tls.async_handshake(asio::ssl::stream_base::client, std::move(h)); });
@@ -286,7 +301,7 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
       }
       return fail(absl::UnavailableError(absl::StrCat("TLS handshake: ", why)));
     }
-    st = Exchange(ioc, tls, host_, port_, request, on_status, on_data);
+    st = Exchange(ioc, tls, host_, port_, request, deadline, on_status, on_data);
   }
   if (!st.ok()) return fail(st);
   if (cancelled()) return absl::CancelledError("client cancelled");

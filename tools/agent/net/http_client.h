@@ -45,6 +45,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   absl::Duration connect_timeout = absl::Seconds(10);  // connect, TLS handshake, sending
   absl::Duration read_timeout = absl::Seconds(30);     // the headers, then each read of the body
+  // The whole request, DNS aside (a server trickling bytes keeps each read short).
+  absl::Duration total_timeout = absl::InfiniteDuration();
 };
 
 class HttpClient {

@@ -4,7 +4,11 @@
 // Prometheus collector (collectors/prometheus_collector_test.cc).
 #include "tools/agent/net/http_client.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -144,6 +148,54 @@ TEST_F(HttpClientTest, SilentServerTimesOut) {
   EXPECT_TRUE(absl::IsUnavailable(s)) << s;
   EXPECT_THAT(s.message(), HasSubstr("timed out"));
   EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+}
+
+TEST_F(HttpClientTest, TotalTimeoutBoundsATricklingBody) {
+  // /stream sends a piece every 150 ms: each read is quick, the whole is not.
+  auto c = Client();
+  const absl::Time start = absl::Now();
+  absl::Status s = c->Get(
+      {.target = "/stream", .total_timeout = absl::Milliseconds(200)}, [](int) {},
+      [](absl::string_view) { return true; });
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_THAT(s.message(), HasSubstr("timed out"));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(400));
+}
+
+TEST(HttpClientHostileTest, EndlessChunkSizeLineIsAnErrorNotUnboundedMemory) {
+  // A raw server: a chunked response whose first chunk-size line never ends.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> sent{0};
+  std::thread server([&] {
+    const int conn = ::accept(fd, nullptr, nullptr);
+    if (conn < 0) return;
+    const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    ::send(conn, head.data(), head.size(), MSG_NOSIGNAL);
+    const std::string ones(16384, '1');
+    while (!stop.load() && sent.load() < (int64_t{64} << 20)) {
+      const ssize_t n = ::send(conn, ones.data(), ones.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += n;
+    }
+    ::close(conn);
+  });
+  auto c = HttpClient::Create(false, "127.0.0.1", ntohs(a.sin_port));
+  ASSERT_TRUE(c.ok());
+  absl::Status s = (*c)->Get(
+      {.target = "/"}, [](int) {}, [](absl::string_view) { return true; });
+  stop = true;
+  server.join();
+  ::close(fd);
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  EXPECT_LT(sent.load(), int64_t{16} << 20) << "the client kept reading an endless line";
 }
 
 TEST_F(HttpClientTest, CancelEndsAStreamAndLaterRequests) {

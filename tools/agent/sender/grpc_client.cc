@@ -136,7 +136,8 @@ class GrpcClient::Connection {
         return Fail(absl::UnavailableError("the HTTP/2 session ended"));
       }
       short events = POLLIN;
-      if (!out_.empty() || want_write_) events |= POLLOUT;
+      // A TLS write waiting for the peer's data (renegotiation) polls for input, not output.
+      if ((!out_.empty() && !write_needs_read_) || want_write_) events |= POLLOUT;
       pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
       const absl::Duration left = deadline - absl::Now();
       if (left <= absl::ZeroDuration()) return Fail(absl::DeadlineExceededError("deadline"));
@@ -209,6 +210,7 @@ class GrpcClient::Connection {
   // FlushNonBlocking hands nghttp2's pending frames to the socket until it would block.
   absl::Status FlushNonBlocking() {
     want_write_ = false;
+    write_needs_read_ = false;
     while (true) {
       if (out_.empty()) {
         const uint8_t* data = nullptr;
@@ -227,6 +229,7 @@ class GrpcClient::Connection {
           const int err = SSL_get_error(ssl_, rv);
           if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
             want_write_ = err == SSL_ERROR_WANT_WRITE;
+            write_needs_read_ = err == SSL_ERROR_WANT_READ;
             return absl::OkStatus();
           }
           return absl::UnavailableError(absl::StrCat("TLS write: ", OpenSslErrors()));
@@ -351,6 +354,7 @@ class GrpcClient::Connection {
   nghttp2_session* session_ = nullptr;
   std::string out_;
   bool want_write_ = false;
+  bool write_needs_read_ = false;
   bool goaway_ = false;
   bool failed_ = false;
   int calls_ = 0;
@@ -463,6 +467,11 @@ GrpcCallOutcome GrpcClient::Call(absl::string_view method, const Metadata& metad
       SSL* ssl = nullptr;
       if (ssl_ctx_) {
         ssl = SSL_new(ssl_ctx_);
+        if (!ssl) {
+          ::close(fd);
+          last = absl::ResourceExhaustedError(absl::StrCat("TLS: ", OpenSslErrors()));
+          continue;
+        }
         SSL_set_fd(ssl, fd);
         SSL_set_connect_state(ssl);
         if (IsIpLiteral(tls_name_)) {

@@ -20,6 +20,22 @@ int HexValue(char c) {
   return -1;
 }
 
+// ErrorFromStatus: the non-OK grpc-status of `r`, with the details of grpc-status-details-bin.
+absl::Status ErrorFromStatus(const Response& r) {
+  const int code = *r.grpc_status;
+  const absl::StatusCode status_code =
+      code > 0 && code <= 16 ? static_cast<absl::StatusCode>(code) : absl::StatusCode::kUnknown;
+  if (!r.status_details_bin.empty()) {
+    std::string raw;
+    google::rpc::Status rpc;
+    if (absl::Base64Unescape(r.status_details_bin, &raw) && rpc.ParseFromString(raw) &&
+        rpc.code() == code) {
+      return grpcx::FromRpcStatus(rpc);
+    }
+  }
+  return absl::Status(status_code, PercentDecode(r.grpc_message));
+}
+
 }  // namespace
 
 std::string FrameMessage(absl::string_view payload) {
@@ -109,6 +125,9 @@ absl::StatusOr<std::string> Finish(const Response& r, size_t max_message_size) {
   if (r.http_status == 0) {
     return absl::UnavailableError("the stream ended before any response headers");
   }
+  // A grpc-status, when present, is the call's status, whatever the HTTP status
+  // (http-grpc-status-mapping.md); the HTTP status only stands in for a missing one.
+  if (r.grpc_status && *r.grpc_status != 0) return ErrorFromStatus(r);
   if (r.http_status != 200) {
     return absl::Status(CodeForHttpStatus(r.http_status),
                         absl::StrCat("HTTP status ", r.http_status, " instead of a gRPC response"));
@@ -120,19 +139,7 @@ absl::StatusOr<std::string> Finish(const Response& r, size_t max_message_size) {
   if (!r.grpc_status) {
     return absl::UnavailableError("the stream ended without grpc-status");
   }
-  const int code = *r.grpc_status;
-  if (code == 0) return ParseUnaryBody(r.body, max_message_size);
-  const absl::StatusCode status_code =
-      code > 0 && code <= 16 ? static_cast<absl::StatusCode>(code) : absl::StatusCode::kUnknown;
-  if (!r.status_details_bin.empty()) {
-    std::string raw;
-    google::rpc::Status rpc;
-    if (absl::Base64Unescape(r.status_details_bin, &raw) && rpc.ParseFromString(raw) &&
-        rpc.code() == code) {
-      return grpcx::FromRpcStatus(rpc);
-    }
-  }
-  return absl::Status(status_code, PercentDecode(r.grpc_message));
+  return ParseUnaryBody(r.body, max_message_size);
 }
 
 }  // namespace k8i::agent::grpcwire

@@ -102,6 +102,21 @@ TEST(GrpcWireTest, FinishCarriesTheDetailsOfTrailersOnlyErrors) {
   EXPECT_EQ(Finish(r, 100).status().code(), absl::StatusCode::kUnknown);
 }
 
+TEST(GrpcWireTest, GrpcStatusWinsOverTheHttpStatus) {
+  // A proxy answering 429 with a gRPC status and RetryInfo: the gRPC status and its details.
+  Response r;
+  r.http_status = 429;
+  r.content_type = "application/grpc";
+  r.grpc_status = 8;
+  r.status_details_bin = absl::Base64Escape(
+      grpcx::ToRpcStatus(
+          grpcx::WithRetryDelay(absl::ResourceExhaustedError("slow down"), absl::Seconds(2)))
+          .SerializeAsString());
+  auto got = Finish(r, 100);
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(grpcx::GetRetryDelay(got.status()), absl::Seconds(2));
+}
+
 TEST(GrpcWireTest, FinishMapsBrokenResponses) {
   Response none;
   EXPECT_EQ(Finish(none, 100).status().code(), absl::StatusCode::kUnavailable);
