@@ -263,21 +263,33 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
     return absl::Status(s.code(), absl::StrCat(where, ": ", s.message()));
   };
 
-  tcp::resolver resolver(ioc);
-  tcp::resolver::results_type endpoints;
-  error_code ec = Await(ioc, [&](auto h) {
-    resolver.async_resolve(host_, std::to_string(port_),
-                           [&endpoints, h = std::move(h)](error_code e, auto results) mutable {
-                             endpoints = results;
-                             h(e);
-                           });
-  });
-  if (ec) return fail(absl::UnavailableError(absl::StrCat("resolving: ", Describe(ec))));
   beast::tcp_stream tcp_stream(ioc);
-  Expire(tcp_stream, request.connect_timeout, deadline);
-  ec = Await(ioc, [&](auto h) {
-    tcp_stream.async_connect(endpoints, [h = std::move(h)](error_code e, auto&&) mutable { h(e); });
-  });
+  error_code ec;
+  const asio::ip::address ip = asio::ip::make_address(host_, ec);
+  if (!ec) {
+    // An IP literal (in-cluster API server, node-local exporters): no resolver, which would
+    // start a thread per request and could not be bounded by the deadline.
+    Expire(tcp_stream, request.connect_timeout, deadline);
+    ec = Await(ioc, [&](auto h) {
+      tcp_stream.async_connect(tcp::endpoint(ip, static_cast<uint16_t>(port_)), std::move(h));
+    });
+  } else {
+    tcp::resolver resolver(ioc);
+    tcp::resolver::results_type endpoints;
+    ec = Await(ioc, [&](auto h) {
+      resolver.async_resolve(host_, std::to_string(port_),
+                             [&endpoints, h = std::move(h)](error_code e, auto results) mutable {
+                               endpoints = results;
+                               h(e);
+                             });
+    });
+    if (ec) return fail(absl::UnavailableError(absl::StrCat("resolving: ", Describe(ec))));
+    Expire(tcp_stream, request.connect_timeout, deadline);
+    ec = Await(ioc, [&](auto h) {
+      tcp_stream.async_connect(endpoints,
+                               [h = std::move(h)](error_code e, auto&&) mutable { h(e); });
+    });
+  }
   if (ec) return fail(absl::UnavailableError(absl::StrCat("connecting: ", Describe(ec))));
   tcp_stream.socket().set_option(tcp::no_delay(true), ec);
 
