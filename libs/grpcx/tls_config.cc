@@ -31,18 +31,6 @@ absl::Status Invalid(absl::string_view variable, absl::string_view reason) {
       absl::StrCat("invalid configuration: ", variable, ": ", reason));
 }
 
-// OpenSslError drains OpenSSL's error queue into one line (empty when the queue was empty).
-std::string OpenSslError() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-
 struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
 };
@@ -92,7 +80,7 @@ absl::Status CheckKeyPair(absl::string_view cert_var, const std::string& cert_pa
   BioPtr bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())));
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) {
-    const std::string why = OpenSslError();
+    const std::string why = OpenSslErrors();
     return Invalid(key_var,
                    absl::StrCat(key_path, " holds no unencrypted PEM private key (", why, ")"));
   }
@@ -111,6 +99,16 @@ absl::Status CheckCaFile(absl::string_view variable, const std::string& path) {
 }
 
 }  // namespace
+
+std::string OpenSslErrors() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    absl::StrAppend(&out, out.empty() ? "" : "; ", buf);
+  }
+  return out;
+}
 
 absl::StatusOr<std::string> ReadPemFile(absl::string_view variable, const std::string& path) {
   std::ifstream in(path, std::ios::binary);

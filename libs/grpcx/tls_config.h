@@ -85,6 +85,9 @@ TlsClientConfig ReadTlsClientConfig(EnvReader& env, absl::string_view prefix);
 // insecure_plaintext. InvalidArgument naming the variable.
 absl::Status ValidateTlsClientConfig(const TlsClientConfig& config, absl::string_view target);
 
+// OpenSslErrors drains OpenSSL's error queue into one line (empty when it was empty).
+std::string OpenSslErrors();
+
 // ReadPemFile reads a PEM file named by `variable`: InvalidArgument naming the variable when it
 // cannot be read or is empty.
 absl::StatusOr<std::string> ReadPemFile(absl::string_view variable, const std::string& path);

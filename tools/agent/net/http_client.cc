@@ -26,6 +26,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "libs/grpcx/tls_config.h"
 
 namespace k8i::agent::net {
 namespace {
@@ -39,22 +40,6 @@ using error_code = beast::error_code;
 constexpr char kUserAgent[] = "k8i-agent";
 constexpr uint32_t kHeaderLimit = 64 << 10;
 constexpr uint32_t kReadBuffer = 64 << 10;
-
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    absl::StrAppend(&out, out.empty() ? "" : "; ", buf);
-  }
-  return out;
-}
-
-bool IsIp(const std::string& host) {
-  error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 // Await runs one asynchronous operation to completion on `ioc` in this thread (which holds a
 // work guard on it). It returns operation_aborted when the io_context was stopped (Cancel)
@@ -180,7 +165,7 @@ absl::StatusOr<std::unique_ptr<HttpClient>> HttpClient::Create(bool https, std::
     SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
     error_code ec;
     auto bad = [&](absl::string_view what) {
-      const std::string why = OpenSslErrors();
+      const std::string why = grpcx::OpenSslErrors();
       return absl::InvalidArgumentError(
           absl::StrCat(what, " (", why.empty() ? ec.message() : why, ")"));
     };
@@ -266,7 +251,8 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
   beast::tcp_stream tcp_stream(ioc);
   error_code ec;
   const asio::ip::address ip = asio::ip::make_address(host_, ec);
-  if (!ec) {
+  const bool ip_literal = !ec;
+  if (ip_literal) {
     // An IP literal (in-cluster API server, node-local exporters): no resolver, which would
     // start a thread per request and could not be bounded by the deadline.
     Expire(tcp_stream, request.connect_timeout, deadline);
@@ -298,7 +284,7 @@ absl::Status HttpClient::Get(const HttpRequest& request, const std::function<voi
     st = Exchange(ioc, tcp_stream, host_, port_, request, deadline, on_status, on_data);
   } else {
     asio::ssl::stream<beast::tcp_stream> tls(std::move(tcp_stream), *ssl_);
-    if (!IsIp(host_)) SSL_set_tlsext_host_name(tls.native_handle(), host_.c_str());
+    if (!ip_literal) SSL_set_tlsext_host_name(tls.native_handle(), host_.c_str());
     if (verify_) tls.set_verify_callback(asio::ssl::host_name_verification(host_));
     Expire(beast::get_lowest_layer(tls), request.connect_timeout, deadline);
     ERR_clear_error();

@@ -32,16 +32,6 @@ constexpr char kUserAgent[] = "k8i-agent grpc-h2/1";
 // Our receive windows: responses are small, but a large window costs nothing until used.
 constexpr int32_t kWindow = 1 << 20;
 
-std::string OpenSslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    absl::StrAppend(&out, out.empty() ? "" : "; ", buf);
-  }
-  return out;
-}
-
 bool IsIpLiteral(const std::string& host) {
   in6_addr a6;
   in_addr a4;
@@ -138,16 +128,9 @@ class GrpcClient::Connection {
       short events = POLLIN;
       // A TLS write waiting for the peer's data (renegotiation) polls for input, not output.
       if ((!out_.empty() && !write_needs_read_) || want_write_) events |= POLLOUT;
-      pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return Fail(absl::DeadlineExceededError("deadline"));
-      const int ms = static_cast<int>(std::min<int64_t>(
-          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60'000));
-      const int n = ::poll(fds, 2, ms);
-      if (n < 0 && errno != EINTR) return Fail(absl::InternalError(std::strerror(errno)));
-      if (cancelled.load()) return Fail(absl::CancelledError("cancelled"));
-      if (n <= 0) continue;
-      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      const absl::StatusOr<short> revents = PollSocket(events, deadline, cancelled);
+      if (!revents.ok()) return Fail(revents.status());
+      if (*revents & (POLLIN | POLLHUP | POLLERR)) {
         // A response complete before the peer closed (GOAWAY, then EOF) still counts.
         if (absl::Status s = Fail(ReadAvailable()); !s.ok()) return call->closed ? Ok() : s;
       }
@@ -164,7 +147,7 @@ class GrpcClient::Connection {
       if (rv == 1) break;
       const int err = SSL_get_error(ssl_, rv);
       if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-        std::string why = OpenSslErrors();
+        std::string why = grpcx::OpenSslErrors();
         const long verify = SSL_get_verify_result(ssl_);
         if (verify != X509_V_OK) {
           why = absl::StrCat("certificate verification failed: ",
@@ -187,17 +170,26 @@ class GrpcClient::Connection {
   // WaitFd waits for `events` on the socket (connect, handshake).
   absl::Status WaitFd(short events, absl::Time deadline, const std::atomic<bool>& cancelled) {
     while (true) {
-      if (cancelled.load()) return absl::CancelledError("cancelled");
-      const absl::Duration left = deadline - absl::Now();
-      if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("deadline");
-      pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
-      const int n =
-          ::poll(fds, 2,
-                 static_cast<int>(std::min<int64_t>(
-                     absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60'000)));
-      if (n < 0 && errno != EINTR) return absl::InternalError(std::strerror(errno));
-      if (n > 0 && fds[0].revents != 0) return absl::OkStatus();
+      const absl::StatusOr<short> revents = PollSocket(events, deadline, cancelled);
+      if (!revents.ok()) return revents.status();
+      if (*revents != 0) return absl::OkStatus();
     }
+  }
+
+  // PollSocket waits once (up to a minute) for `events` on the socket or a Cancel: the socket's
+  // revents (0 when nothing happened yet), DeadlineExceeded past `deadline`, Cancelled.
+  absl::StatusOr<short> PollSocket(short events, absl::Time deadline,
+                                   const std::atomic<bool>& cancelled) {
+    if (cancelled.load()) return absl::CancelledError("cancelled");
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("deadline");
+    pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
+    const int ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60'000));
+    const int n = ::poll(fds, 2, ms);
+    if (n < 0 && errno != EINTR) return absl::InternalError(std::strerror(errno));
+    if (cancelled.load()) return absl::CancelledError("cancelled");
+    return n > 0 ? fds[0].revents : short{0};
   }
 
  private:
@@ -232,7 +224,7 @@ class GrpcClient::Connection {
             write_needs_read_ = err == SSL_ERROR_WANT_READ;
             return absl::OkStatus();
           }
-          return absl::UnavailableError(absl::StrCat("TLS write: ", OpenSslErrors()));
+          return absl::UnavailableError(absl::StrCat("TLS write: ", grpcx::OpenSslErrors()));
         }
         w = rv;
       } else {
@@ -374,9 +366,9 @@ absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const std::string
   if (tls.tls) {
     ERR_clear_error();
     ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) return absl::InternalError(absl::StrCat("TLS: ", OpenSslErrors()));
+    if (!ctx) return absl::InternalError(absl::StrCat("TLS: ", grpcx::OpenSslErrors()));
     auto fail = [&](absl::string_view var, absl::string_view what) {
-      const std::string why = OpenSslErrors();
+      const std::string why = grpcx::OpenSslErrors();
       SSL_CTX_free(ctx);
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", var, ": ", what, " (", why, ")"));
@@ -469,7 +461,7 @@ GrpcCallOutcome GrpcClient::Call(absl::string_view method, const Metadata& metad
         ssl = SSL_new(ssl_ctx_);
         if (!ssl) {
           ::close(fd);
-          last = absl::ResourceExhaustedError(absl::StrCat("TLS: ", OpenSslErrors()));
+          last = absl::ResourceExhaustedError(absl::StrCat("TLS: ", grpcx::OpenSslErrors()));
           continue;
         }
         SSL_set_fd(ssl, fd);
