@@ -38,6 +38,7 @@
 #include "libs/pg/pool.h"
 #include "pqxx/pqxx"
 #include "services/ingest/store/pg_batch_store.h"
+#include "services/ingest/store/pg_rollups.h"
 
 namespace k8i::bench {
 namespace {
@@ -236,6 +237,8 @@ absl::Status SeedSamples(const Options& o, const std::string& db_url, absl::Time
       }
     }
     RETURN_IF_ERROR(store.Write({kTenant, ClusterId(0)}, b, b.batch_id()).status());
+    // What the rollup consumer does when the batch reaches Kafka, done here at once.
+    RETURN_IF_ERROR(ingest::ApplyRollupsNow(*pool, {kTenant, ClusterId(0)}, b));
   }
   std::cerr << "seeded " << Thousands(samples) << " samples through ingest's store in "
             << Fixed(absl::ToDoubleSeconds(absl::Now() - t0)) << " s\n";

@@ -166,4 +166,54 @@ absl::Status Consumer::Commit(const ConsumedMessage& msg) {
       err, absl::StrCat("kafka commit ", msg.topic, "[", msg.partition, "]@", msg.offset + 1));
 }
 
+absl::Status Consumer::CommitOffsets(const std::vector<PartitionOffset>& offsets) {
+  if (closed_) return absl::FailedPreconditionError("kafka consumer is closed");
+  if (offsets.empty()) return absl::OkStatus();
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const PartitionOffset& o : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), o.topic.c_str(), o.partition)->offset =
+        o.next_offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list.get(), /*async=*/0);
+  std::string where = "kafka commit";
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        err = list->elems[i].err;
+        absl::StrAppend(&where, " ", list->elems[i].topic, "[", list->elems[i].partition, "]@",
+                        list->elems[i].offset);
+        break;
+      }
+    }
+  }
+  return internal::ErrorToStatus(err, where);
+}
+
+std::vector<PartitionLag> Consumer::Lags(const std::vector<PartitionOffset>& committed) {
+  std::vector<PartitionLag> out;
+  if (closed_) return out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return out;
+  internal::PartitionListPtr assigned(raw);
+  // Positions for partitions the caller has not committed yet.
+  rd_kafka_position(rk_, assigned.get());
+  for (int i = 0; i < assigned->cnt; ++i) {
+    const auto& p = assigned->elems[i];
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, p.topic, p.partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0) {
+      continue;
+    }
+    int64_t at = p.offset;
+    for (const PartitionOffset& c : committed) {
+      if (c.partition == p.partition && c.topic == p.topic) at = c.next_offset;
+    }
+    if (at < 0) at = std::max<int64_t>(low, 0);  // nothing read or committed yet
+    out.push_back({p.topic, p.partition, std::max<int64_t>(0, high - at)});
+  }
+  return out;
+}
+
 }  // namespace k8i::kafka

@@ -31,6 +31,20 @@ struct ConsumerOptions {
   std::map<std::string, std::string> extra;
 };
 
+// A partition and the offset of the next message to read there.
+struct PartitionOffset {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t next_offset = -1;
+};
+
+// A partition's lag: messages after the committed position.
+struct PartitionLag {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t lag = 0;
+};
+
 // Consumer is not thread-safe: use it from one thread. Partitions are assigned by the group
 // (librdkafka's default rebalance handling).
 class Consumer {
@@ -54,6 +68,17 @@ class Consumer {
   // succeeded. Unavailable when the broker or coordinator is unreachable or the partition was
   // reassigned in a rebalance (the message will be seen again).
   absl::Status Commit(const ConsumedMessage& msg);
+
+  // CommitOffsets synchronously commits, for each entry, `next_offset` (the offset of the next
+  // message to read) of that partition, in one request. The per-partition results are checked:
+  // Unavailable as for Commit when any partition failed.
+  absl::Status CommitOffsets(const std::vector<PartitionOffset>& offsets);
+
+  // Lags returns, for every partition currently assigned to this member, the high watermark
+  // (from the last fetch: no broker round trip) minus `committed` (the caller's last committed
+  // next-offset for that partition, or the fetch position when absent). Partitions whose
+  // watermark is not known yet are left out.
+  std::vector<PartitionLag> Lags(const std::vector<PartitionOffset>& committed);
 
   // Close leaves the group (committing nothing) and releases the connection. Idempotent.
   void Close();

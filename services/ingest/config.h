@@ -5,26 +5,23 @@
 
 #include "absl/status/statusor.h"
 #include "libs/common/config.h"
-#include "libs/grpcx/tls.h"
+#include "libs/kit/service.h"
 #include "services/ingest/core/limits.h"
 
 namespace k8i::ingest {
 
+// The consumer group of the rollup consumer, unless K8I_ROLLUP_GROUP says otherwise.
+inline constexpr char kRollupGroup[] = "k8i-ingest-rollups";
+
+// Spec describes k8i-ingest to the kit: schema telemetry, Redis and Kafka, port index 1.
+const kit::ServiceSpec& Spec();
+
 struct Config {
-  std::string grpc_addr;
-  std::string metrics_addr;
-  // TLS of both listeners (K8I_TLS_*; see docs/security.md).
-  grpcx::TlsServerConfig tls;
-  std::string pg_url;
-  int pg_pool_size = 8;
-  std::string redis_url;
-  std::string kafka_bootstrap;
-  std::string topic_prefix;
-  absl::Duration delivery_timeout;
+  // Listeners, TLS, PostgreSQL, Redis, Kafka, drain and logging (libs/kit/service.h).
+  kit::CommonConfig common;
   int64_t inflight_sample_budget = 0;
-  absl::Duration shutdown_grace;
-  std::string log_level;
-  bool log_json = true;
+  // How long a resolved agent token is cached (a revocation takes effect within it).
+  absl::Duration token_cache_ttl;
   Limits limits;
   // The retention job (services/ingest/retention); metric partitions expire after
   // limits.retention (K8I_INGEST_RETENTION), the age validation accepts.
@@ -36,17 +33,29 @@ struct Config {
     absl::Duration events;           // K8I_RETENTION_EVENTS
     absl::Duration deleted_objects;  // K8I_RETENTION_DELETED_OBJECTS
     absl::Duration batches;          // K8I_RETENTION_BATCHES: the dedup window
+    absl::Duration processed_messages;  // K8I_RETENTION_PROCESSED_MESSAGES
     int chunk_rows = 5000;           // K8I_RETENTION_CHUNK_ROWS
   } retention;
+  // The rollup consumer of k8i.metrics.v1 (store/pg_rollups.h).
+  struct Rollups {
+    bool enabled = true;  // K8I_ROLLUP_CONSUMER
+    int max_batch = 500;  // K8I_ROLLUP_MAX_BATCH: messages per transaction
+    std::string group;    // K8I_ROLLUP_GROUP: consumer group (default k8i-ingest-rollups)
+  } rollups;
+  // The republisher of batches stored but never published (Kafka was down and the agent did
+  // not resend).
+  struct Republish {
+    absl::Duration interval;  // K8I_REPUBLISH_INTERVAL; zero disables it
+    absl::Duration grace;     // K8I_REPUBLISH_GRACE: how old an unpublished batch must be
+  } republish;
 };
 
-// LoadConfig reads every variable, documented in docs/operations.md:
-//   K8I_GRPC_ADDR, K8I_METRICS_ADDR, K8I_PG_URL (required), K8I_PG_POOL_SIZE, K8I_REDIS_URL
-//   (required), K8I_KAFKA_BOOTSTRAP (required), K8I_KAFKA_TOPIC_PREFIX,
-//   K8I_KAFKA_DELIVERY_TIMEOUT, K8I_INGEST_INFLIGHT_SAMPLES, K8I_INGEST_RETENTION,
-//   K8I_INGEST_MAX_SAMPLES_PER_BATCH, K8I_SHUTDOWN_GRACE, K8I_LOG_LEVEL, K8I_LOG_FORMAT, and the K8I_TLS_* of
-//   grpcx::LoadTlsServerConfig (docs/security.md); K8I_RETENTION_INTERVAL, _ALERTS, _EVENTS,
-//   _DELETED_OBJECTS, _BATCHES, _CHUNK_ROWS.
+// LoadConfig reads every variable, documented in docs/operations.md: the kit's common ones
+// (K8I_GRPC_ADDR 127.0.0.1:7001, K8I_METRICS_ADDR 127.0.0.1:9101, K8I_PG_URL, K8I_REDIS_URL and
+// K8I_KAFKA_BOOTSTRAP required, ...) and K8I_INGEST_INFLIGHT_SAMPLES, K8I_INGEST_RETENTION,
+// K8I_INGEST_MAX_SAMPLES_PER_BATCH, K8I_AGENT_TOKEN_CACHE_TTL, K8I_RETENTION_*,
+// K8I_ROLLUP_CONSUMER, K8I_ROLLUP_MAX_BATCH, K8I_ROLLUP_GROUP, K8I_REPUBLISH_INTERVAL,
+// K8I_REPUBLISH_GRACE. Every bad variable is named.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 
 }  // namespace k8i::ingest

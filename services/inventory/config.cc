@@ -2,16 +2,26 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/status_macros.h"
+#include "services/inventory/migrations.h"
+#include "services/inventory/store/pg_control_store.h"
 
 namespace k8i::inventory {
 
+const kit::ServiceSpec& Spec() {
+  static const kit::ServiceSpec* spec = new kit::ServiceSpec{
+      .name = "inventory",
+      .summary = "the read API (resources, metrics, cluster health) and the control plane "
+                 "(tenants, API keys, users, roles, audit, clusters)",
+      .port_index = 2,
+      .schema = kControlSchema,
+      .migrations = &Migrations,
+      .redis = true};
+  return *spec;
+}
+
 absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   Config c;
-  c.grpc_addr = env.HostPort("K8I_GRPC_ADDR", "127.0.0.1:7002");
-  c.metrics_addr = env.HostPort("K8I_METRICS_ADDR", "127.0.0.1:9102");
-  c.pg_url = env.RequiredString("K8I_PG_URL");
-  c.pg_pool_size = static_cast<int>(env.Int("K8I_PG_POOL_SIZE", 8, 1, 256));
-  c.redis_url = env.RequiredString("K8I_REDIS_URL");
+  c.common = kit::ReadCommonConfig(env, Spec());
   c.page_token_key = env.String("K8I_PAGE_TOKEN_KEY", "");
   c.api_key_cache_ttl = env.Duration("K8I_API_KEY_CACHE_TTL", absl::Seconds(30));
   c.role_cache_ttl = env.Duration("K8I_ROLE_CACHE_TTL", absl::Seconds(5));
@@ -30,18 +40,8 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.health.agent_interval = env.Duration("K8I_HEALTH_AGENT_INTERVAL", absl::Seconds(15));
   c.health.offline_after = env.Duration("K8I_HEALTH_OFFLINE_AFTER", absl::Minutes(5));
   c.health_cache_ttl = env.Duration("K8I_HEALTH_CACHE_TTL", absl::Seconds(10));
-  c.shutdown_grace = env.Duration("K8I_SHUTDOWN_GRACE", absl::Seconds(15));
-  c.log_level = env.String("K8I_LOG_LEVEL", "info");
-  c.log_json = env.String("K8I_LOG_FORMAT", "json") != "text";
   if (auto s = env.Finish(); !s.ok()) return s;
-  ASSIGN_OR_RETURN(c.tls, grpcx::LoadTlsServerConfig(env));
-  RETURN_IF_ERROR(grpcx::CheckListener("K8I_GRPC_ADDR", c.grpc_addr, c.tls));
-  RETURN_IF_ERROR(grpcx::CheckListener("K8I_METRICS_ADDR", c.metrics_addr, c.tls));
-  if (c.log_level != "trace" && c.log_level != "debug" && c.log_level != "info" &&
-      c.log_level != "warn" && c.log_level != "error" && c.log_level != "off") {
-    return absl::InvalidArgumentError(
-        "invalid configuration: K8I_LOG_LEVEL: must be trace, debug, info, warn, error or off");
-  }
+  RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
   if (!c.jwt.jwks_file.empty() && !c.jwt.hs256_secret_file.empty()) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_JWT_JWKS_FILE and K8I_JWT_HS256_SECRET_FILE are exclusive");

@@ -9,6 +9,7 @@
 #include "libs/auth/rate_limiter.h"
 #include "libs/common/config.h"
 #include "libs/grpcx/tls.h"
+#include "libs/kit/service.h"
 #include "libs/crypto/keyring.h"
 #include "services/inventory/health/health_rules.h"
 
@@ -27,14 +28,12 @@ struct JwtConfig {
   bool enabled() const { return !jwks_file.empty() || !hs256_secret_file.empty(); }
 };
 
+// Spec describes k8i-inventory to the kit: schema control, Redis, no Kafka, port index 2.
+const kit::ServiceSpec& Spec();
+
 struct Config {
-  std::string grpc_addr;
-  std::string metrics_addr;
-  // TLS of both listeners (K8I_TLS_*; see docs/security.md).
-  grpcx::TlsServerConfig tls;
-  std::string pg_url;
-  int pg_pool_size = 8;
-  std::string redis_url;
+  // Listeners, TLS, PostgreSQL, Redis, drain and logging (libs/kit/service.h).
+  kit::CommonConfig common;
   // HMAC key of page tokens; shared by every replica. Empty: a random key per process.
   std::string page_token_key;
   absl::Duration api_key_cache_ttl;
@@ -49,21 +48,17 @@ struct Config {
   // Cluster health: thresholds and how long a computed health is cached in Redis.
   HealthThresholds health;
   absl::Duration health_cache_ttl;
-  absl::Duration shutdown_grace;
-  std::string log_level;
-  bool log_json = true;
 };
 
 // LoadConfig reads every variable, documented in docs/security.md and docs/operations.md:
-//   K8I_GRPC_ADDR (127.0.0.1:7002), K8I_METRICS_ADDR (127.0.0.1:9102), K8I_PG_URL (required),
-//   K8I_PG_POOL_SIZE, K8I_REDIS_URL (required), K8I_PAGE_TOKEN_KEY, K8I_API_KEY_CACHE_TTL,
+//   the kit's common ones (K8I_GRPC_ADDR 127.0.0.1:7002, K8I_METRICS_ADDR 127.0.0.1:9102,
+//   K8I_PG_URL and K8I_REDIS_URL required, ...), K8I_PAGE_TOKEN_KEY, K8I_API_KEY_CACHE_TTL,
 //   K8I_ROLE_CACHE_TTL,
 //   K8I_RATE_LIMIT_PER_SECOND, K8I_RATE_LIMIT_BURST, K8I_JWT_JWKS_FILE,
 //   K8I_JWT_HS256_SECRET_FILE, K8I_JWT_ISSUER, K8I_JWT_AUDIENCE, K8I_JWT_TENANT_CLAIM,
 //   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_KEYRING_FILE, K8I_KEYRING,
 //   K8I_HEALTH_AGENT_INTERVAL (15s), K8I_HEALTH_OFFLINE_AFTER (5m), K8I_HEALTH_CACHE_TTL (10s),
-//   K8I_SHUTDOWN_GRACE, K8I_LOG_LEVEL, K8I_LOG_FORMAT, and the K8I_TLS_* of
-//   grpcx::LoadTlsServerConfig.
+//   and the K8I_TLS_* of grpcx::LoadTlsServerConfig.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 
 // LoadKeyring reads the keyring `cfg` names; nullptr when none is configured. InvalidArgument

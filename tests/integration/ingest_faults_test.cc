@@ -203,5 +203,51 @@ TEST_F(IngestFaultsTest, SigtermDuringStreamNeverHalfWrites) {
             << (*h)->QueryInt("SELECT count(*) FROM telemetry.batches") << "\n";
 }
 
+// A batch committed while the broker is down, whose agent never resends it (its spool lost):
+// the republisher publishes it from PostgreSQL once the broker is back, once.
+TEST_F(IngestFaultsTest, BatchStoredWhileBrokerDownAndNeverResentIsRepublished) {
+  auto h = IngestHarness::Start({.delivery_timeout = absl::Seconds(2),
+                                 .republish_interval = absl::Milliseconds(300),
+                                 .republish_grace = absl::Seconds(1)});
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE(Control("/brokers/1/down"));
+  auto stub = (*h)->NewStub();
+  const auto batch = MakeBatch("lost-spool-1", kSeries, kSamples);
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + (*h)->token());
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    auto stream = stub->Stream(&ctx);
+    k8intel::v1::StreamRequest req;
+    *req.mutable_batch() = batch;
+    k8intel::v1::StreamResponse ack;
+    ASSERT_TRUE(stream->Write(req));
+    ASSERT_TRUE(stream->Read(&ack));
+    // Stored, not published: the agent is told to resend (and never will).
+    EXPECT_EQ(ack.status().code(), grpc::StatusCode::UNAVAILABLE) << ack.status().message();
+    stream->WritesDone();
+    ctx.TryCancel();
+    stream->Finish().IgnoreError();
+  }
+  const std::string t = (*h)->tenant();
+  EXPECT_EQ((*h)->QueryInt("SELECT count(*) FROM telemetry.unpublished_batches WHERE tenant_id = '" + t + "'"), 1);
+  ASSERT_TRUE(Control("/brokers/1/up"));
+  int64_t left = 1;
+  for (const absl::Time until = absl::Now() + absl::Seconds(60); left != 0 && absl::Now() < until;) {
+    absl::SleepFor(absl::Milliseconds(100));
+    left = (*h)->QueryInt(
+        "SELECT count(*) FROM telemetry.unpublished_batches WHERE tenant_id = '" + t + "'");
+  }
+  ASSERT_EQ(left, 0) << "the republisher did not publish the batch";
+  EXPECT_EQ((*h)->QueryInt("SELECT count(*) FROM telemetry.batches WHERE tenant_id = '" + t +
+                           "' AND published_at IS NOT NULL"),
+            1);
+  auto kafka = testing::CountKafkaSamples("k8i.metrics.v1", t + "/" + (*h)->cluster());
+  ASSERT_TRUE(kafka.ok()) << kafka.status();
+  EXPECT_EQ(kafka->samples, kSeries * kSamples);
+  EXPECT_EQ(kafka->messages, 1);
+  EXPECT_NE((*h)->registry().Expose().find("k8i_republished_batches_total 1"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace k8i::ingest

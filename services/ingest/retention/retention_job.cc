@@ -24,98 +24,30 @@ ORDER BY upper::timestamptz)sql";
 
 }  // namespace
 
-// Probe: the job's metrics in one place.
-struct RetentionJob::Probe {
+// Probe: the task's metrics in one place (runs, last success and leadership are the kit's
+// k8i_job_* metrics with job="retention").
+struct RetentionTask::Probe {
   explicit Probe(metrics::Registry& r)
       : rows(r.AddCounter("k8i_retention_rows_deleted_total",
                           "Rows deleted by the retention job, by rule.", {"rule"})),
         partitions(r.AddCounter("k8i_retention_partitions_dropped_total",
-                                "Partitions dropped by the retention job, by rule.", {"rule"})),
-        runs(r.AddCounter("k8i_retention_runs_total",
-                          "Retention runs by result: ok, error, follower (another replica "
-                          "leads).",
-                          {"result"})),
-        last_success(r.AddGauge("k8i_retention_last_success_timestamp_seconds",
-                                "Unix time of the last complete retention run on this replica.")
-                         .WithLabels({})),
-        leader(r.AddGauge("k8i_retention_leader",
-                          "1 while this replica holds the retention leader lock.")
-                   .WithLabels({})) {}
+                                "Partitions dropped by the retention job, by rule.", {"rule"})) {}
   metrics::Family<metrics::Counter>& rows;
   metrics::Family<metrics::Counter>& partitions;
-  metrics::Family<metrics::Counter>& runs;
-  metrics::Gauge& last_success;
-  metrics::Gauge& leader;
 };
 
-RetentionJob::RetentionJob(std::string pg_url, RetentionPolicy policy, metrics::Registry& registry)
-    : url_(std::move(pg_url)), policy_(std::move(policy)), probe_(new Probe(registry)) {}
+RetentionTask::RetentionTask(RetentionPolicy policy, metrics::Registry& registry)
+    : policy_(std::move(policy)), probe_(new Probe(registry)) {}
 
-RetentionJob::~RetentionJob() { Stop(); }
+RetentionTask::~RetentionTask() = default;
 
-void RetentionJob::DropConnectionLocked() {
-  if (leader_) Logger("retention")->warn("retention leadership lost");
-  conn_.reset();
-  leader_ = false;
-  leader_pid_.store(0);
-  probe_->leader.Set(0);
-}
-
-absl::StatusOr<bool> RetentionJob::EnsureLeaderLocked() {
-  if (conn_ != nullptr) {
-    try {
-      // Checks the lock itself, not just the connection: a session that was silently replaced
-      // would no longer hold it.
-      pqxx::nontransaction tx(*conn_);
-      const bool held =
-          tx.exec_params1(
-                "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND pid = pg_backend_pid() AND objsubid = 1 "
-                "AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid",
-                kRetentionLockKey)[0]
-              .as<bool>();
-      if (leader_ && held) return true;
-      if (leader_ && !held) DropConnectionLocked();
-    } catch (...) {
-      Logger("retention")
-          ->warn("retention connection lost: {}",
-                 pg::StatusFromCurrentException("check leadership").ToString());
-      DropConnectionLocked();
-    }
-  }
-  try {
-    if (conn_ == nullptr) {
-      auto conn = std::make_unique<pqxx::connection>(url_);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-      // A silently re-opened session would not hold the lock (libpqxx 6 reconnects by default).
-      conn->inhibit_reactivation(true);
-#pragma GCC diagnostic pop
-      pqxx::nontransaction(*conn).exec("SET application_name = 'k8i-ingest-retention'");
-      conn_ = std::move(conn);
-    }
-    pqxx::nontransaction tx(*conn_);
-    leader_ = tx.exec_params1("SELECT pg_try_advisory_lock($1)", kRetentionLockKey)[0].as<bool>();
-  } catch (...) {
-    absl::Status s = pg::StatusFromCurrentException("retention leader election");
-    DropConnectionLocked();
-    return s;
-  }
-  if (leader_) {
-    leader_pid_.store(conn_->backendpid());
-    probe_->leader.Set(1);
-    Logger("retention")->info("this replica leads retention (backend pid {})", conn_->backendpid());
-  }
-  return leader_;
-}
-
-int64_t RetentionJob::DropPartitionsLocked(const PartitionRule& rule) {
-  pqxx::nontransaction tx(*conn_);
+int64_t RetentionTask::DropPartitions(kit::JobRun& run, const PartitionRule& rule) {
+  pqxx::nontransaction tx(run.conn);
   pqxx::result expired = tx.exec_params(kExpiredPartitions, rule.parent,
                                         Seconds(rule.max_age + policy_.partition_margin));
   int64_t dropped = 0;
   for (const auto& row : expired) {
-    if (stopping_.load()) break;
+    if (run.cancelled()) break;
     const std::string part = row[0].as<std::string>();
     // DETACH CONCURRENTLY does not block ingest's inserts into the parent; FINALIZE completes
     // one that an earlier, interrupted run left pending.
@@ -129,101 +61,94 @@ int64_t RetentionJob::DropPartitionsLocked(const PartitionRule& rule) {
   return dropped;
 }
 
-int64_t RetentionJob::DeleteRowsLocked(const RowRule& rule) {
-  pqxx::nontransaction tx(*conn_);
+int64_t RetentionTask::DeleteRows(kit::JobRun& run, const RowRule& rule) {
+  pqxx::nontransaction tx(run.conn);
+  const std::string age = absl::StrCat(rule.age_expr, " < now() - make_interval(secs => $2)");
+  const std::string where = rule.where.empty() ? "" : "(" + rule.where + ") AND ";
+  int64_t deleted = 0;
+  // Each chunk commits on its own (autocommit): no long transaction, bounded WAL per statement,
+  // and an interrupted run keeps its progress. The outer condition repeats the match, so that
+  // on a partitioned table (where a ctid is unique only per partition) nothing but expired rows
+  // can be hit.
+  auto chunks = [&](const std::string& match, const std::string& tenant) {
+    const std::string sql = absl::StrCat("DELETE FROM ", rule.table, " WHERE ", match,
+                                         " AND ctid = ANY(ARRAY(SELECT ctid FROM ", rule.table,
+                                         " WHERE ", match, " LIMIT ", policy_.chunk_rows, "))");
+    while (!run.cancelled()) {
+      const int64_t n = tx.exec_params(sql, tenant, Seconds(rule.max_age)).affected_rows();
+      deleted += n;
+      if (n > 0) probe_->rows.WithLabels({rule.name}).Inc(static_cast<double>(n));
+      if (n < policy_.chunk_rows) break;
+    }
+  };
+  if (!rule.per_tenant) {
+    chunks(absl::StrCat("$1 = '' AND ", where, age), "");
+    return deleted;
+  }
   // Distinct tenants by a skip scan over the index led by tenant_id.
   pqxx::result tenants = tx.exec(absl::StrCat(
       "WITH RECURSIVE t(id) AS ((SELECT tenant_id FROM ", rule.table,
       " ORDER BY tenant_id LIMIT 1) UNION ALL SELECT (SELECT tenant_id FROM ", rule.table,
       " WHERE tenant_id > t.id ORDER BY tenant_id LIMIT 1) FROM t WHERE t.id IS NOT NULL) "
       "SELECT id FROM t WHERE id IS NOT NULL"));
-  const std::string match =
-      absl::StrCat("tenant_id = $1 AND ", rule.where.empty() ? "" : "(" + rule.where + ") AND ",
-                   rule.age_expr, " < now() - make_interval(secs => $2)");
-  // The outer condition repeats the match, so that on a partitioned table (where a ctid is
-  // unique only per partition) nothing but expired rows can be hit.
-  const std::string sql = absl::StrCat("DELETE FROM ", rule.table, " WHERE ", match,
-                                       " AND ctid = ANY(ARRAY(SELECT ctid FROM ", rule.table,
-                                       " WHERE ", match, " LIMIT ", policy_.chunk_rows, "))");
-  int64_t deleted = 0;
   for (const auto& t : tenants) {
-    const std::string tenant = t[0].as<std::string>();
-    while (!stopping_.load()) {
-      // Each chunk commits on its own (autocommit): no long transaction, bounded WAL per
-      // statement, and an interrupted run keeps its progress.
-      const int64_t n = tx.exec_params(sql, tenant, Seconds(rule.max_age)).affected_rows();
-      deleted += n;
-      if (n > 0) probe_->rows.WithLabels({rule.name}).Inc(static_cast<double>(n));
-      if (n < policy_.chunk_rows) break;
-    }
+    chunks(absl::StrCat("tenant_id = $1 AND ", where, age), t[0].as<std::string>());
   }
   return deleted;
 }
 
-absl::StatusOr<RetentionReport> RetentionJob::RunOnce() {
-  absl::MutexLock lock(&mu_);
-  RetentionReport report;
-  absl::StatusOr<bool> leader = EnsureLeaderLocked();
-  if (!leader.ok()) {
-    probe_->runs.WithLabels({"error"}).Inc();
-    return leader.status();
-  }
-  if (!*leader) {
-    probe_->runs.WithLabels({"follower"}).Inc();
-    return report;
-  }
-  report.leader = true;
+absl::Status RetentionTask::Run(kit::JobRun& run) {
+  report_ = RetentionReport{.leader = true};
   const absl::Time start = absl::Now();
+  absl::Status s;
   try {
     for (const auto& rule : policy_.partitions) {
-      const int64_t n = DropPartitionsLocked(rule);
-      report.partitions_dropped += n;
-      report.by_rule[rule.name] += n;
+      const int64_t n = DropPartitions(run, rule);
+      report_.partitions_dropped += n;
+      report_.by_rule[rule.name] += n;
     }
     for (const auto& rule : policy_.rows) {
-      const int64_t n = DeleteRowsLocked(rule);
-      report.rows_deleted += n;
-      report.by_rule[rule.name] += n;
+      const int64_t n = DeleteRows(run, rule);
+      report_.rows_deleted += n;
+      report_.by_rule[rule.name] += n;
     }
   } catch (...) {
-    absl::Status s = pg::StatusFromCurrentException("retention");
-    if (absl::IsUnavailable(s) || !conn_->is_open()) DropConnectionLocked();
-    probe_->runs.WithLabels({"error"}).Inc();
+    s = pg::StatusFromCurrentException("retention");
     Logger("retention")
         ->warn("retention run failed after removing {} rows, {} partitions: {}",
-               report.rows_deleted, report.partitions_dropped, s.ToString());
+               report_.rows_deleted, report_.partitions_dropped, s.ToString());
     return s;
   }
-  probe_->runs.WithLabels({"ok"}).Inc();
-  probe_->last_success.Set(absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch()));
   Logger("retention")
       ->info("retention run: {} partitions dropped, {} rows deleted in {}",
-             report.partitions_dropped, report.rows_deleted,
+             report_.partitions_dropped, report_.rows_deleted,
              absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))));
-  return report;
+  return s;
 }
 
-void RetentionJob::Start(absl::Duration interval) {
-  thread_ = std::thread([this, interval] {
-    do {
-      if (auto r = RunOnce(); !r.ok()) {
-        Logger("retention")->warn("retention: {}", r.status().ToString());
-      }
-    } while (!stop_.WaitForNotificationWithTimeout(interval));
-  });
+kit::JobOptions RetentionJob::Options(std::string pg_url, absl::Duration interval) {
+  return {.name = "retention",
+          .pg_url = std::move(pg_url),
+          .lock_key = kRetentionLockKey,
+          .interval = interval,
+          .jitter = interval / 10,
+          .app = "k8i-ingest"};
 }
 
-void RetentionJob::Stop() {
-  stopping_.store(true);
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  if (thread_.joinable()) thread_.join();
+RetentionJob::RetentionJob(std::string pg_url, RetentionPolicy policy, metrics::Registry& registry)
+    : task_(std::move(policy), registry),
+      job_(std::make_unique<kit::LeaderJob>(
+          Options(std::move(pg_url), absl::Minutes(10)),
+          [this](kit::JobRun& run) { return task_.Run(run); }, registry)) {}
+
+RetentionJob::~RetentionJob() { job_->Stop(); }
+
+absl::StatusOr<RetentionReport> RetentionJob::RunOnce() {
   absl::MutexLock lock(&mu_);
-  if (conn_ != nullptr) {
-    conn_.reset();  // closing the session releases the lock
-    leader_ = false;
-    leader_pid_.store(0);
-    probe_->leader.Set(0);
-  }
+  absl::StatusOr<kit::JobResult> r = job_->RunOnce();
+  if (!r.ok()) return r.status();
+  if (!r->leader) return RetentionReport{};
+  return task_.last_report();
 }
 
 }  // namespace k8i::ingest

@@ -1,23 +1,19 @@
-// RetentionJob: applies a RetentionPolicy every interval on exactly one ingest replica. The
-// leader is whoever holds a PostgreSQL session advisory lock on the job's own connection; the
-// work runs on that same connection, so when it dies (replica crash, network loss,
-// pg_terminate_backend) the lock is released with it and another replica takes over at its
-// next attempt, while the old leader can no longer run a statement.
+// RetentionJob: applies a RetentionPolicy on exactly one ingest replica, as a leader-elected
+// job of the service kit (libs/kit/job.h): the leader holds a PostgreSQL session advisory lock
+// and the work runs on that session, so a leader that dies can no longer delete anything and
+// another replica takes over at its next attempt.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "libs/kit/job.h"
 #include "libs/metrics/metrics.h"
-#include "pqxx/pqxx"
 #include "services/ingest/retention/retention_policy.h"
 
 namespace k8i::ingest {
@@ -32,8 +28,30 @@ struct RetentionReport {
   std::map<std::string, int64_t> by_rule;  // rule name → partitions or rows removed
 };
 
-// RetentionJob is thread-safe; runs are serialized. It opens its own connection from `pg_url`
-// (not from a pool: the lock must stay on one session).
+// RetentionTask applies a policy on the leader's session (kit::JobRun). Each chunk commits on
+// its own; a cancelled run stops between chunks and keeps what it removed. Thread-compatible:
+// the job serializes runs.
+class RetentionTask {
+ public:
+  RetentionTask(RetentionPolicy policy, metrics::Registry& registry);
+  ~RetentionTask();
+  // Run applies the policy once; the report of the run is in last_report().
+  absl::Status Run(kit::JobRun& run);
+  const RetentionReport& last_report() const { return report_; }
+
+ private:
+  struct Probe;
+  int64_t DropPartitions(kit::JobRun& run, const PartitionRule& rule);
+  int64_t DeleteRows(kit::JobRun& run, const RowRule& rule);
+
+  const RetentionPolicy policy_;
+  std::unique_ptr<Probe> probe_;
+  RetentionReport report_;
+};
+
+// RetentionJob is the task on its own leader-elected job ("retention"), for the tests and
+// tools that run retention alone. Thread-safe; runs are serialized. It opens its own
+// connection from `pg_url` (not from a pool: the lock must stay on one session).
 class RetentionJob {
  public:
   RetentionJob(std::string pg_url, RetentionPolicy policy,
@@ -44,38 +62,20 @@ class RetentionJob {
 
   // RunOnce takes (or checks) leadership and, when leading, applies the policy. A follower
   // returns leader = false. A lost connection drops leadership; the next call reconnects.
-  // Errors (PostgreSQL unreachable, a statement failing) are returned; a partial run keeps
-  // what it removed.
   absl::StatusOr<RetentionReport> RunOnce();
+  // Start runs RunOnce now and every `interval` on a thread until Stop.
+  void Start(absl::Duration interval) { job_->Start(interval); }
+  // Stop interrupts a run between chunks, joins the thread and releases leadership.
+  void Stop() { job_->Stop(); }
+  int LeaderBackendPid() const { return job_->LeaderBackendPid(); }
 
-  // Start runs RunOnce now and every `interval` on a thread until Stop. Errors are logged and
-  // counted. Call at most once.
-  void Start(absl::Duration interval);
-  // Stop interrupts a run between chunks, joins the thread and releases leadership (closes the
-  // connection). Idempotent.
-  void Stop();
-
-  // LeaderBackendPid is the PostgreSQL backend pid of this instance's connection while it
-  // leads, else 0. For tests and diagnostics.
-  int LeaderBackendPid() const { return leader_pid_.load(); }
+  // JobOptions are the kit options of the "retention" job over `pg_url`.
+  static kit::JobOptions Options(std::string pg_url, absl::Duration interval);
 
  private:
-  struct Probe;
-  absl::StatusOr<bool> EnsureLeaderLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DropConnectionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int64_t DropPartitionsLocked(const PartitionRule& rule) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int64_t DeleteRowsLocked(const RowRule& rule) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const std::string url_;
-  const RetentionPolicy policy_;
-  std::unique_ptr<Probe> probe_;
-  absl::Mutex mu_;
-  std::unique_ptr<pqxx::connection> conn_ ABSL_GUARDED_BY(mu_);
-  bool leader_ ABSL_GUARDED_BY(mu_) = false;
-  std::atomic<int> leader_pid_{0};
-  std::atomic<bool> stopping_{false};
-  absl::Notification stop_;
-  std::thread thread_;
+  absl::Mutex mu_;  // serializes RunOnce with reading the task's report
+  RetentionTask task_;
+  std::unique_ptr<kit::LeaderJob> job_;
 };
 
 }  // namespace k8i::ingest

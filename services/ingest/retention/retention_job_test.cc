@@ -240,7 +240,7 @@ TEST_F(RetentionJobTest, ThreeInstancesOneLeaderExpiredGoneFreshKept) {
     EXPECT_NE(text.find("k8i_retention_rows_deleted_total{rule=\"events\"} 3504"),
               std::string::npos)
         << text;
-    EXPECT_NE(text.find("k8i_retention_leader 1"), std::string::npos) << text;
+    EXPECT_NE(text.find("k8i_job_leader{job=\"retention\"} 1"), std::string::npos) << text;
   }
 
   // A second round: same leader, nothing left to do, still no errors.

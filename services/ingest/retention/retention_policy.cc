@@ -30,6 +30,10 @@ RetentionPolicy TelemetryRetention(const TelemetryRetentionAges& a) {
     p.rows.push_back(
         {"batches", "telemetry.batches", "received_at", "published_at IS NOT NULL", a.batches});
   }
+  if (on(a.processed_messages)) {
+    p.rows.push_back({"processed_messages", "telemetry.processed_messages", "processed_at", "",
+                      a.processed_messages, /*per_tenant=*/false});
+  }
   return p;
 }
 

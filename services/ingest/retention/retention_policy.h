@@ -20,15 +20,17 @@ struct PartitionRule {
 };
 
 // RowRule: delete rows of `table` whose `age_expr` is older than max_age and that satisfy
-// `where` (SQL; "" = all). `table` must have a tenant_id column that leads an index (tenants
-// are enumerated with a skip scan), and an index on (tenant_id, age_expr) [WHERE where]
-// keeps each chunk an index range scan.
+// `where` (SQL; "" = all). Unless `per_tenant` is false, `table` must have a tenant_id column
+// that leads an index (tenants are enumerated with a skip scan), and an index on (tenant_id,
+// age_expr) [WHERE where] keeps each chunk an index range scan; a table without tenants needs
+// an index on age_expr.
 struct RowRule {
   std::string name;
   std::string table;
   std::string age_expr;
   std::string where;
   absl::Duration max_age;
+  bool per_tenant = true;
 };
 
 struct RetentionPolicy {
@@ -49,6 +51,9 @@ struct TelemetryRetentionAges {
   absl::Duration events;           // by last_time (received_at if unset)
   absl::Duration deleted_objects;  // objects marked deleted, by updated_at
   absl::Duration batches;          // published dedup records, by received_at
+  // Processed-message records of the service's consumers, by processed_at: kept longer than
+  // Kafka keeps messages, so that any redelivery is still recognised.
+  absl::Duration processed_messages;
   int chunk_rows = 5000;
 };
 

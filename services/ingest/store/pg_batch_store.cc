@@ -4,6 +4,8 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
@@ -184,53 +186,9 @@ void UpsertAlerts(pqxx::work& tx, const AgentIdentity& who, const TelemetryBatch
              "annotations = EXCLUDED.annotations, summary = EXCLUDED.summary, updated_at = now()");
 }
 
-void AppendDouble(double v, std::string& out) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-// UpsertRollups merges one batch's cells (one per series and bucket, in key order so that
-// concurrent batches lock rows in the same order) into `table` additively.
-// Percent of each rollup page filled by inserts; the rest takes the in-place updates.
+// Percent of each rollup page filled by inserts; the rest takes the in-place updates of the
+// rollup consumer (store/pg_rollups).
 constexpr int kRollupFillFactor = 50;
-
-void UpsertRollups(pqxx::work& tx, const std::string& tenant, const char* table,
-                   const RollupCells& cells) {
-  if (cells.empty()) return;
-  const std::string quoted_tenant = tx.quote(tenant);
-  std::string sql = absl::StrCat(
-      "INSERT INTO telemetry.", table,
-      " AS r (tenant_id, series_id, bucket_start, count, sum, min, max, last_ts, last_value) "
-      "VALUES ");
-  sql.reserve(sql.size() + cells.size() * 150);
-  bool first = true;
-  for (const auto& [key, c] : cells) {
-    absl::StrAppend(&sql, first ? "(" : ",(", quoted_tenant, ",", key.first, ",'");
-    first = false;
-    AppendTimestamp(key.second, sql);
-    absl::StrAppend(&sql, "',", c.count, ",");
-    AppendDouble(c.sum, sql);
-    sql += ',';
-    AppendDouble(c.min, sql);
-    sql += ',';
-    AppendDouble(c.max, sql);
-    sql += ",'";
-    AppendTimestamp(c.last_ms, sql);
-    sql += "',";
-    AppendDouble(c.last_value, sql);
-    sql += ')';
-  }
-  sql +=
-      " ON CONFLICT (tenant_id, series_id, bucket_start) DO UPDATE SET "
-      "count = r.count + EXCLUDED.count, sum = r.sum + EXCLUDED.sum, "
-      "min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max), "
-      "last_ts = CASE WHEN (EXCLUDED.last_ts, EXCLUDED.last_value) > (r.last_ts, r.last_value) "
-      "THEN EXCLUDED.last_ts ELSE r.last_ts END, "
-      "last_value = CASE WHEN (EXCLUDED.last_ts, EXCLUDED.last_value) > "
-      "(r.last_ts, r.last_value) THEN EXCLUDED.last_value ELSE r.last_value END";
-  tx.exec(sql);
-}
 
 }  // namespace
 
@@ -296,6 +254,7 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
                                                 const std::string& payload_sha256) {
   // Work that does not depend on the transaction is done once, outside any retry.
   int64_t min_day = INT64_MAX, max_day = INT64_MIN, samples = 0;
+  int64_t min_ms = INT64_MAX, max_ms = INT64_MIN;
   std::vector<PreparedSeries> prepared;
   prepared.reserve(batch.metrics_size());
   for (const auto& s : batch.metrics()) {
@@ -303,6 +262,8 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
     prepared.push_back({SeriesId(who.tenant, who.cluster, s.name(), labels), &s,
                         std::move(labels)});
     for (const auto& sample : s.samples()) {
+      min_ms = std::min(min_ms, sample.time_unix_ms());
+      max_ms = std::max(max_ms, sample.time_unix_ms());
       int64_t day = DayOf(sample.time_unix_ms());
       min_day = std::min(min_day, day);
       max_day = std::max(max_day, day);
@@ -322,13 +283,20 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
   std::string copy_data;
   copy_data.reserve(static_cast<size_t>(samples) * 56);
   for (const auto& p : prepared) AppendSampleRows(who.tenant, p.id, *p.series, copy_data);
-  // One rollup cell per (series, bucket) for the whole batch, merged into the tables below.
-  RollupCells rollup_5m, rollup_1h;
-  for (const auto& p : prepared) {
-    AddSeries(p.id, *p.series, kRollup5mMs, rollup_5m);
-    AddSeries(p.id, *p.series, kRollup1hMs, rollup_1h);
+  std::string min_ts, max_ts;
+  if (samples > 0) {
+    AppendTimestamp(min_ms, min_ts);
+    AppendTimestamp(max_ms, max_ts);
   }
   const bool heartbeat = HeartbeatDue(who);
+  // Kept until the batch is on Kafka, for the republisher (deterministic, like the hash).
+  std::string payload;
+  {
+    google::protobuf::io::StringOutputStream sos(&payload);
+    google::protobuf::io::CodedOutputStream cos(&sos);
+    cos.SetSerializationDeterministic(true);
+    batch.SerializeToCodedStream(&cos);
+  }
 
   WriteResult result;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
@@ -352,6 +320,11 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
       result.needs_publish = !prior[1].as<bool>();
       return absl::OkStatus();
     }
+    tx.exec_params(
+        "INSERT INTO telemetry.unpublished_batches (tenant_id, cluster_id, batch_id, payload) "
+        "VALUES ($1, $2, $3, $4)",
+        who.tenant, who.cluster, batch.batch_id(),
+        pqxx::binarystring(payload.data(), payload.size()));
     if (!new_series.empty()) {
       std::string sql =
           "INSERT INTO telemetry.series (tenant_id, series_id, cluster_id, name, labels, type, "
@@ -373,9 +346,13 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
       return c;
     }
     // Only a batch stored for the first time (the dedup row was inserted above) reaches this
-    // point, so each sample is counted in the rollups exactly once.
-    UpsertRollups(tx, who.tenant, "rollup_5m", rollup_5m);
-    UpsertRollups(tx, who.tenant, "rollup_1h", rollup_1h);
+    // point: it owes the rollups its samples until the rollup consumer merges them.
+    if (samples > 0) {
+      tx.exec_params(
+          "INSERT INTO telemetry.rollup_pending (tenant_id, cluster_id, batch_id, min_ts, "
+          "max_ts, samples_pending) VALUES ($1, $2, $3, $4, $5, $6)",
+          who.tenant, who.cluster, batch.batch_id(), min_ts, max_ts, samples);
+    }
     UpsertObjects(tx, who, batch);
     UpsertEvents(tx, who, batch);
     UpsertAlerts(tx, who, batch);
@@ -402,6 +379,10 @@ absl::Status PgBatchStore::MarkPublished(const AgentIdentity& who, const std::st
     tx.exec_params(
         "UPDATE telemetry.batches SET published_at = now() WHERE tenant_id = $1 AND "
         "cluster_id = $2 AND batch_id = $3",
+        who.tenant, who.cluster, batch_id);
+    tx.exec_params(
+        "DELETE FROM telemetry.unpublished_batches WHERE tenant_id = $1 AND cluster_id = $2 AND "
+        "batch_id = $3",
         who.tenant, who.cluster, batch_id);
     return absl::OkStatus();
   });

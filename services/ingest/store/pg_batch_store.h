@@ -1,6 +1,7 @@
 // PgBatchStore: the PostgreSQL side of ingest. Writes a whole batch in one transaction —
-// dedup row, series, samples by COPY into day partitions, objects, events, alerts, heartbeat —
-// and resolves agent tokens (PgTokenStore).
+// dedup row, the payload until published, series, samples by COPY into day partitions, the
+// batch's debt to the rollups, objects, events, alerts, heartbeat — and resolves agent tokens
+// (PgTokenStore). Rollups themselves are merged off this path (store/pg_rollups.h).
 #pragma once
 
 #include <memory>

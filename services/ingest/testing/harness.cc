@@ -33,37 +33,42 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
         "created_at, revoked_at FROM control.agent_tokens");
     return absl::OkStatus();
   }));
-  const Clock* clock = &RealClock::Instance();
-  h->tokens_ = std::make_unique<PgTokenStore>(h->pool_.get(), clock, absl::Seconds(1));
   h->issuer_ = std::make_unique<AgentTokenIssuer>(h->pool_.get());
   ASSIGN_OR_RETURN(h->token_, h->issuer_->CreateToken(h->tenant_, h->cluster_));
-  ASSIGN_OR_RETURN(h->producer_,
-                   kafka::Producer::Create({.bootstrap = k8i::testing::TestEnv(
-                                                "K8I_TEST_KAFKA_BOOTSTRAP"),
-                                            .client_id = "ingest-harness",
-                                            .delivery_timeout = options.delivery_timeout,
-                                            .extra = IngestProducerSettings()}));
-  ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(k8i::testing::TestEnv("K8I_TEST_REDIS_URL")));
-  ASSIGN_OR_RETURN(h->redis_, redis::Client::Create(redis_opts));
-  h->store_ = std::make_unique<PgBatchStore>(h->pool_.get(), clock);
-  h->publisher_ = std::make_unique<KafkaPublisher>(
-      h->producer_.get(), PublisherOptions{.delivery_timeout = options.delivery_timeout});
-  h->heartbeat_ = std::make_unique<RedisHeartbeat>(h->redis_.get());
-  h->ingestor_ = std::make_unique<Ingestor>(Limits{}, options.inflight_sample_budget,
-                                            h->store_.get(), h->publisher_.get(),
-                                            h->heartbeat_.get(), clock);
-  h->service_ = std::make_unique<IngestServiceImpl>(h->ingestor_.get());
-  h->agent_tokens_ = std::make_unique<AgentTokens>(h->tokens_.get());
-  h->authenticator_ = std::make_unique<auth::CredentialAuthenticator>(
-      auth::CredentialAuthenticatorOptions{.agents = h->agent_tokens_.get()});
-  grpcx::ServerOptions server_opts;
-  auth::AuthInterceptorOptions auth_opts{.authenticator = h->authenticator_.get(),
-                                         .policy = &IngestPolicy()};
-  server_opts.extra_interceptors.push_back(
-      [auth_opts] { return std::make_unique<auth::AuthInterceptorFactory>(auth_opts); });
-  h->server_ = std::make_unique<grpcx::Server>(std::move(server_opts));
-  h->server_->AddService(h->service_.get(), "k8intel.v1.IngestService");
-  RETURN_IF_ERROR(h->server_->Start());
+  // The configuration as k8i-ingest reads it, from test settings.
+  const std::map<std::string, std::string> vars = {
+      {"K8I_GRPC_ADDR", "127.0.0.1:0"},
+      {"K8I_METRICS_ADDR", "127.0.0.1:0"},
+      {"K8I_PG_URL", h->db_->url()},
+      {"K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL")},
+      {"K8I_KAFKA_BOOTSTRAP", k8i::testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP")},
+      {"K8I_KAFKA_TOPIC_PREFIX", options.topic_prefix},
+      {"K8I_KAFKA_DELIVERY_TIMEOUT",
+       absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout), "ms")},
+      {"K8I_INGEST_INFLIGHT_SAMPLES", absl::StrCat(options.inflight_sample_budget)},
+      {"K8I_AGENT_TOKEN_CACHE_TTL", "1s"},
+      {"K8I_SHUTDOWN_GRACE", "1s"},
+      {"K8I_RETENTION_INTERVAL", "0s"},
+      {"K8I_ROLLUP_CONSUMER", options.rollup_consumer ? "true" : "false"},
+      {"K8I_ROLLUP_GROUP", absl::StrCat("k8i-ingest-rollups-", h->tenant_)},
+      {"K8I_ROLLUP_MAX_BATCH", "200"},
+      {"K8I_REPUBLISH_INTERVAL",
+       absl::StrCat(absl::ToInt64Milliseconds(options.republish_interval), "ms")},
+      {"K8I_REPUBLISH_GRACE",
+       absl::StrCat(absl::ToInt64Milliseconds(options.republish_grace), "ms")},
+  };
+  EnvReader env([&vars](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+  ASSIGN_OR_RETURN(h->config_, LoadConfig(env));
+  IngestHarness* raw = h.get();
+  ASSIGN_OR_RETURN(h->service_,
+                   kit::Service::Start(Spec(), h->config_.common,
+                                       [raw](kit::Service& s) {
+                                         return Wire(s, raw->config_, &raw->parts_);
+                                       },
+                                       {.registry = &h->registry_, .pool = h->pool_.get()}));
   return h;
 }
 
@@ -79,12 +84,7 @@ absl::StatusOr<std::string> AgentTokenIssuer::CreateToken(const std::string& ten
   return issued.token;
 }
 
-IngestHarness::~IngestHarness() {
-  if (server_) {
-    server_->Shutdown(absl::Seconds(1));
-    server_->Wait();
-  }
-}
+IngestHarness::~IngestHarness() { service_.reset(); }
 
 std::unique_ptr<k8intel::v1::IngestService::Stub> IngestHarness::NewStub() const {
   return k8intel::v1::IngestService::NewStub(grpc::CreateChannel(

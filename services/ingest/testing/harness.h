@@ -1,5 +1,6 @@
 // IngestHarness: a complete in-process ingest (real PostgreSQL database of its own, the test
-// stack's Kafka-protocol broker and Redis) on a free port, with an agent-like client that
+// stack's Kafka-protocol broker and Redis) on a free port, started through the same wiring as
+// k8i-ingest (services/ingest/wiring.h) with test settings, plus an agent-like client that
 // resends on retryable errors, and readers for what landed in PostgreSQL and on Kafka.
 // Test-only.
 #pragma once
@@ -20,6 +21,7 @@
 #include "services/ingest/store/kafka_publisher.h"
 #include "services/ingest/store/pg_batch_store.h"
 #include "services/ingest/store/redis_heartbeat.h"
+#include "services/ingest/wiring.h"
 #include "services/inventory/store/pg_cluster_store.h"
 #include "services/inventory/store/pg_control_store.h"
 
@@ -29,6 +31,13 @@ struct HarnessOptions {
   int64_t inflight_sample_budget = 2'000'000;
   absl::Duration delivery_timeout = absl::Seconds(5);
   int pg_pool_size = 4;
+  // Kafka topic prefix; tests that consume what they publish use one of their own.
+  std::string topic_prefix = "k8i.";
+  // The rollup consumer (group unique to the harness) and the republisher job (interval;
+  // zero: off). The partition and retention jobs are off in the harness.
+  bool rollup_consumer = false;
+  absl::Duration republish_interval = absl::ZeroDuration();
+  absl::Duration republish_grace = absl::Seconds(1);
 };
 
 // AgentTokenIssuer issues agent tokens as k8i-inventory does (control.agent_tokens), registering
@@ -53,12 +62,19 @@ class IngestHarness {
   const std::string& cluster() const { return cluster_; }
   const std::string& token() const { return token_; }
   const std::string& db_url() const { return db_->url(); }
-  int port() const { return server_->port(); }
+  int port() const { return service_->grpc_port(); }
+  int metrics_port() const { return service_->metrics_port(); }
   pg::Pool& pool() { return *pool_; }
   // Issues more agent tokens (for other clusters or tenants).
   AgentTokenIssuer& tokens() { return *issuer_; }
   // What ingest verifies tokens with.
-  PgTokenStore& token_store() { return *tokens_; }
+  PgTokenStore& token_store() { return *parts_.tokens; }
+  // What the wiring created (rollups, republisher ...).
+  const Parts& parts() const { return parts_; }
+  kit::Service& service() { return *service_; }
+  metrics::Registry& registry() { return registry_; }
+  // Stop drains the service as SIGTERM would. Idempotent.
+  void Stop() { service_->Drain(); }
 
   std::unique_ptr<k8intel::v1::IngestService::Stub> NewStub() const;
 
@@ -70,18 +86,11 @@ class IngestHarness {
   std::string tenant_, cluster_ = "c1", token_;
   std::unique_ptr<k8i::testing::TempDatabase> db_;
   std::unique_ptr<pg::Pool> pool_;
-  std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<redis::Client> redis_;
-  std::unique_ptr<PgBatchStore> store_;
-  std::unique_ptr<PgTokenStore> tokens_;
   std::unique_ptr<AgentTokenIssuer> issuer_;
-  std::unique_ptr<KafkaPublisher> publisher_;
-  std::unique_ptr<RedisHeartbeat> heartbeat_;
-  std::unique_ptr<Ingestor> ingestor_;
-  std::unique_ptr<IngestServiceImpl> service_;
-  std::unique_ptr<auth::AgentTokenVerifier> agent_tokens_;
-  std::unique_ptr<auth::Authenticator> authenticator_;
-  std::unique_ptr<grpcx::Server> server_;
+  metrics::Registry registry_;
+  Config config_;
+  Parts parts_;
+  std::unique_ptr<kit::Service> service_;
 };
 
 // MakeBatch builds a batch of `series` series with `samples` samples each, ending now, with

@@ -97,6 +97,16 @@ absl::Status TooManySeries(const char* field, int cap) {
       "TOO_MANY_SERIES", {{"max_series", absl::StrCat(cap)}});
 }
 
+// SourceFor is ChooseSource, except that a range some stored batch has not been merged into
+// the rollups for yet is answered from raw samples: never a silently incomplete rollup.
+absl::StatusOr<Source> SourceFor(PgMetricsStore& store, const std::string& tenant,
+                                 const TimeRange& range, Aggregation agg) {
+  const Source source = ChooseSource(range, agg);
+  if (source == Source::kRaw) return source;
+  ASSIGN_OR_RETURN(const bool pending, store.RollupsPending(tenant, range));
+  return pending ? Source::kRaw : source;
+}
+
 absl::Status Query(PgMetricsStore& store, const std::string& tenant,
                    const v1::QueryMetricRequest& req, v1::QueryMetricResponse& resp) {
   std::vector<FieldViolation> v;
@@ -130,9 +140,10 @@ absl::Status Query(PgMetricsStore& store, const std::string& tenant,
   if (static_cast<int>(series.size()) > cap) {
     return TooManySeries(req.resource().empty() ? "label_selector" : "resource", cap);
   }
+  ASSIGN_OR_RETURN(const Source source, SourceFor(store, tenant, range, *agg));
   AggregateSpec spec{.range = range,
                      .aggregation = *agg,
-                     .source = ChooseSource(range, *agg),
+                     .source = source,
                      .reduction = *reduction};
   for (const auto& s : series) spec.series_ids.push_back(s.id);
   resp.set_source(ToProto(spec.source));
@@ -191,7 +202,7 @@ absl::Status Summarize(PgMetricsStore& store, const Clock& clock, const std::str
                           ? ToMs(req.end_time())
                           : SummaryDefaultEnd(absl::ToUnixMillis(clock.Now()), interval);
   const TimeRange range{end - timespan, end, interval};
-  const Source source = ChooseSource(range, *agg);
+  ASSIGN_OR_RETURN(const Source source, SourceFor(store, tenant, range, *agg));
   resp.set_resource(req.resource());
   SetMs(range.start_ms, resp.mutable_start_time());
   SetMs(range.end_ms, resp.mutable_end_time());

@@ -176,6 +176,21 @@ absl::StatusOr<std::vector<Point>> PgMetricsStore::AggregateReduced(const std::s
   return out;
 }
 
+absl::StatusOr<bool> PgMetricsStore::RollupsPending(const std::string& tenant,
+                                                    const TimeRange& range) {
+  bool pending = false;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    pending = tx.exec_params1(
+                    "SELECT EXISTS (SELECT 1 FROM telemetry.rollup_pending WHERE tenant_id = $1 "
+                    "AND min_ts < $3::timestamptz AND max_ts >= $2::timestamptz)",
+                    tenant, TimeParam(range.start_ms), TimeParam(range.end_ms))[0]
+                  .as<bool>();
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return pending;
+}
+
 absl::StatusOr<std::string> PgMetricsStore::Explain(const std::string& tenant,
                                                     const AggregateSpec& spec, bool seqscan_off) {
   std::string plan;

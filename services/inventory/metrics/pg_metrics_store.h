@@ -52,6 +52,11 @@ class PgMetricsStore {
   absl::StatusOr<std::vector<Point>> AggregateReduced(const std::string& tenant,
                                                       const AggregateSpec& spec);
 
+  // RollupsPending reports whether a batch stored for `tenant` still owes the rollups samples
+  // in [range.start_ms, range.end_ms): the rollup consumer has not merged it yet, so rollups
+  // over that range are incomplete and raw samples must answer.
+  absl::StatusOr<bool> RollupsPending(const std::string& tenant, const TimeRange& range);
+
   // Explain returns PostgreSQL's plan (EXPLAIN text) of the query Aggregate or
   // AggregateReduced runs for `spec`. With `seqscan_off` the plan is made with sequential scans
   // disabled, which shows whether an index can serve the query even on tables so small that a

@@ -27,83 +27,56 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
   RETURN_IF_ERROR(ApplyMigrations(*h->pool_));
   // The telemetry schema ResourceService and MetricsService read (ingest's, in production).
   RETURN_IF_ERROR(pg::Migrate(*h->pool_, "telemetry", ingest::Migrations()));
-  const Clock* clock = &RealClock::Instance();
-  h->store_ = std::make_unique<PgControlStore>(h->pool_.get());
-  h->keys_ = std::make_unique<PgApiKeyStore>(
-      h->pool_.get(), h->store_.get(), clock,
-      ApiKeyCacheOptions{.cache_ttl = options.cache_ttl, .flush_every = absl::ZeroDuration()});
-  h->roles_ = std::make_unique<PgRoleDirectory>(h->store_.get(), clock, options.role_cache_ttl);
+  const std::string keyring = options.keyring == "random" ? RandomKeyringText("test-1")
+                                                           : options.keyring;
+  auto ms = [](absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); };
+  // The configuration as k8i-inventory reads it, from test settings.
+  const std::map<std::string, std::string> vars = {
+      {"K8I_GRPC_ADDR", "127.0.0.1:0"},
+      {"K8I_METRICS_ADDR", "127.0.0.1:0"},
+      {"K8I_PG_URL", h->db_->url()},
+      {"K8I_PG_POOL_SIZE", "4"},
+      {"K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL")},
+      {"K8I_PAGE_TOKEN_KEY", "test-page-token-key"},
+      {"K8I_API_KEY_CACHE_TTL", ms(options.cache_ttl)},
+      {"K8I_ROLE_CACHE_TTL", ms(options.role_cache_ttl)},
+      {"K8I_RATE_LIMIT_PER_SECOND",
+       absl::StrCat(static_cast<int64_t>(options.rate_limit.rate_per_second))},
+      {"K8I_RATE_LIMIT_BURST", absl::StrCat(static_cast<int64_t>(options.rate_limit.burst))},
+      {"K8I_KEYRING", keyring},
+      {"K8I_SHUTDOWN_GRACE", "1s"},
+  };
+  EnvReader env([&vars](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() || it->second.empty() ? nullptr : it->second.c_str();
+  });
+  ASSIGN_OR_RETURN(h->config_, LoadConfig(env));
   ASSIGN_OR_RETURN(auto jwks, auth::Jwks::FromHmacSecret(kJwtSecret));
-  h->jwt_ = std::make_unique<auth::JwtVerifier>(auth::JwtOptions{.issuer = kJwtIssuer},
-                                                std::move(jwks));
-  h->authenticator_ = std::make_unique<auth::CredentialAuthenticator>(
-      auth::CredentialAuthenticatorOptions{
-          .api_keys = h->keys_.get(), .jwt = h->jwt_.get(), .roles = h->roles_.get()});
-  const std::string redis_url = k8i::testing::TestEnv("K8I_TEST_REDIS_URL");
-  if (!redis_url.empty()) {
-    ASSIGN_OR_RETURN(auto redis_opts, redis::ParseUrl(redis_url));
-    ASSIGN_OR_RETURN(h->redis_, redis::Client::Create(redis_opts));
-    h->limiter_ = std::make_unique<auth::RedisRateLimiter>(h->redis_.get(), options.rate_limit,
-                                                           absl::StrCat("k8i:rl:", h->prefix_));
-  } else {
-    h->limiter_ = std::make_unique<auth::LocalRateLimiter>(options.rate_limit);
-  }
-  h->audit_ = std::make_unique<AuditLog>(h->store_.get(), h->keys_.get());
-  h->tokens_ = std::make_unique<aip::PageTokenCodec>("test-page-token-key");
-  h->service_ = std::make_unique<AdminServiceImpl>(h->store_.get(), h->keys_.get(),
-                                                   h->roles_.get(), h->audit_.get(),
-                                                   h->tokens_.get());
-  h->clusters_ = std::make_unique<PgClusterStore>(h->pool_.get());
-  if (!options.keyring.empty()) {
-    const std::string text =
-        options.keyring == "random" ? RandomKeyringText("test-1") : options.keyring;
-    ASSIGN_OR_RETURN(auto keyring, crypto::Keyring::FromString(text));
-    h->keyring_ = std::make_unique<crypto::Keyring>(std::move(keyring));
-  }
-  h->cluster_service_ = std::make_unique<ClusterServiceImpl>(
-      ClusterServiceDeps{.store = h->clusters_.get(),
-                         .keys = h->keys_.get(),
-                         .audit = h->audit_.get(),
-                         .page_tokens = h->tokens_.get(),
-                         .keyring = h->keyring_.get(),
-                         .health_source = options.health_source != nullptr
-                                              ? options.health_source
-                                              : &h->fixed_health_});
-  h->metrics_store_ = std::make_unique<metrics_api::PgMetricsStore>(h->pool_.get());
-  h->metrics_service_ =
-      std::make_unique<metrics_api::MetricsServiceImpl>(h->metrics_store_.get(), clock);
-  h->resource_store_ =
-      std::make_unique<resources::ResourceStore>(h->pool_.get(), h->tokens_.get());
-  h->resource_service_ = std::make_unique<ResourceServiceImpl>(h->resource_store_.get());
-  h->auth_opts_ = {.authenticator = h->authenticator_.get(),
-                   .policy = &AdminPolicy(),
-                   .rate_limiter = h->limiter_.get()};
-  grpcx::ServerOptions opts;
+  Overrides overrides{
+      .jwt = std::make_unique<auth::JwtVerifier>(auth::JwtOptions{.issuer = kJwtIssuer},
+                                                 std::move(jwks)),
+      .health_source =
+          options.health_source != nullptr ? options.health_source : &h->fixed_health_,
+      .rate_limit_prefix = absl::StrCat("k8i:rl:", h->prefix_),
+      .api_key_flush_every = absl::ZeroDuration()};
   InventoryHarness* raw = h.get();
-  opts.extra_interceptors.push_back(
-      [raw] { return std::make_unique<auth::AuthInterceptorFactory>(raw->auth_opts_); });
-  opts.extra_interceptors.push_back(
-      [raw] { return std::make_unique<AuditRejectedFactory>(raw->audit_.get()); });
-  h->server_ = std::make_unique<grpcx::Server>(opts);
-  h->server_->AddService(h->service_.get(), "k8intel.v1.AdminService");
-  h->server_->AddService(h->metrics_service_.get(), "k8intel.v1.MetricsService");
-  h->server_->AddService(h->cluster_service_.get(), "k8intel.v1.ClusterService");
-  h->server_->AddService(h->resource_service_.get(), "k8intel.v1.ResourceService");
-  RETURN_IF_ERROR(h->server_->Start());
+  auto shared = std::make_shared<Overrides>(std::move(overrides));
+  ASSIGN_OR_RETURN(h->service_,
+                   kit::Service::Start(Spec(), h->config_.common,
+                                       [raw, shared](kit::Service& s) {
+                                         return Wire(s, raw->config_, std::move(*shared),
+                                                     &raw->parts_);
+                                       },
+                                       {.registry = &h->registry_, .pool = h->pool_.get()}));
   return h;
 }
 
-InventoryHarness::~InventoryHarness() {
-  if (server_) {
-    server_->Shutdown(absl::Seconds(1));
-    server_->Wait();
-  }
-}
+InventoryHarness::~InventoryHarness() { service_.reset(); }
 
 absl::StatusOr<IssuedKey> InventoryHarness::CreateKey(const std::string& tenant, auth::Role role,
                                                       const std::string& name) {
-  RETURN_IF_ERROR(store_->EnsureTenant(tenant, tenant));
-  return IssueApiKey(*store_, tenant, name, role);
+  RETURN_IF_ERROR(store().EnsureTenant(tenant, tenant));
+  return IssueApiKey(store(), tenant, name, role);
 }
 
 std::string InventoryHarness::Jwt(const std::string& tenant, const std::string& subject,

@@ -1,5 +1,6 @@
 // InventoryHarness: a complete in-process k8i-inventory (its own PostgreSQL database, the test
-// stack's Redis for rate limits) on a free port, with helpers to create tenants and keys
+// stack's Redis for rate limits) on a free port, started through the same wiring as
+// k8i-inventory (services/inventory/wiring.h), with helpers to create tenants and keys
 // directly in the store, and SSO tokens (HS256, issuer "k8i-test") it accepts. Test-only.
 #pragma once
 
@@ -21,6 +22,7 @@
 #include "services/inventory/resources/resource_service.h"
 #include "services/inventory/metrics/metrics_service.h"
 #include "services/inventory/cluster_service.h"
+#include "services/inventory/wiring.h"
 
 namespace k8i::inventory::testing {
 
@@ -59,13 +61,13 @@ class InventoryHarness {
   static const std::vector<std::string>& ServiceNames();
   ~InventoryHarness();
 
-  int port() const { return server_->port(); }
+  int port() const { return service_->grpc_port(); }
   pg::Pool& pool() { return *pool_; }
-  PgControlStore& store() { return *store_; }
-  PgApiKeyStore& keys() { return *keys_; }
-  PgClusterStore& clusters() { return *clusters_; }
+  PgControlStore& store() { return *parts_.store; }
+  PgApiKeyStore& keys() { return *parts_.keys; }
+  PgClusterStore& clusters() { return *parts_.clusters; }
   // The keyring ClusterService seals with (null when started without one).
-  const crypto::Keyring* keyring() const { return keyring_.get(); }
+  const crypto::Keyring* keyring() const { return parts_.keyring; }
   const std::string& db_url() const { return db_->url(); }
   // A tenant id unique to this harness (Redis buckets are shared between test runs).
   std::string Tenant(const std::string& base) const { return prefix_ + base; }
@@ -78,13 +80,13 @@ class InventoryHarness {
   // for 10 minutes.
   std::string Jwt(const std::string& tenant, const std::string& subject,
                   const std::vector<std::string>& roles) const;
-  PgRoleDirectory& roles() { return *roles_; }
+  PgRoleDirectory& roles() { return *parts_.roles; }
 
   std::unique_ptr<k8intel::v1::AdminService::Stub> NewStub() const;
   // MetricsService reads the telemetry schema of this harness's database (apply ingest's
   // migrations to it first).
   std::unique_ptr<k8intel::v1::MetricsService::Stub> NewMetricsStub() const;
-  metrics_api::PgMetricsStore& metrics_store() { return *metrics_store_; }
+  metrics_api::PgMetricsStore& metrics_store() { return *parts_.metrics_store; }
   std::unique_ptr<k8intel::v1::ClusterService::Stub> NewClusterStub() const;
   // ResourceService reads the telemetry schema of this harness's database (apply ingest's
   // migrations to it first).
@@ -99,25 +101,11 @@ class InventoryHarness {
   std::unique_ptr<k8i::testing::TempDatabase> db_;
   std::unique_ptr<pg::Pool> pool_;
   std::unique_ptr<redis::Client> redis_;
-  std::unique_ptr<PgControlStore> store_;
-  std::unique_ptr<PgApiKeyStore> keys_;
-  std::unique_ptr<PgRoleDirectory> roles_;
-  std::unique_ptr<auth::JwtVerifier> jwt_;
-  std::unique_ptr<auth::CredentialAuthenticator> authenticator_;
-  std::unique_ptr<auth::RateLimiter> limiter_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<aip::PageTokenCodec> tokens_;
-  std::unique_ptr<AdminServiceImpl> service_;
-  std::unique_ptr<metrics_api::PgMetricsStore> metrics_store_;
-  std::unique_ptr<metrics_api::MetricsServiceImpl> metrics_service_;
-  std::unique_ptr<resources::ResourceStore> resource_store_;
-  std::unique_ptr<ResourceServiceImpl> resource_service_;
-  std::unique_ptr<PgClusterStore> clusters_;
-  std::unique_ptr<crypto::Keyring> keyring_;
-  std::unique_ptr<ClusterServiceImpl> cluster_service_;
   FixedHealthSource fixed_health_;
-  auth::AuthInterceptorOptions auth_opts_;
-  std::unique_ptr<grpcx::Server> server_;
+  metrics::Registry registry_;
+  Config config_;
+  Parts parts_;
+  std::unique_ptr<kit::Service> service_;
 };
 
 }  // namespace k8i::inventory::testing

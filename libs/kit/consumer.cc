@@ -1,0 +1,395 @@
+#include "libs/kit/consumer.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/common/logging.h"
+#include "libs/common/status_macros.h"
+
+namespace k8i::kit {
+namespace {
+
+std::vector<double> AgeBuckets() {
+  return {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600};
+}
+
+}  // namespace
+
+bool IsRetryable(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kOk:
+      return false;
+    default:
+      // Unavailable, Aborted, ResourceExhausted, DeadlineExceeded, and also Internal/Unknown: a
+      // bug or an outage must block the partition (visible as lag), not drain it into the DLQ.
+      return true;
+  }
+}
+
+// Probe: the consumer's metrics in one place.
+struct TransactionalConsumer::Probe {
+  Probe(metrics::Registry& r, const std::string& name)
+      : messages(r.AddCounter("k8i_consumer_messages_total",
+                              "Messages handled by a kit consumer, by result: applied, duplicate "
+                              "(processed before: no effect), dead_lettered.",
+                              {"consumer", "topic", "result"})),
+        dead_letters(r.AddCounter("k8i_consumer_dead_letters_total",
+                                  "Messages sent to the dead-letter topic, by reason.",
+                                  {"consumer", "topic", "reason"})),
+        retries(r.AddCounter("k8i_consumer_batch_retries_total",
+                             "Batches retried after a retryable error.", {"consumer"})
+                    .WithLabels({name})),
+        commit_failures(r.AddCounter("k8i_consumer_commit_failures_total",
+                                     "Offset commits that failed (the messages are redelivered "
+                                     "and found processed).",
+                                     {"consumer"})
+                            .WithLabels({name})),
+        lag(r.AddGauge("k8i_consumer_lag_messages",
+                       "Messages in a partition after this member's committed offset.",
+                       {"consumer", "topic", "partition"})),
+        batch_seconds(r.AddHistogram("k8i_consumer_batch_seconds",
+                                     "Time from a poll's return to its offsets' commit.",
+                                     {"consumer"}, metrics::DefaultLatencyBuckets())
+                          .WithLabels({name})),
+        event_age(r.AddHistogram("k8i_consumer_event_age_seconds",
+                                 "Time from a message's CloudEvents time to its commit.",
+                                 {"consumer"}, AgeBuckets())
+                      .WithLabels({name})) {}
+  metrics::Family<metrics::Counter>& messages;
+  metrics::Family<metrics::Counter>& dead_letters;
+  metrics::Counter& retries;
+  metrics::Counter& commit_failures;
+  metrics::Family<metrics::Gauge>& lag;
+  metrics::Histogram& batch_seconds;
+  metrics::Histogram& event_age;
+};
+
+absl::StatusOr<std::unique_ptr<TransactionalConsumer>> TransactionalConsumer::Create(
+    ConsumerOptions options, pg::Pool* pool, kafka::Producer* dlq_producer, Handler* handler,
+    metrics::Registry& registry, const Clock* clock) {
+  if (options.name.empty()) return absl::InvalidArgumentError("kit consumer: name is empty");
+  if (options.schema.empty()) return absl::InvalidArgumentError("kit consumer: schema is empty");
+  if (options.max_batch <= 0) {
+    return absl::InvalidArgumentError("kit consumer: max_batch must be positive");
+  }
+  if (pool == nullptr || dlq_producer == nullptr || handler == nullptr) {
+    return absl::InvalidArgumentError("kit consumer: pool, producer and handler are required");
+  }
+  std::unique_ptr<TransactionalConsumer> c(
+      new TransactionalConsumer(std::move(options), pool, dlq_producer, handler, registry, clock));
+  std::map<std::string, std::string> extra = c->options_.kafka_extra;
+  // A batch may wait out retries (PostgreSQL down): stay in the group meanwhile.
+  extra.emplace("max.poll.interval.ms", "600000");
+  ASSIGN_OR_RETURN(c->consumer_,
+                   kafka::Consumer::Create(
+                       {.bootstrap = c->options_.bootstrap,
+                        .group_id = c->options_.group_id.empty() ? c->options_.name
+                                                                 : c->options_.group_id,
+                        .topics = c->options_.topics,
+                        .extra = std::move(extra)}));
+  return c;
+}
+
+TransactionalConsumer::TransactionalConsumer(ConsumerOptions options, pg::Pool* pool,
+                                             kafka::Producer* producer, Handler* handler,
+                                             metrics::Registry& registry, const Clock* clock)
+    : options_(std::move(options)),
+      pool_(pool),
+      producer_(producer),
+      handler_(handler),
+      clock_(clock),
+      probe_(new Probe(registry, options_.name)) {}
+
+TransactionalConsumer::~TransactionalConsumer() { Stop(); }
+
+void TransactionalConsumer::Start() {
+  thread_ = std::thread([this] {
+    Logger("consumer")->info("consumer {} started on {}", options_.name,
+                             absl::StrJoin(options_.topics, ","));
+    while (!stopping_.load()) {
+      auto r = PollOnce(options_.poll_timeout);
+      if (!r.ok() && !stopping_.load()) {
+        Logger("consumer")->warn("consumer {}: {}", options_.name, r.status().ToString());
+        stop_.WaitForNotificationWithTimeout(options_.initial_backoff);
+      }
+    }
+  });
+}
+
+void TransactionalConsumer::Stop() {
+  stopping_.store(true);
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+  if (consumer_ != nullptr) consumer_->Close();
+}
+
+absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs,
+                   consumer_->Poll(options_.max_batch, timeout));
+  UpdateLag();
+  if (msgs.empty()) return ProcessReport{};
+  return Process(msgs);
+}
+
+void TransactionalConsumer::UpdateLag() {
+  const absl::Time now = absl::Now();
+  if (now - last_lag_update_ < absl::Seconds(1)) return;
+  last_lag_update_ = now;
+  for (const kafka::PartitionLag& l : consumer_->Lags(committed_)) {
+    probe_->lag.WithLabels({options_.name, l.topic, absl::StrCat(l.partition)})
+        .Set(static_cast<double>(l.lag));
+  }
+}
+
+absl::Status TransactionalConsumer::DeadLetter(const kafka::ConsumedMessage& m,
+                                               const std::string& reason,
+                                               const std::string& detail) {
+  kafka::Message out{.topic = m.topic + options_.dlq_suffix,
+                     .key = m.key,
+                     .value = m.value,
+                     .headers = m.headers};
+  out.headers.push_back({"k8i_dlq_reason", reason});
+  out.headers.push_back({"k8i_dlq_detail", detail.substr(0, 2000)});
+  out.headers.push_back({"k8i_dlq_consumer", options_.name});
+  out.headers.push_back(
+      {"k8i_dlq_source", absl::StrCat(m.topic, "/", m.partition, "@", m.offset)});
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    absl::Status s = producer_->ProduceAll({out}, absl::Seconds(10));
+    if (s.ok()) break;
+    Logger("consumer")->warn("consumer {}: dead-lettering {}[{}]@{} failed: {}", options_.name,
+                             m.topic, m.partition, m.offset, s.ToString());
+    if (stopping_.load()) return s;
+    stop_.WaitForNotificationWithTimeout(backoff);
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+  Logger("consumer")->warn("consumer {}: dead-lettered {}[{}]@{} ({}): {}", options_.name, m.topic,
+                           m.partition, m.offset, reason, detail);
+  probe_->dead_letters.WithLabels({options_.name, m.topic, reason}).Inc();
+  probe_->messages.WithLabels({options_.name, m.topic, "dead_lettered"}).Inc();
+  ++dead_total_;
+  return absl::OkStatus();
+}
+
+std::string EventKey(const kafka::CloudEvent& e) { return absl::StrCat(e.source, "#", e.id); }
+
+namespace {
+
+// Outcome of one transaction: the handler's status kept apart from the kit's own failures.
+struct TxOutcome {
+  absl::Status status;          // retryable unless the handler rejected
+  bool rejected = false;        // the handler returned a non-retryable status (in `status`)
+  int applied = 0;
+  int duplicates = 0;
+};
+
+TxOutcome ApplyInTransaction(pg::Pool& pool, const std::string& schema,
+                             const std::string& consumer, Handler& handler,
+                             const std::vector<const Delivery*>& batch) {
+  TxOutcome out;
+  absl::Status handler_status;
+  absl::Status s = pool.WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    handler_status = absl::OkStatus();
+    std::string sql =
+        absl::StrCat("INSERT INTO ", schema, ".processed_messages (consumer, event) VALUES ");
+    const std::string quoted = tx.quote(consumer);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      absl::StrAppend(&sql, i ? "," : "", "(", quoted, ",", tx.quote(EventKey(batch[i]->event)),
+                      ")");
+    }
+    sql += " ON CONFLICT DO NOTHING RETURNING event";
+    std::set<std::string> fresh;
+    for (const auto& row : tx.exec(sql)) fresh.insert(row[0].as<std::string>());
+    std::vector<const Delivery*> todo;
+    for (const Delivery* d : batch) {
+      if (fresh.erase(EventKey(d->event)) > 0) todo.push_back(d);
+    }
+    out.applied = static_cast<int>(todo.size());
+    out.duplicates = static_cast<int>(batch.size() - todo.size());
+    if (todo.empty()) return absl::OkStatus();
+    try {
+      handler_status = handler.Apply(tx, todo);
+    } catch (...) {
+      handler_status = pg::StatusFromCurrentException("handler");
+    }
+    // A rejection rolls back without a retry by the pool.
+    if (!handler_status.ok() && !IsRetryable(handler_status)) {
+      return absl::CancelledError("rejected by the handler");
+    }
+    return handler_status;
+  });
+  if (!handler_status.ok() && !IsRetryable(handler_status)) {
+    out.status = handler_status;
+    out.rejected = true;
+  } else if (!s.ok()) {
+    // The kit's own statements (or a retryable handler status) never dead-letter.
+    out.status = IsRetryable(s) ? s : absl::UnavailableError(s.message());
+  }
+  return out;
+}
+
+// Decode parses one message's CloudEvents headers and payload and lets the handler validate
+// it: the failure reason ("bad_headers", "undecodable", "invalid") and detail, or OK.
+absl::Status Decode(const kafka::ConsumedMessage& m, Handler& handler, Delivery& d,
+                    std::string& reason) {
+  auto ce = kafka::ParseCloudEventHeaders(m.headers);
+  if (!ce.ok()) {
+    reason = "bad_headers";
+    return ce.status();
+  }
+  const google::protobuf::Message& prototype = handler.Prototype();
+  d.message = &m;
+  d.event = *std::move(ce);
+  d.payload.reset(prototype.New());
+  if (!d.payload->ParseFromString(m.value)) {
+    reason = "undecodable";
+    return absl::InvalidArgumentError(
+        absl::StrCat("the value does not parse as ", prototype.GetTypeName()));
+  }
+  if (absl::Status v = handler.Validate(d); !v.ok()) {
+    reason = "invalid";
+    return v;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ProcessReport> ApplyMessages(pg::Pool& pool, const std::string& schema,
+                                            const std::string& consumer, Handler& handler,
+                                            const std::vector<kafka::ConsumedMessage>& msgs) {
+  std::vector<Delivery> deliveries(msgs.size());
+  std::vector<const Delivery*> batch;
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    std::string reason;
+    if (absl::Status s = Decode(msgs[i], handler, deliveries[i], reason); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(msgs[i].topic, "@", msgs[i].offset, ": ",
+                                                     reason, ": ", s.message()));
+    }
+    batch.push_back(&deliveries[i]);
+  }
+  ProcessReport report;
+  if (batch.empty()) return report;
+  TxOutcome out = ApplyInTransaction(pool, schema, consumer, handler, batch);
+  if (!out.status.ok()) return out.status;
+  report.applied = out.applied;
+  report.duplicates = out.duplicates;
+  return report;
+}
+
+absl::Status TransactionalConsumer::ApplyOnce(const std::vector<const Delivery*>& batch,
+                                              ProcessReport& report) {
+  TxOutcome out = ApplyInTransaction(*pool_, options_.schema, options_.name, *handler_, batch);
+  if (!out.status.ok()) return out.status;
+  report.applied += out.applied;
+  report.duplicates += out.duplicates;
+  for (const Delivery* d : batch) {
+    const absl::Duration age = clock_->Now() - d->event.time;
+    probe_->event_age.Observe(std::max(0.0, absl::ToDoubleSeconds(age)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransactionalConsumer::ApplyBatch(const std::vector<const Delivery*>& batch,
+                                               ProcessReport& report) {
+  if (batch.empty()) return absl::OkStatus();
+  absl::Duration backoff = options_.initial_backoff;
+  while (true) {
+    absl::Status s = ApplyOnce(batch, report);
+    if (s.ok()) return s;
+    if (!IsRetryable(s)) {
+      if (batch.size() == 1) {
+        return DeadLetter(*batch[0]->message, "rejected", std::string(s.message()));
+      }
+      // Find the bad message(s): one at a time, in order.
+      for (const Delivery* d : batch) RETURN_IF_ERROR(ApplyBatch({d}, report));
+      return absl::OkStatus();
+    }
+    probe_->retries.Inc();
+    Logger("consumer")->warn("consumer {}: batch of {} failed, retrying in {}: {}", options_.name,
+                             batch.size(), absl::FormatDuration(backoff), s.ToString());
+    if (stopping_.load()) return s;  // abandoned uncommitted: redelivered after a restart
+    stop_.WaitForNotificationWithTimeout(backoff);
+    if (stopping_.load()) return s;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
+    const std::vector<kafka::ConsumedMessage>& msgs) {
+  const absl::Time start = absl::Now();
+  const int64_t dead_before_poll = dead_total_.load();
+  ProcessReport report;
+  std::vector<Delivery> deliveries;
+  deliveries.reserve(msgs.size());
+  std::set<std::string> ids;
+  for (const kafka::ConsumedMessage& m : msgs) {
+    Delivery d;
+    std::string reason;
+    if (absl::Status s = Decode(m, *handler_, d, reason); !s.ok()) {
+      RETURN_IF_ERROR(DeadLetter(m, reason, std::string(s.message())));
+      continue;
+    }
+    if (!ids.insert(EventKey(d.event)).second) {  // the same event twice in one poll
+      ++report.duplicates;
+      probe_->messages.WithLabels({options_.name, m.topic, "duplicate"}).Inc();
+      continue;
+    }
+    deliveries.push_back(std::move(d));
+  }
+  std::vector<const Delivery*> batch;
+  batch.reserve(deliveries.size());
+  for (const Delivery& d : deliveries) batch.push_back(&d);
+  ProcessReport applied;
+  RETURN_IF_ERROR(ApplyBatch(batch, applied));
+  report.applied += applied.applied;
+  report.duplicates += applied.duplicates;
+  report.dead_lettered = static_cast<int>(dead_total_.load() - dead_before_poll);
+  if (!msgs.empty()) {
+    const std::string& topic = msgs.front().topic;
+    if (applied.applied > 0) {
+      probe_->messages.WithLabels({options_.name, topic, "applied"}).Inc(applied.applied);
+    }
+    if (applied.duplicates > 0) {
+      probe_->messages.WithLabels({options_.name, topic, "duplicate"}).Inc(applied.duplicates);
+    }
+  }
+  applied_total_ += applied.applied;
+
+  // Every message of the poll is now applied, found processed or dead-lettered.
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  for (const kafka::ConsumedMessage& m : msgs) {
+    int64_t& n = next[{m.topic, m.partition}];
+    n = std::max(n, m.offset + 1);
+  }
+  std::vector<kafka::PartitionOffset> offsets;
+  for (const auto& [tp, off] : next) offsets.push_back({tp.first, tp.second, off});
+  if (absl::Status c = consumer_->CommitOffsets(offsets); !c.ok()) {
+    probe_->commit_failures.Inc();
+    Logger("consumer")->warn("consumer {}: {} (redelivered messages will be found processed)",
+                             options_.name, c.ToString());
+  } else {
+    for (const auto& o : offsets) {
+      auto it = std::find_if(committed_.begin(), committed_.end(), [&](const auto& x) {
+        return x.topic == o.topic && x.partition == o.partition;
+      });
+      if (it == committed_.end()) {
+        committed_.push_back(o);
+      } else {
+        it->next_offset = o.next_offset;
+      }
+    }
+  }
+  probe_->batch_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  return report;
+}
+
+}  // namespace k8i::kit

@@ -1,0 +1,166 @@
+// TransactionalConsumer: the service kit's way to consume Kafka topics. Messages are read in a
+// consumer group, their CloudEvents headers and protobuf payload decoded, and each batch is
+// applied by a Handler in ONE PostgreSQL transaction together with a processed-message record
+// per CloudEvent (source and id: the pair CloudEvents makes unique); offsets are committed only after that transaction. A redelivery therefore
+// changes nothing, a crash loses nothing, and a message that cannot be decoded or that the
+// handler rejects goes to `<topic>.dlq` with the reason in a header instead of blocking its
+// partition. Lag per partition, outcomes and latency are exported as metrics.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "google/protobuf/message.h"
+#include "libs/common/clock.h"
+#include "libs/kafka/cloudevents.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/producer.h"
+#include "libs/metrics/metrics.h"
+#include "libs/pg/pool.h"
+
+namespace k8i::kit {
+
+// One decoded message as a Handler sees it.
+struct Delivery {
+  const kafka::ConsumedMessage* message = nullptr;
+  kafka::CloudEvent event;
+  // Parsed from the message value; its type is the Handler's Prototype().
+  std::unique_ptr<google::protobuf::Message> payload;
+};
+
+// Handler applies the effect of messages. Called from the consumer's thread only.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Prototype is the payload type every message must parse as.
+  virtual const google::protobuf::Message& Prototype() const = 0;
+  // Validate rejects a decoded message before any transaction: a non-OK status dead-letters it
+  // with that status' message as the reason. The default accepts everything.
+  virtual absl::Status Validate(const Delivery& d) const { return absl::OkStatus(); }
+  // Apply applies `batch` — messages this consumer has not processed before, in partition order
+  // — inside `tx`, which also holds their processed records. Return a retryable status
+  // (Unavailable, Aborted, ResourceExhausted, DeadlineExceeded) to have the batch retried after
+  // a backoff; any other error means a message is bad: a batch of one is dead-lettered with
+  // that reason, a larger batch is retried one message at a time to find it.
+  virtual absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) = 0;
+};
+
+struct ConsumerOptions {
+  // The consumer's name: its metric label, its key in processed_messages and, unless group_id
+  // is set, its Kafka consumer group. Required.
+  std::string name;
+  std::string group_id;
+  // Comma-separated host:port list. Required.
+  std::string bootstrap;
+  // Topics, with the service's prefix applied. Required.
+  std::vector<std::string> topics;
+  // The schema holding the service's processed-message records, created by its own migrations:
+  //   CREATE TABLE <schema>.processed_messages (consumer text NOT NULL, event text NOT NULL,
+  //     processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event));
+  // where event is EventKey(ce_source, ce_id),
+  // plus an index on processed_at for retention. Required.
+  std::string schema;
+  // Dead letters of topic T go to T + dlq_suffix.
+  std::string dlq_suffix = ".dlq";
+  // Messages per transaction, at most.
+  int max_batch = 500;
+  // How long one poll waits for the first message.
+  absl::Duration poll_timeout = absl::Milliseconds(250);
+  // Backoff between attempts of a batch that failed with a retryable error.
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration max_backoff = absl::Seconds(5);
+  // Further librdkafka consumer properties.
+  std::map<std::string, std::string> kafka_extra;
+};
+
+// What one Process call did, for tests and the loop's metrics.
+struct ProcessReport {
+  int applied = 0;        // messages applied now
+  int duplicates = 0;     // messages already processed earlier (no effect)
+  int dead_lettered = 0;  // messages sent to the dead-letter topic
+};
+
+// TransactionalConsumer: Start runs the loop on a thread of its own; Stop drains it. The pool,
+// producer (for dead letters), handler, registry and clock must outlive it.
+class TransactionalConsumer {
+ public:
+  static absl::StatusOr<std::unique_ptr<TransactionalConsumer>> Create(
+      ConsumerOptions options, pg::Pool* pool, kafka::Producer* dlq_producer, Handler* handler,
+      metrics::Registry& registry = metrics::Registry::Default(),
+      const Clock* clock = &RealClock::Instance());
+  ~TransactionalConsumer();
+  TransactionalConsumer(const TransactionalConsumer&) = delete;
+  TransactionalConsumer& operator=(const TransactionalConsumer&) = delete;
+
+  // Start begins consuming on a background thread. Call at most once.
+  void Start();
+  // Stop stops polling, lets the batch in progress finish (its transaction and offset commit)
+  // — or abandons it uncommitted if it is waiting out a retry backoff, to be redelivered — then
+  // leaves the group. Idempotent.
+  void Stop();
+
+  // PollOnce polls once (waiting up to `timeout`) and processes what arrived, retrying a
+  // failing batch until it is applied or Stop is called. For tests that drive the consumer on
+  // their own thread instead of Start.
+  absl::StatusOr<ProcessReport> PollOnce(absl::Duration timeout);
+
+  // Totals since creation.
+  int64_t applied_total() const { return applied_total_.load(); }
+  int64_t dead_lettered_total() const { return dead_total_.load(); }
+
+ private:
+  struct Probe;
+  TransactionalConsumer(ConsumerOptions options, pg::Pool* pool, kafka::Producer* producer,
+                        Handler* handler, metrics::Registry& registry, const Clock* clock);
+
+  // Process applies `msgs` (one poll's worth) and commits their offsets.
+  absl::StatusOr<ProcessReport> Process(const std::vector<kafka::ConsumedMessage>& msgs);
+  // ApplyBatch runs one transaction for `batch`; retryable failures are retried here.
+  absl::Status ApplyBatch(const std::vector<const Delivery*>& batch, ProcessReport& report);
+  absl::Status ApplyOnce(const std::vector<const Delivery*>& batch, ProcessReport& report);
+  absl::Status DeadLetter(const kafka::ConsumedMessage& m, const std::string& reason,
+                          const std::string& detail);
+  void UpdateLag();
+
+  const ConsumerOptions options_;
+  pg::Pool* pool_;
+  kafka::Producer* producer_;
+  Handler* handler_;
+  const Clock* clock_;
+  std::unique_ptr<Probe> probe_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  // Next offset committed per partition (for lag).
+  std::vector<kafka::PartitionOffset> committed_;
+  absl::Time last_lag_update_ = absl::InfinitePast();
+  std::atomic<bool> stopping_{false};
+  absl::Notification stop_;
+  std::thread thread_;
+  std::atomic<int64_t> applied_total_{0};
+  std::atomic<int64_t> dead_total_{0};
+};
+
+// EventKey identifies a CloudEvent for deduplication: "<ce_source>#<ce_id>" (an id is unique
+// only within its source).
+std::string EventKey(const kafka::CloudEvent& event);
+
+// ApplyMessages decodes `msgs` and applies them with `handler` in one transaction together with
+// their processed records under consumer name `consumer`, exactly as a TransactionalConsumer
+// does, but without Kafka: for replaying stored messages and for tests of handlers. A message
+// that does not decode or validate, or a rejection by the handler, is returned as an error and
+// nothing is applied.
+absl::StatusOr<ProcessReport> ApplyMessages(pg::Pool& pool, const std::string& schema,
+                                            const std::string& consumer, Handler& handler,
+                                            const std::vector<kafka::ConsumedMessage>& msgs);
+
+// IsRetryable: the statuses after which a batch is retried rather than dead-lettered.
+bool IsRetryable(const absl::Status& s);
+
+}  // namespace k8i::kit

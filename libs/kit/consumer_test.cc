@@ -1,0 +1,341 @@
+// TransactionalConsumer against real components: the test stack's PostgreSQL and a
+// Kafka-protocol broker (tools/devbroker's mock cluster, in process, over TCP). Consumers that
+// must die abruptly run in a child process (this binary re-executed) and are SIGKILLed.
+#include "libs/kit/consumer.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "k8intel/v1/telemetry.pb.h"
+#include "libs/common/ids.h"
+#include "libs/testing/stack.h"
+#include "tools/devbroker/devbroker.h"
+
+extern char** environ;
+
+namespace k8i::kit {
+namespace {
+
+using k8intel::v1::MetricBatch;
+
+// EffectHandler records each applied message as a row of kt.effects (no unique key, so a
+// double application would show). It rejects batch_id "reject" and can be slowed down.
+class EffectHandler final : public Handler {
+ public:
+  EffectHandler(std::string member, absl::Duration delay) : member_(member), delay_(delay) {}
+  const google::protobuf::Message& Prototype() const override {
+    return MetricBatch::default_instance();
+  }
+  absl::Status Validate(const Delivery& d) const override {
+    if (static_cast<const MetricBatch&>(*d.payload).batch_id() == "invalid") {
+      return absl::InvalidArgumentError("batch_id is \"invalid\"");
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) override {
+    for (const Delivery* d : batch) {
+      if (static_cast<const MetricBatch&>(*d->payload).batch_id() == "reject") {
+        return absl::FailedPreconditionError("this handler rejects batch \"reject\"");
+      }
+      tx.exec_params("INSERT INTO kt.effects (ce_id, member) VALUES ($1, $2)", d->event.id,
+                     member_);
+    }
+    if (delay_ > absl::ZeroDuration()) absl::SleepFor(delay_);  // mid-transaction
+    return absl::OkStatus();
+  }
+
+ private:
+  const std::string member_;
+  const absl::Duration delay_;
+};
+
+constexpr char kSchemaSql[] = R"sql(
+CREATE SCHEMA IF NOT EXISTS kt;
+CREATE TABLE IF NOT EXISTS kt.processed_messages (consumer text NOT NULL, event text NOT NULL,
+  processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event));
+CREATE TABLE IF NOT EXISTS kt.effects (ce_id text NOT NULL, member text NOT NULL);
+)sql";
+
+kafka::Message Event(const std::string& topic, const std::string& id, const std::string& key,
+                     const std::string& batch_id = "ok") {
+  MetricBatch b;
+  b.set_tenant("t");
+  b.set_batch_id(batch_id);
+  kafka::Message m{.topic = topic, .key = key, .value = b.SerializeAsString()};
+  m.headers = kafka::CloudEventHeaders(
+      {.id = id, .source = "/test", .type = "dev.k8intel.test.v1", .time = absl::Now()});
+  return m;
+}
+
+ConsumerOptions Options(const std::string& bootstrap, const std::string& topic,
+                        const std::string& group, int max_batch) {
+  return {.name = group,
+          .bootstrap = bootstrap,
+          .topics = {topic},
+          .schema = "kt",
+          .max_batch = max_batch,
+          .poll_timeout = absl::Milliseconds(100),
+          // The mock group re-forms session.timeout.ms - 1 s after a member vanishes.
+          .kafka_extra = {{"session.timeout.ms", "2500"},
+                          {"heartbeat.interval.ms", "500"},
+                          {"topic.metadata.refresh.interval.ms", "1000"}}};
+}
+
+// The child mode: a consumer that runs until killed (or 90 s), described by the environment.
+TEST(ConsumerChild, Run) {
+  const char* db = std::getenv("K8I_KIT_CHILD_DB");
+  if (db == nullptr) GTEST_SKIP() << "only run as a child of the other tests";
+  auto pool = pg::Pool::Create({.url = db, .size = 2});
+  ASSERT_TRUE(pool.ok());
+  auto producer = kafka::Producer::Create({.bootstrap = std::getenv("K8I_KIT_CHILD_KAFKA")});
+  ASSERT_TRUE(producer.ok());
+  EffectHandler handler("child", absl::Milliseconds(40));
+  metrics::Registry registry;
+  auto c = TransactionalConsumer::Create(
+      Options(std::getenv("K8I_KIT_CHILD_KAFKA"), std::getenv("K8I_KIT_CHILD_TOPIC"),
+              std::getenv("K8I_KIT_CHILD_GROUP"), 5),
+      pool->get(), producer->get(), &handler, registry);
+  ASSERT_TRUE(c.ok()) << c.status();
+  (*c)->Start();
+  absl::SleepFor(absl::Seconds(90));  // killed long before
+}
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
+    topic_ = absl::StrCat("kt.", NewId().substr(0, 8), ".v1");
+    devbroker::MockBrokerOptions opts;
+    opts.partitions = 3;
+    opts.topics = {topic_, topic_ + ".dlq"};
+    auto broker = devbroker::MockBroker::Start(opts);
+    ASSERT_TRUE(broker.ok()) << broker.status();
+    broker_ = *std::move(broker);
+    auto db = k8i::testing::TempDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = *std::move(db);
+    auto pool = pg::Pool::Create({.url = db_->url(), .size = 4});
+    ASSERT_TRUE(pool.ok());
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(pool_->WithTransaction([](pqxx::work& tx) {
+                       tx.exec(kSchemaSql);
+                       return absl::OkStatus();
+                     })
+                    .ok());
+    auto producer = kafka::Producer::Create({.bootstrap = broker_->Bootstrap()});
+    ASSERT_TRUE(producer.ok());
+    producer_ = *std::move(producer);
+  }
+
+  void TearDown() override {
+    for (pid_t pid : children_) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+
+  void Produce(const std::vector<kafka::Message>& msgs) {
+    ASSERT_TRUE(producer_->ProduceAll(msgs, absl::Seconds(10)).ok());
+  }
+
+  std::vector<kafka::Message> Events(int n, const std::string& prefix) {
+    std::vector<kafka::Message> out;
+    for (int i = 0; i < n; ++i) {
+      out.push_back(Event(topic_, absl::StrCat(prefix, i), absl::StrCat("k", i % 11)));
+    }
+    return out;
+  }
+
+  int64_t Query(const std::string& sql) {
+    int64_t v = -1;
+    auto s = pool_->WithTransaction([&](pqxx::work& tx) {
+      v = tx.exec1(sql)[0].as<int64_t>();
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return v;
+  }
+
+  // WaitFor polls `sql` (one integer) until it reaches `want` or `deadline` passes.
+  bool WaitFor(const std::string& sql, int64_t want, absl::Duration deadline) {
+    const absl::Time until = absl::Now() + deadline;
+    while (absl::Now() < until) {
+      if (Query(sql) >= want) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return false;
+  }
+
+  std::unique_ptr<TransactionalConsumer> NewConsumer(Handler* handler, const std::string& group,
+                                                     int max_batch = 50) {
+    auto c = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, group, max_batch),
+                                           pool_.get(), producer_.get(), handler, registry_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  // Drain polls `c` on this thread until `sql` reaches `want`.
+  void Drain(TransactionalConsumer& c, const std::string& sql, int64_t want) {
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < until && Query(sql) < want) {
+      ASSERT_TRUE(c.PollOnce(absl::Milliseconds(200)).ok());
+    }
+    ASSERT_GE(Query(sql), want);
+  }
+
+  pid_t SpawnChild(const std::string& group) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+    env_strings.push_back(absl::StrCat("K8I_KIT_CHILD_DB=", db_->url()));
+    env_strings.push_back(absl::StrCat("K8I_KIT_CHILD_KAFKA=", broker_->Bootstrap()));
+    env_strings.push_back(absl::StrCat("K8I_KIT_CHILD_TOPIC=", topic_));
+    env_strings.push_back(absl::StrCat("K8I_KIT_CHILD_GROUP=", group));
+    std::vector<char*> envp;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    std::string exe = "/proc/self/exe", filter = "--gtest_filter=ConsumerChild.Run";
+    char* argv[] = {exe.data(), filter.data(), nullptr};
+    pid_t pid = 0;
+    EXPECT_EQ(posix_spawn(&pid, exe.c_str(), nullptr, nullptr, argv, envp.data()), 0);
+    children_.push_back(pid);
+    return pid;
+  }
+
+  std::string topic_;
+  std::unique_ptr<devbroker::MockBroker> broker_;
+  std::unique_ptr<k8i::testing::TempDatabase> db_;
+  std::unique_ptr<pg::Pool> pool_;
+  std::unique_ptr<kafka::Producer> producer_;
+  metrics::Registry registry_;
+  std::vector<pid_t> children_;
+};
+
+constexpr char kEffects[] = "SELECT count(*) FROM kt.effects";
+constexpr char kDistinctEffects[] = "SELECT count(DISTINCT ce_id) FROM kt.effects";
+
+TEST_F(ConsumerTest, SameMessagesDeliveredTwiceChangeNothing) {
+  Produce(Events(40, "e"));
+  EffectHandler handler("a", absl::ZeroDuration());
+  auto c = NewConsumer(&handler, "dup");
+  ASSERT_NE(c, nullptr);
+  Drain(*c, kEffects, 40);
+  // The same CloudEvents again (a producer retry, a republish): found processed.
+  Produce(Events(40, "e"));
+  Produce({Event(topic_, "last", "k0")});
+  Drain(*c, kEffects, 41);
+  EXPECT_EQ(Query(kEffects), 41);
+  EXPECT_EQ(Query(kDistinctEffects), 41);
+  EXPECT_EQ(c->applied_total(), 41);
+  EXPECT_NE(registry_.Expose().find(
+                absl::StrCat("k8i_consumer_messages_total{consumer=\"dup\",topic=\"", topic_,
+                             "\",result=\"duplicate\"} 40")),
+            std::string::npos)
+      << registry_.Expose();
+}
+
+TEST_F(ConsumerTest, PoisonMessagesAreDeadLetteredAndThePartitionGoesOn) {
+  // One key: one partition, in this order.
+  kafka::Message no_headers = Event(topic_, "x", "p");
+  no_headers.headers.clear();
+  kafka::Message garbage = Event(topic_, "garbage", "p");
+  garbage.value = "\xff\xff\xff not protobuf";
+  Produce({Event(topic_, "ok1", "p"), no_headers, Event(topic_, "ok2", "p"), garbage,
+           Event(topic_, "ok3", "p"), Event(topic_, "rej", "p", "reject"),
+           Event(topic_, "inv", "p", "invalid"), Event(topic_, "ok4", "p")});
+  EffectHandler handler("a", absl::ZeroDuration());
+  auto c = NewConsumer(&handler, "poison");
+  ASSERT_NE(c, nullptr);
+  Drain(*c, kEffects, 4);
+  EXPECT_EQ(Query("SELECT count(*) FROM kt.effects WHERE ce_id LIKE 'ok%'"), 4);
+  EXPECT_EQ(Query(kEffects), 4);
+  EXPECT_EQ(c->dead_lettered_total(), 4);
+
+  // The dead-letter topic holds the four, each with its reason.
+  auto dlq = kafka::Consumer::Create({.bootstrap = broker_->Bootstrap(),
+                                      .group_id = "dlq-reader",
+                                      .topics = {topic_ + ".dlq"}});
+  ASSERT_TRUE(dlq.ok());
+  std::map<std::string, std::string> reasons;  // value prefix → reason
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (reasons.size() < 4 && absl::Now() < until) {
+    auto msgs = (*dlq)->Poll(10, absl::Milliseconds(200));
+    ASSERT_TRUE(msgs.ok());
+    for (const auto& m : *msgs) {
+      std::string reason, source;
+      for (const auto& h : m.headers) {
+        if (h.key == "k8i_dlq_reason") reason = h.value;
+        if (h.key == "k8i_dlq_source") source = h.value;
+      }
+      EXPECT_FALSE(source.empty());
+      MetricBatch b;
+      std::string id = b.ParseFromString(m.value) ? b.batch_id() : "garbage";
+      if (reason == "bad_headers") id = "no_headers";
+      reasons[id] = reason;
+    }
+  }
+  EXPECT_EQ(reasons["no_headers"], "bad_headers");
+  EXPECT_EQ(reasons["garbage"], "undecodable");
+  EXPECT_EQ(reasons["reject"], "rejected");
+  EXPECT_EQ(reasons["invalid"], "invalid");
+  // Committed past the poison: a new member of the group finds nothing left.
+  c.reset();
+  auto again = NewConsumer(&handler, "poison");
+  ASSERT_NE(again, nullptr);
+  for (int i = 0; i < 15; ++i) {
+    auto r = again->PollOnce(absl::Milliseconds(200));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->applied + r->dead_lettered + r->duplicates, 0);
+  }
+}
+
+TEST_F(ConsumerTest, KilledMidBatchEveryEffectExactlyOnceAfterRestart) {
+  constexpr int kN = 300;
+  Produce(Events(kN, "m"));
+  pid_t child = SpawnChild("crash");
+  // Let it apply part of the stream, then kill it inside a transaction.
+  ASSERT_TRUE(WaitFor(kEffects, 40, absl::Seconds(60)));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  children_.clear();
+  const int64_t before = Query(kEffects);
+  ASSERT_LT(before, kN) << "the child finished before it was killed";
+  EffectHandler handler("parent", absl::ZeroDuration());
+  auto c = NewConsumer(&handler, "crash");
+  ASSERT_NE(c, nullptr);
+  Drain(*c, kDistinctEffects, kN);
+  EXPECT_EQ(Query(kEffects), kN);
+  EXPECT_EQ(Query("SELECT count(*) FROM kt.processed_messages"), kN);
+}
+
+TEST_F(ConsumerTest, TwoConsumersSplitTheWorkAndNothingIsDoneTwiceWhenOneDies) {
+  constexpr int kN = 1000;
+  pid_t child = SpawnChild("pair");
+  EffectHandler handler("parent", absl::Milliseconds(40));
+  auto c = NewConsumer(&handler, "pair", 5);
+  ASSERT_NE(c, nullptr);
+  c->Start();
+  Produce(Events(kN, "s"));
+  // Both members work (the group split the partitions between them) ...
+  ASSERT_TRUE(WaitFor("SELECT count(*) FROM kt.effects WHERE member = 'child'", 10,
+                      absl::Seconds(60)));
+  ASSERT_TRUE(WaitFor("SELECT count(*) FROM kt.effects WHERE member = 'parent'", 10,
+                      absl::Seconds(60)));
+  // ... then the child dies and the survivor takes its partitions over.
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  children_.clear();
+  ASSERT_TRUE(WaitFor(kDistinctEffects, kN, absl::Seconds(90)));
+  c->Stop();
+  EXPECT_EQ(Query(kEffects), kN);
+}
+
+}  // namespace
+}  // namespace k8i::kit

@@ -1,0 +1,36 @@
+// The wiring of k8i-ingest on the service kit: what main serves and what the test harness
+// starts, from one function so the two cannot drift apart.
+#pragma once
+
+#include "absl/status/status.h"
+#include "libs/kit/service.h"
+#include "services/ingest/config.h"
+
+namespace k8i::ingest {
+
+class PgBatchStore;
+class PgTokenStore;
+class KafkaPublisher;
+class Ingestor;
+class IngestServiceImpl;
+class Republisher;
+
+// The objects Wire creates (owned by the kit::Service), for tests.
+struct Parts {
+  PgBatchStore* store = nullptr;
+  PgTokenStore* tokens = nullptr;
+  KafkaPublisher* publisher = nullptr;
+  Ingestor* ingestor = nullptr;
+  IngestServiceImpl* service = nullptr;
+  kit::TransactionalConsumer* rollups = nullptr;  // null when disabled
+  kit::LeaderJob* retention = nullptr;            // null when disabled
+  kit::LeaderJob* republish = nullptr;            // null when disabled
+  Republisher* republisher = nullptr;
+};
+
+// Wire registers IngestService (agent tokens through the auth interceptor, IngestPolicy), the
+// rollup consumer of <prefix>metrics.v1, and the leader-elected jobs: partitions (hourly),
+// retention and the republisher. `parts` (optional) receives the created objects.
+absl::Status Wire(kit::Service& service, const Config& config, Parts* parts = nullptr);
+
+}  // namespace k8i::ingest
