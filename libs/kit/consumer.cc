@@ -88,6 +88,8 @@ absl::StatusOr<std::unique_ptr<TransactionalConsumer>> TransactionalConsumer::Cr
   std::map<std::string, std::string> extra = c->options_.kafka_extra;
   // A batch may wait out retries (PostgreSQL down): stay in the group meanwhile.
   extra.emplace("max.poll.interval.ms", "600000");
+  // A topic created after the consumer started is picked up within seconds, not minutes.
+  extra.emplace("topic.metadata.refresh.interval.ms", "5000");
   ASSIGN_OR_RETURN(c->consumer_,
                    kafka::Consumer::Create(
                        {.bootstrap = c->options_.bootstrap,

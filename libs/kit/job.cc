@@ -195,9 +195,11 @@ void LeaderJob::Start(absl::Duration interval) {
         Logger("jobs")->warn("job {}: {}", options_.name, r.status().ToString());
       }
       absl::Duration wait = interval;
-      if (options_.jitter > absl::ZeroDuration()) {
-        wait += absl::Nanoseconds(
-            static_cast<int64_t>(rng() % static_cast<uint64_t>(absl::ToInt64Nanoseconds(options_.jitter))));
+      // Jitter never exceeds the period (Start may be given a shorter one than the options).
+      const absl::Duration jitter = std::min(options_.jitter, interval);
+      if (jitter > absl::ZeroDuration()) {
+        wait += absl::Nanoseconds(static_cast<int64_t>(
+            rng() % static_cast<uint64_t>(absl::ToInt64Nanoseconds(jitter))));
       }
       if (stop_.WaitForNotificationWithTimeout(wait)) break;
     } while (!stopping_.load());

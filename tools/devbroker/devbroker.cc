@@ -63,8 +63,13 @@ bool IsKnownErrorCode(int32_t code) {
 }  // namespace
 
 std::vector<std::string> DefaultTopics() {
-  return {"k8i.metrics.v1", "k8i.inventory.v1", "k8i.events.v1",
-          "k8i.alerts.v1",  "k8i.incidents.v1", "k8i.recommendations.v1"};
+  std::vector<std::string> topics = {"k8i.metrics.v1", "k8i.inventory.v1", "k8i.events.v1",
+                                     "k8i.alerts.v1",  "k8i.incidents.v1",
+                                     "k8i.recommendations.v1"};
+  // Each topic's dead letters (libs/kit/consumer.h).
+  const size_t n = topics.size();
+  for (size_t i = 0; i < n; ++i) topics.push_back(topics[i] + ".dlq");
+  return topics;
 }
 
 absl::StatusOr<int16_t> ApiKeyByName(absl::string_view api) {
