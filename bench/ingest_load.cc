@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -18,6 +20,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -146,6 +149,74 @@ struct LoadReport {
   std::vector<int64_t> ok_batches_per_stream;
 };
 
+// The rollup consumer under the load: how long after a batch's commit its rollups were
+// complete (k8i_rollup_lag_seconds, quantiles interpolated within histogram buckets), and how
+// long the backlog took to drain once the load stopped.
+struct RollupReport {
+  int64_t batches = 0;
+  double p50_s = 0, p99_s = 0, drain_s = 0;
+  int64_t left = 0;  // batches still owing rollups at the end of the wait
+};
+
+// HistogramQuantile estimates quantile q from cumulative (upper bound, count) pairs, linearly
+// within the bucket that holds it (as Prometheus' histogram_quantile does).
+double HistogramQuantile(const std::vector<std::pair<double, double>>& buckets, double q) {
+  if (buckets.empty() || buckets.back().second <= 0) return 0;
+  const double rank = q * buckets.back().second;
+  double prev_bound = 0, prev_count = 0;
+  for (const auto& [bound, count] : buckets) {
+    if (count >= rank) {
+      if (std::isinf(bound)) return prev_bound;
+      const double in_bucket = count - prev_count;
+      return in_bucket <= 0 ? bound
+                            : prev_bound + (bound - prev_bound) * (rank - prev_count) / in_bucket;
+    }
+    prev_bound = bound;
+    prev_count = count;
+  }
+  return prev_bound;
+}
+
+// MeasureRollups waits (up to two minutes) until no batch owes the rollups anything, then reads
+// the lag histogram from k8i-ingest's /metrics.
+RollupReport MeasureRollups(int metrics_port, const std::string& db_url) {
+  RollupReport rep;
+  const absl::Time start = absl::Now();
+  auto left = [&] {
+    try {
+      pqxx::connection conn(db_url);
+      return pqxx::nontransaction(conn)
+          .exec1("SELECT count(*) FROM telemetry.rollup_pending")[0]
+          .as<int64_t>();
+    } catch (const std::exception&) {
+      return int64_t{-1};
+    }
+  };
+  while ((rep.left = left()) != 0 && absl::Now() - start < absl::Minutes(2)) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  rep.drain_s = absl::ToDoubleSeconds(absl::Now() - start);
+  auto r = Run({"curl", "-sf", absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics")},
+               {absl::StrCat("PATH=", Env("PATH"))});
+  if (!r.ok() || r->exit_code != 0) return rep;
+  std::vector<std::pair<double, double>> buckets;
+  for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipWhitespace())) {
+    if (!absl::ConsumePrefix(&line, "k8i_rollup_lag_seconds_bucket{le=\"")) continue;
+    const size_t q = line.find('"');
+    const size_t sp = line.rfind(' ');
+    if (q == absl::string_view::npos || sp == absl::string_view::npos) continue;
+    const std::string le(line.substr(0, q));
+    double count = 0;
+    if (!absl::SimpleAtod(line.substr(sp + 1), &count)) continue;
+    buckets.emplace_back(le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le),
+                         count);
+  }
+  if (!buckets.empty()) rep.batches = static_cast<int64_t>(buckets.back().second);
+  rep.p50_s = HistogramQuantile(buckets, 0.50);
+  rep.p99_s = HistogramQuantile(buckets, 0.99);
+  return rep;
+}
+
 struct RefReport {
   int64_t rows = 0;
   double seconds = 0, pg_cpu = 0, psql_cpu = 0, wal_mb = 0;
@@ -161,6 +232,7 @@ double Percentile(const std::vector<double>& sorted, double q) {
 // The running k8i-ingest child and what the load needs to reach it.
 struct Ingest {
   pid_t pid = -1;
+  int metrics_port = 0;
   std::string target, token, log_path;
   std::vector<std::string> env;
 };
@@ -195,6 +267,7 @@ absl::StatusOr<Ingest> StartIngest(const Options& o, const std::string& db_url) 
   ASSIGN_OR_RETURN(int grpc_port, FreePort());
   ASSIGN_OR_RETURN(int metrics_port, FreePort());
   in.target = absl::StrCat("127.0.0.1:", grpc_port);
+  in.metrics_port = metrics_port;
   in.log_path = absl::StrCat(o.tmp_dir, "/k8i-bench-ingest.", getpid(), ".log");
   const int pool = o.pg_pool_size > 0 ? o.pg_pool_size : std::max(8, o.streams + 2);
   in.env = {absl::StrCat("PATH=", Env("PATH")),
@@ -600,6 +673,7 @@ int Main(int argc, char** argv) {
   const Meter meter{.ingest = ingest->pid, .postmaster = pg_pid, .pg_url = o.pg_url,
                     .watch = std::vector<pid_t>(o.watch_pids.begin(), o.watch_pids.end())};
   LoadReport load = RunLoad(o, *ingest, meter, duration, run_id);
+  const RollupReport rollups = MeasureRollups(ingest->metrics_port, db_url);
   const int status = Terminate(ingest->pid, absl::Seconds(20));
   load.log_warnings = CountLogProblems(ingest->log_path);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -623,6 +697,14 @@ int Main(int argc, char** argv) {
   }
   drop();
   Print(o, load, ref ? &*ref : nullptr);
+  if (!o.csv) {
+    std::cout << "rollup consumer: " << rollups.batches << " batches merged; lag from commit to "
+              << "complete rollups p50 " << Fixed(rollups.p50_s, 2) << " s  p99 "
+              << Fixed(rollups.p99_s, 2) << " s (histogram estimate); backlog drained "
+              << Fixed(rollups.drain_s, 2) << " s after the load";
+    if (rollups.left != 0) std::cout << " — " << rollups.left << " batches still pending";
+    std::cout << "\n";
+  }
   return load.durable_samples > 0 ? 0 : 1;
 }
 

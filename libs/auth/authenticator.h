@@ -49,7 +49,7 @@ class InMemoryApiKeyStore final : public ApiKeyStore {
 
 // AgentTokenVerifier checks a cluster agent's bearer token (today: services/ingest's
 // SHA-256 table). Implementations must be thread-safe.
-// Agent tokens begin with this prefix (services/ingest issues them), which keeps them apart
+// Agent tokens begin with this prefix (k8i-inventory issues them), which keeps them apart
 // from API keys ("k8i_<keyid>_<secret>").
 inline constexpr char kAgentTokenPrefix[] = "k8i_agt_";
 
