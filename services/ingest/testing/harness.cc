@@ -68,7 +68,8 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
                                        [raw](kit::Service& s) {
                                          return Wire(s, raw->config_, &raw->parts_);
                                        },
-                                       {.registry = &h->registry_, .pool = h->pool_.get()}));
+                                       {.clock = options.clock, .registry = &h->registry_,
+                                        .pool = h->pool_.get()}));
   return h;
 }
 

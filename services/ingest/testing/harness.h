@@ -38,6 +38,8 @@ struct HarnessOptions {
   bool rollup_consumer = false;
   absl::Duration republish_interval = absl::ZeroDuration();
   absl::Duration republish_grace = absl::Seconds(1);
+  // The service's clock (token cache, validation, heartbeats); null: the real one. Not owned.
+  const Clock* clock = nullptr;
 };
 
 // AgentTokenIssuer issues agent tokens as k8i-inventory does (control.agent_tokens), registering
