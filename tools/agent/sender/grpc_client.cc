@@ -18,6 +18,8 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -51,6 +53,140 @@ absl::StatusOr<std::pair<std::string, std::string>> SplitEndpoint(const std::str
   return std::make_pair(std::move(host), std::move(port));
 }
 
+// Owning handles of the C objects this client uses.
+struct SslDeleter {
+  void operator()(SSL* s) const { SSL_free(s); }
+};
+using SslPtr = std::unique_ptr<SSL, SslDeleter>;
+struct SessionDeleter {
+  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
+};
+using SessionPtr = std::unique_ptr<nghttp2_session, SessionDeleter>;
+struct CallbacksDeleter {
+  void operator()(nghttp2_session_callbacks* c) const { nghttp2_session_callbacks_del(c); }
+};
+struct AddrinfoDeleter {
+  void operator()(addrinfo* a) const { ::freeaddrinfo(a); }
+};
+using AddrinfoPtr = std::unique_ptr<addrinfo, AddrinfoDeleter>;
+
+// UniqueFd closes its descriptor.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&&) = delete;
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// SigpipeGuard keeps a write by OpenSSL (write(2) on the socket) to a peer that has gone from
+// raising SIGPIPE: the signal is blocked in this thread only, a SIGPIPE the write raised is
+// consumed, and the mask restored. The process's disposition of SIGPIPE is left alone.
+class SigpipeGuard {
+ public:
+  SigpipeGuard() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeGuard() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec zero{0, 0};
+        while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
+
+// Resolve looks `host`:`port` up within `deadline`, giving up early on `cancelled`. IP literals
+// need no lookup; names go through getaddrinfo_a, polled so that neither a slow resolver nor a
+// Cancel can hold the call past its deadline.
+absl::StatusOr<AddrinfoPtr> Resolve(const std::string& host, const std::string& port,
+                                    absl::Time deadline, const std::atomic<bool>& cancelled) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (IsIpLiteral(host)) {
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    if (const int rv = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rv != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", ::gai_strerror(rv)));
+    }
+    return AddrinfoPtr(res);
+  }
+  // The request must outlive an abandoned lookup (glibc's resolver thread writes to it), so it
+  // is shared with the completion: abandoned requests are cancelled, and freed when done.
+  struct Request {
+    std::string host, port;
+    addrinfo hints{};
+    gaicb cb{};
+  };
+  auto* req = new Request{host, port, hints, {}};
+  req->cb.ar_name = req->host.c_str();
+  req->cb.ar_service = req->port.c_str();
+  req->cb.ar_request = &req->hints;
+  gaicb* list[] = {&req->cb};
+  if (const int rv = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rv != 0) {
+    delete req;
+    return absl::UnavailableError(absl::StrCat("cannot resolve ", host, ": ", ::gai_strerror(rv)));
+  }
+  while (true) {
+    const int state = ::gai_error(&req->cb);
+    if (state != EAI_INPROGRESS) {
+      addrinfo* res = req->cb.ar_result;
+      delete req;
+      if (state != 0) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot resolve ", host, ": ", ::gai_strerror(state)));
+      }
+      return AddrinfoPtr(res);
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (cancelled.load() || left <= absl::ZeroDuration()) {
+      if (::gai_cancel(&req->cb) == EAI_CANCELED) {
+        delete req;
+      } else {
+        // Still running in the resolver's thread: let it finish and leak nothing but this
+        // request's few bytes until it does (glibc offers no completion hook without signals).
+        std::thread([req] {
+          const gaicb* const wait[] = {&req->cb};
+          while (::gai_error(&req->cb) == EAI_INPROGRESS) ::gai_suspend(wait, 1, nullptr);
+          if (req->cb.ar_result != nullptr) ::freeaddrinfo(req->cb.ar_result);
+          delete req;
+        }).detach();
+      }
+      if (cancelled.load()) return absl::CancelledError("cancelled");
+      return absl::DeadlineExceededError(absl::StrCat("resolving ", host, " took too long"));
+    }
+    const absl::Duration slice = std::min(left, absl::Milliseconds(50));
+    const timespec ts = absl::ToTimespec(slice);
+    const gaicb* const wait[] = {&req->cb};
+    ::gai_suspend(wait, 1, &ts);
+  }
+}
+
 // One call's state, reached from nghttp2's callbacks.
 struct CallState {
   int32_t stream_id = -1;
@@ -68,23 +204,29 @@ struct CallState {
 // ways until a condition holds, the deadline passes, Cancel wakes it, or the connection fails.
 class GrpcClient::Connection {
  public:
-  Connection(int fd, SSL* ssl, int wake_fd) : fd_(fd), ssl_(ssl), wake_fd_(wake_fd) {}
-  ~Connection() {
-    if (session_) nghttp2_session_del(session_);
-    if (ssl_) SSL_free(ssl_);
-    if (fd_ >= 0) ::close(fd_);
-  }
+  Connection(UniqueFd fd, SslPtr ssl, int wake_fd)
+      : owned_fd_(std::move(fd)),
+        owned_ssl_(std::move(ssl)),
+        fd_(owned_fd_.get()),
+        ssl_(owned_ssl_.get()),
+        wake_fd_(wake_fd) {}
+  // Members are destroyed in reverse order: the session, then TLS, then the socket.
 
   absl::Status StartSession() {
-    nghttp2_session_callbacks* cbs = nullptr;
-    if (nghttp2_session_callbacks_new(&cbs) != 0) return absl::InternalError("nghttp2: no memory");
-    nghttp2_session_callbacks_set_on_header_callback(cbs, &OnHeader);
-    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &OnData);
-    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &OnStreamClose);
-    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &OnFrame);
-    const int rv = nghttp2_session_client_new(&session_, cbs, this);
-    nghttp2_session_callbacks_del(cbs);
+    nghttp2_session_callbacks* raw_cbs = nullptr;
+    if (nghttp2_session_callbacks_new(&raw_cbs) != 0) {
+      return absl::InternalError("nghttp2: no memory");
+    }
+    const std::unique_ptr<nghttp2_session_callbacks, CallbacksDeleter> cbs(raw_cbs);
+    nghttp2_session_callbacks_set_on_header_callback(raw_cbs, &OnHeader);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(raw_cbs, &OnData);
+    nghttp2_session_callbacks_set_on_stream_close_callback(raw_cbs, &OnStreamClose);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(raw_cbs, &OnFrame);
+    nghttp2_session* raw_session = nullptr;
+    const int rv = nghttp2_session_client_new(&raw_session, raw_cbs, this);
     if (rv != 0) return absl::InternalError(absl::StrCat("nghttp2: ", nghttp2_strerror(rv)));
+    owned_session_.reset(raw_session);
+    session_ = raw_session;
     const nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
                                                {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kWindow}};
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, 2);
@@ -143,7 +285,11 @@ class GrpcClient::Connection {
     if (!ssl_) return absl::OkStatus();
     while (true) {
       ERR_clear_error();
-      const int rv = SSL_do_handshake(ssl_);
+      int rv;
+      {
+        SigpipeGuard no_sigpipe;
+        rv = SSL_do_handshake(ssl_);
+      }
       if (rv == 1) break;
       const int err = SSL_get_error(ssl_, rv);
       if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
@@ -216,7 +362,11 @@ class GrpcClient::Connection {
       ssize_t w = 0;
       if (ssl_) {
         ERR_clear_error();
-        const int rv = SSL_write(ssl_, out_.data(), static_cast<int>(out_.size()));
+        int rv;
+        {
+          SigpipeGuard no_sigpipe;
+          rv = SSL_write(ssl_, out_.data(), static_cast<int>(out_.size()));
+        }
         if (rv <= 0) {
           const int err = SSL_get_error(ssl_, rv);
           if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
@@ -248,7 +398,11 @@ class GrpcClient::Connection {
       ssize_t n = 0;
       if (ssl_) {
         ERR_clear_error();
-        const int rv = SSL_read(ssl_, buf, sizeof(buf));
+        int rv;
+        {
+          SigpipeGuard no_sigpipe;  // a read may write (alerts, key updates)
+          rv = SSL_read(ssl_, buf, sizeof(buf));
+        }
         if (rv <= 0) {
           const int err = SSL_get_error(ssl_, rv);
           if (err == SSL_ERROR_WANT_READ) return absl::OkStatus();
@@ -340,9 +494,12 @@ class GrpcClient::Connection {
     return 0;
   }
 
-  int fd_;
-  SSL* ssl_;
-  int wake_fd_;
+  UniqueFd owned_fd_;
+  SslPtr owned_ssl_;
+  SessionPtr owned_session_;
+  const int fd_;
+  SSL* const ssl_;  // null: plaintext
+  const int wake_fd_;
   nghttp2_session* session_ = nullptr;
   std::string out_;
   bool want_write_ = false;
@@ -356,20 +513,14 @@ absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const std::string
                                                                const grpcx::TlsClientConfig& tls) {
   RETURN_IF_ERROR(grpcx::ValidateTlsClientConfig(tls, endpoint));
   ASSIGN_OR_RETURN(auto host_port, SplitEndpoint(endpoint));
-  // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has gone;
-  // a closed connection must be an error, not the end of the process.
-  struct sigaction current {};
-  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
-    ::signal(SIGPIPE, SIG_IGN);
-  }
-  SSL_CTX* ctx = nullptr;
+  SslCtxPtr owned_ctx;
   if (tls.tls) {
     ERR_clear_error();
-    ctx = SSL_CTX_new(TLS_client_method());
-    if (!ctx) return absl::InternalError(absl::StrCat("TLS: ", grpcx::OpenSslErrors()));
+    owned_ctx.reset(SSL_CTX_new(TLS_client_method()));
+    if (!owned_ctx) return absl::InternalError(absl::StrCat("TLS: ", grpcx::OpenSslErrors()));
+    SSL_CTX* const ctx = owned_ctx.get();
     auto fail = [&](absl::string_view var, absl::string_view what) {
       const std::string why = grpcx::OpenSslErrors();
-      SSL_CTX_free(ctx);
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", var, ": ", what, " (", why, ")"));
     };
@@ -396,16 +547,16 @@ absl::StatusOr<std::unique_ptr<GrpcClient>> GrpcClient::Create(const std::string
     }
   }
   const int wake = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) {
-    if (ctx) SSL_CTX_free(ctx);
-    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
-  }
-  return std::unique_ptr<GrpcClient>(
-      new GrpcClient(std::move(host_port.first), std::move(host_port.second), tls, ctx, wake));
+  if (wake < 0) return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+  return std::unique_ptr<GrpcClient>(new GrpcClient(std::move(host_port.first),
+                                                    std::move(host_port.second), tls,
+                                                    std::move(owned_ctx), wake));
 }
 
+void GrpcClient::SslCtxFree::operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+
 GrpcClient::GrpcClient(std::string host, std::string port, const grpcx::TlsClientConfig& tls,
-                       SSL_CTX* ssl_ctx, int wake_fd)
+                       SslCtxPtr ssl_ctx, int wake_fd)
     : host_(std::move(host)),
       port_(std::move(port)),
       tls_name_(tls.server_name.empty() ? host_ : tls.server_name),
@@ -413,12 +564,11 @@ GrpcClient::GrpcClient(std::string host, std::string port, const grpcx::TlsClien
                      ? (host_.find(':') != std::string::npos ? absl::StrCat("[", host_, "]:", port_)
                                                              : absl::StrCat(host_, ":", port_))
                      : tls.server_name),
-      ssl_ctx_(ssl_ctx),
+      ssl_ctx_(std::move(ssl_ctx)),
       wake_fd_(wake_fd) {}
 
 GrpcClient::~GrpcClient() {
-  conn_.reset();
-  if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
+  conn_.reset();  // before the context its TLS session came from
   ::close(wake_fd_);
 }
 
@@ -441,48 +591,42 @@ GrpcCallOutcome GrpcClient::Call(absl::string_view method, const Metadata& metad
   }
   if (!conn_) {
     // Connect: every resolved address in turn, within the deadline.
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    if (const int rv = ::getaddrinfo(host_.c_str(), port_.c_str(), &hints, &res); rv != 0) {
-      return {
-          absl::UnavailableError(absl::StrCat("cannot resolve ", host_, ": ", ::gai_strerror(rv)))};
-    }
+    auto resolved = Resolve(host_, port_, deadline, cancelled_);
+    if (!resolved.ok()) return {resolved.status()};
     absl::Status last = absl::UnavailableError("no address");
-    for (addrinfo* ai = res; ai && !conn_; ai = ai->ai_next) {
-      const int fd =
-          ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-      if (fd < 0) continue;
+    for (addrinfo* ai = resolved->get(); ai && !conn_; ai = ai->ai_next) {
+      UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                           ai->ai_protocol));
+      if (fd.get() < 0) continue;
       const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      SSL* ssl = nullptr;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      SslPtr ssl;
       if (ssl_ctx_) {
-        ssl = SSL_new(ssl_ctx_);
+        ssl.reset(SSL_new(ssl_ctx_.get()));
         if (!ssl) {
-          ::close(fd);
           last = absl::ResourceExhaustedError(absl::StrCat("TLS: ", grpcx::OpenSslErrors()));
           continue;
         }
-        SSL_set_fd(ssl, fd);
-        SSL_set_connect_state(ssl);
+        SSL_set_fd(ssl.get(), fd.get());
+        SSL_set_connect_state(ssl.get());
         if (IsIpLiteral(tls_name_)) {
-          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), tls_name_.c_str());
+          X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), tls_name_.c_str());
         } else {
-          SSL_set_tlsext_host_name(ssl, tls_name_.c_str());
-          SSL_set1_host(ssl, tls_name_.c_str());
+          SSL_set_tlsext_host_name(ssl.get(), tls_name_.c_str());
+          SSL_set1_host(ssl.get(), tls_name_.c_str());
         }
       }
-      auto conn = std::make_unique<Connection>(fd, ssl, wake_fd_);
+      const int raw_fd = fd.get();
+      auto conn = std::make_unique<Connection>(std::move(fd), std::move(ssl), wake_fd_);
       absl::Status st;
-      if (::connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      if (::connect(raw_fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
         st = absl::UnavailableError(
             absl::StrCat("connect to ", host_, ":", port_, ": ", std::strerror(errno)));
       } else {
         st = conn->WaitFd(POLLOUT, deadline, cancelled_);
         int err = 0;
         socklen_t len = sizeof(err);
-        if (st.ok() && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+        if (st.ok() && ::getsockopt(raw_fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
           st = absl::UnavailableError(
               absl::StrCat("connect to ", host_, ":", port_, ": ", std::strerror(err)));
         }
@@ -495,7 +639,6 @@ GrpcCallOutcome GrpcClient::Call(absl::string_view method, const Metadata& metad
         last = st;
       }
     }
-    ::freeaddrinfo(res);
     if (!conn_) return {last};
   }
 

@@ -5,7 +5,11 @@
 // what the agent needs: HTTP/2 framing and HPACK from nghttp2, TLS from OpenSSL (ALPN h2, the
 // server's name checked, client certificates for mTLS) or plaintext HTTP/2 with prior knowledge
 // (h2c, like gRPC's insecure channels), the gRPC message and status conventions of grpc_wire.h,
-// deadlines, and cancellation from another thread. No threads of its own.
+// deadlines, and cancellation from another thread. Names are resolved with getaddrinfo_a
+// (glibc runs it on a helper thread), so a slow resolver cannot hold a call past its deadline
+// or a Cancel. A write to a peer that went away is an error, never SIGPIPE: the signal is
+// blocked around OpenSSL's socket I/O in the calling thread only; the process's SIGPIPE
+// disposition is not touched.
 //
 // A connection is opened on the first call and reused; any transport or protocol error, a
 // GOAWAY, or a deadline closes it and the next call opens a new one.
@@ -49,7 +53,7 @@ class GrpcClient {
   GrpcClient& operator=(const GrpcClient&) = delete;
 
   // Call sends `request` to `method` ("/package.Service/Method") and parses the reply into
-  // `response`. DEADLINE_EXCEEDED after `timeout` (connecting included); CANCELLED after
+  // `response`. DEADLINE_EXCEEDED after `timeout` (resolving and connecting included); CANCELLED after
   // Cancel; UNAVAILABLE for network errors; otherwise the server's status with its details.
   GrpcCallOutcome Call(absl::string_view method, const Metadata& metadata,
                        const google::protobuf::MessageLite& request,
@@ -66,14 +70,18 @@ class GrpcClient {
 
  private:
   class Connection;
+  struct SslCtxFree {
+    void operator()(SSL_CTX* ctx) const;
+  };
+  using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
   GrpcClient(std::string host, std::string port, const grpcx::TlsClientConfig& tls,
-             SSL_CTX* ssl_ctx, int wake_fd);
+             SslCtxPtr ssl_ctx, int wake_fd);
 
   const std::string host_;
   const std::string port_;
   const std::string tls_name_;   // the name the server certificate must carry
   const std::string authority_;  // :authority
-  SSL_CTX* const ssl_ctx_;       // null: plaintext
+  const SslCtxPtr ssl_ctx_;      // null: plaintext
   const int wake_fd_;            // eventfd written by Cancel
   std::atomic<bool> cancelled_{false};
   std::unique_ptr<Connection> conn_;

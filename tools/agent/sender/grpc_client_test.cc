@@ -4,6 +4,7 @@
 #include "tools/agent/sender/grpc_client.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "libs/grpcx/server.h"
@@ -221,6 +223,50 @@ TEST_F(GrpcClientTest, ServerRestartIsSurvived) {
   StartServer({}, port);
   out = Push(*c, "c");
   EXPECT_TRUE(out.status.ok()) << out.status;
+}
+
+// The client leaves the process's SIGPIPE alone (default: terminate), and a TLS peer that goes
+// away between calls — whose socket OpenSSL then writes to — is an error, not a dead process.
+TEST_F(GrpcClientTest, TlsPeerGoneIsAnErrorWithSigpipeAtItsDefault) {
+  struct sigaction dfl {}, before {}, after {};
+  dfl.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGPIPE, &dfl, &before), 0);
+  StartServer(ServerTls());
+  const int port = server_->port();
+  auto c = Client({.tls = true, .ca_file = pki().ca_cert});
+  ASSERT_TRUE(Push(*c, "a").status.ok());
+  ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_handler, SIG_DFL) << "the client changed the process's SIGPIPE handling";
+  for (int i = 0; i < 3; ++i) {
+    StopServer();
+    EXPECT_FALSE(Push(*c, absl::StrCat("down-", i), nullptr, absl::Seconds(2)).status.ok());
+    StartServer(ServerTls(), port);
+    EXPECT_TRUE(Push(*c, absl::StrCat("up-", i)).status.ok());
+  }
+  ::sigaction(SIGPIPE, &before, nullptr);
+}
+
+// Resolving a name is bounded by the call's deadline (and a name that cannot resolve is an
+// error naming it), whatever the machine's resolver does.
+TEST_F(GrpcClientTest, NameResolutionIsBoundedByTheDeadline) {
+  auto c = GrpcClient::Create("no-such-host.k8i-test.invalid:7001",
+                              {.tls = true, .ca_file = pki().ca_cert});
+  ASSERT_TRUE(c.ok());
+  const absl::Time start = absl::Now();
+  const GrpcCallOutcome out = Push(**c, "a", nullptr, absl::Milliseconds(300));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(out.status) || absl::IsUnavailable(out.status))
+      << out.status;
+  if (absl::IsUnavailable(out.status)) {
+    EXPECT_THAT(out.status.message(), HasSubstr("no-such-host.k8i-test.invalid"));
+  }
+  // Cancel from another thread ends a lookup in progress too.
+  auto d = GrpcClient::Create("another-host.k8i-test.invalid:7001",
+                              {.tls = true, .ca_file = pki().ca_cert});
+  ASSERT_TRUE(d.ok());
+  (*d)->Cancel();
+  EXPECT_EQ(Push(**d, "b", nullptr, absl::Seconds(30)).status.code(),
+            absl::StatusCode::kCancelled);
 }
 
 TEST_F(GrpcClientTest, RefusedConnectionNamesTheAddress) {
