@@ -135,11 +135,16 @@ TEST_F(AgentTest, SenderKeepsRetryingWhenIngestIsUnreachable) {
                  .backoff = {.initial = absl::Milliseconds(20), .max = absl::Milliseconds(50)}},
                 spool_.get(), &probe_);
   sender.Start();
-  absl::SleepFor(absl::Milliseconds(600));
+  // Polls (with a deadline) for a failed attempt and its retry, instead of sleeping.
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  auto retried = [&] {
+    return registry_.Expose().find("k8i_agent_retries_total{code=\"unavailable\"} ") !=
+           std::string::npos;
+  };
+  while (!retried() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
   sender.Stop();
   EXPECT_EQ(spool_->size(), 1);
-  EXPECT_NE(registry_.Expose().find("k8i_agent_retries_total{code=\"unavailable\"}"),
-            std::string::npos);
+  EXPECT_TRUE(retried()) << registry_.Expose();
 }
 
 }  // namespace

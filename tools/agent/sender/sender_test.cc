@@ -2,6 +2,8 @@
 // port 0: the ack contract of docs/api.md from the agent's side.
 #include "tools/agent/sender/sender.h"
 
+#include <functional>
+
 #include <filesystem>
 
 #include "gtest/gtest.h"
@@ -48,6 +50,16 @@ class SenderTest : public ::testing::Test {
         spool_.get(), &probe_);
     sender_->Start();
   }
+  // WaitUntil polls `done` until it holds or 10 s pass.
+  static bool WaitUntil(const std::function<bool()>& done) {
+    const absl::Time until = absl::Now() + absl::Seconds(10);
+    while (!done() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+    return done();
+  }
+  bool Exposes(const std::string& text) {
+    return registry_.Expose().find(text) != std::string::npos;
+  }
+
   bool WaitDrained() {
     const absl::Time until = absl::Now() + absl::Seconds(10);
     while (spool_->size() > 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
@@ -148,7 +160,8 @@ TEST_F(SenderTest, UnansweredBatchIsResentAfterTheAckTimeout) {
       spool_.get(), &probe_);
   Spool("a");
   sender_->Start();
-  absl::SleepFor(absl::Milliseconds(500));
+  // The first attempt times out unanswered before the server answers again.
+  ASSERT_TRUE(WaitUntil([&] { return Exposes("k8i_agent_retries_total{code=\"deadline_exceeded\"}"); }));
   ingest_.set_stall(absl::ZeroDuration());
   ASSERT_TRUE(WaitDrained());
   const auto got = ingest_.received();
@@ -162,7 +175,7 @@ TEST_F(SenderTest, StopInterruptsACallInProgress) {
   ingest_.set_stall(absl::Seconds(30));
   Spool("a");
   StartSender();
-  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(WaitUntil([&] { return !ingest_.received().empty(); }));  // the call is in progress
   const absl::Time start = absl::Now();
   sender_->Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
@@ -179,7 +192,8 @@ TEST_F(SenderTest, ReconnectsAfterTheServerRestarts) {
   server_->Wait();
   Spool("b");
   sender_->Notify();
-  absl::SleepFor(absl::Milliseconds(300));
+  // It tried while the server was down, and kept the batch.
+  ASSERT_TRUE(WaitUntil([&] { return Exposes("k8i_agent_retries_total{code=\"unavailable\"}"); }));
   EXPECT_EQ(spool_->size(), 1);
   server_ = std::make_unique<grpcx::Server>(
       grpcx::ServerOptions{.address = "127.0.0.1:" + std::to_string(port)});
