@@ -8,6 +8,7 @@
 #include "libs/grpcx/status.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/consumer.h"
+#include "libs/kit/testing/test_service.h"
 #include "libs/auth/grpc_auth.h"
 #include "libs/redis/options.h"
 #include "services/ingest/auth_setup.h"
@@ -36,31 +37,22 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
   h->issuer_ = std::make_unique<AgentTokenIssuer>(h->pool_.get());
   ASSIGN_OR_RETURN(h->token_, h->issuer_->CreateToken(h->tenant_, h->cluster_));
   // The configuration as k8i-ingest reads it, from test settings.
-  const std::map<std::string, std::string> vars = {
-      {"K8I_GRPC_ADDR", "127.0.0.1:0"},
-      {"K8I_METRICS_ADDR", "127.0.0.1:0"},
-      {"K8I_PG_URL", h->db_->url()},
-      {"K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL")},
-      {"K8I_KAFKA_BOOTSTRAP", k8i::testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP")},
-      {"K8I_KAFKA_TOPIC_PREFIX", options.topic_prefix},
-      {"K8I_KAFKA_DELIVERY_TIMEOUT",
-       absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout), "ms")},
-      {"K8I_INGEST_INFLIGHT_SAMPLES", absl::StrCat(options.inflight_sample_budget)},
-      {"K8I_AGENT_TOKEN_CACHE_TTL", "1s"},
-      {"K8I_SHUTDOWN_GRACE", "1s"},
-      {"K8I_RETENTION_INTERVAL", "0s"},
-      {"K8I_ROLLUP_CONSUMER", options.rollup_consumer ? "true" : "false"},
-      {"K8I_ROLLUP_GROUP", absl::StrCat("k8i-ingest-rollups-", h->tenant_)},
-      {"K8I_ROLLUP_MAX_BATCH", "200"},
-      {"K8I_REPUBLISH_INTERVAL",
-       absl::StrCat(absl::ToInt64Milliseconds(options.republish_interval), "ms")},
-      {"K8I_REPUBLISH_GRACE",
-       absl::StrCat(absl::ToInt64Milliseconds(options.republish_grace), "ms")},
-  };
-  EnvReader env([&vars](const char* name) -> const char* {
-    auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  });
+  const auto vars = kit::testing::StackVars(
+      h->db_->url(),
+      {{"K8I_KAFKA_TOPIC_PREFIX", options.topic_prefix},
+       {"K8I_KAFKA_DELIVERY_TIMEOUT",
+        absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout), "ms")},
+       {"K8I_INGEST_INFLIGHT_SAMPLES", absl::StrCat(options.inflight_sample_budget)},
+       {"K8I_AGENT_TOKEN_CACHE_TTL", "1s"},
+       {"K8I_RETENTION_INTERVAL", "0s"},
+       {"K8I_ROLLUP_CONSUMER", options.rollup_consumer ? "true" : "false"},
+       {"K8I_ROLLUP_GROUP", absl::StrCat("k8i-ingest-rollups-", h->tenant_)},
+       {"K8I_ROLLUP_MAX_BATCH", "200"},
+       {"K8I_REPUBLISH_INTERVAL",
+        absl::StrCat(absl::ToInt64Milliseconds(options.republish_interval), "ms")},
+       {"K8I_REPUBLISH_GRACE",
+        absl::StrCat(absl::ToInt64Milliseconds(options.republish_grace), "ms")}});
+  EnvReader env = kit::testing::MapEnv(vars);
   ASSIGN_OR_RETURN(h->config_, LoadConfig(env));
   IngestHarness* raw = h.get();
   ASSIGN_OR_RETURN(h->service_,

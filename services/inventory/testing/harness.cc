@@ -5,6 +5,7 @@
 #include "libs/auth/testing/jwt_signer.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
+#include "libs/kit/testing/test_service.h"
 #include "libs/pg/migrate.h"
 #include "libs/redis/options.h"
 #include "services/ingest/migrations.h"
@@ -31,25 +32,17 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
                                                            : options.keyring;
   auto ms = [](absl::Duration d) { return absl::StrCat(absl::ToInt64Milliseconds(d), "ms"); };
   // The configuration as k8i-inventory reads it, from test settings.
-  const std::map<std::string, std::string> vars = {
-      {"K8I_GRPC_ADDR", "127.0.0.1:0"},
-      {"K8I_METRICS_ADDR", "127.0.0.1:0"},
-      {"K8I_PG_URL", h->db_->url()},
-      {"K8I_PG_POOL_SIZE", "4"},
-      {"K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL")},
-      {"K8I_PAGE_TOKEN_KEY", "test-page-token-key"},
-      {"K8I_API_KEY_CACHE_TTL", ms(options.cache_ttl)},
-      {"K8I_ROLE_CACHE_TTL", ms(options.role_cache_ttl)},
-      {"K8I_RATE_LIMIT_PER_SECOND",
-       absl::StrCat(static_cast<int64_t>(options.rate_limit.rate_per_second))},
-      {"K8I_RATE_LIMIT_BURST", absl::StrCat(static_cast<int64_t>(options.rate_limit.burst))},
-      {"K8I_KEYRING", keyring},
-      {"K8I_SHUTDOWN_GRACE", "1s"},
-  };
-  EnvReader env([&vars](const char* name) -> const char* {
-    auto it = vars.find(name);
-    return it == vars.end() || it->second.empty() ? nullptr : it->second.c_str();
-  });
+  const auto vars = kit::testing::StackVars(
+      h->db_->url(),
+      {{"K8I_PG_POOL_SIZE", "4"},
+       {"K8I_PAGE_TOKEN_KEY", "test-page-token-key"},
+       {"K8I_API_KEY_CACHE_TTL", ms(options.cache_ttl)},
+       {"K8I_ROLE_CACHE_TTL", ms(options.role_cache_ttl)},
+       {"K8I_RATE_LIMIT_PER_SECOND",
+        absl::StrCat(static_cast<int64_t>(options.rate_limit.rate_per_second))},
+       {"K8I_RATE_LIMIT_BURST", absl::StrCat(static_cast<int64_t>(options.rate_limit.burst))},
+       {"K8I_KEYRING", keyring}});
+  EnvReader env = kit::testing::MapEnv(vars);
   ASSIGN_OR_RETURN(h->config_, LoadConfig(env));
   ASSIGN_OR_RETURN(auto jwks, auth::Jwks::FromHmacSecret(kJwtSecret));
   Overrides overrides{

@@ -1,0 +1,28 @@
+#include "libs/kit/testing/test_service.h"
+
+#include "libs/testing/stack.h"
+
+namespace k8i::kit::testing {
+
+std::map<std::string, std::string> StackVars(
+    const std::string& db_url, const std::map<std::string, std::string>& overrides) {
+  std::map<std::string, std::string> vars = {
+      {"K8I_GRPC_ADDR", "127.0.0.1:0"},
+      {"K8I_METRICS_ADDR", "127.0.0.1:0"},
+      {"K8I_PG_URL", db_url},
+      {"K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL")},
+      {"K8I_KAFKA_BOOTSTRAP", k8i::testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP")},
+      {"K8I_SHUTDOWN_GRACE", "1s"},
+  };
+  for (const auto& [k, v] : overrides) vars[k] = v;
+  return vars;
+}
+
+EnvReader MapEnv(const std::map<std::string, std::string>& vars) {
+  return EnvReader([&vars](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() || it->second.empty() ? nullptr : it->second.c_str();
+  });
+}
+
+}  // namespace k8i::kit::testing
