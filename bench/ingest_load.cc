@@ -56,6 +56,7 @@ struct Options {
   std::string topic_prefix = "k8ibench.";
   int pg_pool_size = 0;
   std::string log_level = "info";
+  std::vector<std::string> ingest_env;  // extra K=V for k8i-ingest
   std::string tmp_dir = "/tmp";
   std::vector<int> watch_pids;
   bool skip_reference = false;
@@ -280,6 +281,7 @@ absl::StatusOr<Ingest> StartIngest(const Options& o, const std::string& db_url) 
             absl::StrCat("K8I_PG_POOL_SIZE=", pool),
             absl::StrCat("K8I_LOG_LEVEL=", o.log_level),
             "K8I_SHUTDOWN_GRACE=10s"};
+  for (const std::string& kv : o.ingest_env) in.env.push_back(kv);
   // As tools/dev up does: the control plane registers the cluster and issues its token.
   ASSIGN_OR_RETURN(RunResult r, Run({o.inventory_bin, "create-agent-token", "--tenant", kTenant,
                                      "--cluster", kCluster},
@@ -604,6 +606,8 @@ int Main(int argc, char** argv) {
   app.add_option("--topic-prefix", o.topic_prefix, "Kafka topic prefix for k8i-ingest");
   app.add_option("--pg-pool-size", o.pg_pool_size, "K8I_PG_POOL_SIZE (default max(8, streams+2))");
   app.add_option("--log-level", o.log_level, "K8I_LOG_LEVEL of k8i-ingest");
+  app.add_option("--ingest-env", o.ingest_env,
+                 "extra K8I_*=value for k8i-ingest (repeatable), e.g. K8I_ROLLUP_CONSUMER=false");
   app.add_option("--tmp-dir", o.tmp_dir, "where the ingest log and the reference file go");
   app.add_option("--watch-pid", o.watch_pids,
                  "also report the CPU of this process (e.g. the broker); repeatable");
@@ -673,7 +677,10 @@ int Main(int argc, char** argv) {
   const Meter meter{.ingest = ingest->pid, .postmaster = pg_pid, .pg_url = o.pg_url,
                     .watch = std::vector<pid_t>(o.watch_pids.begin(), o.watch_pids.end())};
   LoadReport load = RunLoad(o, *ingest, meter, duration, run_id);
-  const RollupReport rollups = MeasureRollups(ingest->metrics_port, db_url);
+  const bool rollups_on = std::find(o.ingest_env.begin(), o.ingest_env.end(),
+                                    "K8I_ROLLUP_CONSUMER=false") == o.ingest_env.end();
+  const RollupReport rollups =
+      rollups_on ? MeasureRollups(ingest->metrics_port, db_url) : RollupReport{};
   const int status = Terminate(ingest->pid, absl::Seconds(20));
   load.log_warnings = CountLogProblems(ingest->log_path);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -697,7 +704,8 @@ int Main(int argc, char** argv) {
   }
   drop();
   Print(o, load, ref ? &*ref : nullptr);
-  if (!o.csv) {
+  if (!o.csv && !rollups_on) std::cout << "rollup consumer: off (K8I_ROLLUP_CONSUMER=false)\n";
+  if (!o.csv && rollups_on) {
     std::cout << "rollup consumer: " << rollups.batches << " batches merged; lag from commit to "
               << "complete rollups p50 " << Fixed(rollups.p50_s, 2) << " s  p99 "
               << Fixed(rollups.p99_s, 2) << " s (histogram estimate); backlog drained "
