@@ -136,6 +136,17 @@ void TransactionalConsumer::Stop() {
 absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration timeout) {
   ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs,
                    consumer_->Poll(options_.max_batch, timeout));
+  if (!msgs.empty() && options_.linger > absl::ZeroDuration()) {
+    const absl::Time until = absl::Now() + options_.linger;
+    while (static_cast<int>(msgs.size()) < options_.max_batch && !stopping_.load()) {
+      const absl::Duration left = until - absl::Now();
+      if (left <= absl::ZeroDuration()) break;
+      ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> more,
+                       consumer_->Poll(options_.max_batch - static_cast<int>(msgs.size()),
+                                       std::min(left, absl::Milliseconds(100))));
+      for (auto& m : more) msgs.push_back(std::move(m));
+    }
+  }
   UpdateLag();
   if (msgs.empty()) return ProcessReport{};
   return Process(msgs);

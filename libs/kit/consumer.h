@@ -74,6 +74,10 @@ struct ConsumerOptions {
   int max_batch = 500;
   // How long one poll waits for the first message.
   absl::Duration poll_timeout = absl::Milliseconds(250);
+  // After the first message, how long to keep gathering more (up to max_batch) into the same
+  // transaction. Larger batches amortise per-transaction work — a handler that merges what
+  // its messages have in common (the rollups) writes less — at the price of this much lag.
+  absl::Duration linger = absl::ZeroDuration();
   // Backoff between attempts of a batch that failed with a retryable error.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);

@@ -44,6 +44,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.rollups.enabled = env.Bool("K8I_ROLLUP_CONSUMER", true);
   c.rollups.max_batch = static_cast<int>(env.Int("K8I_ROLLUP_MAX_BATCH", 500, 1, 100'000));
   c.rollups.group = env.String("K8I_ROLLUP_GROUP", kRollupGroup);
+  c.rollups.linger = env.Duration("K8I_ROLLUP_LINGER", absl::Seconds(1));
   c.republish.interval = env.Duration("K8I_REPUBLISH_INTERVAL", absl::Seconds(30));
   c.republish.grace = env.Duration("K8I_REPUBLISH_GRACE", absl::Minutes(2));
   for (const auto& [name, d] :
@@ -56,6 +57,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
         {"K8I_RETENTION_BATCHES", c.retention.batches},
         {"K8I_RETENTION_PROCESSED_MESSAGES", c.retention.processed_messages},
         {"K8I_REPUBLISH_INTERVAL", c.republish.interval},
+        {"K8I_ROLLUP_LINGER", c.rollups.linger},
         {"K8I_REPUBLISH_GRACE", c.republish.grace},
         {"K8I_AGENT_TOKEN_CACHE_TTL", c.token_cache_ttl}}) {
     if (d < absl::ZeroDuration()) {

@@ -40,6 +40,7 @@ struct Config {
   struct Rollups {
     bool enabled = true;  // K8I_ROLLUP_CONSUMER
     int max_batch = 500;  // K8I_ROLLUP_MAX_BATCH: messages per transaction
+    absl::Duration linger;  // K8I_ROLLUP_LINGER: how long a transaction gathers messages
     std::string group;    // K8I_ROLLUP_GROUP: consumer group (default k8i-ingest-rollups)
   } rollups;
   // The republisher of batches stored but never published (Kafka was down and the agent did
@@ -54,7 +55,7 @@ struct Config {
 // (K8I_GRPC_ADDR 127.0.0.1:7001, K8I_METRICS_ADDR 127.0.0.1:9101, K8I_PG_URL, K8I_REDIS_URL and
 // K8I_KAFKA_BOOTSTRAP required, ...) and K8I_INGEST_INFLIGHT_SAMPLES, K8I_INGEST_RETENTION,
 // K8I_INGEST_MAX_SAMPLES_PER_BATCH, K8I_AGENT_TOKEN_CACHE_TTL, K8I_RETENTION_*,
-// K8I_ROLLUP_CONSUMER, K8I_ROLLUP_MAX_BATCH, K8I_ROLLUP_GROUP, K8I_REPUBLISH_INTERVAL,
+// K8I_ROLLUP_CONSUMER, K8I_ROLLUP_MAX_BATCH, K8I_ROLLUP_LINGER, K8I_ROLLUP_GROUP, K8I_REPUBLISH_INTERVAL,
 // K8I_REPUBLISH_GRACE. Every bad variable is named.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 

@@ -41,7 +41,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Parts* parts) {
     ASSIGN_OR_RETURN(p.rollups, s.AddConsumer({.name = kRollupConsumer,
                                                .group_id = cfg.rollups.group,
                                                .topics = {s.Topic("metrics.v1")},
-                                               .max_batch = cfg.rollups.max_batch},
+                                               .max_batch = cfg.rollups.max_batch,
+                                               .linger = cfg.rollups.linger},
                                               handler));
   }
   // Sample and rollup partitions for yesterday .. three days ahead; older days on demand.

@@ -48,6 +48,7 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
        {"K8I_ROLLUP_CONSUMER", options.rollup_consumer ? "true" : "false"},
        {"K8I_ROLLUP_GROUP", absl::StrCat("k8i-ingest-rollups-", h->tenant_)},
        {"K8I_ROLLUP_MAX_BATCH", "200"},
+       {"K8I_ROLLUP_LINGER", "100ms"},
        {"K8I_REPUBLISH_INTERVAL",
         absl::StrCat(absl::ToInt64Milliseconds(options.republish_interval), "ms")},
        {"K8I_REPUBLISH_GRACE",
