@@ -198,8 +198,8 @@ namespace {
 
 // Outcome of one transaction: the handler's status kept apart from the kit's own failures.
 struct TxOutcome {
-  absl::Status status;          // retryable unless the handler rejected
-  bool rejected = false;        // the handler returned a non-retryable status (in `status`)
+  // OK; the handler's rejection (not retryable); or, for anything else, a retryable status.
+  absl::Status status;
   int applied = 0;
   int duplicates = 0;
 };
@@ -241,7 +241,6 @@ TxOutcome ApplyInTransaction(pg::Pool& pool, const std::string& schema,
   });
   if (!handler_status.ok() && !IsRetryable(handler_status)) {
     out.status = handler_status;
-    out.rejected = true;
   } else if (!s.ok()) {
     // The kit's own statements (or a retryable handler status) never dead-letter.
     out.status = IsRetryable(s) ? s : absl::UnavailableError(s.message());

@@ -31,6 +31,16 @@ absl::Status AsRetryable(const absl::Status& s, absl::string_view step) {
 
 }  // namespace
 
+std::string DeterministicPayload(const k8intel::v1::TelemetryBatch& batch) {
+  std::string payload;
+  google::protobuf::io::StringOutputStream sos(&payload);
+  google::protobuf::io::CodedOutputStream cos(&sos);
+  cos.SetSerializationDeterministic(true);
+  batch.SerializeToCodedStream(&cos);
+  cos.Trim();
+  return payload;
+}
+
 Ingestor::Ingestor(Limits limits, int64_t inflight_sample_budget, BatchStore* store,
                    Publisher* publisher, HeartbeatCache* heartbeat, const Clock* clock,
                    IngestObserver* observer)
@@ -83,16 +93,9 @@ absl::StatusOr<IngestResult> Ingestor::Ingest(const AgentIdentity& who,
 absl::StatusOr<IngestResult> Ingestor::IngestAdmitted(const AgentIdentity& who,
                                                       const k8intel::v1::TelemetryBatch& batch,
                                                       int64_t samples) {
-  std::string payload;
-  {
-    // Deterministic so a resent batch hashes the same whatever its map order.
-    google::protobuf::io::StringOutputStream sos(&payload);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    batch.SerializeToCodedStream(&cos);
-  }
+  const std::string payload = DeterministicPayload(batch);
   const std::string sha = Sha256Hex(payload);
-  auto written = store_->Write(who, batch, sha);
+  auto written = store_->Write(who, batch, sha, payload);
   if (!written.ok()) return AsRetryable(written.status(), "store");
   if (written->needs_publish) {
     absl::Status p = publisher_->Publish(who, batch);

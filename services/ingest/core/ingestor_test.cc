@@ -19,7 +19,7 @@ using k8intel::v1::TelemetryBatch;
 class FakeStore : public BatchStore {
  public:
   absl::StatusOr<WriteResult> Write(const AgentIdentity& who, const TelemetryBatch& batch,
-                                    const std::string& sha) override {
+                                    const std::string& sha, const std::string& payload) override {
     if (!fail_write.ok()) return fail_write;
     auto key = who.tenant + "/" + who.cluster + "/" + batch.batch_id();
     auto it = rows.find(key);
@@ -175,12 +175,12 @@ TEST_F(IngestorTest, RedisDownStillAcks) {
 class BlockingStore : public FakeStore {
  public:
   absl::StatusOr<WriteResult> Write(const AgentIdentity& who, const TelemetryBatch& batch,
-                                    const std::string& sha) override {
+                                    const std::string& sha, const std::string& payload) override {
     if (!entered.HasBeenNotified()) {
       entered.Notify();
       release.WaitForNotification();
     }
-    return FakeStore::Write(who, batch, sha);
+    return FakeStore::Write(who, batch, sha, payload);
   }
   absl::Notification entered, release;
 };

@@ -24,6 +24,10 @@ class TokenStore {
   virtual absl::StatusOr<AgentIdentity> Authenticate(const std::string& token) = 0;
 };
 
+// DeterministicPayload serializes `batch` deterministically (map order fixed), so a resent
+// batch has the same bytes and hash.
+std::string DeterministicPayload(const k8intel::v1::TelemetryBatch& batch);
+
 // What BatchStore::Write found.
 struct WriteResult {
   // The batch_id had been stored before; nothing was written now.
@@ -36,11 +40,13 @@ struct WriteResult {
 class BatchStore {
  public:
   virtual ~BatchStore() = default;
-  // Write stores every item of `batch` or none. A batch_id seen before with a different
-  // `payload_sha256` is AlreadyExists.
+  // Write stores every item of `batch` or none, and keeps `payload` (the batch's
+  // DeterministicPayload) until MarkPublished, for republishing. A batch_id seen before with a
+  // different `payload_sha256` is AlreadyExists.
   virtual absl::StatusOr<WriteResult> Write(const AgentIdentity& who,
                                             const k8intel::v1::TelemetryBatch& batch,
-                                            const std::string& payload_sha256) = 0;
+                                            const std::string& payload_sha256,
+                                            const std::string& payload) = 0;
   // MarkPublished records that every message of the batch reached Kafka.
   virtual absl::Status MarkPublished(const AgentIdentity& who, const std::string& batch_id) = 0;
 };

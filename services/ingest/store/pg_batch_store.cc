@@ -4,8 +4,6 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
@@ -252,6 +250,13 @@ bool PgBatchStore::HeartbeatDue(const AgentIdentity& who) {
 absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
                                                 const TelemetryBatch& batch,
                                                 const std::string& payload_sha256) {
+  return Write(who, batch, payload_sha256, DeterministicPayload(batch));
+}
+
+absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
+                                                const TelemetryBatch& batch,
+                                                const std::string& payload_sha256,
+                                                const std::string& payload) {
   // Work that does not depend on the transaction is done once, outside any retry.
   int64_t min_day = INT64_MAX, max_day = INT64_MIN, samples = 0;
   int64_t min_ms = INT64_MAX, max_ms = INT64_MIN;
@@ -289,15 +294,6 @@ absl::StatusOr<WriteResult> PgBatchStore::Write(const AgentIdentity& who,
     AppendTimestamp(max_ms, max_ts);
   }
   const bool heartbeat = HeartbeatDue(who);
-  // Kept until the batch is on Kafka, for the republisher (deterministic, like the hash).
-  std::string payload;
-  {
-    google::protobuf::io::StringOutputStream sos(&payload);
-    google::protobuf::io::CodedOutputStream cos(&sos);
-    cos.SetSerializationDeterministic(true);
-    batch.SerializeToCodedStream(&cos);
-  }
-
   WriteResult result;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     result = WriteResult{};

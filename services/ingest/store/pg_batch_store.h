@@ -31,7 +31,12 @@ class PgBatchStore final : public BatchStore {
 
   absl::StatusOr<WriteResult> Write(const AgentIdentity& who,
                                     const k8intel::v1::TelemetryBatch& batch,
-                                    const std::string& payload_sha256) override;
+                                    const std::string& payload_sha256,
+                                    const std::string& payload) override;
+  // Write with the batch's DeterministicPayload, for tools and tests that write directly.
+  absl::StatusOr<WriteResult> Write(const AgentIdentity& who,
+                                    const k8intel::v1::TelemetryBatch& batch,
+                                    const std::string& payload_sha256);
   absl::Status MarkPublished(const AgentIdentity& who, const std::string& batch_id) override;
 
   // EnsurePartitions creates the daily sample partitions covering [from_day, to_day] (days

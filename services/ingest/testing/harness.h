@@ -75,8 +75,6 @@ class IngestHarness {
   const Parts& parts() const { return parts_; }
   kit::Service& service() { return *service_; }
   metrics::Registry& registry() { return registry_; }
-  // Stop drains the service as SIGTERM would. Idempotent.
-  void Stop() { service_->Drain(); }
 
   std::unique_ptr<k8intel::v1::IngestService::Stub> NewStub() const;
 
