@@ -1,5 +1,7 @@
 #include "libs/metrics/metrics_server.h"
 
+#include "libs/metrics/http_listen.h"
+
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -66,69 +68,6 @@ constexpr size_t kReadBufferLimit = 16 << 10;
 // Connections beyond this are closed on accept (scrapers need one or two).
 constexpr size_t kMaxConnections = 64;
 
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
-
-// ParseHostPort splits "host:port", "[v6]:port" or ":port" (all interfaces).
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view s) {
-  HostPort hp;
-  absl::string_view port_text;
-  if (!s.empty() && s.front() == '[') {
-    const size_t close = s.find(']');
-    if (close == absl::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics address \"", s, "\" is not [host]:port"));
-    }
-    hp.host = std::string(s.substr(1, close - 1));
-    port_text = s.substr(close + 2);
-  } else {
-    const size_t colon = s.rfind(':');
-    if (colon == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("metrics address \"", s, "\" is not host:port"));
-    }
-    hp.host = std::string(s.substr(0, colon));
-    port_text = s.substr(colon + 1);
-  }
-  if (hp.host.empty()) hp.host = "0.0.0.0";
-  if (!absl::SimpleAtoi(port_text, &hp.port) || hp.port < 0 || hp.port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics address \"", s, "\" has a bad port \"", port_text, "\""));
-  }
-  return hp;
-}
-
-// NewTlsContext loads the server certificate chain and key; TLS 1.2 or newer, no client
-// certificates requested.
-absl::StatusOr<std::unique_ptr<asio::ssl::context>> NewTlsContext(const HttpTlsOptions& tls) {
-  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-  SSL_CTX* native = ctx->native_handle();
-  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
-  error_code ec;
-  ctx->use_certificate_chain_file(tls.cert_file, ec);
-  if (!ec) ctx->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
-  std::string reason = ec ? ec.message() : "";
-  if (!ec && SSL_CTX_check_private_key(native) != 1) {
-    reason = "the key does not match the certificate";
-  }
-  ERR_clear_error();
-  if (!reason.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("metrics server: cannot load certificate ",
-                                                   tls.cert_file, " with key ", tls.key_file, ": ",
-                                                   reason));
-  }
-  return ctx;
-}
-
-void SetCloseOnExec(int fd) {
-  const int flags = fcntl(fd, F_GETFD);
-  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-}
-
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -161,20 +100,6 @@ Response Respond(const Request& req, Registry& registry) {
   res.prepare_payload();
   if (head) res.body().clear();  // Content-Length stays that of the GET body
   return res;
-}
-
-// ReadErrorStatus returns the status to answer a request that failed to parse with, or nullopt
-// when there is nobody to answer (closed, reset, timed out, TLS failure).
-std::optional<http::status> ReadErrorStatus(const error_code& ec) {
-  if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
-    return http::status::request_header_fields_too_large;
-  }
-  if (ec == http::error::body_limit) return http::status::payload_too_large;
-  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
-  if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
-    return http::status::bad_request;
-  }
-  return std::nullopt;
 }
 
 // Server state shared by the connections; used only on the server thread.
@@ -336,35 +261,7 @@ class MetricsServer::Impl {
   // Listen binds and listens on `hp` (trying each address a host name resolves to) and returns
   // the bound port.
   absl::StatusOr<int> Listen(const HostPort& hp, const std::string& host_port) {
-    std::vector<tcp::endpoint> endpoints;
-    error_code ec;
-    const asio::ip::address address = asio::ip::make_address(hp.host, ec);
-    if (!ec) {
-      endpoints.emplace_back(address, static_cast<uint16_t>(hp.port));
-    } else {
-      tcp::resolver resolver(ioc_);
-      auto results = resolver.resolve(hp.host, std::to_string(hp.port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-      for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-    }
-    for (const tcp::endpoint& endpoint : endpoints) {
-      error_code ignored;
-      acceptor_.close(ignored);
-      if (acceptor_.open(endpoint.protocol(), ec)) continue;
-      SetCloseOnExec(acceptor_.native_handle());
-      // SO_REUSEADDR allows a quick restart; never SO_REUSEPORT, which would let a second
-      // process bind the same port and silently take half the scrapes.
-      if (acceptor_.set_option(tcp::acceptor::reuse_address(true), ec)) continue;
-      if (acceptor_.bind(endpoint, ec)) continue;
-      if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) continue;
-      const tcp::endpoint bound = acceptor_.local_endpoint(ec);
-      if (!ec) return static_cast<int>(bound.port());
-    }
-    error_code ignored;
-    acceptor_.close(ignored);
-    return absl::UnavailableError(absl::StrCat("metrics server cannot bind ", host_port,
-                                               " (in use or bad host?)",
-                                               ec ? absl::StrCat(": ", ec.message()) : ""));
+    return BindAndListen(acceptor_, hp, host_port, "metrics");
   }
 
   // Run starts accepting on the server thread.
@@ -418,7 +315,7 @@ MetricsServer::~MetricsServer() = default;
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::string& host_port,
                                                                     Registry& registry,
                                                                     const HttpTlsOptions& tls) {
-  absl::StatusOr<HostPort> hp = ParseHostPort(host_port);
+  absl::StatusOr<HostPort> hp = ParseHostPort(host_port, "metrics");
   if (!hp.ok()) return hp.status();
   if (!tls.enabled() && !IsLoopbackHost(hp->host)) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -427,7 +324,7 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(const std::s
   }
   std::unique_ptr<asio::ssl::context> ctx;
   if (tls.enabled()) {
-    auto created = NewTlsContext(tls);
+    auto created = NewServerTlsContext(tls, "metrics");
     if (!created.ok()) return created.status();
     ctx = std::move(created).value();
   }
