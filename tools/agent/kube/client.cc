@@ -26,7 +26,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// ParseServer splits "https://host:port" (IPv6 in brackets) into the config.
+// ParseServer splits "https://host:port[/path]" (IPv6 in brackets) into the config. A path is
+// kept as the prefix of every request (API servers behind a proxy: Rancher's
+// /k8s/clusters/<id>, k8i-kubesim's /clusters/<name>).
 absl::Status ParseServer(absl::string_view server, KubeConfig& c) {
   absl::string_view rest = server;
   if (absl::ConsumePrefix(&rest, "https://")) {
@@ -38,7 +40,13 @@ absl::Status ParseServer(absl::string_view server, KubeConfig& c) {
   } else {
     return absl::InvalidArgumentError(absl::StrCat("server \"", server, "\" is not http(s)://"));
   }
-  rest = rest.substr(0, rest.find('/'));
+  if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    absl::string_view path = rest.substr(slash);
+    while (absl::ConsumeSuffix(&path, "/")) {
+    }
+    c.path_prefix = std::string(path);
+    rest = rest.substr(0, slash);
+  }
   size_t colon = rest.rfind(':');
   if (absl::StartsWith(rest, "[")) {
     const size_t close = rest.find(']');
@@ -175,7 +183,7 @@ absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Create(KubeConfig config
 
 net::HttpRequest KubeClient::NewRequest(const std::string& path,
                                         absl::Duration read_timeout) const {
-  net::HttpRequest req{.target = path,
+  net::HttpRequest req{.target = config_.path_prefix + path,
                        .headers = {{"Accept", "application/json"}},
                        .connect_timeout = timeout_,
                        .read_timeout = read_timeout};

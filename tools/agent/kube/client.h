@@ -21,6 +21,8 @@ struct KubeConfig {
   bool https = true;
   std::string host;
   int port = 443;
+  // The server URL's path, without a trailing slash, prefixed to every request ("" usually).
+  std::string path_prefix;
   std::string token;
   // Re-read before each request when set (bound service-account tokens rotate).
   std::string token_file;

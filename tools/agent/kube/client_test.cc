@@ -166,6 +166,29 @@ TEST(KubeClientTest, ConfigErrors) {
   EXPECT_FALSE(KubeClient::Create(bad_ca, absl::Seconds(1)).ok());
 }
 
+TEST(KubeClientTest, ServerPathIsARequestPrefix) {
+  struct Case {
+    std::string server, host, prefix;
+    int port;
+  } cases[] = {
+      {"https://proxy.example:8443/k8s/clusters/c-7x/", "proxy.example", "/k8s/clusters/c-7x",
+       8443},
+      {"http://127.0.0.1:6443/clusters/sim-0001", "127.0.0.1", "/clusters/sim-0001", 6443},
+      {"https://[::1]/", "::1", "", 443},
+      {"https://api.example", "api.example", "", 443},
+  };
+  for (const Case& c : cases) {
+    auto cfg = LoadKubeconfig(
+        Write("prefix", absl::StrCat("current-context: c\ncontexts:\n- {name: c, context: "
+                                     "{cluster: k}}\nclusters:\n- {name: k, cluster: {server: \"",
+                                     c.server, "\"}}\nusers: []\n")));
+    ASSERT_TRUE(cfg.ok()) << c.server << ": " << cfg.status();
+    EXPECT_EQ(cfg->host, c.host) << c.server;
+    EXPECT_EQ(cfg->port, c.port) << c.server;
+    EXPECT_EQ(cfg->path_prefix, c.prefix) << c.server;
+  }
+}
+
 TEST(KubeClientTest, InClusterConfig) {
   auto none = InClusterConfig([](const char*) -> const char* { return nullptr; });
   EXPECT_TRUE(absl::IsNotFound(none.status()));
