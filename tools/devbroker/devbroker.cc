@@ -162,22 +162,4 @@ void MockBroker::Reset() {
   for (int32_t id = 1; id <= brokers_; ++id) rd_kafka_mock_broker_set_up(cluster_, id);
 }
 
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view content) {
-  std::string tmp = absl::StrCat(path, ".tmp.", getpid());
-  FILE* f = std::fopen(tmp.c_str(), "w");
-  if (f == nullptr) {
-    return absl::UnavailableError(absl::StrCat("open ", tmp, ": ", std::strerror(errno)));
-  }
-  bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
-  ok = std::fflush(f) == 0 && ok;
-  ok = fsync(fileno(f)) == 0 && ok;
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    std::remove(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat("write ", path, ": ", std::strerror(e)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace k8i::devbroker

@@ -67,8 +67,5 @@ class MockBroker {
 // "Metadata", "InitProducerId", "FindCoordinator", "OffsetCommit" (case-insensitive).
 absl::StatusOr<int16_t> ApiKeyByName(absl::string_view api);
 
-// WriteFileAtomically writes `content` to a temporary file beside `path`, then renames it over
-// `path`, so readers see the old file, no file, or the whole new content.
-absl::Status WriteFileAtomically(const std::string& path, absl::string_view content);
 
 }  // namespace k8i::devbroker

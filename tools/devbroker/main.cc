@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/common/files.h"
 #include "libs/common/logging.h"
 #include "libs/common/process.h"
 #include "tools/devbroker/control_server.h"
@@ -71,13 +72,13 @@ int main(int argc, char** argv) {
 
   auto broker = k8i::devbroker::MockBroker::Start(options);
   if (!broker.ok()) return Fail("start mock cluster", broker.status());
-  if (auto st = k8i::devbroker::WriteFileAtomically(bootstrap_file, (*broker)->Bootstrap() + "\n");
+  if (auto st = k8i::WriteFileAtomically(bootstrap_file, (*broker)->Bootstrap() + "\n");
       !st.ok()) {
     return Fail("write state", st);
   }
   auto control = k8i::devbroker::ControlServer::Start(broker->get(), control_addr);
   if (!control.ok()) return Fail("start control server", control.status());
-  if (auto st = k8i::devbroker::WriteFileAtomically(control_file, (*control)->Address() + "\n");
+  if (auto st = k8i::WriteFileAtomically(control_file, (*control)->Address() + "\n");
       !st.ok()) {
     return Fail("write state", st);
   }
