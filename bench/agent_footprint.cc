@@ -29,13 +29,20 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "bench/process.h"
+#include "libs/testing/process.h"
 #include "bench/util.h"
 #include "libs/common/status_macros.h"
 #include "libs/grpcx/testing/test_pki.h"
 #include "pqxx/pqxx"
 
 namespace k8i::bench {
+
+using ::k8i::testing::Spawn;
+using ::k8i::testing::Run;
+using ::k8i::testing::Exited;
+using ::k8i::testing::Terminate;
+using ::k8i::testing::ProcessCpuSeconds;
+using ::k8i::testing::RunResult;
 namespace {
 
 constexpr char kTenant[] = "bench";

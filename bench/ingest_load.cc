@@ -27,7 +27,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/load_stream.h"
-#include "bench/process.h"
+#include "libs/testing/process.h"
 #include "bench/util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -37,6 +37,19 @@
 #include "services/ingest/core/series.h"
 
 namespace k8i::bench {
+
+using ::k8i::testing::Spawn;
+using ::k8i::testing::Run;
+using ::k8i::testing::Exited;
+using ::k8i::testing::Terminate;
+using ::k8i::testing::ReadProcStat;
+using ::k8i::testing::ProcessCpuSeconds;
+using ::k8i::testing::ThreadCpuByName;
+using ::k8i::testing::ServerTreeCpu;
+using ::k8i::testing::ReadMachineCpu;
+using ::k8i::testing::RunResult;
+using ::k8i::testing::ProcStat;
+using ::k8i::testing::MachineCpu;
 namespace {
 
 constexpr char kTenant[] = "bench";

@@ -23,7 +23,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "bench/process.h"
+#include "libs/testing/process.h"
 #include "bench/util.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -41,6 +41,11 @@
 #include "services/ingest/store/pg_rollups.h"
 
 namespace k8i::bench {
+
+using ::k8i::testing::Spawn;
+using ::k8i::testing::Run;
+using ::k8i::testing::Terminate;
+using ::k8i::testing::RunResult;
 namespace {
 
 namespace v1 = k8intel::v1;

@@ -1,4 +1,4 @@
-// Child processes and CPU accounting for the benchmarks: start a binary with an explicit
+// Child processes and CPU accounting for tests and benchmarks: start a binary with an explicit
 // environment, run one to completion capturing its output, stop one politely, and read the CPU
 // time of a process, of its threads, of a parent's children, or of the whole machine (/proc).
 // Linux only; nothing here is thread-safe unless said otherwise.
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
-namespace k8i::bench {
+namespace k8i::testing {
 
 // Spawn starts `argv[0]` (a path, or a name looked up in the PATH of `env`) with exactly
 // `env` as its environment; its stdout and stderr are appended to `log_path`. Returns the pid;
@@ -70,4 +70,4 @@ struct MachineCpu {
 };
 MachineCpu ReadMachineCpu();
 
-}  // namespace k8i::bench
+}  // namespace k8i::testing

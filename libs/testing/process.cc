@@ -1,4 +1,4 @@
-#include "bench/process.h"
+#include "libs/testing/process.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace k8i::bench {
+namespace k8i::testing {
 namespace {
 
 double ClockTick() {
@@ -202,4 +202,4 @@ MachineCpu ReadMachineCpu() {
   return m;
 }
 
-}  // namespace k8i::bench
+}  // namespace k8i::testing
