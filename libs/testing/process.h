@@ -36,6 +36,10 @@ absl::StatusOr<RunResult> Run(const std::vector<std::string>& argv,
 // Exited reaps `pid` without blocking; true (with the exit status in `status`) once it ended.
 bool Exited(pid_t pid, int* status);
 
+// FreeTcpPort returns a port of 127.0.0.1 that was free a moment ago (bound with port 0 and
+// closed), for a child that must be told its address before it starts.
+int FreeTcpPort();
+
 // Terminate sends SIGTERM, waits up to `grace`, then SIGKILLs; returns the wait status.
 int Terminate(pid_t pid, absl::Duration grace);
 

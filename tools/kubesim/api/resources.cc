@@ -7,7 +7,7 @@ std::string ResourceInfo::Prefix() const {
                                                       : "/apis/" + group_version;
 }
 
-const std::vector<ResourceInfo>& Resources() {
+const std::vector<ResourceInfo>& ServedResources() {
   static const auto* const kResources = new std::vector<ResourceInfo>{
       {"namespaces", "Namespace", "v1", false},
       {"nodes", "Node", "v1", false},
@@ -29,14 +29,14 @@ const std::vector<ResourceInfo>& Resources() {
 }
 
 const ResourceInfo* FindResource(absl::string_view group_version, absl::string_view resource) {
-  for (const ResourceInfo& r : Resources()) {
+  for (const ResourceInfo& r : ServedResources()) {
     if (r.group_version == group_version && r.resource == resource) return &r;
   }
   return nullptr;
 }
 
 const ResourceInfo* FindResourceByName(absl::string_view resource) {
-  for (const ResourceInfo& r : Resources()) {
+  for (const ResourceInfo& r : ServedResources()) {
     if (r.resource == resource) return &r;
   }
   return nullptr;

@@ -20,7 +20,7 @@ struct ResourceInfo {
 };
 
 // Resources lists every served resource (core, apps, batch, policy).
-const std::vector<ResourceInfo>& Resources();
+const std::vector<ResourceInfo>& ServedResources();
 
 // FindResource looks a resource up by group/version ("v1", "apps/v1") and plural name; null when
 // it is not served.

@@ -80,7 +80,7 @@ std::string GroupOf(const ResourceInfo& r) {
 
 Json ResourceList(absl::string_view group_version) {
   Json resources = Json::array();
-  for (const ResourceInfo& r : Resources()) {
+  for (const ResourceInfo& r : ServedResources()) {
     if (r.group_version != group_version) continue;
     resources.push_back({{"name", r.resource},
                          {"singularName", ""},
@@ -96,7 +96,7 @@ Json ResourceList(absl::string_view group_version) {
 
 Json GroupList() {
   std::map<std::string, std::string> groups;  // group -> version
-  for (const ResourceInfo& r : Resources()) {
+  for (const ResourceInfo& r : ServedResources()) {
     const std::string g = GroupOf(r);
     if (!g.empty()) groups[g] = r.group_version.substr(g.size() + 1);
   }

@@ -1,0 +1,271 @@
+// The whole chain, with real binaries only: k8i-kubesim plays tools/kubesim/scenarios/e2e.yaml
+// (accelerated), the real k8i-agent lists and watches it and scrapes its kubelet endpoint, and
+// sends to the real k8i-ingest; k8i-inventory serves what landed; the assertions read it with
+// the real `k8i` CLI, as a user would: the scenario's nodes, pods and workloads, the planted
+// OOMKills (events, alerts) after the ConfigMap change, the node that went NotReady, container
+// and volume metrics.
+//
+// As the other services land, each adds its assertions here (incidents, predictions, costs,
+// webhook deliveries).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "libs/common/ids.h"
+#include "libs/testing/process.h"
+#include "libs/testing/stack.h"
+
+namespace k8i {
+namespace {
+
+using testing::TestEnv;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Stack runs the binaries; the destructor stops them in reverse order and, when a test
+// failed, prints the tail of each log.
+class Stack {
+ public:
+  explicit Stack(std::string dir) : dir_(std::move(dir)) {}
+  ~Stack() {
+    for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+      testing::Terminate(it->second, absl::Seconds(10));
+    }
+    if (::testing::Test::HasFailure()) {
+      for (const auto& [name, pid] : children_) {
+        std::string log = ReadFile(Log(name));
+        if (log.size() > 4000) log = log.substr(log.size() - 4000);
+        std::cerr << "==== " << name << " (last lines)\n" << log << "\n";
+      }
+    }
+  }
+
+  std::string Log(const std::string& name) const { return absl::StrCat(dir_, "/", name, ".log"); }
+
+  absl::Status Start(const std::string& name, std::vector<std::string> argv,
+                     const std::vector<std::string>& env) {
+    auto pid = testing::Spawn(argv, env, Log(name));
+    if (!pid.ok()) return pid.status();
+    children_.emplace_back(name, *pid);
+    return absl::OkStatus();
+  }
+
+  // Alive: every child still runs.
+  std::string Dead() const {
+    for (const auto& [name, pid] : children_) {
+      if (kill(pid, 0) != 0) return name;
+      int status = 0;
+      if (testing::Exited(pid, &status)) return name;
+    }
+    return "";
+  }
+
+ private:
+  std::string dir_;
+  std::vector<std::pair<std::string, pid_t>> children_;
+};
+
+// Eventually polls `check` until it returns true or `deadline` passes; `last` keeps what the
+// final attempt saw, for the failure message.
+bool Eventually(absl::Duration deadline, const std::function<bool()>& check) {
+  const absl::Time end = absl::Now() + deadline;
+  while (absl::Now() < end) {
+    if (check()) return true;
+    absl::SleepFor(absl::Milliseconds(500));  // a poll interval with a deadline, not a wait
+  }
+  return check();
+}
+
+class DemoE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
+    K8I_REQUIRE_STACK("K8I_TEST_BIN_DIR");
+    K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
+    K8I_REQUIRE_STACK("K8I_TEST_REDIS_URL");
+    bin_ = TestEnv("K8I_TEST_BIN_DIR");
+    for (const char* b : {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i"}) {
+      ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
+    }
+    dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
+    ASSERT_EQ(mkdir(dir_.c_str(), 0700) == 0 || errno == EEXIST, true);
+    auto db = testing::TempDatabase::Create();
+    ASSERT_TRUE(db.ok()) << db.status();
+    db_ = std::move(db).value();
+    stack_ = std::make_unique<Stack>(dir_);
+  }
+
+  std::vector<std::string> BaseEnv() const {
+    return {absl::StrCat("PATH=", TestEnv("PATH").empty() ? "/usr/bin:/bin" : TestEnv("PATH")),
+            "K8I_LOG_FORMAT=text", "K8I_LOG_LEVEL=info"};
+  }
+
+  std::vector<std::string> ServiceEnv(int grpc, int http, int metrics) const {
+    auto env = BaseEnv();
+    for (std::string v :
+         {absl::StrCat("K8I_GRPC_ADDR=127.0.0.1:", grpc),
+          absl::StrCat("K8I_HTTP_ADDR=127.0.0.1:", http),
+          absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics), "K8I_PG_URL=" + db_->url(),
+          "K8I_REDIS_URL=" + TestEnv("K8I_TEST_REDIS_URL"),
+          "K8I_KAFKA_BOOTSTRAP=" + TestEnv("K8I_TEST_KAFKA_BOOTSTRAP"),
+          "K8I_KAFKA_TOPIC_PREFIX=" + topic_prefix_, std::string("K8I_SHUTDOWN_GRACE=2s")}) {
+      env.push_back(std::move(v));
+    }
+    return env;
+  }
+
+  bool Healthy(int port, const std::string& service) {
+    auto r = testing::Run({bin_ + "/k8i-health", "--addr", absl::StrCat("127.0.0.1:", port),
+                           "--service", service, "--timeout", "2s"},
+                          BaseEnv());
+    return r.ok() && r->exit_code == 0;
+  }
+
+  // Cli runs `k8i` against inventory with the admin key and returns its output.
+  std::string Cli(const std::string& args) {
+    std::vector<std::string> argv = {bin_ + "/k8i", "--endpoint",
+                                     absl::StrCat("127.0.0.1:", inventory_port_)};
+    for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
+      argv.emplace_back(a);
+    }
+    auto env = BaseEnv();
+    env.push_back("K8I_API_KEY=" + api_key_);
+    auto r = testing::Run(argv, env);
+    last_cli_ = r.ok() ? r->out : std::string(r.status().message());
+    return last_cli_;
+  }
+
+  std::string bin_, dir_, api_key_, last_cli_;
+  std::string topic_prefix_ = absl::StrCat("e2e", NewId().substr(0, 8), ".");
+  int inventory_port_ = 0;
+  std::unique_ptr<testing::TempDatabase> db_;
+  std::unique_ptr<Stack> stack_;
+};
+
+TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
+  // inventory first: it owns the control schema that ingest checks agent tokens against.
+  // A keyring with one random 32-byte key (standard base64), as tools/dev makes.
+  const std::string keyring = dir_ + "/keyring";
+  std::string raw;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(RandomToken(32), &raw));
+  std::ofstream(keyring) << "*e2e-1:" << absl::Base64Escape(raw) << "\n";
+  chmod(keyring.c_str(), 0600);
+  inventory_port_ = testing::FreeTcpPort();
+  auto inv_env = ServiceEnv(inventory_port_, testing::FreeTcpPort(), testing::FreeTcpPort());
+  inv_env.push_back("K8I_KEYRING_FILE=" + keyring);
+  inv_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
+  ASSERT_TRUE(stack_->Start("inventory", {bin_ + "/k8i-inventory"}, inv_env).ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30),
+                         [&] { return Healthy(inventory_port_, "k8intel.v1.ResourceService"); }))
+      << "inventory not healthy; dead: " << stack_->Dead();
+
+  auto boot = testing::Run({bin_ + "/k8i-inventory", "bootstrap", "--tenant", "default"}, inv_env);
+  ASSERT_TRUE(boot.ok() && boot->exit_code == 0) << (boot.ok() ? boot->out : "");
+  api_key_ = std::string(absl::StripAsciiWhitespace(
+      std::vector<std::string>(absl::StrSplit(absl::StripAsciiWhitespace(boot->out), '\n')).back()));
+  auto tok = testing::Run(
+      {bin_ + "/k8i-inventory", "create-agent-token", "--tenant", "default", "--cluster", "e2e"},
+      inv_env);
+  ASSERT_TRUE(tok.ok() && tok->exit_code == 0) << (tok.ok() ? tok->out : "");
+  const std::string agent_token(absl::StripAsciiWhitespace(
+      std::vector<std::string>(absl::StrSplit(absl::StripAsciiWhitespace(tok->out), '\n')).back()));
+
+  const int ingest_port = testing::FreeTcpPort();
+  ASSERT_TRUE(stack_
+                  ->Start("ingest", {bin_ + "/k8i-ingest"},
+                          ServiceEnv(ingest_port, testing::FreeTcpPort(), testing::FreeTcpPort()))
+                  .ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30),
+                         [&] { return Healthy(ingest_port, "k8intel.v1.IngestService"); }))
+      << "ingest not healthy; dead: " << stack_->Dead();
+
+  // The simulated cluster, 3x accelerated: the 90 s story plays in 30 s.
+  const std::string sim_dir = dir_ + "/kubesim";
+  ASSERT_TRUE(stack_
+                  ->Start("kubesim",
+                          {bin_ + "/k8i-kubesim", "serve", "--scenario",
+                           std::string(K8I_SOURCE_DIR) + "/tools/kubesim/scenarios/e2e.yaml",
+                           "--state-dir", sim_dir, "--speed", "3", "--bookmark-interval", "5s"},
+                          BaseEnv())
+                  .ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(20),
+                         [&] { return !ReadFile(sim_dir + "/kubesim.ready").empty(); }))
+      << "kubesim not ready; dead: " << stack_->Dead();
+
+  auto agent_env = BaseEnv();
+  for (std::string v : {absl::StrCat("K8I_INGEST_ENDPOINT=127.0.0.1:", ingest_port),
+                        "K8I_AGENT_TOKEN=" + agent_token, std::string("K8I_CLUSTER=e2e"),
+                        std::string("K8I_NODE_NAME=kubesim-collector"),
+                        std::string("K8I_AGENT_COLLECTORS=prometheus"),
+                        std::string("K8I_AGENT_KUBE=on"), "K8I_KUBECONFIG=" + sim_dir + "/kubeconfig",
+                        "K8I_AGENT_SCRAPE_URLS=" +
+                            std::string(absl::StripAsciiWhitespace(ReadFile(sim_dir + "/kubelet.url"))),
+                        "K8I_AGENT_SPOOL_DIR=" + dir_ + "/spool", std::string("K8I_AGENT_INTERVAL=2s"),
+                        absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", testing::FreeTcpPort())}) {
+    agent_env.push_back(std::move(v));
+  }
+  ASSERT_TRUE(stack_->Start("agent", {bin_ + "/k8i-agent"}, agent_env).ok());
+
+  // The inventory: both nodes, the workloads and their pods, as the scenario declares them.
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    const std::string out = Cli("get nodes --parent clusters/e2e");
+    return absl::StrContains(out, "clusters/e2e/nodes/node-1") &&
+           absl::StrContains(out, "clusters/e2e/nodes/node-2");
+  })) << last_cli_;
+  EXPECT_TRUE(Eventually(absl::Seconds(20), [&] {
+    const std::string out = Cli("get workloads");  // workloads list under a namespace or all
+    return absl::StrContains(out, "shop/workloads/deployment.web") &&
+           absl::StrContains(out, "shop/workloads/statefulset.db") &&
+           absl::StrContains(out, "ops/workloads/daemonset.agent");
+  })) << last_cli_;
+  EXPECT_TRUE(Eventually(absl::Seconds(20), [&] {
+    return absl::StrContains(Cli("get pods --parent clusters/e2e/namespaces/shop"),
+                             "clusters/e2e/namespaces/shop/pods/db-0");
+  })) << last_cli_;
+
+  // The planted story: after the ConfigMap change (20 s scenario time) web's containers are
+  // OOMKilled; the agent raises OOMKilled alerts for them and the kubelet's BackOff events land.
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    return absl::StrContains(Cli("get alerts --parent clusters/e2e"), "OOMKilled");
+  })) << last_cli_;
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    return absl::StrContains(Cli("get events --parent clusters/e2e"), "BackOff");
+  })) << last_cli_;
+  // node-1 NotReady at 40 s (scenario): the agent's NodeNotReady alert.
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    return absl::StrContains(Cli("get alerts --parent clusters/e2e"), "NodeNotReady");
+  })) << last_cli_;
+
+  // Metrics: container memory from metrics.k8s.io, volume fill from the kubelet scrape.
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    return absl::StrContains(
+        Cli("metrics query k8s_container_memory_working_set_bytes --resource clusters/e2e "
+            "--since 10m --step 10m"),
+        "samples");
+  })) << last_cli_;
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    return absl::StrContains(Cli("metrics query kubelet_volume_stats_used_bytes --resource "
+                                 "clusters/e2e --since 10m --step 10m"),
+                             "samples");
+  })) << last_cli_;
+  EXPECT_EQ(stack_->Dead(), "");
+}
+
+}  // namespace
+}  // namespace k8i

@@ -1,0 +1,199 @@
+#include "tools/kubesim/core/scenario.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace k8i::kubesim {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kHead[] = R"(
+name: t
+namespaces: [shop]
+configmaps: [{namespace: shop, name: cfg, data: {a: b}}]
+nodes: [{pool: general, count: 2}]
+)";
+
+std::string ReadScenario(const std::string& name) {
+  std::ifstream in(std::string(KUBESIM_SCENARIO_DIR) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ParseScenarioTest, FullWorkload) {
+  auto s = ParseScenario(std::string(kHead) + R"(
+tick: 5s
+cycle: 30m
+workloads:
+  - kind: Deployment
+    namespace: shop
+    name: checkout
+    replicas: 3
+    image: registry.example.com/shop/checkout:1.4.2
+    requests: {cpu: 250m, memory: 256Mi}
+    limits: {cpu: "1", memory: 512Mi}
+    config_maps: [cfg]
+    volume: {size: 10Gi, used: 30%, fill_rate: 1Gi/h}
+    usage:
+      cpu: {profile: daily, base: 100m, peak: 600m, peak_hour: 14, noise: 5%}
+      memory: {profile: leak, base: 200Mi, rate: 20Mi/h}
+happenings:
+  - {at: 5m, action: scale, namespace: shop, workload: checkout, replicas: 5}
+  - {at: 2m, action: set_usage, namespace: shop, workload: checkout, for: 10m,
+     cpu: {profile: steady, base: 95%}}
+)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->tick, absl::Seconds(5));
+  EXPECT_EQ(s->cycle, absl::Minutes(30));
+  ASSERT_EQ(s->workloads.size(), 1u);
+  const WorkloadSpec& w = s->workloads[0];
+  ASSERT_EQ(w.containers.size(), 1u);
+  EXPECT_EQ(w.containers[0].name, "checkout");
+  EXPECT_EQ(w.containers[0].image, "registry.example.com/shop/checkout:1.4.2");
+  EXPECT_DOUBLE_EQ(*w.containers[0].requests.cpu, 0.25);
+  EXPECT_DOUBLE_EQ(*w.containers[0].limits.memory, 512.0 * (1 << 20));
+  EXPECT_EQ(w.containers[0].usage.cpu->kind, UsageProfile::Kind::kDaily);
+  EXPECT_DOUBLE_EQ(w.containers[0].usage.cpu->noise, 0.05);
+  EXPECT_DOUBLE_EQ(w.containers[0].usage.memory->rate_per_hour, 20.0 * (1 << 20));
+  EXPECT_DOUBLE_EQ(w.volume->used_fraction, 0.3);
+  ASSERT_EQ(s->happenings.size(), 2u);
+  EXPECT_EQ(s->happenings[0].action, Action::kSetUsage);  // sorted by at
+  EXPECT_TRUE(s->happenings[0].usage.cpu->base.of_limit);
+  EXPECT_EQ(s->happenings[0].for_, absl::Minutes(10));
+  EXPECT_EQ(s->happenings[1].replicas, 5);
+}
+
+TEST(ParseScenarioTest, ErrorsNameTheirField) {
+  struct Case {
+    const char* name;
+    std::string yaml;
+    const char* want;
+  };
+  const std::string deploy =
+      "workloads:\n  - {kind: Deployment, namespace: shop, name: web, image: x, ";
+  const Case cases[] = {
+      {"missing name", "nodes: [{pool: a}]\n", "name: is required"},
+      {"bad quantity", deploy + "requests: {cpu: abc}}\n",
+       "workloads[0].requests.cpu: \"abc\" is not a quantity"},
+      {"typo", deploy + "replica: 3}\n", "workloads[0].replica: unknown field"},
+      {"top-level typo", "happening: []\n", "happening: unknown field"},
+      {"bad duration", "tick: 5x\n", "tick: \"5x\" is not a duration"},
+      {"tick range", "tick: 10m\n", "tick: 10m is outside 1s..5m"},
+      {"bad kind", "workloads:\n  - {kind: Deploy, namespace: shop, name: web, image: x}\n",
+       "workloads[0].kind: \"Deploy\" is not Deployment"},
+      {"daemonset replicas",
+       "workloads:\n  - {kind: DaemonSet, namespace: shop, name: d, image: x, replicas: 2}\n",
+       "workloads[0].replicas: is not allowed for a DaemonSet"},
+      {"missing image", "workloads:\n  - {kind: Deployment, namespace: shop, name: web}\n",
+       "workloads[0].image: is required"},
+      {"undeclared namespace",
+       "workloads:\n  - {kind: Deployment, namespace: nope, name: web, image: x}\n",
+       "workloads[0].namespace: \"nope\" is not in namespaces"},
+      {"missing configmap", deploy + "config_maps: [missing]}\n",
+       "workloads[0].config_maps[0]: \"missing\" is not in configmaps of shop"},
+      {"bad profile", deploy + "usage: {cpu: {profile: wavy}}}\n",
+       "workloads[0].usage.cpu.profile: \"wavy\" is not steady, daily, leak or spike"},
+      {"profile field", deploy + "usage: {cpu: {profile: steady, peak: 1}}}\n",
+       "workloads[0].usage.cpu.peak: unknown field"},
+      {"bad rate", deploy + "volume: {fill_rate: fast}}\n",
+       "workloads[0].volume.fill_rate: \"fast\" is not a rate"},
+      {"bad taint effect", "nodes: [{pool: a, taints: [{key: k, effect: Never}]}]\n",
+       "nodes[0].taints[0].effect: \"Never\" is not NoSchedule"},
+      {"unknown action", "happenings: [{at: 1m, action: explode}]\n",
+       "happenings[0].action: \"explode\" is unknown"},
+      {"field of another action",
+       deploy + "}\nhappenings: [{at: 1m, action: scale, namespace: shop, workload: web, "
+                "replicas: 2, image: y}]\n",
+       "happenings[0].image: unknown field for scale"},
+      {"unknown workload",
+       "happenings: [{at: 1m, action: scale, namespace: shop, workload: nope, replicas: 1}]\n",
+       "happenings[0].workload: \"nope\" is not a workload in shop"},
+      {"rollout of a StatefulSet",
+       "workloads:\n  - {kind: StatefulSet, namespace: shop, name: db, image: x}\n"
+       "happenings: [{at: 1m, action: rollout, namespace: shop, workload: db, image: y}]\n",
+       "happenings[0].workload: \"db\" is not a Deployment"},
+      {"unknown node", "happenings: [{at: 1m, action: node_not_ready, node: ghost}]\n",
+       "happenings[0].node: \"ghost\" is not a node"},
+      {"at beyond cycle", "cycle: 10m\nhappenings: [{at: 12m, action: compact}]\n",
+       "happenings[0].at: must be below cycle (10m)"},
+      {"missing at", "happenings: [{action: compact}]\n", "happenings[0].at: is required"},
+      {"bad outcome",
+       deploy + "}\nhappenings: [{at: 1m, action: rollout, namespace: shop, "
+                "workload: web, image: y, outcome: maybe}]\n",
+       "happenings[0].outcome: \"maybe\" is not ok, crashloop or image_pull"},
+      {"unknown resource", "happenings: [{at: 1m, action: forbid, resource: pod}]\n",
+       "happenings[0].resource: \"pod\" is not a resource"},
+      {"unknown pvc",
+       "happenings: [{at: 1m, action: fill_volume, namespace: shop, pvc: x, rate: 1Gi/h}]\n",
+       "happenings[0].pvc: \"x\" is not a PVC"},
+  };
+  for (const auto& c : cases) {
+    // Each case is added to a valid head; "missing name" stands alone.
+    std::string text = c.yaml;
+    if (c.name != std::string("missing name")) {
+      text = "name: t\nnamespaces: [shop]\nconfigmaps: [{namespace: shop, name: cfg}]\n" +
+             std::string(c.yaml.find("nodes:") == std::string::npos
+                             ? "nodes: [{pool: general, count: 2}]\n"
+                             : "") +
+             c.yaml;
+    }
+    auto s = ParseScenario(text);
+    ASSERT_FALSE(s.ok()) << c.name;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << c.name;
+    EXPECT_THAT(std::string(s.status().message()), HasSubstr(c.want)) << c.name;
+  }
+}
+
+TEST(ParseScenarioTest, CollectsEveryError) {
+  auto s = ParseScenario(std::string(kHead) + R"(
+tick: 5x
+workloads:
+  - {kind: Deployment, namespace: shop, name: web, image: x, requests: {cpu: abc, memory: lots}}
+)");
+  ASSERT_FALSE(s.ok());
+  const std::string msg(s.status().message());
+  EXPECT_THAT(msg, HasSubstr("tick: \"5x\""));
+  EXPECT_THAT(msg, HasSubstr("workloads[0].requests.cpu: \"abc\" is not a quantity; "
+                             "workloads[0].requests.memory: \"lots\" is not a quantity"));
+}
+
+TEST(ParseScenarioTest, InvalidYaml) {
+  auto s = ParseScenario("name: [unclosed\n");
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("not valid YAML"));
+}
+
+TEST(ParseScenarioTest, NodeNames) {
+  auto s = ParseScenario(
+      "name: t\nnodes: [{pool: general, count: 3}, {name: special, cpu: 8, memory: 32Gi}]\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(NodeNames(s->nodes[0]),
+            (std::vector<std::string>{"general-1", "general-2", "general-3"}));
+  EXPECT_EQ(NodeNames(s->nodes[1]), std::vector<std::string>{"special"});
+  EXPECT_DOUBLE_EQ(s->nodes[1].cpu, 8);
+}
+
+TEST(ParseScenarioTest, ShippedScenariosParse) {
+  for (const char* file : {"demo.yaml", "e2e.yaml"}) {
+    const std::string text = ReadScenario(file);
+    ASSERT_FALSE(text.empty()) << file;
+    auto s = ParseScenario(text);
+    EXPECT_TRUE(s.ok()) << file << ": " << s.status();
+  }
+  auto e2e = ParseScenario(ReadScenario("e2e.yaml"));
+  ASSERT_TRUE(e2e.ok());
+  EXPECT_EQ(e2e->tick, absl::Seconds(1));
+  for (const auto& h : e2e->happenings) EXPECT_LE(h.at, absl::Seconds(90));
+  auto demo = ParseScenario(ReadScenario("demo.yaml"));
+  ASSERT_TRUE(demo.ok());
+  EXPECT_EQ(demo->cycle, absl::Minutes(30));
+  EXPECT_GE(demo->workloads.size(), 10u);
+}
+
+}  // namespace
+}  // namespace k8i::kubesim
