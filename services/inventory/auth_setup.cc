@@ -21,14 +21,6 @@ metrics::Family<metrics::Counter>& AuditWriteFailures() {
   return f;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path, const char* var) {
-  std::ifstream in(path);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat(var, ": cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::string CodeName(const absl::Status& s) {
   return s.ok() ? "OK" : absl::StatusCodeToString(s.code());
 }
@@ -109,30 +101,6 @@ const auth::Policy& AdminPolicy() {
     return policy;
   }();
   return *p;
-}
-
-absl::StatusOr<std::unique_ptr<auth::JwtVerifier>> BuildJwtVerifier(const JwtConfig& jwt) {
-  if (!jwt.enabled()) return std::unique_ptr<auth::JwtVerifier>();
-  auth::JwtOptions opts;
-  opts.issuer = jwt.issuer;
-  opts.audiences = {jwt.audience};
-  opts.tenant_claim = jwt.tenant_claim;
-  opts.roles_claim = jwt.roles_claim;
-  absl::StatusOr<auth::Jwks> keys;
-  if (!jwt.jwks_file.empty()) {
-    auto text = ReadFile(jwt.jwks_file, "K8I_JWT_JWKS_FILE");
-    if (!text.ok()) return text.status();
-    keys = auth::Jwks::Parse(*text);
-  } else {
-    auto text = ReadFile(jwt.hs256_secret_file, "K8I_JWT_HS256_SECRET_FILE");
-    if (!text.ok()) return text.status();
-    keys = auth::Jwks::FromHmacSecret(absl::StripTrailingAsciiWhitespace(*text));
-  }
-  if (!keys.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid configuration: JWT keys: ", keys.status().message()));
-  }
-  return std::make_unique<auth::JwtVerifier>(opts, *std::move(keys));
 }
 
 void AuditLog::Record(const auth::Principal& principal, const std::string& peer,

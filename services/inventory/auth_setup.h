@@ -27,9 +27,6 @@ namespace k8i::inventory {
 // which is public anyway, but nothing needs it anonymously).
 const auth::Policy& AdminPolicy();
 
-// BuildJwtVerifier reads the key file named by `jwt` (JWKS document or HS256 secret) and
-// returns the verifier; nullptr when JWT is not configured.
-absl::StatusOr<std::unique_ptr<auth::JwtVerifier>> BuildJwtVerifier(const JwtConfig& jwt);
 
 // AuditLog writes audit events. Failures to write are logged and counted, never fail a call.
 // Thread-safe; `store`, `keys` and `clock` (not owned) must outlive it.

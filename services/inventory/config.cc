@@ -22,19 +22,7 @@ const kit::ServiceSpec& Spec() {
 absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   Config c;
   c.common = kit::ReadCommonConfig(env, Spec());
-  c.page_token_key = env.String("K8I_PAGE_TOKEN_KEY", "");
-  c.api_key_cache_ttl = env.Duration("K8I_API_KEY_CACHE_TTL", absl::Seconds(30));
-  c.role_cache_ttl = env.Duration("K8I_ROLE_CACHE_TTL", absl::Seconds(5));
-  c.rate_limit.rate_per_second =
-      static_cast<double>(env.Int("K8I_RATE_LIMIT_PER_SECOND", 50, 1, 1'000'000));
-  c.rate_limit.burst = static_cast<double>(env.Int("K8I_RATE_LIMIT_BURST", 100, 1, 1'000'000));
-  c.jwt.jwks_file = env.String("K8I_JWT_JWKS_FILE", "");
-  c.jwt.hs256_secret_file = env.String("K8I_JWT_HS256_SECRET_FILE", "");
-  c.jwt.issuer = env.String("K8I_JWT_ISSUER", "");
-  c.jwt.audience = env.String("K8I_JWT_AUDIENCE", "");
-  c.jwt.tenant_claim = env.String("K8I_JWT_TENANT_CLAIM", "tenant");
-  c.jwt.roles_claim = env.String("K8I_JWT_ROLES_CLAIM", "roles");
-  c.jwt.default_tenant = env.String("K8I_JWT_DEFAULT_TENANT", "");
+  ReadUserAuthConfig(env, c);
   c.keyring_file = env.String("K8I_KEYRING_FILE", "");
   c.keyring_text = env.String("K8I_KEYRING", "");
   c.health.agent_interval = env.Duration("K8I_HEALTH_AGENT_INTERVAL", absl::Seconds(15));
@@ -42,10 +30,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.health_cache_ttl = env.Duration("K8I_HEALTH_CACHE_TTL", absl::Seconds(10));
   if (auto s = env.Finish(); !s.ok()) return s;
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
-  if (!c.jwt.jwks_file.empty() && !c.jwt.hs256_secret_file.empty()) {
-    return absl::InvalidArgumentError(
-        "invalid configuration: K8I_JWT_JWKS_FILE and K8I_JWT_HS256_SECRET_FILE are exclusive");
-  }
+  RETURN_IF_ERROR(CheckUserAuthConfig(c));
   if (auto s = c.health.Validate(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid configuration: K8I_HEALTH_AGENT_INTERVAL / K8I_HEALTH_OFFLINE_AFTER: ",
@@ -58,11 +43,6 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   if (!c.keyring_file.empty() && !c.keyring_text.empty()) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_KEYRING_FILE and K8I_KEYRING are exclusive");
-  }
-  if (c.jwt.enabled() && (c.jwt.issuer.empty() || c.jwt.audience.empty())) {
-    return absl::InvalidArgumentError(
-        "invalid configuration: K8I_JWT_ISSUER and K8I_JWT_AUDIENCE are required with a JWT "
-        "key source (K8I_JWT_JWKS_FILE or K8I_JWT_HS256_SECRET_FILE)");
   }
   return c;
 }

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libs/auth/rate_limiter.h"
+#include "services/inventory/user_auth.h"
 #include "libs/common/config.h"
 #include "libs/grpcx/tls.h"
 #include "libs/kit/service.h"
@@ -15,32 +16,14 @@
 
 namespace k8i::inventory {
 
-// JwtConfig: SSO tokens are accepted when a key source (JWKS file or HS256 secret file) and
-// the issuer and audience are all set.
-struct JwtConfig {
-  std::string jwks_file;
-  std::string hs256_secret_file;
-  std::string issuer;
-  std::string audience;
-  std::string tenant_claim;
-  std::string roles_claim;
-  std::string default_tenant;
-  bool enabled() const { return !jwks_file.empty() || !hs256_secret_file.empty(); }
-};
-
 // Spec describes k8i-inventory to the kit: schema control, Redis, no Kafka, port index 2.
 const kit::ServiceSpec& Spec();
 
-struct Config {
+// The user-facing auth settings (page tokens, API-key and role caches, rate limits, JWT) are
+// the UserAuthConfig base, shared with every service people call.
+struct Config : UserAuthConfig {
   // Listeners, TLS, PostgreSQL, Redis, drain and logging (libs/kit/service.h).
   kit::CommonConfig common;
-  // HMAC key of page tokens; shared by every replica. Empty: a random key per process.
-  std::string page_token_key;
-  absl::Duration api_key_cache_ttl;
-  // How long a user's role binding (or its absence) is cached per replica.
-  absl::Duration role_cache_ttl;
-  auth::RateLimit rate_limit;
-  JwtConfig jwt;
   // Key-encryption keys that seal stored kubeconfigs (libs/crypto/README.md): a file path, or
   // the keyring text itself (for development). Both empty: kubeconfigs cannot be registered.
   std::string keyring_file;

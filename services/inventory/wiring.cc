@@ -13,6 +13,7 @@
 #include "services/inventory/store/pg_api_key_store.h"
 #include "services/inventory/store/pg_cluster_store.h"
 #include "services/inventory/store/pg_control_store.h"
+#include "services/inventory/user_auth.h"
 
 namespace k8i::inventory {
 
@@ -21,22 +22,12 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Overrides o, Parts* parts)
   Parts& p = parts != nullptr ? *parts : local;
   const Clock* clock = &s.clock();
   pg::Pool* pool = &s.pool();
-  auth::JwtVerifier* jwt = nullptr;
-  if (o.jwt != nullptr) {
-    jwt = s.Own(std::move(o.jwt));
-  } else {
-    ASSIGN_OR_RETURN(auto built, BuildJwtVerifier(cfg.jwt));
-    if (built != nullptr) jwt = s.Own(std::move(built));
-  }
-  std::string page_key = cfg.page_token_key;
-  if (page_key.empty()) page_key = o.page_token_key;
-  if (page_key.empty()) {
-    Logger("inventory")
-        ->warn(
-            "K8I_PAGE_TOKEN_KEY is unset: page tokens are valid only on this replica until it "
-            "restarts");
-    page_key = RandomToken(32);
-  }
+  ASSIGN_OR_RETURN(UserAuth users,
+                   BuildUserAuth(s, cfg,
+                                 {.jwt = std::move(o.jwt),
+                                  .rate_limit_prefix = o.rate_limit_prefix,
+                                  .api_key_flush_every = o.api_key_flush_every,
+                                  .page_token_key = o.page_token_key}));
   ASSIGN_OR_RETURN(auto keyring, LoadKeyring(cfg));
   if (keyring == nullptr) {
     Logger("inventory")->warn("no keyring (K8I_KEYRING_FILE): clusters cannot store kubeconfigs");
@@ -44,21 +35,11 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Overrides o, Parts* parts)
     p.keyring = s.Own(std::move(keyring));
   }
 
-  p.store = s.Own(std::make_unique<PgControlStore>(pool));
-  ApiKeyCacheOptions key_opts{.cache_ttl = cfg.api_key_cache_ttl};
-  if (o.api_key_flush_every.has_value()) key_opts.flush_every = *o.api_key_flush_every;
-  p.keys = s.Own(std::make_unique<PgApiKeyStore>(pool, p.store, clock, key_opts));
-  p.roles = s.Own(std::make_unique<PgRoleDirectory>(p.store, clock, cfg.role_cache_ttl));
-  auto* authenticator = s.Own(std::make_unique<auth::CredentialAuthenticator>(
-      auth::CredentialAuthenticatorOptions{.api_keys = p.keys,
-                                           .jwt = jwt,
-                                           .roles = p.roles,
-                                           .jwt_default_tenant = cfg.jwt.default_tenant}));
-  auto* limiter = s.Own(std::make_unique<auth::RedisRateLimiter>(
-      s.redis(), cfg.rate_limit,
-      o.rate_limit_prefix.empty() ? std::string("k8i:rl:") : o.rate_limit_prefix));
+  p.store = users.store;
+  p.keys = users.keys;
+  p.roles = users.roles;
   p.audit = s.Own(std::make_unique<AuditLog>(p.store, p.keys));
-  auto* tokens = s.Own(std::make_unique<aip::PageTokenCodec>(page_key));
+  aip::PageTokenCodec* tokens = users.page_tokens;
 
   auto* admin = s.Own(std::make_unique<AdminServiceImpl>(p.store, p.keys, p.roles, p.audit, tokens));
   p.clusters = s.Own(std::make_unique<PgClusterStore>(pool));
@@ -83,7 +64,9 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Overrides o, Parts* parts)
   auto* resources = s.Own(std::make_unique<ResourceServiceImpl>(
       resource_store, [keys](const auth::Principal& principal) { keys->NoteUsedBy(principal); }));
 
-  s.SetAuth({.authenticator = authenticator, .policy = &AdminPolicy(), .rate_limiter = limiter});
+  s.SetAuth({.authenticator = users.authenticator,
+             .policy = &AdminPolicy(),
+             .rate_limiter = users.limiter});
   AuditLog* audit = p.audit;
   s.AddInterceptor([audit] { return std::make_unique<AuditRejectedFactory>(audit); });
   s.AddGrpcService(admin, "k8intel.v1.AdminService");

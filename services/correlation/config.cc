@@ -1,0 +1,75 @@
+#include "services/correlation/config.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
+#include "services/correlation/migrations.h"
+
+namespace k8i::correlation {
+
+const kit::ServiceSpec& Spec() {
+  static const kit::ServiceSpec* spec = new kit::ServiceSpec{
+      .name = "correlation",
+      .summary = "alerts grouped into explained incidents, the dependency graph and change "
+                 "history",
+      .port_index = 3,
+      .schema = kSchema,
+      .migrations = &Migrations,
+      .redis = true,
+      .kafka = true};
+  return *spec;
+}
+
+absl::StatusOr<Config> LoadConfig(EnvReader& env) {
+  Config c;
+  c.common = kit::ReadCommonConfig(env, Spec());
+  inventory::ReadUserAuthConfig(env, c);
+  CorrelatorOptions& r = c.engine.rules;
+  r.group_window = env.Duration("K8I_CORRELATION_GROUP_WINDOW", absl::Minutes(10));
+  r.quiet_period = env.Duration("K8I_CORRELATION_QUIET_PERIOD", absl::Minutes(5));
+  r.reopen_window = env.Duration("K8I_CORRELATION_REOPEN_WINDOW", absl::Minutes(30));
+  r.flap_threshold = static_cast<int>(env.Int("K8I_CORRELATION_FLAP_THRESHOLD", 5, 2, 1000));
+  r.namespace_min_workloads =
+      static_cast<int>(env.Int("K8I_CORRELATION_NAMESPACE_MIN_WORKLOADS", 3, 2, 1000));
+  r.namespace_window = env.Duration("K8I_CORRELATION_NAMESPACE_WINDOW", absl::Minutes(5));
+  r.breadth_pods = static_cast<int>(env.Int("K8I_CORRELATION_BREADTH_PODS", 3, 1, 100000));
+  c.engine.keep_resolved = env.Duration("K8I_CORRELATION_KEEP_RESOLVED", absl::Hours(2));
+  c.group = env.String("K8I_CORRELATION_GROUP", "k8i-correlation");
+  c.max_batch = static_cast<int>(env.Int("K8I_CORRELATION_MAX_BATCH", 500, 1, 10000));
+  c.publish_interval = env.Duration("K8I_CORRELATION_PUBLISH_INTERVAL", absl::Milliseconds(200));
+  c.tick_interval = env.Duration("K8I_CORRELATION_TICK_INTERVAL", absl::Seconds(15));
+  c.idle_after = env.Duration("K8I_CORRELATION_IDLE_AFTER", absl::Minutes(1));
+  c.lateness = env.Duration("K8I_CORRELATION_LATENESS", absl::Minutes(1));
+  if (auto s = env.Finish(); !s.ok()) return s;
+  RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
+  RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c));
+  struct Positive {
+    const char* name;
+    absl::Duration value;
+  };
+  for (const Positive& p : {Positive{"K8I_CORRELATION_GROUP_WINDOW", r.group_window},
+                            Positive{"K8I_CORRELATION_REOPEN_WINDOW", r.reopen_window},
+                            Positive{"K8I_CORRELATION_NAMESPACE_WINDOW", r.namespace_window},
+                            Positive{"K8I_CORRELATION_PUBLISH_INTERVAL", c.publish_interval},
+                            Positive{"K8I_CORRELATION_TICK_INTERVAL", c.tick_interval}}) {
+    if (p.value <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid configuration: ", p.name, ": must be positive"));
+    }
+  }
+  for (const Positive& p : {Positive{"K8I_CORRELATION_QUIET_PERIOD", r.quiet_period},
+                            Positive{"K8I_CORRELATION_IDLE_AFTER", c.idle_after},
+                            Positive{"K8I_CORRELATION_LATENESS", c.lateness}}) {
+    if (p.value < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid configuration: ", p.name, ": must not be negative"));
+    }
+  }
+  if (c.engine.keep_resolved < r.reopen_window) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_CORRELATION_KEEP_RESOLVED must be at least "
+        "K8I_CORRELATION_REOPEN_WINDOW (a resolved incident must stay to be reopened)");
+  }
+  return c;
+}
+
+}  // namespace k8i::correlation

@@ -1,0 +1,45 @@
+// Configuration of k8i-correlation, read from K8I_* environment variables and validated at
+// start (docs/operations.md lists them).
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "libs/common/config.h"
+#include "libs/kit/service.h"
+#include "services/correlation/engine.h"
+#include "services/inventory/user_auth.h"
+
+namespace k8i::correlation {
+
+inline constexpr char kSchema[] = "correlation";
+
+// Spec describes k8i-correlation to the kit: schema correlation, Redis (rate limits) and
+// Kafka, port index 3.
+const kit::ServiceSpec& Spec();
+
+// The user-facing auth settings are the UserAuthConfig base (the same variables as
+// k8i-inventory's).
+struct Config : inventory::UserAuthConfig {
+  kit::CommonConfig common;
+  // K8I_CORRELATION_GROUP_WINDOW (10m), _QUIET_PERIOD (5m), _REOPEN_WINDOW (30m),
+  // _FLAP_THRESHOLD (5), _NAMESPACE_MIN_WORKLOADS (3), _NAMESPACE_WINDOW (5m),
+  // _BREADTH_PODS (3), _KEEP_RESOLVED (2h).
+  EngineOptions engine;
+  // K8I_CORRELATION_GROUP (k8i-correlation): consumer groups <group>-alerts and
+  // <group>-inventory.
+  std::string group;
+  // K8I_CORRELATION_MAX_BATCH (500): messages per transaction.
+  int max_batch = 500;
+  // K8I_CORRELATION_PUBLISH_INTERVAL (200ms): how often the outbox of state changes is
+  // drained to k8i.incidents.v1.
+  absl::Duration publish_interval;
+  // K8I_CORRELATION_TICK_INTERVAL (15s): how often clusters without input for
+  // K8I_CORRELATION_IDLE_AFTER (1m) are advanced to the wall clock minus
+  // K8I_CORRELATION_LATENESS (1m), so quiet periods end without new alerts.
+  absl::Duration tick_interval;
+  absl::Duration idle_after;
+  absl::Duration lateness;
+};
+
+absl::StatusOr<Config> LoadConfig(EnvReader& env);
+
+}  // namespace k8i::correlation

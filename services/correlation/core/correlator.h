@@ -1,0 +1,246 @@
+// Correlator: one cluster's alerts grouped into incidents, deterministically and by event
+// time, with every incident explained. Rules, in the order they are tried for an alert that
+// starts firing (docs/correlation.md has the full description):
+//   node             an alert about a Node opens (or joins) the node's incident; open pod
+//                    incidents whose every alert is on that node, opened within group_window
+//                    before, are merged into it;
+//   on-affected-node an alert about a pod on a node with an active node incident joins it;
+//   namespace-wide   an alert about a pod of a workload in a namespace with an active namespace
+//                    incident joins it; when a new workload incident would make
+//                    namespace_min_workloads workload incidents opened within
+//                    namespace_window in one namespace, they are merged into one;
+//   same-workload    alerts about pods of one workload (any alert name) share an incident;
+//   single           anything else gets an incident of its own object.
+// Grouping, severity and lifecycle depend only on the alert stream (the object an alert names,
+// its pod's node and workload as the alert carries them), so replaying a stream reproduces the
+// incidents; the topology adds context (a workload's replica count in titles, the graph).
+// Lifecycle: open → acknowledged → resolved; auto-resolved quiet_period after the last member
+// resolved (at that event time); reopened when a member fires again within reopen_window;
+// flapping while its alerts fire flap_threshold times or more in the trailing hour (changes are
+// then recorded but not announced). Every change gets the incident's next sequence number.
+// Not thread-safe.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "k8intel/v1/incidents.pb.h"
+#include "services/correlation/core/topology.h"
+
+namespace k8i::correlation {
+
+struct CorrelatorOptions {
+  // How long before a node incident opens a pod incident on that node may have opened and
+  // still be merged into it.
+  absl::Duration group_window = absl::Minutes(10);
+  // How long after the last member resolved an incident resolves.
+  absl::Duration quiet_period = absl::Minutes(5);
+  // A member firing again within this long after its incident resolved reopens it.
+  absl::Duration reopen_window = absl::Minutes(30);
+  // Alert fires per trailing hour from which an incident is flapping (seed 000: 5).
+  int flap_threshold = 5;
+  // Workload incidents in one namespace, opened within namespace_window, that make a
+  // namespace incident.
+  int namespace_min_workloads = 3;
+  absl::Duration namespace_window = absl::Minutes(5);
+  // Breadth that raises severity to critical: this many pods of a workload or on a node.
+  int breadth_pods = 3;
+  // Evidence entries kept per incident (the oldest are kept, then the newest).
+  int max_evidence = 40;
+};
+
+// One alert as correlation keeps it: the member of one incident.
+struct AlertState {
+  std::string fingerprint;
+  std::string name;
+  std::string source;
+  std::string summary;
+  std::string container;
+  ObjectRef object;
+  std::string node;    // the node the object runs on (or is), as reported
+  ObjectRef workload;  // the pod's top-level workload, as reported
+  k8intel::v1::Severity severity = k8intel::v1::SEVERITY_UNSPECIFIED;
+  bool firing = false;
+  absl::Time first_seen = absl::InfinitePast();
+  absl::Time last_seen = absl::InfinitePast();
+  absl::Time resolved_at = absl::InfinitePast();
+  int64_t count = 0;
+  int64_t fires = 0;
+  std::string incident_id;
+  std::string reason;  // why it joined its incident
+};
+
+// One incident as correlation keeps it.
+struct IncidentState {
+  std::string id;
+  std::string key;  // the grouping key: node/<n>, workload/<Kind>/<ns>/<name>, ns/<ns>, object/..
+  k8intel::v1::IncidentScope scope = k8intel::v1::INCIDENT_SCOPE_UNSPECIFIED;
+  ObjectRef subject;
+  std::string rule;
+  std::string explanation;
+  std::string title;
+  k8intel::v1::IncidentState state = k8intel::v1::INCIDENT_STATE_OPEN;
+  k8intel::v1::Severity severity = k8intel::v1::SEVERITY_UNSPECIFIED;
+  absl::Time open_time = absl::InfinitePast();
+  absl::Time update_time = absl::InfinitePast();
+  absl::Time ack_time = absl::InfinitePast();
+  absl::Time resolve_time = absl::InfinitePast();
+  // Since when no member fires (InfiniteFuture while one does).
+  absl::Time quiet_since = absl::InfiniteFuture();
+  int64_t seq = 0;
+  bool flapping = false;
+  int reopen_count = 0;
+  std::deque<absl::Time> fires;  // fire times in the trailing hour
+  std::vector<std::string> members;  // fingerprints, in joining order
+  std::vector<k8intel::v1::Evidence> evidence;
+  std::string merged_into;
+  // Desired replicas of the subject workload when last seen (title context).
+  int desired = 0;
+  // Kept incrementally as members join, fire and resolve (Recount rebuilds them), so an
+  // incident of 100k alerts costs no more per alert than one of ten.
+  int firing = 0;
+  k8intel::v1::Severity member_severity = k8intel::v1::SEVERITY_UNSPECIFIED;
+  absl::Time last_resolved = absl::InfinitePast();
+  std::map<std::string, int> names;    // alert name -> members
+  std::map<std::string, int> pods;     // pod key -> members
+  std::map<ObjectRef, int> workloads;  // workload -> members
+
+  bool active() const { return state != k8intel::v1::INCIDENT_STATE_RESOLVED; }
+};
+
+// A state change to publish (and record), in the order it happened.
+struct Change {
+  std::string incident_id;
+  k8intel::v1::IncidentChange change;
+};
+
+// ClusterCorrelator holds the incidents, alerts and topology of one (tenant, cluster).
+class ClusterCorrelator {
+ public:
+  ClusterCorrelator(std::string tenant, std::string cluster, CorrelatorOptions options = {});
+
+  Topology& topology() { return topology_; }
+  const Topology& topology() const { return topology_; }
+
+  // OnAlert applies one alert report observed at `observed` (the message's time): a firing
+  // alert seen for the first time, or again after it resolved, fires at its start_time; a
+  // firing alert already firing is a repeat (count and last_seen); a resolved one resolves at
+  // its end_time. Alerts without a name or an object are ignored (ingest rejects them).
+  void OnAlert(const k8intel::v1::Alert& alert, absl::Time observed);
+
+  // Advance moves event time to `now`: incidents quiet for quiet_period resolve (at the time
+  // the quiet period ended), flapping clears when the trailing-hour fires drop. The watermark
+  // only moves forward: an earlier `now` only runs timers already due.
+  void Advance(absl::Time now);
+  absl::Time watermark() const { return watermark_; }
+
+  // Acknowledge / Resolve by an operator at `at`. NotFound for an unknown id; Acknowledge of a
+  // resolved incident is FailedPrecondition; repeating either is a no-op (OK).
+  absl::Status Acknowledge(const std::string& id, const std::string& actor, absl::Time at,
+                           const std::string& comment);
+  absl::Status Resolve(const std::string& id, const std::string& actor, absl::Time at,
+                       const std::string& comment);
+
+  // Fingerprint of an alert from structured fields only: tenant, cluster, name, object kind,
+  // namespace, name and container.
+  std::string Fingerprint(const std::string& name, const ObjectRef& object,
+                          const std::string& container) const;
+
+  // Changes since the last Take, in order; and the incidents and alerts modified since.
+  std::vector<Change> TakeChanges();
+  std::set<std::string> TakeDirtyIncidents();
+  // (incident id, fingerprint) pairs.
+  std::set<std::pair<std::string, std::string>> TakeDirtyMembers();
+
+  const IncidentState* incident(const std::string& id) const;
+  // The member `fingerprint` of incident `id` (nullptr when not a member).
+  const AlertState* member(const std::string& id, const std::string& fingerprint) const;
+  const std::map<std::string, IncidentState>& incidents() const { return incidents_; }
+  // CurrentIncident is the incident alert `fingerprint` belongs to now ("" when unknown).
+  std::string CurrentIncident(const std::string& fingerprint) const;
+  size_t active_alerts() const { return current_.size(); }
+
+  // Restore puts back state read from storage (on load), without changes: incidents first
+  // (their `members` may be left empty), then members, then SetMemberOrder with each
+  // incident's fingerprints in joining order.
+  void Restore(IncidentState incident);
+  void Restore(AlertState member);
+  void SetMemberOrder(const std::map<std::string, std::vector<std::string>>& order);
+  // Forget drops resolved incidents (and their members) resolved before `before`.
+  void Forget(absl::Time before);
+
+  // ToProto renders an incident, with its members when `with_members` (the latest
+  // `max_members` of them when that is not negative; member_count has the total).
+  k8intel::v1::Incident ToProto(const IncidentState& incident, bool with_members,
+                                int max_members = -1) const;
+
+  const std::string& tenant() const { return tenant_; }
+  const std::string& cluster() const { return cluster_; }
+  const CorrelatorOptions& options() const { return options_; }
+
+ private:
+  struct Placement {
+    std::string key;
+    k8intel::v1::IncidentScope scope;
+    ObjectRef subject;
+    std::string rule;
+    std::string reason;
+  };
+  Placement Place(const AlertState& alert) const;
+  IncidentState* Active(const std::string& key);
+  IncidentState& Open(const Placement& p, absl::Time at);
+  void Join(IncidentState& inc, AlertState& alert, const std::string& reason, absl::Time at);
+  void Fire(IncidentState& inc, absl::Time at);
+  // Count adds member `m` to the incident's counters and indexes.
+  void Count(IncidentState& inc, const AlertState& m);
+  void Recount(IncidentState& inc);
+  void MergeInto(IncidentState& from, IncidentState& into, const std::string& why, absl::Time at);
+  void MergeNodeIncidents(IncidentState& node_incident, absl::Time at);
+  void MaybeNamespace(IncidentState& inc, absl::Time at);
+  void Refresh(IncidentState& inc, absl::Time at, bool announce_severity);
+  void AddEvidence(IncidentState& inc, absl::Time at, const std::string& kind,
+                   const std::string& text);
+  void Emit(IncidentState& inc, k8intel::v1::IncidentChangeType type, absl::Time at, bool notify,
+            const std::string& actor = "correlation", const std::string& detail = "");
+  void CheckFlapping(IncidentState& inc, absl::Time now);
+  // Schedule sets the incident's timers: the end of its quiet period, its oldest fire leaving
+  // the trailing hour while flapping.
+  void Schedule(const IncidentState& inc);
+  AlertState* Current(const std::string& fingerprint);
+
+  const std::string tenant_;
+  const std::string cluster_;
+  const CorrelatorOptions options_;
+  Topology topology_;
+  absl::Time watermark_ = absl::InfinitePast();
+  std::map<std::string, IncidentState> incidents_;
+  // Latest incident id per grouping key.
+  std::map<std::string, std::string> by_key_;
+  // (incident, fingerprint) -> member.
+  std::map<std::pair<std::string, std::string>, AlertState> members_;
+  // fingerprint -> the incident it currently belongs to.
+  std::map<std::string, std::string> current_;
+  // Candidates for the namespace and node rules: namespace -> workload incidents, node ->
+  // incidents with pod members there (pruned lazily of inactive ids).
+  std::map<std::string, std::set<std::string>> workload_incidents_by_ns_;
+  std::map<std::string, std::set<std::string>> incidents_by_node_;
+  // (when, incident id): moments Advance must look at an incident again.
+  std::set<std::pair<absl::Time, std::string>> timers_;
+  std::vector<Change> changes_;
+  std::set<std::string> dirty_incidents_;
+  std::set<std::pair<std::string, std::string>> dirty_members_;
+};
+
+// MemberToProto renders one member.
+k8intel::v1::IncidentMember MemberToProto(const AlertState& member);
+
+// IncidentName is `clusters/{cluster}/incidents/{id}`.
+std::string IncidentName(const std::string& cluster, const std::string& id);
+
+}  // namespace k8i::correlation

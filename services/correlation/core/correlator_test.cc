@@ -1,0 +1,319 @@
+// The correlation engine on labelled scenarios and lifecycle cases: pure logic, event time
+// only (no clock, no IO).
+#include "services/correlation/core/correlator.h"
+
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/correlation/core/scenarios.h"
+
+namespace k8i::correlation {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+using absl::Minutes;
+using absl::Seconds;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'780'000'000);
+
+const Scenario& Find(const std::string& name) {
+  for (const auto& s : LabelledScenarios()) {
+    if (s.name == name) return s;
+  }
+  ADD_FAILURE() << "no scenario " << name;
+  static const Scenario empty;
+  return empty;
+}
+
+// The final incidents (after merges) of a correlator, by id.
+std::vector<const IncidentState*> Finals(const ClusterCorrelator& c) {
+  std::vector<const IncidentState*> out;
+  for (const auto& [id, inc] : c.incidents()) {
+    if (inc.merged_into.empty()) out.push_back(&inc);
+  }
+  return out;
+}
+
+struct Expect {
+  std::string scenario;
+  int incidents;
+  double min_precision;
+  double min_recall;
+};
+
+class ScenarioTest : public ::testing::TestWithParam<Expect> {};
+
+TEST_P(ScenarioTest, GroupsAsLabelled) {
+  const Expect& e = GetParam();
+  ClusterCorrelator c("t1", "demo");
+  const Quality q = Evaluate(Find(e.scenario), c, kStart);
+  EXPECT_EQ(q.incidents, e.incidents) << e.scenario;
+  EXPECT_GE(q.precision, e.min_precision) << e.scenario;
+  EXPECT_GE(q.recall, e.min_recall) << e.scenario;
+  for (const IncidentState* inc : Finals(c)) {
+    EXPECT_FALSE(inc->title.empty());
+    EXPECT_FALSE(inc->explanation.empty());
+    EXPECT_FALSE(inc->evidence.empty()) << inc->title;
+    EXPECT_FALSE(inc->rule.empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Labelled, ScenarioTest,
+                         ::testing::Values(Expect{"deployment-cpu-with-noise", 4, 1, 1},
+                                           Expect{"node-failure-cascade", 1, 1, 1},
+                                           Expect{"crashloop-after-configmap", 1, 1, 1},
+                                           Expect{"flapping-probe", 1, 1, 1},
+                                           Expect{"unrelated-stay-apart", 6, 1, 1},
+                                           Expect{"namespace-wide", 1, 1, 1}),
+                         [](const auto& info) {
+                           std::string n = info.param.scenario;
+                           for (char& ch : n) {
+                             if (ch == '-') ch = '_';
+                           }
+                           return n;
+                         });
+
+TEST(CorrelatorTest, DeploymentIncidentIsExplained) {
+  ClusterCorrelator c("t1", "demo");
+  Evaluate(Find("deployment-cpu-with-noise"), c, kStart);
+  const IncidentState* checkout = nullptr;
+  for (const IncidentState* inc : Finals(c)) {
+    if (inc->scope == v1::INCIDENT_SCOPE_WORKLOAD && inc->subject.name == "checkout") checkout = inc;
+  }
+  ASSERT_NE(checkout, nullptr);
+  EXPECT_EQ(checkout->rule, "same-workload");
+  EXPECT_EQ(checkout->title, "HighCPU across Deployment payments/checkout: 20 pods");
+  EXPECT_EQ(checkout->members.size(), 20u);
+  // Breadth raised a warning to critical, with the count as evidence.
+  EXPECT_EQ(checkout->severity, v1::SEVERITY_CRITICAL);
+  bool breadth = false;
+  for (const auto& e : checkout->evidence) breadth |= e.kind() == "breadth";
+  EXPECT_TRUE(breadth);
+  // Repeats counted on the members, no further incidents or changes.
+  const AlertState* m = c.member(checkout->id, checkout->members[0]);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->count, 2);
+  EXPECT_EQ(m->fires, 1);
+  EXPECT_EQ(m->reason, "Pod payments/checkout-7d9f-0 belongs to Deployment payments/checkout");
+}
+
+TEST(CorrelatorTest, WorkloadTitleCountsReplicasFromTopology) {
+  ClusterCorrelator c("t1", "demo");
+  v1::KubeObject w;
+  w.mutable_workload()->set_kind(v1::WORKLOAD_KIND_DEPLOYMENT);
+  w.mutable_workload()->mutable_meta()->set_namespace_("payments");
+  w.mutable_workload()->mutable_meta()->set_name("checkout");
+  w.mutable_workload()->set_desired_replicas(24);
+  c.topology().Apply(w);
+  Evaluate(Find("deployment-cpu-with-noise"), c, kStart);
+  bool found = false;
+  for (const IncidentState* inc : Finals(c)) {
+    found |= inc->title == "HighCPU across Deployment payments/checkout: 20 of 24 pods";
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(CorrelatorTest, NodeIncidentAbsorbsEarlierPodIncidents) {
+  ClusterCorrelator c("t1", "demo");
+  Evaluate(Find("node-failure-cascade"), c, kStart);
+  int merged = 0;
+  const IncidentState* node = nullptr;
+  for (const auto& [id, inc] : c.incidents()) {
+    if (!inc.merged_into.empty()) {
+      ++merged;
+      EXPECT_EQ(inc.state, v1::INCIDENT_STATE_RESOLVED);
+    } else {
+      node = &inc;
+    }
+  }
+  EXPECT_EQ(merged, 2);  // the two pod incidents opened before NodeNotReady
+  ASSERT_NE(node, nullptr);
+  EXPECT_EQ(node->scope, v1::INCIDENT_SCOPE_NODE);
+  EXPECT_EQ(node->rule, "node");
+  EXPECT_EQ(node->members.size(), 31u);
+  EXPECT_TRUE(absl::StartsWith(node->title, "Node node-3: ")) << node->title;
+  EXPECT_EQ(node->severity, v1::SEVERITY_CRITICAL);
+}
+
+TEST(CorrelatorTest, FlappingIsMarkedAndNotReannounced) {
+  ClusterCorrelator c("t1", "demo");
+  Evaluate(Find("flapping-probe"), c, kStart);
+  std::vector<Change> changes = c.TakeChanges();
+  const auto finals = Finals(c);
+  ASSERT_EQ(finals.size(), 1u);
+  const IncidentState& inc = *finals[0];
+  int reopened = 0, announced_after_flap = 0, flap_started = 0;
+  bool flapping = false;
+  for (const auto& ch : changes) {
+    if (ch.change.type() == v1::INCIDENT_CHANGE_TYPE_REOPENED) ++reopened;
+    if (ch.change.type() == v1::INCIDENT_CHANGE_TYPE_FLAPPING_STARTED) {
+      ++flap_started;
+      flapping = true;
+      continue;
+    }
+    if (ch.change.type() == v1::INCIDENT_CHANGE_TYPE_FLAPPING_STOPPED) flapping = false;
+    if (flapping && ch.change.notify()) ++announced_after_flap;
+  }
+  EXPECT_EQ(reopened, 9);  // resolved after each quiet period, reopened by the next fire
+  EXPECT_EQ(inc.reopen_count, 9);
+  EXPECT_EQ(flap_started, 1);
+  EXPECT_EQ(announced_after_flap, 0);
+  // Sequence numbers run from 1 without gaps.
+  for (size_t i = 0; i < changes.size(); ++i) EXPECT_EQ(changes[i].change.sequence(), int64_t(i + 1));
+  // 30 minutes after the last resolution the trailing hour no longer holds 5 fires.
+  EXPECT_EQ(inc.state, v1::INCIDENT_STATE_RESOLVED);
+}
+
+TEST(CorrelatorTest, AutoResolvesAfterQuietPeriodAtThatEventTime) {
+  ClusterCorrelator c("t1", "demo");
+  ScenarioAlert a{Seconds(0), "OOMKilled", "Pod", "a", "x-1", "node-1", "Deployment", "x",
+                  v1::SEVERITY_CRITICAL, false, "g"};
+  c.OnAlert(ToAlert(a, kStart), kStart);
+  a.at = Minutes(2);
+  a.resolved = true;
+  c.OnAlert(ToAlert(a, kStart), kStart + Minutes(2));
+  c.Advance(kStart + Minutes(6));
+  const std::string id = c.CurrentIncident(c.Fingerprint("OOMKilled", {"Pod", "a", "x-1"}, ""));
+  ASSERT_EQ(c.incident(id)->state, v1::INCIDENT_STATE_OPEN);
+  c.Advance(kStart + Minutes(40));  // a late tick: the resolution is still at 2m + 5m
+  EXPECT_EQ(c.incident(id)->state, v1::INCIDENT_STATE_RESOLVED);
+  EXPECT_EQ(c.incident(id)->resolve_time, kStart + Minutes(7));
+  // A fire past the reopen window opens a new incident.
+  a.resolved = false;
+  a.at = Minutes(7 + 31);
+  c.OnAlert(ToAlert(a, kStart), kStart + a.at);
+  const std::string id2 = c.CurrentIncident(c.Fingerprint("OOMKilled", {"Pod", "a", "x-1"}, ""));
+  EXPECT_NE(id2, id);
+  EXPECT_EQ(c.incident(id)->state, v1::INCIDENT_STATE_RESOLVED);
+}
+
+TEST(CorrelatorTest, AcknowledgeAndResolveByHand) {
+  ClusterCorrelator c("t1", "demo");
+  ScenarioAlert a{Seconds(0), "HighCPU", "Pod", "a", "x-1", "node-1", "Deployment", "x",
+                  v1::SEVERITY_WARNING, false, "g"};
+  c.OnAlert(ToAlert(a, kStart), kStart);
+  const std::string id = c.CurrentIncident(c.Fingerprint("HighCPU", {"Pod", "a", "x-1"}, ""));
+  c.TakeChanges();
+  EXPECT_TRUE(absl::IsNotFound(c.Acknowledge("nope", "alice", kStart, "")));
+  ASSERT_TRUE(c.Acknowledge(id, "alice", kStart + Minutes(1), "on it").ok());
+  ASSERT_TRUE(c.Acknowledge(id, "alice", kStart + Minutes(1), "again").ok());  // idempotent
+  ASSERT_TRUE(c.Resolve(id, "bob", kStart + Minutes(2), "fixed").ok());
+  ASSERT_TRUE(c.Resolve(id, "bob", kStart + Minutes(2), "fixed").ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(c.Acknowledge(id, "alice", kStart + Minutes(3), "")));
+  auto changes = c.TakeChanges();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].change.type(), v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED);
+  EXPECT_EQ(changes[0].change.actor(), "alice");
+  EXPECT_EQ(changes[0].change.detail(), "on it");
+  EXPECT_EQ(changes[1].change.type(), v1::INCIDENT_CHANGE_TYPE_RESOLVED);
+  // A repeat of the still-firing alert does not reopen what a person resolved ...
+  a.at = Minutes(3);
+  c.OnAlert(ToAlert(a, kStart), kStart + a.at);
+  EXPECT_EQ(c.incident(id)->state, v1::INCIDENT_STATE_RESOLVED);
+  // ... a new firing after it resolved does.
+  a.at = Minutes(4);
+  a.resolved = true;
+  c.OnAlert(ToAlert(a, kStart), kStart + a.at);
+  a.at = Minutes(5);
+  a.resolved = false;
+  c.OnAlert(ToAlert(a, kStart), kStart + a.at);
+  EXPECT_EQ(c.incident(id)->state, v1::INCIDENT_STATE_OPEN);
+  EXPECT_EQ(c.incident(id)->reopen_count, 1);
+}
+
+// Every change of every scenario, serialized: the engine's whole output.
+std::string Transcript(ClusterCorrelator& c) {
+  std::string out;
+  for (const auto& ch : c.TakeChanges()) {
+    absl::StrAppend(&out, ch.incident_id, " ", ch.change.ShortDebugString(), "\n");
+  }
+  for (const auto& [id, inc] : c.incidents()) {
+    absl::StrAppend(&out, c.ToProto(inc, true).ShortDebugString(), "\n");
+  }
+  return out;
+}
+
+TEST(CorrelatorTest, ReplayIsDeterministicWhateverTheTicks) {
+  // The same stream twice, the second time with wall-clock ticks (never past the next alert)
+  // interleaved: identical incidents, ids, sequences and evidence.
+  for (const auto& s : LabelledScenarios()) {
+    ClusterCorrelator a("t1", "demo"), b("t1", "demo");
+    Evaluate(s, a, kStart);
+    std::mt19937 rng(7);
+    absl::Duration prev = absl::ZeroDuration();
+    for (const auto& al : s.alerts) {
+      if (al.at > prev) {
+        b.Advance(kStart + prev + (al.at - prev) * (static_cast<double>(rng() % 100) / 100.0));
+      }
+      b.OnAlert(ToAlert(al, kStart), kStart + al.at);
+      prev = std::max(prev, al.at);
+    }
+    b.Advance(kStart + prev + s.tail);
+    EXPECT_EQ(Transcript(a), Transcript(b)) << s.name;
+  }
+}
+
+TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
+  // Stop half-way, copy incidents and members into a fresh correlator (what a restart reads
+  // from storage), feed the rest to both: the same result.
+  const Scenario& s = Find("node-failure-cascade");
+  ClusterCorrelator a("t1", "demo"), b("t1", "demo");
+  const size_t half = s.alerts.size() / 2;
+  for (size_t i = 0; i < half; ++i) a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
+  a.TakeChanges();
+  for (const auto& [id, inc] : a.incidents()) b.Restore(inc);
+  for (const auto& [id, inc] : a.incidents()) {
+    for (const auto& fp : inc.members) b.Restore(*a.member(id, fp));
+  }
+  b.Advance(a.watermark());
+  for (size_t i = half; i < s.alerts.size(); ++i) {
+    a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
+    b.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
+  }
+  EXPECT_EQ(Transcript(a), Transcript(b));
+}
+
+TEST(CorrelatorTest, AlertsWithoutNameOrObjectAreIgnored) {
+  ClusterCorrelator c("t1", "demo");
+  v1::Alert a;
+  a.set_status(v1::ALERT_STATUS_FIRING);
+  c.OnAlert(a, kStart);
+  a.set_name("X");
+  c.OnAlert(a, kStart);
+  EXPECT_TRUE(c.incidents().empty());
+  EXPECT_TRUE(c.TakeChanges().empty());
+}
+
+TEST(CorrelatorTest, FingerprintIgnoresText) {
+  ClusterCorrelator c("t1", "demo");
+  ScenarioAlert s{Seconds(0), "HighCPU", "Pod", "a", "x-1", "node-1", "Deployment", "x",
+                  v1::SEVERITY_WARNING, false, "g"};
+  v1::Alert one = ToAlert(s, kStart), two = ToAlert(s, kStart);
+  two.set_summary("a different text");
+  (*two.mutable_annotations())["description"] = "changed";
+  c.OnAlert(one, kStart);
+  c.OnAlert(two, kStart + Seconds(5));
+  ASSERT_EQ(c.incidents().size(), 1u);
+  const auto& inc = c.incidents().begin()->second;
+  ASSERT_EQ(inc.members.size(), 1u);
+  EXPECT_EQ(c.member(inc.id, inc.members[0])->count, 2);
+  EXPECT_NE(c.Fingerprint("HighCPU", {"Pod", "a", "x-1"}, ""),
+            ClusterCorrelator("t2", "demo").Fingerprint("HighCPU", {"Pod", "a", "x-1"}, ""));
+}
+
+TEST(CorrelatorTest, OverallQualityMeetsTheAims) {
+  std::vector<Quality> parts;
+  for (const auto& s : LabelledScenarios()) {
+    ClusterCorrelator c("t1", "demo");
+    parts.push_back(Evaluate(s, c, kStart));
+  }
+  const Quality q = Combine(parts);
+  EXPECT_GE(q.precision, 0.95);
+  EXPECT_GE(q.recall, 0.9);
+  EXPECT_GE(q.noise_reduction, 0.8) << q.incidents << " incidents of " << q.alerts << " alerts";
+}
+
+}  // namespace
+}  // namespace k8i::correlation

@@ -1,0 +1,154 @@
+#include "services/correlation/engine.h"
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "k8intel/v1/telemetry.pb.h"
+#include "libs/common/logging.h"
+#include "services/correlation/store/pg_store.h"
+
+namespace k8i::correlation {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+
+// A fresh stamp for the cluster row: a cached state matches the row only if this replica wrote
+// the row last (a counter could be matched by another replica's write after a failed commit).
+int64_t NewStamp() {
+  static thread_local std::mt19937_64 rng(std::random_device{}());
+  return static_cast<int64_t>(rng() >> 1) + 1;
+}
+
+absl::Status CheckTenantCluster(const std::string& tenant, const std::string& cluster) {
+  if (tenant.empty()) return absl::InvalidArgumentError("tenant is empty");
+  if (cluster.empty()) return absl::InvalidArgumentError("cluster is empty");
+  return absl::OkStatus();
+}
+
+// Groups deliveries by (tenant, cluster), keeping each cluster's messages in order.
+template <typename Batch>
+std::vector<std::pair<std::pair<std::string, std::string>, std::vector<const kit::Delivery*>>>
+ByCluster(const std::vector<const kit::Delivery*>& batch) {
+  std::vector<std::pair<std::pair<std::string, std::string>, std::vector<const kit::Delivery*>>> out;
+  for (const kit::Delivery* d : batch) {
+    const auto& b = static_cast<const Batch&>(*d->payload);
+    std::pair<std::string, std::string> key{b.tenant(), b.cluster()};
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& e) { return e.first == key; });
+    if (it == out.end()) {
+      out.push_back({key, {}});
+      it = std::prev(out.end());
+    }
+    it->second.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, const Clock* clock, metrics::Registry& registry)
+    : options_(options),
+      clock_(clock),
+      reloads_(registry
+                   .AddCounter("k8i_correlation_state_loads_total",
+                               "Cluster states loaded from PostgreSQL (first use, or the cached "
+                               "state was not the stored one).")
+                   .WithLabels({})) {}
+
+absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
+                                 const std::string& cluster, bool input,
+                                 const std::function<absl::Status(ClusterCorrelator&)>& fn) {
+  absl::MutexLock lock(&mu_);
+  const ClusterRow row = LockCluster(tx, tenant, cluster);
+  Entry& e = cache_[{tenant, cluster}];
+  if (e.correlator == nullptr || e.version != row.version) {
+    e.correlator = std::make_unique<ClusterCorrelator>(tenant, cluster, options_.rules);
+    const absl::Time since = row.watermark == absl::InfinitePast()
+                                 ? absl::InfinitePast()
+                                 : row.watermark - options_.keep_resolved;
+    LoadCluster(tx, *e.correlator, since);
+    e.correlator->Advance(row.watermark);
+    // Loading replays nothing: whatever Advance or Restore marked is already stored.
+    e.correlator->TakeChanges();
+    e.correlator->TakeDirtyIncidents();
+    e.correlator->TakeDirtyMembers();
+    e.version = row.version;
+    reloads_.Inc();
+  }
+  ClusterCorrelator& c = *e.correlator;
+  absl::Status s;
+  try {
+    s = fn(c);
+    if (s.ok()) {
+      ClusterRow next = row;
+      next.version = NewStamp();
+      if (input) next.last_input = clock_->Now();
+      c.Forget(c.watermark() - options_.keep_resolved);
+      SaveCluster(tx, c, next);
+      e.version = next.version;
+      return absl::OkStatus();
+    }
+  } catch (...) {
+    cache_.erase({tenant, cluster});
+    throw;
+  }
+  cache_.erase({tenant, cluster});
+  return s;
+}
+
+void Engine::Invalidate() {
+  absl::MutexLock lock(&mu_);
+  cache_.clear();
+}
+
+const google::protobuf::Message& AlertHandler::Prototype() const {
+  return v1::AlertBatch::default_instance();
+}
+
+absl::Status AlertHandler::Validate(const kit::Delivery& d) const {
+  const auto& b = static_cast<const v1::AlertBatch&>(*d.payload);
+  return CheckTenantCluster(b.tenant(), b.cluster());
+}
+
+absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  for (const auto& [key, deliveries] : ByCluster<v1::AlertBatch>(batch)) {
+    absl::Status s = engine_->WithCluster(tx, key.first, key.second, true, [&](ClusterCorrelator& c) {
+      for (const kit::Delivery* d : deliveries) {
+        const auto& b = static_cast<const v1::AlertBatch&>(*d->payload);
+        for (const auto& a : b.alerts()) c.OnAlert(a, d->event.time);
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+const google::protobuf::Message& InventoryHandler::Prototype() const {
+  return v1::InventoryBatch::default_instance();
+}
+
+absl::Status InventoryHandler::Validate(const kit::Delivery& d) const {
+  const auto& b = static_cast<const v1::InventoryBatch&>(*d.payload);
+  return CheckTenantCluster(b.tenant(), b.cluster());
+}
+
+absl::Status InventoryHandler::Apply(pqxx::work& tx,
+                                     const std::vector<const kit::Delivery*>& batch) {
+  for (const auto& [key, deliveries] : ByCluster<v1::InventoryBatch>(batch)) {
+    const auto& [tenant, cluster] = key;
+    absl::Status s = engine_->WithCluster(tx, tenant, cluster, false, [&](ClusterCorrelator& c) {
+      for (const kit::Delivery* d : deliveries) {
+        const auto& b = static_cast<const v1::InventoryBatch&>(*d->payload);
+        for (const auto& o : b.objects()) {
+          if (auto rev = c.topology().Apply(o)) SaveRevision(tx, tenant, cluster, *rev, d->event.time);
+          SaveObject(tx, tenant, cluster, o, d->event.time);
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace k8i::correlation

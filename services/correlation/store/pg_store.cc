@@ -1,0 +1,272 @@
+#include "services/correlation/store/pg_store.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace k8i::correlation {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+
+// Members carried by a published IncidentEvent: the latest ones (member_count has the total;
+// GetIncident has them all).
+constexpr int kEventMembers = 50;
+
+// SQL for "microseconds parameter $n as timestamptz".
+std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)"); }
+// SQL reading a timestamptz column as microseconds.
+std::string Us(const char* column) {
+  return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
+}
+
+absl::Time FromTs(const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfinitePast();
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+ObjectRef FromKey(const v1::ObjectKey& k) { return {k.kind(), k.namespace_(), k.name()}; }
+
+pqxx::binarystring Bytes(const std::string& s) { return pqxx::binarystring(s.data(), s.size()); }
+
+template <typename M>
+M Parse(const pqxx::field& f) {
+  const pqxx::binarystring b(f);
+  M m;
+  m.ParseFromArray(b.data(), static_cast<int>(b.size()));
+  return m;
+}
+
+std::string IdOfName(const std::string& name) {
+  const auto pos = name.rfind('/');
+  return pos == std::string::npos ? name : name.substr(pos + 1);
+}
+
+// The incident's engine state from its row.
+IncidentState ToState(const pqxx::row& r) {
+  // Columns: id, key, quiet_since µs, fires, desired, body.
+  const v1::Incident b = Parse<v1::Incident>(r[5]);
+  IncidentState s;
+  s.id = r[0].as<std::string>();
+  s.key = r[1].as<std::string>();
+  s.scope = b.scope();
+  s.subject = FromKey(b.subject());
+  s.rule = b.rule();
+  s.explanation = b.explanation();
+  s.title = b.title();
+  s.state = b.state();
+  s.severity = b.severity();
+  s.open_time = FromTs(b.open_time());
+  s.update_time = FromTs(b.update_time());
+  s.ack_time = FromTs(b.acknowledge_time());
+  s.resolve_time = FromTs(b.resolve_time());
+  s.quiet_since = FromMicros(r[2], absl::InfiniteFuture());
+  s.seq = b.sequence();
+  s.flapping = b.flapping();
+  s.reopen_count = b.reopen_count();
+  for (absl::string_view f : absl::StrSplit(r[3].as<std::string>(), ',', absl::SkipEmpty())) {
+    int64_t us = 0;
+    if (absl::SimpleAtoi(f, &us)) s.fires.push_back(absl::FromUnixMicros(us));
+  }
+  s.evidence.assign(b.evidence().begin(), b.evidence().end());
+  if (!b.merged_into().empty()) s.merged_into = IdOfName(b.merged_into());
+  s.desired = r[4].as<int>();
+  return s;
+}
+
+AlertState ToMember(const pqxx::row& r) {
+  // Columns: incident_id, node, workload kind/ns/name, body.
+  const v1::IncidentMember b = Parse<v1::IncidentMember>(r[5]);
+  AlertState m;
+  m.incident_id = r[0].as<std::string>();
+  m.node = r[1].as<std::string>();
+  m.workload = {r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<std::string>()};
+  m.fingerprint = b.fingerprint();
+  m.name = b.alert_name();
+  m.source = b.source();
+  m.summary = b.summary();
+  m.container = b.container();
+  m.object = FromKey(b.object());
+  m.severity = b.severity();
+  m.firing = b.status() == v1::ALERT_STATUS_FIRING;
+  m.first_seen = FromTs(b.first_seen());
+  m.last_seen = FromTs(b.last_seen());
+  m.resolved_at = FromTs(b.resolved_time());
+  m.count = b.count();
+  m.fires = b.fires();
+  m.reason = b.reason();
+  return m;
+}
+
+}  // namespace
+
+std::optional<int64_t> ToMicros(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return std::nullopt;
+  return absl::ToUnixMicros(t);
+}
+
+absl::Time FromMicros(const pqxx::field& f, absl::Time if_null) {
+  return f.is_null() ? if_null : absl::FromUnixMicros(f.as<int64_t>());
+}
+
+ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster) {
+  tx.exec_params(
+      "INSERT INTO correlation.clusters (tenant_id, cluster_id) VALUES ($1, $2) "
+      "ON CONFLICT DO NOTHING",
+      tenant, cluster);
+  const pqxx::row r = tx.exec_params1(
+      absl::StrCat("SELECT version, ", Us("watermark"), ", ", Us("last_input"),
+                   " FROM correlation.clusters WHERE tenant_id = $1 AND cluster_id = $2 FOR UPDATE"),
+      tenant, cluster);
+  return {r[0].as<int64_t>(), FromMicros(r[1], absl::InfinitePast()),
+          FromMicros(r[2], absl::InfinitePast())};
+}
+
+void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
+  const std::string& t = c.tenant();
+  const std::string& cl = c.cluster();
+  for (const auto& r : tx.exec_params(
+           "SELECT body FROM correlation.objects WHERE tenant_id = $1 AND cluster_id = $2 "
+           "ORDER BY kind, namespace, name",
+           t, cl)) {
+    c.topology().Apply(Parse<v1::KubeObject>(r[0]));
+  }
+  const std::optional<int64_t> since_us = ToMicros(since);
+  std::vector<std::string> ids;
+  for (const auto& r : tx.exec_params(
+           absl::StrCat("SELECT id, key, ", Us("quiet_since"),
+                        ", fires, desired, body FROM correlation.incidents "
+                        "WHERE tenant_id = $1 AND cluster_id = $2 AND (state <> $3 OR "
+                        "resolve_time IS NULL OR $4::bigint IS NULL OR resolve_time >= ",
+                        Ts(4), ") ORDER BY open_time, id"),
+           t, cl, static_cast<int>(v1::INCIDENT_STATE_RESOLVED), since_us)) {
+    IncidentState s = ToState(r);
+    ids.push_back(s.id);
+    c.Restore(std::move(s));
+  }
+  if (ids.empty()) return;
+  // Members in joining order per incident; incidents restored first so membership resolves.
+  std::map<std::string, std::vector<std::string>> order;
+  for (const auto& r : tx.exec_params(
+           "SELECT incident_id, node, workload_kind, workload_ns, workload_name, body "
+           "FROM correlation.members WHERE tenant_id = $1 AND cluster_id = $2 "
+           "AND incident_id = ANY($3::text[]) ORDER BY incident_id, ord",
+           t, cl, absl::StrCat("{", absl::StrJoin(ids, ","), "}"))) {
+    AlertState m = ToMember(r);
+    order[m.incident_id].push_back(m.fingerprint);
+    c.Restore(std::move(m));
+  }
+  c.SetMemberOrder(order);
+}
+
+void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
+  const std::string& t = c.tenant();
+  const std::string& cl = c.cluster();
+  for (const auto& [id, fp] : c.TakeDirtyMembers()) {
+    const IncidentState* inc = c.incident(id);
+    const AlertState* m = c.member(id, fp);
+    if (inc == nullptr || m == nullptr) continue;
+    const auto pos = std::find(inc->members.begin(), inc->members.end(), fp) - inc->members.begin();
+    tx.exec_params(
+        "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
+        "firing, node, workload_kind, workload_ns, workload_name, body) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = excluded.ord, "
+        "firing = excluded.firing, node = excluded.node, body = excluded.body",
+        t, cl, id, fp, static_cast<int>(pos), m->firing, m->node, m->workload.kind,
+        m->workload.ns, m->workload.name, Bytes(MemberToProto(*m).SerializeAsString()));
+  }
+  for (const auto& id : c.TakeDirtyIncidents()) {
+    const IncidentState* inc = c.incident(id);
+    if (inc == nullptr) continue;
+    const v1::Incident body = c.ToProto(*inc, false);
+    std::vector<std::string> fires;
+    for (absl::Time f : inc->fires) fires.push_back(absl::StrCat(absl::ToUnixMicros(f)));
+    tx.exec_params(
+        absl::StrCat(
+            "INSERT INTO correlation.incidents (tenant_id, cluster_id, id, key, namespace, state, "
+            "severity, scope, rule, title, flapping, open_time, update_time, resolve_time, "
+            "quiet_since, fires, desired, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+            "$11, ", Ts(12), ", ", Ts(13), ", ", Ts(14), ", ", Ts(15), ", $16, $17, $18) "
+            "ON CONFLICT (tenant_id, id) DO UPDATE SET state = excluded.state, severity = "
+            "excluded.severity, title = excluded.title, flapping = excluded.flapping, "
+            "update_time = excluded.update_time, resolve_time = excluded.resolve_time, "
+            "quiet_since = excluded.quiet_since, fires = excluded.fires, desired = "
+            "excluded.desired, body = excluded.body"),
+        t, cl, id, inc->key,
+        inc->subject.kind == "Namespace" ? inc->subject.name : inc->subject.ns,
+        static_cast<int>(inc->state), static_cast<int>(inc->severity),
+        static_cast<int>(inc->scope), inc->rule, inc->title, inc->flapping,
+        ToMicros(inc->open_time), ToMicros(inc->update_time),
+        inc->state == v1::INCIDENT_STATE_RESOLVED ? ToMicros(inc->resolve_time) : std::nullopt,
+        ToMicros(inc->quiet_since), absl::StrJoin(fires, ","), inc->desired,
+        Bytes(body.SerializeAsString()));
+  }
+  for (const Change& ch : c.TakeChanges()) {
+    const IncidentState* inc = c.incident(ch.incident_id);
+    if (inc == nullptr) continue;
+    v1::IncidentEvent event;
+    event.set_tenant(t);
+    *event.mutable_change() = ch.change;
+    *event.mutable_incident() = c.ToProto(*inc, true, kEventMembers);
+    tx.exec_params(
+        absl::StrCat("INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, "
+                     "type, at, body, event) VALUES ($1, $2, $3, $4, $5, ",
+                     Ts(6), ", $7, $8) ON CONFLICT DO NOTHING"),
+        t, cl, ch.incident_id, ch.change.sequence(), static_cast<int>(ch.change.type()),
+        absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
+                           absl::Nanoseconds(ch.change.time().nanos())),
+        Bytes(ch.change.SerializeAsString()), Bytes(event.SerializeAsString()));
+  }
+  tx.exec_params(absl::StrCat("UPDATE correlation.clusters SET version = $3, watermark = ", Ts(4),
+                              ", last_input = ", Ts(5),
+                              " WHERE tenant_id = $1 AND cluster_id = $2"),
+                 t, cl, row.version, ToMicros(c.watermark()), ToMicros(row.last_input));
+}
+
+void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                const v1::KubeObject& object, absl::Time at) {
+  const ObjectRef ref = RefOf(object);
+  if (ref.empty()) return;
+  if (object.deleted()) {
+    tx.exec_params(
+        "DELETE FROM correlation.objects WHERE tenant_id = $1 AND cluster_id = $2 AND kind = $3 "
+        "AND namespace = $4 AND name = $5",
+        tenant, cluster, ref.kind, ref.ns, ref.name);
+    return;
+  }
+  tx.exec_params(
+      absl::StrCat("INSERT INTO correlation.objects (tenant_id, cluster_id, kind, namespace, "
+                   "name, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, ", Ts(7),
+                   ") ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
+                   "body = excluded.body, updated_at = excluded.updated_at "
+                   "WHERE correlation.objects.body IS DISTINCT FROM excluded.body"),
+      tenant, cluster, ref.kind, ref.ns, ref.name, Bytes(object.SerializeAsString()),
+      absl::ToUnixMicros(at));
+}
+
+void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                  const RevisionDelta& d, absl::Time at) {
+  std::string changes = "{";
+  for (size_t i = 0; i < d.changes.size(); ++i) {
+    if (i > 0) changes += ",";
+    changes += "\"";
+    for (char ch : d.changes[i]) {
+      if (ch == '"' || ch == '\\') changes += '\\';
+      changes += ch;
+    }
+    changes += "\"";
+  }
+  changes += "}";
+  tx.exec_params(
+      absl::StrCat(
+          "INSERT INTO correlation.revisions (tenant_id, cluster_id, kind, namespace, name, "
+          "revision, at, hash, changes) SELECT $1, $2, $3, $4, $5, coalesce(max(revision), 0) + "
+          "1, ", Ts(6), ", $7, $8::text[] FROM correlation.revisions WHERE tenant_id = $1 AND "
+          "cluster_id = $2 AND kind = $3 AND namespace = $4 AND name = $5"),
+      tenant, cluster, d.object.kind, d.object.ns, d.object.name, absl::ToUnixMicros(at), d.hash,
+      changes);
+}
+
+}  // namespace k8i::correlation

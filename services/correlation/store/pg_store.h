@@ -1,0 +1,49 @@
+// PgClusterStore: the correlation schema's rows for one cluster's engine state — the cluster
+// row (version, watermark), incidents, members, the outbox of state changes, objects and
+// revisions — read into a ClusterCorrelator and written back from its dirty sets, always
+// inside the caller's transaction. Stateless; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "pqxx/pqxx"
+#include "services/correlation/core/correlator.h"
+
+namespace k8i::correlation {
+
+// The cluster row, locked for the transaction.
+struct ClusterRow {
+  int64_t version = 0;
+  absl::Time watermark = absl::InfinitePast();
+  absl::Time last_input = absl::InfinitePast();
+};
+
+// LockCluster creates the cluster row if needed and locks it (SELECT ... FOR UPDATE) until
+// the transaction ends: every change of a cluster's state is serialized on it.
+ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster);
+
+// LoadCluster reads into `c` (fresh) the cluster's objects, its incidents that are active or
+// resolved after `since`, and their members; then advances it to the stored watermark.
+void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since);
+
+// SaveCluster writes what `c` changed since the last save — dirty incidents and members, new
+// changes (into the outbox, with the incident as it is now) — and sets the cluster row's
+// version, watermark and last_input.
+void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row);
+
+// SaveObject stores the object as last seen (or deletes it); SaveRevision appends a revision
+// (numbered after the object's last).
+void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                const k8intel::v1::KubeObject& object, absl::Time at);
+void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                  const RevisionDelta& delta, absl::Time at);
+
+// Times cross SQL as Unix microseconds (to_timestamp($n / 1e6) in, extract(epoch) * 1e6 out);
+// an infinite time is NULL.
+std::optional<int64_t> ToMicros(absl::Time t);
+absl::Time FromMicros(const pqxx::field& f, absl::Time if_null);
+
+}  // namespace k8i::correlation

@@ -1,0 +1,53 @@
+#include "services/correlation/wiring.h"
+
+#include "libs/common/status_macros.h"
+#include "services/correlation/engine.h"
+#include "services/correlation/incident_service.h"
+#include "services/correlation/store/publisher.h"
+#include "services/correlation/store/tick.h"
+
+namespace k8i::correlation {
+
+absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrides o,
+                  Parts* parts) {
+  Parts local;
+  Parts& p = parts != nullptr ? *parts : local;
+  ASSIGN_OR_RETURN(p.users, inventory::BuildUserAuth(s, cfg, std::move(o)));
+  p.engine = s.Own(std::make_unique<Engine>(cfg.engine, &s.clock(), s.registry()));
+  p.service = s.Own(std::make_unique<IncidentServiceImpl>(&s.pool(), p.engine, p.users.page_tokens));
+  s.SetAuth({.authenticator = p.users.authenticator,
+             .policy = &CorrelationPolicy(),
+             .rate_limiter = p.users.limiter});
+  s.AddGrpcService(p.service, "k8intel.v1.IncidentService");
+
+  auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine));
+  ASSIGN_OR_RETURN(p.alerts, s.AddConsumer({.name = kAlertConsumer,
+                                            .group_id = cfg.group + "-alerts",
+                                            .topics = {s.Topic("alerts.v1")},
+                                            .max_batch = cfg.max_batch},
+                                           alerts));
+  auto* inventory = s.Own(std::make_unique<InventoryHandler>(p.engine));
+  ASSIGN_OR_RETURN(p.inventory, s.AddConsumer({.name = kInventoryConsumer,
+                                               .group_id = cfg.group + "-inventory",
+                                               .topics = {s.Topic("inventory.v1")},
+                                               .max_batch = cfg.max_batch},
+                                              inventory));
+
+  auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
+      s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
+  p.publish = s.AddJob({.name = "publish-incidents",
+                        .interval = cfg.publish_interval,
+                        .timeout = absl::Minutes(1)},
+                       [publisher](kit::JobRun& run) { return publisher->Run(run); });
+  auto* tick = s.Own(std::make_unique<IdleTick>(
+      p.engine, IdleTickOptions{.idle_after = cfg.idle_after, .lateness = cfg.lateness}));
+  p.tick = s.AddJob({.name = "tick",
+                     .interval = cfg.tick_interval,
+                     .jitter = cfg.tick_interval / 10,
+                     .timeout = absl::Minutes(5),
+                     .schema = kSchema},
+                    [tick](kit::JobRun& run) { return tick->Run(run); });
+  return absl::OkStatus();
+}
+
+}  // namespace k8i::correlation
