@@ -31,6 +31,7 @@ CommonConfig ReadCommonConfig(EnvReader& env, const ServiceSpec& spec) {
                                  : env.String("K8I_KAFKA_BOOTSTRAP", "");
   c.topic_prefix = env.String("K8I_KAFKA_TOPIC_PREFIX", "k8i.");
   c.delivery_timeout = env.Duration("K8I_KAFKA_DELIVERY_TIMEOUT", absl::Seconds(10));
+  c.session_timeout = env.Duration("K8I_KAFKA_SESSION_TIMEOUT", absl::Seconds(45));
   c.shutdown_grace = env.Duration("K8I_SHUTDOWN_GRACE", absl::Seconds(15));
   c.log_level = env.String("K8I_LOG_LEVEL", "info");
   c.log_json = env.String("K8I_LOG_FORMAT", "json") != "text";
@@ -41,6 +42,10 @@ absl::Status CheckCommonConfig(EnvReader& env, CommonConfig& c) {
   if (!ValidLogLevel(c.log_level)) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_LOG_LEVEL: must be trace, debug, info, warn, error or off");
+  }
+  if (c.session_timeout < absl::Seconds(1) || c.session_timeout > absl::Minutes(30)) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_KAFKA_SESSION_TIMEOUT: must be between 1s and 30m");
   }
   ASSIGN_OR_RETURN(c.tls, grpcx::LoadTlsServerConfig(env));
   RETURN_IF_ERROR(grpcx::CheckListener("K8I_GRPC_ADDR", c.grpc_addr, c.tls));
@@ -102,6 +107,12 @@ absl::StatusOr<TransactionalConsumer*> Service::AddConsumer(ConsumerOptions opti
   }
   if (options.bootstrap.empty()) options.bootstrap = config_.kafka_bootstrap;
   if (options.schema.empty()) options.schema = spec_.schema;
+  // How long the group waits for a member that vanished (and, on the dev broker, for one that
+  // left) before reassigning its partitions; heartbeats at a fifth of it.
+  const int64_t session_ms = absl::ToInt64Milliseconds(config_.session_timeout);
+  options.kafka_extra.try_emplace("session.timeout.ms", absl::StrCat(session_ms));
+  options.kafka_extra.try_emplace("heartbeat.interval.ms",
+                                  absl::StrCat(std::max<int64_t>(100, session_ms / 5)));
   ASSIGN_OR_RETURN(auto consumer, TransactionalConsumer::Create(std::move(options), pool_,
                                                                 producer_.get(), handler,
                                                                 *registry_, clock_));

@@ -103,6 +103,9 @@ class Correlation {
     std::unique_ptr<Correlation> c(new Correlation);
     c->vars_ = kit::testing::StackVars(db_url, {{"K8I_KAFKA_TOPIC_PREFIX", prefix},
                                                 {"K8I_CORRELATION_QUIET_PERIOD", "0s"},
+                                                // The dev broker re-forms a group this long
+                                                // (less 1 s) after a member left: the restart.
+                                                {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
                                                 {"K8I_CORRELATION_PUBLISH_INTERVAL", "50ms"},
                                                 {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
                                                 {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
