@@ -275,7 +275,12 @@ void ClusterCorrelator::OnAlert(const v1::Alert& a, absl::Time observed) {
     m.firing = true;
     inc->members.push_back(fp);
     Count(*inc, m);
-    AddEvidence(*inc, t, "rule", absl::StrCat(m.name, " on ", Describe(m.object), ": ", reason));
+    // The rule is evidence once, with the member that opened the incident; every member keeps
+    // its own reason.
+    if (inc->members.size() == 1) {
+      AddEvidence(*inc, t, "rule",
+                  absl::StrCat(inc->rule, ": ", m.name, " on ", Describe(m.object), ": ", reason));
+    }
   } else {
     m.severity = std::max(m.severity, fresh.severity);
     inc->member_severity = std::max(inc->member_severity, m.severity);
@@ -646,7 +651,9 @@ std::set<std::string> ClusterCorrelator::TakeDirtyIncidents() {
   return std::exchange(dirty_incidents_, {});
 }
 std::set<std::pair<std::string, std::string>> ClusterCorrelator::TakeDirtyMembers() {
-  return std::exchange(dirty_members_, {});
+  std::set<std::pair<std::string, std::string>> out(dirty_members_.begin(), dirty_members_.end());
+  dirty_members_.clear();
+  return out;
 }
 
 const IncidentState* ClusterCorrelator::incident(const std::string& id) const {

@@ -28,6 +28,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "k8intel/v1/incidents.pb.h"
@@ -221,11 +224,11 @@ class ClusterCorrelator {
   absl::Time watermark_ = absl::InfinitePast();
   std::map<std::string, IncidentState> incidents_;
   // Latest incident id per grouping key.
-  std::map<std::string, std::string> by_key_;
-  // (incident, fingerprint) -> member.
-  std::map<std::pair<std::string, std::string>, AlertState> members_;
+  absl::flat_hash_map<std::string, std::string> by_key_;
+  // (incident, fingerprint) -> member (node-based: pointers stay valid across inserts).
+  absl::node_hash_map<std::pair<std::string, std::string>, AlertState> members_;
   // fingerprint -> the incident it currently belongs to.
-  std::map<std::string, std::string> current_;
+  absl::flat_hash_map<std::string, std::string> current_;
   // Candidates for the namespace and node rules: namespace -> workload incidents, node ->
   // incidents with pod members there (pruned lazily of inactive ids).
   std::map<std::string, std::set<std::string>> workload_incidents_by_ns_;
@@ -234,7 +237,7 @@ class ClusterCorrelator {
   std::set<std::pair<absl::Time, std::string>> timers_;
   std::vector<Change> changes_;
   std::set<std::string> dirty_incidents_;
-  std::set<std::pair<std::string, std::string>> dirty_members_;
+  absl::flat_hash_set<std::pair<std::string, std::string>> dirty_members_;
 };
 
 // MemberToProto renders one member.
