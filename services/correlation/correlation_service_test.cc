@@ -422,6 +422,62 @@ TEST_F(CorrelationServiceTest, GraphAndRevisions) {
   EXPECT_EQ(stub->GetDependencies(ctx.get(), dr, &deps).error_code(), grpc::NOT_FOUND);
 }
 
+TEST_F(CorrelationServiceTest, TimelineRanksTheConfigChangeFirst) {
+  v1::TelemetryBatch inv = Batch("inv-1");
+  *inv.add_objects() = Deployment();
+  *inv.add_objects() = ConfigMap("h1");
+  *inv.add_objects() = Pod("checkout-0", "node-1");
+  Send(inv);
+  WaitInventory();
+  v1::TelemetryBatch change = Batch("inv-2");
+  *change.add_objects() = ConfigMap("h2");
+  Send(change);
+  auto stub = correlation_->Stub();
+  v1::ListRevisionsRequest rr;
+  rr.set_cluster(ingest_->cluster());
+  rr.mutable_object()->set_kind("ConfigMap");
+  rr.mutable_object()->set_namespace_("payments");
+  rr.mutable_object()->set_name("app-config");
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < until) {
+    v1::ListRevisionsResponse revs;
+    auto ctx = Ctx(viewer_);
+    if (stub->ListRevisions(ctx.get(), rr, &revs).ok() && revs.revisions_size() == 2) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  // The crash after the change.
+  v1::TelemetryBatch alerts = Batch("alerts-1");
+  v1::Alert oom = Alert("checkout-0", true, absl::Now() + absl::Seconds(1));
+  oom.set_name("OOMKilled");
+  *alerts.add_alerts() = oom;
+  Send(alerts);
+  WaitList([](const auto& r) { return r.incidents_size() == 1; });
+
+  v1::GetTimelineRequest req;
+  req.set_cluster(ingest_->cluster());
+  req.mutable_object()->set_kind("Pod");
+  req.mutable_object()->set_namespace_("payments");
+  req.mutable_object()->set_name("checkout-0");
+  req.mutable_end_time()->set_seconds(absl::ToUnixSeconds(absl::Now()) + 60);
+  v1::GetTimelineResponse tl;
+  auto ctx = Ctx(viewer_);
+  ASSERT_TRUE(stub->GetTimeline(ctx.get(), req, &tl).ok());
+  ASSERT_GE(tl.first_failure(), 0);
+  EXPECT_EQ(tl.entries(tl.first_failure()).text(), "OOMKilled firing: cpu above 90%");
+  ASSERT_GE(tl.causes_size(), 1);
+  const auto& cause = tl.entries(tl.causes(0).entry());
+  EXPECT_EQ(cause.object().kind(), "ConfigMap");
+  EXPECT_EQ(cause.relation(), "config");
+  EXPECT_TRUE(absl::StartsWith(tl.causes(0).reason(),
+                               "ConfigMap payments/app-config, used by this pod, changed "))
+      << tl.causes(0).reason();
+  EXPECT_TRUE(absl::StrContains(tl.causes(0).arithmetic(), "weight 1.00")) << tl.causes(0).arithmetic();
+  // A window that ends before it began is a clear INVALID_ARGUMENT.
+  req.mutable_start_time()->set_seconds(req.end_time().seconds() + 10);
+  ctx = Ctx(viewer_);
+  EXPECT_EQ(stub->GetTimeline(ctx.get(), req, &tl).error_code(), grpc::INVALID_ARGUMENT);
+}
+
 TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
   const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       "k8intel.v1.IncidentService");
@@ -495,6 +551,17 @@ TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
          *r.mutable_object() = pod;
          v1::ListRevisionsResponse resp;
          return stub->ListRevisions(c, r, &resp);
+       }},
+      {"GetTimeline", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::GetTimelineRequest r;
+         r.set_cluster(cluster);
+         *r.mutable_object() = pod;
+         v1::GetTimelineResponse resp;
+         auto st = stub->GetTimeline(c, r, &resp);
+         // A stranger's timeline of the same name is empty: nothing of this tenant shows.
+         if (st.ok() && resp.entries_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
+         return st;
        }},
   };
   ASSERT_EQ(rows.size(), static_cast<size_t>(svc->method_count()));

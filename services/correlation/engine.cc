@@ -151,4 +151,21 @@ absl::Status InventoryHandler::Apply(pqxx::work& tx,
   return absl::OkStatus();
 }
 
+const google::protobuf::Message& EventHandler::Prototype() const {
+  return v1::EventBatch::default_instance();
+}
+
+absl::Status EventHandler::Validate(const kit::Delivery& d) const {
+  const auto& b = static_cast<const v1::EventBatch&>(*d.payload);
+  return CheckTenantCluster(b.tenant(), b.cluster());
+}
+
+absl::Status EventHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  for (const kit::Delivery* d : batch) {
+    const auto& b = static_cast<const v1::EventBatch&>(*d->payload);
+    for (const auto& e : b.events()) SaveEvent(tx, b.tenant(), b.cluster(), e);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace k8i::correlation

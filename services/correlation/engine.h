@@ -84,8 +84,17 @@ class InventoryHandler final : public kit::Handler {
   Engine* engine_;
 };
 
+// EventHandler stores EventBatch messages of k8i.events.v1 (Kubernetes events, for timelines).
+class EventHandler final : public kit::Handler {
+ public:
+  const google::protobuf::Message& Prototype() const override;
+  absl::Status Validate(const kit::Delivery& d) const override;
+  absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+};
+
 // Consumer names (group ids and processed-message keys).
 inline constexpr char kAlertConsumer[] = "k8i-correlation-alerts";
 inline constexpr char kInventoryConsumer[] = "k8i-correlation-inventory";
+inline constexpr char kEventConsumer[] = "k8i-correlation-events";
 
 }  // namespace k8i::correlation

@@ -8,6 +8,7 @@
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "services/correlation/store/pg_store.h"
+#include "services/correlation/store/pg_timeline.h"
 
 namespace k8i::correlation {
 namespace {
@@ -72,6 +73,10 @@ std::vector<std::string> ParseJsonStrings(const std::string& text) {
   return out;
 }
 
+absl::Time FromProtoTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
 v1::ObjectKey ToKey(const ObjectRef& r) {
   v1::ObjectKey k;
   k.set_kind(r.kind);
@@ -93,6 +98,7 @@ const auth::Policy& CorrelationPolicy() {
         .Allow(svc + "GetIncident", auth::Role::kViewer)
         .Allow(svc + "GetDependencies", auth::Role::kViewer)
         .Allow(svc + "ListRevisions", auth::Role::kViewer)
+        .Allow(svc + "GetTimeline", auth::Role::kViewer)
         .Allow(svc + "AcknowledgeIncident", auth::Role::kOperator)
         .Allow(svc + "ResolveIncident", auth::Role::kOperator);
     return policy;
@@ -366,6 +372,47 @@ grpc::Status IncidentServiceImpl::ListRevisions(grpc::ServerContext* ctx,
     return absl::OkStatus();
   });
   return grpcx::ToGrpcStatus(s);
+}
+
+grpc::Status IncidentServiceImpl::GetTimeline(grpc::ServerContext* ctx,
+                                              const v1::GetTimelineRequest* req,
+                                              v1::GetTimelineResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  if (auto s = CheckObject(req->object(), req->cluster()); !s.ok()) return grpcx::ToGrpcStatus(s);
+  const absl::Time now = engine_->clock().Now();
+  const absl::Time end = req->has_end_time() ? FromProtoTime(req->end_time()) : now;
+  const absl::Time start =
+      req->has_start_time() ? FromProtoTime(req->start_time()) : end - absl::Hours(6);
+  if (start > end || end - start > absl::Hours(24 * 31)) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+        "invalid window", {{"start_time", "must be before end_time, at most 31 days apart"}}));
+  }
+  const ObjectRef root{req->object().kind(), req->object().namespace_(), req->object().name()};
+  auto tl = ReadTimeline(*pool_, principal.tenant, req->cluster(), root, start, end);
+  if (!tl.ok()) return grpcx::ToGrpcStatus(tl.status());
+  for (const TimelineItem& it : tl->items) {
+    auto* e = resp->add_entries();
+    const int64_t us = absl::ToUnixMicros(it.time);
+    e->mutable_time()->set_seconds(us / 1'000'000);
+    e->mutable_time()->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
+    e->set_kind(it.kind);
+    *e->mutable_object() = ToKey(it.object);
+    e->set_relation(it.relation);
+    e->set_text(it.text);
+    e->set_severity(it.severity);
+    e->set_failure(it.failure);
+  }
+  for (size_t i = 0; i < tl->causes.size(); ++i) {
+    const Cause& c = tl->causes[i];
+    auto* out = resp->add_causes();
+    out->set_rank(static_cast<int32_t>(i + 1));
+    out->set_score(c.score);
+    out->set_entry(c.entry);
+    out->set_reason(c.reason);
+    out->set_arithmetic(c.arithmetic);
+  }
+  resp->set_first_failure(tl->first_failure);
+  return grpc::Status::OK;
 }
 
 }  // namespace k8i::correlation

@@ -13,7 +13,8 @@
 
 namespace k8i::correlation {
 
-// CorrelationPolicy: viewer for ListIncidents, GetIncident, GetDependencies and ListRevisions;
+// CorrelationPolicy: viewer for ListIncidents, GetIncident, GetDependencies, ListRevisions and
+// GetTimeline;
 // operator for AcknowledgeIncident and ResolveIncident; health public; reflection admin.
 const auth::Policy& CorrelationPolicy();
 
@@ -41,6 +42,8 @@ class IncidentServiceImpl final : public k8intel::v1::IncidentService::Service {
                                k8intel::v1::GetDependenciesResponse* resp) override;
   grpc::Status ListRevisions(grpc::ServerContext* ctx, const k8intel::v1::ListRevisionsRequest* req,
                              k8intel::v1::ListRevisionsResponse* resp) override;
+  grpc::Status GetTimeline(grpc::ServerContext* ctx, const k8intel::v1::GetTimelineRequest* req,
+                           k8intel::v1::GetTimelineResponse* resp) override;
 
  private:
   // Change applies an operator's acknowledgement or resolution of incident `name`.

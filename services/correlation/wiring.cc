@@ -33,6 +33,13 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                                .max_batch = cfg.max_batch},
                                               inventory));
 
+  auto* events = s.Own(std::make_unique<EventHandler>());
+  ASSIGN_OR_RETURN(p.events, s.AddConsumer({.name = kEventConsumer,
+                                            .group_id = cfg.group + "-events",
+                                            .topics = {s.Topic("events.v1")},
+                                            .max_batch = cfg.max_batch},
+                                           events));
+
   auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
       s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
   p.publish = s.AddJob({.name = "publish-incidents",

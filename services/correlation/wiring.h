@@ -18,13 +18,15 @@ struct Parts {
   IncidentServiceImpl* service = nullptr;
   kit::TransactionalConsumer* alerts = nullptr;
   kit::TransactionalConsumer* inventory = nullptr;
+  kit::TransactionalConsumer* events = nullptr;
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* tick = nullptr;
   inventory::UserAuth users;
 };
 
 // Wire registers IncidentService behind the auth interceptor (CorrelationPolicy, Redis rate
-// limits), the consumers of <prefix>alerts.v1 and <prefix>inventory.v1, and the leader-elected
+// limits), the consumers of <prefix>alerts.v1, <prefix>inventory.v1 and <prefix>events.v1,
+// and the leader-elected
 // jobs: the outbox publisher to <prefix>incidents.v1 and the idle tick.
 absl::Status Wire(kit::Service& service, const Config& config,
                   inventory::UserAuthOverrides overrides = {}, Parts* parts = nullptr);

@@ -53,9 +53,13 @@ CREATE TABLE members (
   workload_kind text NOT NULL DEFAULT '',
   workload_ns   text NOT NULL DEFAULT '',
   workload_name text NOT NULL DEFAULT '',
+  object_kind text NOT NULL DEFAULT '',
+  object_ns   text NOT NULL DEFAULT '',
+  object_name text NOT NULL DEFAULT '',
   body        bytea NOT NULL,
   PRIMARY KEY (tenant_id, incident_id, fingerprint)
 );
+CREATE INDEX members_object ON members (tenant_id, cluster_id, object_kind, object_ns, object_name);
 
 -- Every state change of every incident, with its per-incident sequence number: the history
 -- GetIncident shows and the outbox the publisher drains to k8i.incidents.v1 (`event` is the
@@ -103,6 +107,24 @@ CREATE TABLE revisions (
   PRIMARY KEY (tenant_id, cluster_id, kind, namespace, name, revision)
 );
 CREATE INDEX revisions_time ON revisions (tenant_id, cluster_id, at);
+
+-- Kubernetes events from k8i.events.v1 (for timelines), one row per event uid.
+CREATE TABLE events (
+  tenant_id  text NOT NULL,
+  cluster_id text NOT NULL,
+  uid        text NOT NULL,
+  type       text NOT NULL,
+  reason     text NOT NULL,
+  message    text NOT NULL,
+  kind       text NOT NULL,
+  namespace  text NOT NULL,
+  name       text NOT NULL,
+  first_time timestamptz NOT NULL,
+  last_time  timestamptz NOT NULL,
+  count      integer NOT NULL,
+  PRIMARY KEY (tenant_id, cluster_id, uid)
+);
+CREATE INDEX events_object ON events (tenant_id, cluster_id, kind, namespace, name, last_time);
 
 -- The service kit's processed-message records and job runs (libs/kit).
 CREATE TABLE processed_messages (

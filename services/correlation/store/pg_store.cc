@@ -101,6 +101,21 @@ AlertState ToMember(const pqxx::row& r) {
 
 }  // namespace
 
+std::string PgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "\"";
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += "\"";
+  }
+  out += "}";
+  return out;
+}
+
 std::optional<int64_t> ToMicros(absl::Time t) {
   if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return std::nullopt;
   return absl::ToUnixMicros(t);
@@ -123,15 +138,37 @@ ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::str
           FromMicros(r[2], absl::InfinitePast())};
 }
 
-void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
-  const std::string& t = c.tenant();
-  const std::string& cl = c.cluster();
+void LoadTopology(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                  Topology& topology) {
   for (const auto& r : tx.exec_params(
            "SELECT body FROM correlation.objects WHERE tenant_id = $1 AND cluster_id = $2 "
            "ORDER BY kind, namespace, name",
-           t, cl)) {
-    c.topology().Apply(Parse<v1::KubeObject>(r[0]));
+           tenant, cluster)) {
+    topology.Apply(Parse<v1::KubeObject>(r[0]));
   }
+}
+
+void SaveEvent(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+               const v1::KubeEvent& e) {
+  const absl::Time first = FromTs(e.first_time());
+  const absl::Time last = e.has_last_time() ? FromTs(e.last_time()) : first;
+  if (e.uid().empty() || first == absl::InfinitePast()) return;
+  tx.exec_params(
+      absl::StrCat("INSERT INTO correlation.events (tenant_id, cluster_id, uid, type, reason, "
+                   "message, kind, namespace, name, first_time, last_time, count) VALUES ($1, $2, "
+                   "$3, $4, $5, $6, $7, $8, $9, ", Ts(10), ", ", Ts(11), ", $12) "
+                   "ON CONFLICT (tenant_id, cluster_id, uid) DO UPDATE SET message = "
+                   "excluded.message, last_time = greatest(correlation.events.last_time, "
+                   "excluded.last_time), count = greatest(correlation.events.count, excluded.count)"),
+      tenant, cluster, e.uid(), e.type(), e.reason(), e.message().substr(0, 1024),
+      e.involved_object().kind(), e.involved_object().namespace_(), e.involved_object().name(),
+      absl::ToUnixMicros(first), absl::ToUnixMicros(std::max(first, last)), std::max(1, e.count()));
+}
+
+void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
+  const std::string& t = c.tenant();
+  const std::string& cl = c.cluster();
+  LoadTopology(tx, t, cl, c.topology());
   const std::optional<int64_t> since_us = ToMicros(since);
   std::vector<std::string> ids;
   for (const auto& r : tx.exec_params(
@@ -170,12 +207,13 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     const auto pos = std::find(inc->members.begin(), inc->members.end(), fp) - inc->members.begin();
     tx.exec_params(
         "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
-        "firing, node, workload_kind, workload_ns, workload_name, body) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+        "firing, node, workload_kind, workload_ns, workload_name, object_kind, object_ns, "
+        "object_name, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
         "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = excluded.ord, "
         "firing = excluded.firing, node = excluded.node, body = excluded.body",
         t, cl, id, fp, static_cast<int>(pos), m->firing, m->node, m->workload.kind,
-        m->workload.ns, m->workload.name, Bytes(MemberToProto(*m).SerializeAsString()));
+        m->workload.ns, m->workload.name, m->object.kind, m->object.ns, m->object.name,
+        Bytes(MemberToProto(*m).SerializeAsString()));
   }
   for (const auto& id : c.TakeDirtyIncidents()) {
     const IncidentState* inc = c.incident(id);
@@ -248,17 +286,7 @@ void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cl
 
 void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                   const RevisionDelta& d, absl::Time at) {
-  std::string changes = "{";
-  for (size_t i = 0; i < d.changes.size(); ++i) {
-    if (i > 0) changes += ",";
-    changes += "\"";
-    for (char ch : d.changes[i]) {
-      if (ch == '"' || ch == '\\') changes += '\\';
-      changes += ch;
-    }
-    changes += "\"";
-  }
-  changes += "}";
+  const std::string changes = PgTextArray(d.changes);
   tx.exec_params(
       absl::StrCat(
           "INSERT INTO correlation.revisions (tenant_id, cluster_id, kind, namespace, name, "

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -34,12 +35,23 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since);
 // version, watermark and last_input.
 void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row);
 
+// LoadTopology applies every stored object of the cluster to `topology`.
+void LoadTopology(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                  Topology& topology);
+
+// SaveEvent stores (or updates, by uid) a Kubernetes event for timelines.
+void SaveEvent(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+               const k8intel::v1::KubeEvent& event);
+
 // SaveObject stores the object as last seen (or deletes it); SaveRevision appends a revision
 // (numbered after the object's last).
 void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                 const k8intel::v1::KubeObject& object, absl::Time at);
 void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                   const RevisionDelta& delta, absl::Time at);
+
+// PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
+std::string PgTextArray(const std::vector<std::string>& values);
 
 // Times cross SQL as Unix microseconds (to_timestamp($n / 1e6) in, extract(epoch) * 1e6 out);
 // an infinite time is NULL.
