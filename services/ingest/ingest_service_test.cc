@@ -226,6 +226,80 @@ TEST_F(IngestServiceTest, ObjectsEventsAndAlertsAreUpserted) {
   EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.cluster_heartbeats"), 1);
 }
 
+// What the agent sends for ConfigMaps, Secrets (TLS and generic), pod volumes and env sources
+// and template hashes lands in the read model, each Secret as one row of kind Secret.
+TEST_F(IngestServiceTest, ConfigMapsSecretsAndPodReferencesAreStored) {
+  k8intel::v1::TelemetryBatch b;
+  b.set_batch_id("refs-1");
+  auto meta = [](k8intel::v1::ObjectMeta* m, const std::string& name) {
+    m->set_name(name);
+    m->set_namespace_("shop");
+    m->set_uid("uid-" + name);
+  };
+  auto* cm = b.add_objects()->mutable_config_map();
+  meta(cm->mutable_meta(), "settings");
+  cm->set_content_sha256(std::string(64, 'c'));
+  cm->add_keys("mode");
+  auto* tls = b.add_objects()->mutable_tls_secret();
+  meta(tls->mutable_meta(), "shop-tls");
+  tls->mutable_not_after()->set_seconds(1'900'000'000);
+  auto* secret = b.add_objects()->mutable_secret();
+  meta(secret->mutable_meta(), "db-password");
+  secret->set_type("Opaque");
+  secret->set_content_sha256(std::string(64, 'a'));
+  secret->add_keys("password");
+  auto* pod = b.add_objects()->mutable_pod();
+  meta(pod->mutable_meta(), "api-0");
+  auto* vol = pod->add_volumes();
+  vol->set_name("creds");
+  vol->set_type("secret");
+  vol->set_source("db-password");
+  auto* env = pod->add_env_sources();
+  env->set_kind("ConfigMap");
+  env->set_name("settings");
+  env->set_optional(true);
+  auto* w = b.add_objects()->mutable_workload();
+  meta(w->mutable_meta(), "api");
+  w->set_kind(k8intel::v1::WORKLOAD_KIND_DEPLOYMENT);
+  w->set_template_sha256(std::string(64, 'f'));
+  ASSERT_TRUE(Push(b).ok());
+
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Secret'"), 2);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Secret' AND "
+                         "name = 'db-password' AND uid = 'uid-db-password' AND "
+                         "object->>'type' = 'Opaque' AND object->>'content_sha256' = '" +
+                         std::string(64, 'a') + "' AND object->'keys' = '[\"password\"]'"),
+            1);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Secret' AND "
+                         "name = 'shop-tls' AND object ? 'not_after' AND "
+                         "NOT object ? 'content_sha256'"),
+            1);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'ConfigMap' AND "
+                         "name = 'settings' AND object->'keys' = '[\"mode\"]'"),
+            1);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Pod' AND "
+                         "object->'volumes' = '[{\"name\": \"creds\", \"type\": \"secret\", "
+                         "\"source\": \"db-password\"}]' AND object->'env_sources' = "
+                         "'[{\"kind\": \"ConfigMap\", \"name\": \"settings\", \"optional\": "
+                         "true}]'"),
+            1);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Deployment' AND "
+                         "object->>'template_sha256' = '" + std::string(64, 'f') + "'"),
+            1);
+  // The protobuf body is the message that was sent.
+  k8intel::v1::SecretMeta stored;
+  ASSERT_TRUE(h_->pool()
+                  .WithTransaction([&](pqxx::work& tx) {
+                    const pqxx::binarystring bytes(tx.exec1(
+                        "SELECT object_pb FROM telemetry.objects WHERE kind = 'Secret' AND "
+                        "name = 'db-password'")[0]);
+                    stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(stored.SerializeAsString(), secret->SerializeAsString());
+}
+
 TEST_F(IngestServiceTest, OldSamplesGetPartitionsOnDemand) {
   auto b = MakeBatch("old-1", 1, 1);
   b.mutable_metrics(0)->mutable_samples(0)->set_time_unix_ms(

@@ -261,6 +261,9 @@ TEST_F(KubeE2eTest, SnapshotDeltasAlertsAndOutagesArriveInPostgresExactlyOnce) {
                         {"version", 3},
                         {"chart", {{"metadata", {{"name", "shop-chart"}, {"version", "1.2.3"},
                                                  {"appVersion", "4.5.6"}}}}}};
+  const Json db_password = {{"metadata", Meta("shop", "db-password")},
+                            {"type", "Opaque"},
+                            {"data", {{"password", absl::Base64Escape("hunter2")}}}};
   cluster.Seed(
       "/api/v1/secrets",
       {{{"metadata", Meta("shop", "shop-tls")},
@@ -270,9 +273,7 @@ TEST_F(KubeE2eTest, SnapshotDeltasAlertsAndOutagesArriveInPostgresExactlyOnce) {
        {{"metadata", helm_meta},
         {"type", "helm.sh/release.v1"},
         {"data", {{"release", absl::Base64Escape(absl::Base64Escape(Gzip(release.dump())))}}}},
-       {{"metadata", Meta("shop", "db-password")},
-        {"type", "Opaque"},
-        {"data", {{"password", absl::Base64Escape("hunter2")}}}}});
+       db_password});
   cluster.Seed("/api/v1/events", {});
 
   auto api_proxy = TcpProxy::Start(api.port());
@@ -299,7 +300,7 @@ TEST_F(KubeE2eTest, SnapshotDeltasAlertsAndOutagesArriveInPostgresExactlyOnce) {
           h_->cluster(), std::move(*collector));
 
   // 1. The snapshot.
-  ASSERT_TRUE(TickUntil(a, [&] { return Q("true") >= 12; }, absl::Seconds(20)))
+  ASSERT_TRUE(TickUntil(a, [&] { return Q("true") >= 13; }, absl::Seconds(20)))
       << Q("true") << " objects";
   EXPECT_EQ(Q("kind = 'Node' AND name = 'node-1' AND (object->'capacity'->>'cpu_millicores')::int "
               "= 4000"),
@@ -317,10 +318,19 @@ TEST_F(KubeE2eTest, SnapshotDeltasAlertsAndOutagesArriveInPostgresExactlyOnce) {
   EXPECT_EQ(Q("kind = 'Secret' AND name = 'shop-tls' AND abs(extract(epoch FROM "
               "(object->>'not_after')::timestamptz) - " + std::to_string(not_after) + ") < 5"),
             1);
-  EXPECT_EQ(Q("kind = 'Secret'"), 1) << "the Opaque secret is not inventoried";
+  EXPECT_EQ(Q("kind = 'Secret'"), 2);
+  EXPECT_EQ(Q("kind = 'Secret' AND name = 'db-password' AND object->>'type' = 'Opaque' AND "
+              "object->'keys' = '[\"password\"]' AND object->>'content_sha256' = '" +
+              kube::SecretHash(db_password) + "'"),
+            1)
+      << "the Opaque secret: metadata, keys and hash";
   EXPECT_EQ(Q("object::text LIKE '%" + absl::Base64Escape("PRIVATE-KEY-MATERIAL") +
-              "%' OR object::text LIKE '%PRIVATE-KEY%' OR object::text LIKE '%hunter2%'"),
-            0) << "no key material";
+              "%' OR object::text LIKE '%PRIVATE-KEY%' OR object::text LIKE '%hunter2%' OR "
+              "object::text LIKE '%" + absl::Base64Escape("hunter2") + "%' OR "
+              "position('hunter2'::bytea IN coalesce(object_pb, '')) > 0 OR "
+              "position('" + absl::Base64Escape("hunter2") +
+              "'::bytea IN coalesce(object_pb, '')) > 0"),
+            0) << "no key material, no secret value";
   EXPECT_EQ(Q("kind = 'HelmRelease' AND object->>'release_name' = 'shop' AND object->>'chart' = "
               "'shop-chart' AND object->>'chart_version' = '1.2.3' AND object->>'app_version' "
               "= '4.5.6' AND object->>'status' = 'deployed' AND object->>'revision' = '3'"),
@@ -398,7 +408,7 @@ TEST_F(KubeE2eTest, SnapshotDeltasAlertsAndOutagesArriveInPostgresExactlyOnce) {
   EXPECT_EQ(Q("kind = 'Pod'"), 5);
   EXPECT_EQ(Q("kind = 'Pod' AND deleted"), 2);
   EXPECT_EQ(Q("kind = 'ConfigMap'"), 2);
-  EXPECT_EQ(Q("true"), 14);
+  EXPECT_EQ(Q("true"), 15);
   EXPECT_EQ(Q("true", "events"), 3);
   EXPECT_EQ(Q("name = 'CrashLoopBackOff'", "alerts"), 1);
   EXPECT_EQ(Q("name = 'CrashLoopBackOff' AND status = 2", "alerts"), 1) << "resolved on delete";

@@ -50,6 +50,7 @@ const k8intel::v1::ObjectMeta* MetaOf(const KubeObject& o) {
     case KubeObject::kTlsSecret: return &o.tls_secret().meta();
     case KubeObject::kHelmRelease: return &o.helm_release().meta();
     case KubeObject::kService: return &o.service().meta();
+    case KubeObject::kSecret: return &o.secret().meta();
     case KubeObject::OBJECT_NOT_SET: return nullptr;
   }
   return nullptr;

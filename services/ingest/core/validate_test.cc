@@ -139,6 +139,14 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"PodWithoutNamespace",
              [](auto& b) { b.mutable_objects(0)->mutable_pod()->mutable_meta()->clear_namespace_(); },
              "batch.objects[0].meta.namespace", "without a namespace"},
+        Case{"SecretWithoutNamespace",
+             [](auto& b) { b.mutable_objects(0)->mutable_secret()->mutable_meta()->set_name("s"); },
+             "batch.objects[0].meta.namespace", "without a namespace"},
+        Case{"SecretWithoutName",
+             [](auto& b) {
+               b.mutable_objects(0)->mutable_secret()->mutable_meta()->set_namespace_("shop");
+             },
+             "batch.objects[0].meta.name", "object name is empty"},
         Case{"EventWithoutUid", [](auto& b) { b.mutable_events(0)->clear_uid(); },
              "batch.events[0].uid", "empty"},
         Case{"AlertWithoutStatus",
@@ -150,6 +158,38 @@ TEST(ValidateTest, GoodBatchPassesAndCountsSamples) {
   ValidationResult r = ValidateBatch(GoodBatch(), Limits{}, kNow);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ(r.samples, 1);
+}
+
+// Every kind of object an agent sends, old and new, passes with a name (and a namespace when
+// namespaced); the newer Pod and Workload fields are optional.
+TEST(ValidateTest, EveryObjectKindPasses) {
+  TelemetryBatch b = GoodBatch();
+  auto named = [](k8intel::v1::ObjectMeta* m, bool namespaced) {
+    m->set_name("x");
+    if (namespaced) m->set_namespace_("shop");
+  };
+  named(b.add_objects()->mutable_node()->mutable_meta(), false);
+  named(b.add_objects()->mutable_namespace_()->mutable_meta(), false);
+  named(b.add_objects()->mutable_workload()->mutable_meta(), true);
+  named(b.add_objects()->mutable_persistent_volume_claim()->mutable_meta(), true);
+  named(b.add_objects()->mutable_config_map()->mutable_meta(), true);
+  named(b.add_objects()->mutable_tls_secret()->mutable_meta(), true);
+  named(b.add_objects()->mutable_helm_release()->mutable_meta(), true);
+  named(b.add_objects()->mutable_service()->mutable_meta(), true);
+  auto* secret = b.add_objects()->mutable_secret();
+  named(secret->mutable_meta(), true);
+  secret->set_type("Opaque");
+  secret->set_content_sha256(std::string(64, '0'));
+  secret->add_keys("password");
+  auto* pod = b.add_objects()->mutable_pod();
+  named(pod->mutable_meta(), true);
+  auto* v = pod->add_volumes();
+  v->set_name("creds");
+  v->set_type("secret");
+  v->set_source("x");
+  pod->add_env_sources()->set_kind("ConfigMap");
+  ValidationResult r = ValidateBatch(b, Limits{}, kNow);
+  EXPECT_TRUE(r.ok()) << (r.violations.empty() ? "" : r.violations[0].field);
 }
 
 TEST(ValidateTest, EveryBadItemIsReportedButTheListIsCapped) {

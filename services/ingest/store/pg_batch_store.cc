@@ -74,8 +74,13 @@ ObjectRow Describe(const KubeObject& o) {
               ToJson(o.persistent_volume_claim()), &o.persistent_volume_claim()};
     case KubeObject::kConfigMap:
       return {"ConfigMap", &o.config_map().meta(), ToJson(o.config_map()), &o.config_map()};
+    // TLS and other Secrets share the kind, one row per Secret as in Kubernetes (a Secret's type
+    // never changes). Readers tell them apart by the stored object: only a SecretMeta has
+    // content_sha256 (always set); object_pb holds the matching message.
     case KubeObject::kTlsSecret:
       return {"Secret", &o.tls_secret().meta(), ToJson(o.tls_secret()), &o.tls_secret()};
+    case KubeObject::kSecret:
+      return {"Secret", &o.secret().meta(), ToJson(o.secret()), &o.secret()};
     case KubeObject::kHelmRelease:
       return {"HelmRelease", &o.helm_release().meta(), ToJson(o.helm_release()),
               &o.helm_release()};

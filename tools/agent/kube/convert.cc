@@ -1,7 +1,10 @@
 #include "tools/agent/kube/convert.h"
 
+#include <utility>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/common/ids.h"
 #include "tools/agent/kube/quantity.h"
 #include "tools/agent/kube/secrets.h"
 
@@ -76,6 +79,18 @@ k8intel::v1::WorkloadKind KindOf(const std::string& resource) {
   return k8intel::v1::WORKLOAD_KIND_UNSPECIFIED;
 }
 
+// TemplateHash is the hex SHA-256 of the pod template (a CronJob's jobTemplate) as canonical
+// JSON: nlohmann::json keeps object members in a std::map, so dump() writes them sorted by key
+// and without whitespace, whatever order the API server sent. Nothing is left out; the
+// `pod-template-hash` label is added to a ReplicaSet's template, never to its Deployment's, so
+// a Deployment's hash changes exactly when its template does. Empty when there is no template.
+std::string TemplateHash(const std::string& resource, const Json& spec) {
+  const Json& tmpl = Obj(spec, resource == "cronjobs" ? "jobTemplate" : "template");
+  if (tmpl.empty()) return "";
+  // Error handler `replace`: an invalid UTF-8 string from the API must not throw.
+  return Sha256Hex(tmpl.dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
 k8intel::v1::Workload ToWorkload(const std::string& resource, const Json& o) {
   k8intel::v1::Workload w;
   *w.mutable_meta() = ToMeta(Obj(o, "metadata"));
@@ -101,6 +116,7 @@ k8intel::v1::Workload ToWorkload(const std::string& resource, const Json& o) {
   }
   CopyStringMap(Obj(Obj(spec, "selector"), "matchLabels"), w.mutable_selector());
   AddContainerSpecs(Obj(Obj(spec, "template"), "spec"), w.mutable_containers());
+  w.set_template_sha256(TemplateHash(resource, spec));
   return w;
 }
 
@@ -129,6 +145,74 @@ k8intel::v1::ContainerStatus ToContainerStatus(const Json& s, const Json& spec) 
   return c;
 }
 
+// AddVolumes lists the pod's volumes by what backs them. A projected volume is listed as
+// `projected`, then once more per ConfigMap or Secret it projects (typed configMap/secret, the
+// volume's name), so whoever follows ConfigMap and Secret volumes sees those too.
+void AddVolumes(const Json& pod_spec, k8intel::v1::Pod* p) {
+  // Volume source field (also the type sent) and the field naming what backs it.
+  static constexpr std::pair<const char*, const char*> kSources[] = {
+      {"configMap", "name"}, {"secret", "secretName"}, {"persistentVolumeClaim", "claimName"},
+      {"hostPath", "path"},  {"emptyDir", nullptr},    {"projected", nullptr}};
+  for (const Json& v : Arr(pod_spec, "volumes")) {
+    auto* out = p->add_volumes();
+    out->set_name(Str(v, "name"));
+    out->set_type("other");
+    for (const auto& [type, source] : kSources) {
+      const Json* f = Field(v, type);
+      if (f == nullptr || !f->is_object()) continue;
+      out->set_type(type);
+      if (source != nullptr) out->set_source(Str(*f, source));
+      break;
+    }
+    if (out->type() != "projected") continue;
+    const std::string name = out->name();
+    for (const Json& src : Arr(Obj(v, "projected"), "sources")) {
+      for (const char* type : {"configMap", "secret"}) {
+        const Json* ref = Field(src, type);
+        if (ref == nullptr || !ref->is_object()) continue;
+        auto* projected = p->add_volumes();
+        projected->set_name(name);
+        projected->set_type(type);
+        projected->set_source(Str(*ref, "name"));
+      }
+    }
+  }
+}
+
+// AddEnvSources lists the ConfigMaps and Secrets the containers, then the init containers, read
+// through env[].valueFrom and envFrom[]: each (kind, name) once, in first-seen order, optional
+// only if every reference to it is.
+void AddEnvSources(const Json& pod_spec, k8intel::v1::Pod* p) {
+  auto add = [p](const char* kind, const Json& ref) {
+    const std::string name = Str(ref, "name");
+    if (name.empty()) return;
+    const bool optional = Bool(ref, "optional");
+    for (auto& e : *p->mutable_env_sources()) {
+      if (e.kind() == kind && e.name() == name) {
+        e.set_optional(e.optional() && optional);
+        return;
+      }
+    }
+    auto* e = p->add_env_sources();
+    e->set_kind(kind);
+    e->set_name(name);
+    e->set_optional(optional);
+  };
+  for (const char* list : {"containers", "initContainers"}) {
+    for (const Json& c : Arr(pod_spec, list)) {
+      for (const Json& env : Arr(c, "env")) {
+        const Json& from = Obj(env, "valueFrom");
+        add("ConfigMap", Obj(from, "configMapKeyRef"));
+        add("Secret", Obj(from, "secretKeyRef"));
+      }
+      for (const Json& from : Arr(c, "envFrom")) {
+        add("ConfigMap", Obj(from, "configMapRef"));
+        add("Secret", Obj(from, "secretRef"));
+      }
+    }
+  }
+}
+
 k8intel::v1::Pod ToPod(const Json& o) {
   k8intel::v1::Pod p;
   *p.mutable_meta() = ToMeta(Obj(o, "metadata"));
@@ -144,6 +228,8 @@ k8intel::v1::Pod ToPod(const Json& o) {
   for (const Json& s : Arr(status, "containerStatuses")) {
     *p.add_containers() = ToContainerStatus(s, spec);
   }
+  AddVolumes(spec, &p);
+  AddEnvSources(spec, &p);
   // The direct controller; the collector replaces a ReplicaSet by its Deployment.
   for (const auto& owner : p.meta().owners()) {
     if (owner.controller()) {
@@ -254,7 +340,7 @@ std::optional<KubeObject> ToKubeObject(const std::string& resource, const Json& 
     } else if (type == "helm.sh/release.v1") {
       *out.mutable_helm_release() = ToHelmRelease(o);
     } else {
-      return std::nullopt;
+      *out.mutable_secret() = ToSecretMeta(o);
     }
   } else {
     return std::nullopt;
@@ -327,6 +413,8 @@ const k8intel::v1::ObjectMeta& ObjectMetaOf(const KubeObject& o) {
       return o.helm_release().meta();
     case KubeObject::kService:
       return o.service().meta();
+    case KubeObject::kSecret:
+      return o.secret().meta();
     default:
       return k8intel::v1::ObjectMeta::default_instance();
   }

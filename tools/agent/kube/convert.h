@@ -1,6 +1,7 @@
 // Conversion of Kubernetes API objects (JSON as served by the API server) into the k8intel
 // telemetry protos: Node, Namespace, Workload, Pod, PersistentVolumeClaim, Service, ConfigMap,
-// TlsSecret, HelmRelease and KubeEvent. Never throws: missing or mistyped fields become defaults.
+// TlsSecret, HelmRelease, SecretMeta and KubeEvent. Never throws: missing or mistyped fields
+// become defaults.
 #pragma once
 
 #include <optional>
@@ -21,8 +22,9 @@ void SetTime(const std::string& s, google::protobuf::Timestamp* ts);
 k8intel::v1::ObjectMeta ToMeta(const Json& metadata);
 
 // ToKubeObject converts an object of `resource` (a name from KnownResources(): "pods",
-// "deployments", ...). Returns nullopt for objects k8intel does not inventory (events, Secrets
-// other than TLS and Helm releases) and for anything without metadata.name.
+// "deployments", ...). Secrets become TlsSecret, HelmRelease or, for every other type,
+// SecretMeta (never a value). Returns nullopt for objects k8intel does not inventory (events)
+// and for anything without metadata.name.
 std::optional<k8intel::v1::KubeObject> ToKubeObject(const std::string& resource, const Json& obj);
 
 // ToKubeEvent converts a core/v1 Event; nullopt when it lacks a uid, a reason or the

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/agent/kube/informer.h"
 
@@ -99,11 +101,201 @@ TEST(ConvertTest, EventWithEventTimeOnly) {
   EXPECT_FALSE(ToKubeEvent(Json::parse(R"({"reason": "x"})")));
 }
 
-TEST(ConvertTest, UninterestingSecretsAreSkipped) {
-  const Json s = Json::parse(R"({"metadata": {"name": "pw"}, "type": "Opaque",
-                                 "data": {"password": "aHVudGVyMg=="}})");
-  EXPECT_FALSE(ToKubeObject("secrets", s));
+TEST(ConvertTest, ObjectsWithoutNameAreSkipped) {
   EXPECT_FALSE(ToKubeObject("pods", Json::parse(R"({"metadata": {}})")));
+  EXPECT_FALSE(ToKubeObject("secrets", Json::parse(R"({"metadata": {}, "type": "Opaque"})")));
+}
+
+// A pod volume as the API serves it, and what is sent for it.
+struct VolumeCase {
+  std::string name;
+  std::string volume;  // JSON of one spec.volumes[] entry
+  std::string type, source;
+};
+
+class PodVolumeCases : public ::testing::TestWithParam<VolumeCase> {};
+
+TEST_P(PodVolumeCases, TypeAndSource) {
+  const VolumeCase& c = GetParam();
+  Json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}},
+              {"spec", {{"volumes", Json::array({Json::parse(c.volume)})}}}};
+  auto o = ToKubeObject("pods", pod);
+  ASSERT_TRUE(o && o->has_pod());
+  ASSERT_EQ(o->pod().volumes_size(), 1);
+  EXPECT_EQ(o->pod().volumes(0).name(), "v");
+  EXPECT_EQ(o->pod().volumes(0).type(), c.type);
+  EXPECT_EQ(o->pod().volumes(0).source(), c.source);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryType, PodVolumeCases,
+    ::testing::Values(
+        VolumeCase{"ConfigMap", R"({"name": "v", "configMap": {"name": "cfg", "defaultMode": 1}})",
+                   "configMap", "cfg"},
+        VolumeCase{"Secret", R"({"name": "v", "secret": {"secretName": "pw", "optional": true}})",
+                   "secret", "pw"},
+        VolumeCase{"Pvc", R"({"name": "v", "persistentVolumeClaim": {"claimName": "data-0"}})",
+                   "persistentVolumeClaim", "data-0"},
+        VolumeCase{"HostPath", R"({"name": "v", "hostPath": {"path": "/var/log", "type": ""}})",
+                   "hostPath", "/var/log"},
+        VolumeCase{"EmptyDir", R"({"name": "v", "emptyDir": {}})", "emptyDir", ""},
+        VolumeCase{"EmptyProjected", R"({"name": "v", "projected": {"sources": []}})", "projected",
+                   ""},
+        VolumeCase{"DownwardApi", R"({"name": "v", "downwardAPI": {"items": []}})", "other", ""},
+        VolumeCase{"Csi", R"({"name": "v", "csi": {"driver": "x"}})", "other", ""},
+        VolumeCase{"MistypedSource", R"({"name": "v", "configMap": "cfg"})", "other", ""}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ConvertTest, ProjectedVolumeListsItsConfigMapsAndSecrets) {
+  const Json pod = Json::parse(R"({"metadata": {"name": "p", "namespace": "ns"},
+    "spec": {"volumes": [{"name": "kube-api-access", "projected": {"sources": [
+      {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+      {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+      {"downwardAPI": {"items": []}},
+      {"secret": {"name": "app-creds"}}]}},
+      {"name": "logs", "emptyDir": {}}]}})");
+  auto o = ToKubeObject("pods", pod);
+  ASSERT_TRUE(o && o->has_pod());
+  std::vector<std::string> got;
+  for (const auto& v : o->pod().volumes()) {
+    got.push_back(absl::StrCat(v.name(), "|", v.type(), "|", v.source()));
+  }
+  EXPECT_THAT(got, ::testing::ElementsAre("kube-api-access|projected|",
+                                          "kube-api-access|configMap|kube-root-ca.crt",
+                                          "kube-api-access|secret|app-creds", "logs|emptyDir|"));
+}
+
+// Env references of a pod's containers and what is sent: "Kind/name" or "Kind/name?" (optional).
+struct EnvCase {
+  std::string name;
+  std::string spec;  // JSON of the pod spec
+  std::vector<std::string> want;
+};
+
+class PodEnvCases : public ::testing::TestWithParam<EnvCase> {};
+
+TEST_P(PodEnvCases, ListedOnceInFirstSeenOrder) {
+  Json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}},
+              {"spec", Json::parse(GetParam().spec)}};
+  auto o = ToKubeObject("pods", pod);
+  ASSERT_TRUE(o && o->has_pod());
+  std::vector<std::string> got;
+  for (const auto& e : o->pod().env_sources()) {
+    got.push_back(absl::StrCat(e.kind(), "/", e.name(), e.optional() ? "?" : ""));
+  }
+  EXPECT_EQ(got, GetParam().want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    References, PodEnvCases,
+    ::testing::Values(
+        EnvCase{
+            "None", R"({"containers": [{"name": "a", "env": [{"name": "X", "value": "1"}]}]})", {}},
+        EnvCase{"ValueFromAndEnvFrom",
+                R"({"containers": [{"name": "a",
+                  "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cfg"}}},
+                          {"name": "P", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "p"}}},
+                          {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+                  "envFrom": [{"secretRef": {"name": "api-keys"}},
+                              {"prefix": "C_", "configMapRef": {"name": "common"}}]}]})",
+                {"ConfigMap/cfg", "Secret/pw", "Secret/api-keys", "ConfigMap/common"}},
+        EnvCase{"DedupAcrossContainersAndInitContainers",
+                R"({
+                  "initContainers": [{"name": "init", "envFrom": [
+                    {"secretRef": {"name": "init-only"}}, {"configMapRef": {"name": "cfg"}}]}],
+                  "containers": [
+                    {"name": "a", "envFrom": [{"configMapRef": {"name": "cfg"}}]},
+                    {"name": "b", "env": [
+                      {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cfg"}}}]}]})",
+                {"ConfigMap/cfg", "Secret/init-only"}},
+        EnvCase{"SameNameDifferentKinds",
+                R"({"containers": [{"name": "a", "envFrom": [
+                  {"configMapRef": {"name": "app"}}, {"secretRef": {"name": "app"}}]}]})",
+                {"ConfigMap/app", "Secret/app"}},
+        EnvCase{"OptionalOnlyIfEveryReferenceIs",
+                R"({"containers": [
+                  {"name": "a", "envFrom": [{"secretRef": {"name": "s1", "optional": true}},
+                                            {"secretRef": {"name": "s2", "optional": true}}]},
+                  {"name": "b", "env": [
+                    {"name": "X", "valueFrom": {"secretKeyRef": {"name": "s1", "optional": false}}},
+                    {"name": "Y", "valueFrom": {"secretKeyRef": {"name": "s2", "optional": true}}}
+                  ]}]})",
+                {"Secret/s1", "Secret/s2?"}},
+        EnvCase{"NamelessAndMistypedRefsIgnored",
+                R"({"containers": [{"name": "a",
+                  "env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"key": "x"}}},
+                          {"name": "Y", "valueFrom": {"secretKeyRef": "pw"}}],
+                  "envFrom": [{"secretRef": {"name": 7}}, 5]}]})",
+                {}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ConvertTest, OldShapedPodHasNoVolumesOrEnvSources) {
+  auto o = ToKubeObject("pods", Json::parse(R"({"metadata": {"name": "p", "namespace": "ns"},
+      "spec": {"containers": [{"name": "a", "image": "x"}]}})"));
+  ASSERT_TRUE(o && o->has_pod());
+  EXPECT_EQ(o->pod().volumes_size(), 0);
+  EXPECT_EQ(o->pod().env_sources_size(), 0);
+}
+
+std::string TemplateHashOf(const std::string& resource, const Json& o) {
+  auto w = ToKubeObject(resource, o);
+  return w && w->has_workload() ? w->workload().template_sha256() : "<no workload>";
+}
+
+TEST(ConvertTest, TemplateHashIsStableAcrossKeyOrderAndFollowsTheTemplate) {
+  const Json d = Json::parse(kDeployment);
+  const std::string h = TemplateHashOf("deployments", d);
+  EXPECT_EQ(h.size(), 64u);
+  // The same Deployment with every object's members in another order (ordered_json keeps the
+  // text's order; the conversion must not depend on it).
+  const auto reordered = nlohmann::ordered_json::parse(R"({
+    "status": {"updatedReplicas": 3, "availableReplicas": 2, "readyReplicas": 2},
+    "spec": {"template": {"spec": {"containers": [
+               {"resources": {"limits": {"memory": "1Gi"}, "requests": {"memory": "256Mi",
+                "cpu": "500m"}}, "image": "api:2", "name": "app"},
+               {"image": "envoy:1", "name": "sidecar"}]}},
+             "selector": {"matchLabels": {"app": "api"}}, "replicas": 3},
+    "metadata": {"labels": {"app": "api"}, "creationTimestamp": "2024-03-01T12:00:00Z",
+                 "resourceVersion": "77", "uid": "u1", "namespace": "prod", "name": "api"},
+    "kind": "Deployment", "apiVersion": "apps/v1"})");
+  EXPECT_EQ(TemplateHashOf("deployments", Json::parse(reordered.dump())), h);
+  // Status, replicas and metadata outside the template do not count.
+  Json scaled = d;
+  scaled["spec"]["replicas"] = 5;
+  scaled["status"]["readyReplicas"] = 5;
+  scaled["metadata"]["resourceVersion"] = "78";
+  EXPECT_EQ(TemplateHashOf("deployments", scaled), h);
+  // The image, a resource or a template label does.
+  Json image = d;
+  image["spec"]["template"]["spec"]["containers"][0]["image"] = "api:3";
+  EXPECT_NE(TemplateHashOf("deployments", image), h);
+  Json memory = d;
+  memory["spec"]["template"]["spec"]["containers"][1]["resources"] = {
+      {"limits", {{"memory", "1Gi"}}}};
+  EXPECT_NE(TemplateHashOf("deployments", memory), h);
+  Json label = d;
+  label["spec"]["template"]["metadata"] = {{"labels", {{"restartedAt", "now"}}}};
+  EXPECT_NE(TemplateHashOf("deployments", label), h);
+  // The same template hashes the same under any workload kind that has spec.template.
+  EXPECT_EQ(TemplateHashOf("statefulsets", d), h);
+  // No template, no hash (and old servers see an empty field).
+  Json none = d;
+  none["spec"].erase("template");
+  EXPECT_EQ(TemplateHashOf("deployments", none), "");
+}
+
+TEST(ConvertTest, CronJobTemplateHashIsOverTheJobTemplate) {
+  Json cj = Json::parse(R"({"metadata": {"name": "report", "namespace": "data"},
+    "spec": {"schedule": "*/15 * * * *", "jobTemplate": {"spec": {"template": {"spec": {
+      "containers": [{"name": "report", "image": "report:1"}]}}}}}})");
+  const std::string h = TemplateHashOf("cronjobs", cj);
+  EXPECT_EQ(h.size(), 64u);
+  Json schedule = cj;
+  schedule["spec"]["schedule"] = "0 * * * *";
+  EXPECT_EQ(TemplateHashOf("cronjobs", schedule), h);
+  Json image = cj;
+  image["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] = "report:2";
+  EXPECT_NE(TemplateHashOf("cronjobs", image), h);
 }
 
 // Hostile input: every resource, every field given the wrong type or an absurd value, plus
@@ -145,12 +337,32 @@ TEST(ConvertTest, HostileJsonNeverCrashes) {
                                          "selector",
                                          "matchLabels",
                                          "template",
+                                         "jobTemplate",
                                          "ports",
-                                         "items"};
+                                         "items",
+                                         "volumes",
+                                         "projected",
+                                         "sources",
+                                         "configMap",
+                                         "secret",
+                                         "initContainers",
+                                         "env",
+                                         "envFrom",
+                                         "valueFrom",
+                                         "secretKeyRef",
+                                         "configMapRef",
+                                         "optional"};
   std::mt19937 rng(42);
-  const Json base = Json::parse(kDeployment);
+  const Json bases[] = {Json::parse(kDeployment), Json::parse(R"({
+    "metadata": {"name": "p", "namespace": "ns"},
+    "spec": {"volumes": [{"name": "a", "projected": {"sources": [{"secret": {"name": "s"}}]}},
+                         {"name": "b", "configMap": {"name": "c"}}],
+             "initContainers": [{"name": "i", "envFrom": [{"configMapRef": {"name": "c"}}]}],
+             "containers": [{"name": "c", "env": [{"name": "X", "valueFrom":
+                              {"secretKeyRef": {"name": "s", "key": "k", "optional": true}}}]}]},
+    "jobTemplate": {"spec": {}}})")};
   for (int i = 0; i < 3000; ++i) {
-    Json o = base;
+    Json o = bases[i % 2];
     // Overwrite a few random keys at random depths.
     for (int k = 0; k < 4; ++k) {
       Json* cur = &o;

@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <ctime>
+#include <initializer_list>
 #include <map>
 #include <memory>
 
@@ -58,22 +59,40 @@ absl::StatusOr<std::string> Gunzip(const std::string& in) {
   return out;
 }
 
-}  // namespace
-
-std::string ConfigMapHash(const Json& configmap) {
-  // std::map sorts the keys; "d:"/"b:" keep data and binaryData apart.
-  std::map<std::string, std::string> entries;
-  for (const char* field : {"data", "binaryData"}) {
-    const Json& data = Obj(configmap, field);
+// ContentHash is the hex SHA-256 over the sorted string entries of the object fields `fields`,
+// each key prefixed by its field's initial ("d:" data, "b:" binaryData) and every key and value
+// length-prefixed. ConfigMap hashes stored by earlier agents depend on this exact encoding.
+std::string ContentHash(const Json& object, std::initializer_list<const char*> fields) {
+  std::map<std::string, std::string> entries;  // sorts the keys
+  for (const char* field : fields) {
+    const Json& data = Obj(object, field);
     for (auto it = data.begin(); it != data.end(); ++it) {
       if (!it.value().is_string()) continue;
-      entries[absl::StrCat(field[0] == 'd' ? "d:" : "b:", it.key())] =
+      entries[absl::StrCat(absl::string_view(field, 1), ":", it.key())] =
           it.value().get<std::string>();
     }
   }
   std::string buf;
   for (const auto& [k, v] : entries) absl::StrAppend(&buf, k.size(), ":", k, v.size(), ":", v);
   return Sha256Hex(buf);
+}
+
+}  // namespace
+
+std::string ConfigMapHash(const Json& configmap) {
+  return ContentHash(configmap, {"data", "binaryData"});
+}
+
+std::string SecretHash(const Json& secret) { return ContentHash(secret, {"data"}); }
+
+k8intel::v1::SecretMeta ToSecretMeta(const Json& secret) {
+  k8intel::v1::SecretMeta s;
+  *s.mutable_meta() = ToMeta(Obj(secret, "metadata"));
+  s.set_type(Str(secret, "type"));
+  s.set_content_sha256(SecretHash(secret));
+  const Json& data = Obj(secret, "data");
+  for (auto it = data.begin(); it != data.end(); ++it) s.add_keys(it.key());
+  return s;
 }
 
 absl::Status ParseCertificate(const std::string& pem, k8intel::v1::TlsSecret* out) {

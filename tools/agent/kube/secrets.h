@@ -1,6 +1,6 @@
-// Facts from Secrets and ConfigMaps that are safe to send: a ConfigMap's content hash (never the
-// data), a TLS certificate's validity, subject, issuer and DNS names (never key material), and a
-// Helm release's name, chart, version and status.
+// Facts from Secrets and ConfigMaps that are safe to send: a ConfigMap's or a generic Secret's
+// content hash and key names (never the data), a TLS certificate's validity, subject, issuer and
+// DNS names (never key material), and a Helm release's name, chart, version and status.
 #pragma once
 
 #include <string>
@@ -14,6 +14,16 @@ namespace k8i::agent::kube {
 // ConfigMapHash returns the hex SHA-256 over the sorted keys and values of `data` and
 // `binaryData` (length-prefixed, so no two different maps collide by concatenation).
 std::string ConfigMapHash(const Json& configmap);
+
+// SecretHash is ConfigMapHash over a Secret's `data` alone (its values as served, base64): equal
+// content gives equal hashes, so a change is visible without the values ever leaving the cluster.
+// It is unsalted: whoever can read it can test a guessed value against it, which matters only
+// for a Secret holding nothing but short, guessable values.
+std::string SecretHash(const Json& secret);
+
+// ToSecretMeta converts a Secret of any type other than `kubernetes.io/tls` and
+// `helm.sh/release.v1`: metadata, type, the key names of `data` and SecretHash; never a value.
+k8intel::v1::SecretMeta ToSecretMeta(const Json& secret);
 
 // CertFacts fills not_after, not_before, subject, issuer and dns_names of `out` from the first
 // certificate of a PEM bundle.

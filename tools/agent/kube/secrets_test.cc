@@ -56,6 +56,7 @@ TEST(SecretsTest, TlsSecretCertificateFacts) {
                        {"data", {{"tls.crt", absl::Base64Escape(pem)}, {"tls.key", "c2VjcmV0"}}}};
   auto o = ToKubeObject("secrets", secret);
   ASSERT_TRUE(o && o->has_tls_secret());
+  EXPECT_FALSE(o->has_secret());
   const auto& t = o->tls_secret();
   EXPECT_NEAR(t.not_after().seconds(), not_after, 5);
   EXPECT_NEAR(t.not_before().seconds(), not_after - 30 * 86400 - 3600, 5);
@@ -96,6 +97,113 @@ TEST(SecretsTest, ConfigMapHashIsOrderIndependentAndContentSensitive) {
   EXPECT_EQ(o->SerializeAsString().find("hunter2"), std::string::npos);  // never the data
 }
 
+TEST(SecretsTest, ConfigMapHashEncodingIsPinned) {
+  // sha256("3:b:c4:AA==" "3:d:a1:1"): hashes stored by earlier agents must stay comparable.
+  EXPECT_EQ(ConfigMapHash(Json::parse(R"({"data": {"a": "1"}, "binaryData": {"c": "AA=="}})")),
+            "d8aeadb2cf971e6e3b14c13a71269b7b9ed82257714444b66321e810acdfdb5d");
+}
+
+// A Secret that is neither TLS nor a Helm release, and what is sent for it.
+struct GenericSecretCase {
+  std::string name;
+  Json secret;
+  std::string type;
+  std::vector<std::string> keys;
+  std::vector<std::string> values;  // base64 as served, and decoded: none may be sent
+};
+
+class GenericSecretCases : public ::testing::TestWithParam<GenericSecretCase> {};
+
+TEST_P(GenericSecretCases, MetadataTypeKeysAndHashButNeverAValue) {
+  const GenericSecretCase& c = GetParam();
+  auto o = ToKubeObject("secrets", c.secret);
+  ASSERT_TRUE(o && o->has_secret());
+  const auto& s = o->secret();
+  EXPECT_EQ(s.meta().name(), "creds");
+  EXPECT_EQ(s.meta().namespace_(), "shop");
+  EXPECT_EQ(s.meta().labels().at("app"), "shop");
+  EXPECT_EQ(s.type(), c.type);
+  EXPECT_EQ(std::vector<std::string>(s.keys().begin(), s.keys().end()), c.keys);
+  EXPECT_EQ(s.content_sha256(), SecretHash(c.secret));
+  EXPECT_EQ(s.content_sha256().size(), 64u);
+  const std::string wire = o->SerializeAsString();
+  for (const auto& v : c.values) {
+    EXPECT_EQ(wire.find(v), std::string::npos) << v;
+    std::string plain;
+    ASSERT_TRUE(absl::Base64Unescape(v, &plain));
+    EXPECT_EQ(wire.find(plain), std::string::npos) << plain;
+  }
+  EXPECT_TRUE(s.meta().annotations().empty());  // last-applied-configuration holds the values
+}
+
+Json Secret(const std::string& type, Json data) {
+  Json s = {
+      {"metadata",
+       {{"name", "creds"},
+        {"namespace", "shop"},
+        {"uid", "u-9"},
+        {"labels", {{"app", "shop"}}},
+        {"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", data.dump()}}}}},
+      {"data", std::move(data)}};
+  if (!type.empty()) s["type"] = type;
+  return s;
+}
+
+constexpr char kDockerConfig[] = R"({"auths":{"r.example.com":{"auth":"dXNlcjpwdw=="}}})";
+
+INSTANTIATE_TEST_SUITE_P(
+    Types, GenericSecretCases,
+    ::testing::Values(
+        GenericSecretCase{"Opaque",
+                          Secret("Opaque", {{"username", absl::Base64Escape("shop-admin")},
+                                            {"password", absl::Base64Escape("hunter2-value")}}),
+                          "Opaque",
+                          {"password", "username"},
+                          {absl::Base64Escape("shop-admin"), absl::Base64Escape("hunter2-value")}},
+        GenericSecretCase{"NoType",
+                          Secret("", {{"token", absl::Base64Escape("tok-123456")}}),
+                          "",
+                          {"token"},
+                          {absl::Base64Escape("tok-123456")}},
+        GenericSecretCase{"DockerConfigJson",
+                          Secret("kubernetes.io/dockerconfigjson",
+                                 {{".dockerconfigjson", absl::Base64Escape(kDockerConfig)}}),
+                          "kubernetes.io/dockerconfigjson",
+                          {".dockerconfigjson"},
+                          {absl::Base64Escape(kDockerConfig)}},
+        GenericSecretCase{"ServiceAccountToken",
+                          Secret("kubernetes.io/service-account-token",
+                                 {{"token", absl::Base64Escape("eyJhbGciOiJSUzI1NiJ9.payload")},
+                                  {"ca.crt", absl::Base64Escape("-----BEGIN CERT-----")}}),
+                          "kubernetes.io/service-account-token",
+                          {"ca.crt", "token"},
+                          {absl::Base64Escape("eyJhbGciOiJSUzI1NiJ9.payload")}},
+        GenericSecretCase{"Empty", Secret("Opaque", Json::object()), "Opaque", {}, {}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(SecretsTest, SecretHashIsOrderIndependentAndContentSensitive) {
+  const Json a = Secret("Opaque", {{"a", "MQ=="}, {"b", "Mg=="}});
+  const auto reordered = nlohmann::ordered_json::parse(R"({"data": {"b": "Mg==", "a": "MQ=="}})");
+  EXPECT_EQ(SecretHash(a), SecretHash(Json::parse(reordered.dump())));
+  EXPECT_NE(SecretHash(a), SecretHash(Secret("Opaque", {{"a", "MQ=="}, {"b", "Mw=="}})));
+  EXPECT_NE(SecretHash(a), SecretHash(Secret("Opaque", {{"a", "MQ=="}, {"c", "Mg=="}})));
+  // Metadata, type and a stray binaryData do not count; only `data`.
+  Json other = a;
+  other["metadata"]["name"] = "other";
+  other["type"] = "kubernetes.io/basic-auth";
+  other["binaryData"] = {{"x", "AA=="}};
+  EXPECT_EQ(SecretHash(a), SecretHash(other));
+  // The same entries hash as a ConfigMap's `data` would: one encoding for both.
+  EXPECT_EQ(SecretHash(a), ConfigMapHash(Json{{"data", a["data"]}}));
+  // Mistyped data: no crash, the hash of nothing.
+  Json bad = a;
+  bad["data"] = {{"a", 5}, {"b", nullptr}};
+  EXPECT_EQ(SecretHash(bad), SecretHash(Secret("Opaque", Json::object())));
+  auto o = ToKubeObject("secrets", bad);
+  ASSERT_TRUE(o && o->has_secret());
+  EXPECT_EQ(o->secret().keys_size(), 2);
+}
+
 std::string Gzip(const std::string& in) {
   z_stream zs = {};
   deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
@@ -124,6 +232,7 @@ TEST(SecretsTest, HelmReleaseFromLabelsAndPayload) {
       {"data", {{"release", absl::Base64Escape(absl::Base64Escape(Gzip(release)))}}}};
   auto o = ToKubeObject("secrets", secret);
   ASSERT_TRUE(o && o->has_helm_release());
+  EXPECT_FALSE(o->has_secret());
   const auto& h = o->helm_release();
   EXPECT_EQ(h.release_name(), "shop");
   EXPECT_EQ(h.status(), "deployed");

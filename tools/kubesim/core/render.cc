@@ -189,6 +189,9 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
     }
     if (w.spec.volume) mounts.push_back({{"name", "data"}, {"mountPath", "/data"}});
     if (!mounts.empty()) cj["volumeMounts"] = mounts;
+    Json env_from = Json::array();
+    for (const auto& s : w.spec.env_secrets) env_from.push_back({{"secretRef", {{"name", s}}}});
+    if (!env_from.empty()) cj["envFrom"] = env_from;
     containers.push_back(cj);
   }
   Json spec = {{"containers", containers},

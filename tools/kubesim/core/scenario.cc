@@ -339,9 +339,10 @@ void ParseContainer(Parser& p, const YAML::Node& n, const std::string& path, Con
 
 void ParseWorkload(Parser& p, const YAML::Node& n, const std::string& path, WorkloadSpec& w) {
   if (!p.Map(n, path,
-             {"kind", "namespace", "name", "replicas", "image", "labels", "containers", "requests",
-              "limits", "usage", "node_selector", "tolerations", "config_maps", "volume", "service",
-              "pdb", "duration", "schedule", "ready_after"})) {
+             {"kind",          "namespace",   "name",        "replicas",    "image",
+              "labels",        "containers",  "requests",    "limits",      "usage",
+              "node_selector", "tolerations", "config_maps", "env_secrets", "volume",
+              "service",       "pdb",         "duration",    "schedule",    "ready_after"})) {
     return;
   }
   std::string kind;
@@ -396,6 +397,7 @@ void ParseWorkload(Parser& p, const YAML::Node& n, const std::string& path, Work
     ParseToleration(p, t, tp, w.tolerations.emplace_back());
   });
   p.StringList(n, "config_maps", path, w.config_maps);
+  p.StringList(n, "env_secrets", path, w.env_secrets);
   if (const YAML::Node v = n["volume"]; v && !v.IsNull()) {
     const std::string vp = Join(path, "volume");
     VolumeSpec& vol = w.volume.emplace();
@@ -603,6 +605,12 @@ void Validate(Parser& p, const Scenario& s) {
       if (!configmaps.count(w.ns + "/" + w.config_maps[j])) {
         p.Err(Index(Join(path, "config_maps"), j),
               absl::StrCat(Quote(w.config_maps[j]), " is not in configmaps of ", w.ns));
+      }
+    }
+    for (size_t j = 0; j < w.env_secrets.size(); ++j) {
+      if (!secrets.count(w.ns + "/" + w.env_secrets[j])) {
+        p.Err(Index(Join(path, "env_secrets"), j),
+              absl::StrCat(Quote(w.env_secrets[j]), " is not in secrets of ", w.ns));
       }
     }
     if (w.volume) {

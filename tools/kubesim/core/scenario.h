@@ -158,6 +158,8 @@ struct WorkloadSpec {
   StringMap node_selector;                     // `node_selector`
   std::vector<Toleration> tolerations;         // `tolerations`
   std::vector<std::string> config_maps;        // `config_maps`: mounted as volumes, same namespace
+  std::vector<std::string> env_secrets;        // `env_secrets`: Secrets every container reads
+                                               // through envFrom, same namespace
   std::optional<VolumeSpec> volume;            // `volume`
   std::optional<ServiceSpec> service;          // `service`
   std::optional<PdbSpec> pdb;                  // `pdb`

@@ -96,6 +96,8 @@ TEST(ParseScenarioTest, ErrorsNameTheirField) {
        "workloads[0].namespace: \"nope\" is not in namespaces"},
       {"missing configmap", deploy + "config_maps: [missing]}\n",
        "workloads[0].config_maps[0]: \"missing\" is not in configmaps of shop"},
+      {"missing env secret", deploy + "env_secrets: [missing]}\n",
+       "workloads[0].env_secrets[0]: \"missing\" is not in secrets of shop"},
       {"bad profile", deploy + "usage: {cpu: {profile: wavy}}}\n",
        "workloads[0].usage.cpu.profile: \"wavy\" is not steady, daily, leak or spike"},
       {"profile field", deploy + "usage: {cpu: {profile: steady, peak: 1}}}\n",

@@ -413,6 +413,13 @@ TEST(RenderTest, ObjectsCarryWhatTheAgentReads) {
   ASSERT_TRUE(absl::Base64Unescape(tls["data"]["tls.crt"].get<std::string>(), &pem));
   EXPECT_EQ(pem, absl::StrCat("PEM shop.example.com ", 1796407200 + 10 * 86400));
   EXPECT_EQ(sink.Get("configmaps", "shop", "checkout-config")["data"]["CACHE_SIZE"], "4096");
+  // A generic Secret, and a workload reading it as environment.
+  const Json& opaque = sink.Get("secrets", "payments", "payments-db-password");
+  EXPECT_EQ(opaque["type"], "Opaque");
+  EXPECT_EQ(opaque["data"]["password"], absl::Base64Escape("not-a-secret"));
+  const Json payments = sink.Pods("payments-api").at(0);
+  EXPECT_EQ(payments["spec"]["containers"][0]["envFrom"][0]["secretRef"]["name"],
+            "payments-db-password");
 
   const Json pod = sink.Pods("frontend").at(0);
   EXPECT_EQ(pod["metadata"]["ownerReferences"][0]["kind"], "ReplicaSet");
