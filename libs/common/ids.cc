@@ -1,6 +1,8 @@
 #include "libs/common/ids.h"
 
 #include <openssl/rand.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <cstring>
@@ -28,6 +30,14 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), sizeof md));
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), len));
 }
 
 int64_t StableId64(std::string_view data) {

@@ -16,6 +16,8 @@ std::string RandomToken(int bytes = 32);
 
 // Sha256Hex returns the lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+// HmacSha256Hex returns the lowercase hex HMAC-SHA256 of `data` under `key`.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
 
 // StableId64 returns the first 63 bits of SHA-256(`data`) as a non-negative int64; equal input
 // gives equal ids in every process and release.

@@ -71,6 +71,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env, const std::string& hostname) {
   c.sender.endpoint = env.RequiredString("K8I_INGEST_ENDPOINT");
   if (!c.sender.endpoint.empty()) env.HostPort("K8I_INGEST_ENDPOINT", "");
   c.sender.token = env.RequiredString("K8I_AGENT_TOKEN");
+  c.collector.kube_secret_hash_key = c.sender.token;
   c.cluster = env.RequiredString("K8I_CLUSTER");
   c.node_name = env.String("K8I_NODE_NAME", hostname);
   c.interval = env.Duration("K8I_AGENT_INTERVAL", absl::Seconds(10));

@@ -5,6 +5,11 @@
 //   k8i health [SERVICE]          gRPC health of the front (or one service behind it)
 //   k8i push FILE.json            send a TelemetryBatch written as protobuf JSON ('-' = stdin)
 //   k8i clusters create|list|get|delete, k8i agent-tokens create CLUSTER   (K8I_API_KEY)
+//   k8i get KIND [NAME], k8i metrics query|summary                          (K8I_API_KEY)
+//   k8i incidents [--cluster C] [--state S] [--filter F] [--order-by O] [--page-size N] [--all]
+//   k8i incident ID_OR_NAME, k8i ack|resolve ID_OR_NAME [-m COMMENT]         (K8I_API_KEY)
+//   k8i graph KIND/NS/NAME [--cluster C] [--depth N]   dependency tree (cluster: K8I_CLUSTER)
+//   k8i revisions KIND/NS/NAME [--cluster C] [--all]   observed changes of one object
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -19,6 +24,7 @@
 #include "libs/grpcx/tls.h"
 #include "tools/common/tls_flags.h"
 #include "tools/cli/clusters.h"
+#include "tools/cli/incidents.h"
 #include "tools/cli/metrics.h"
 #include "tools/cli/resources.h"
 
@@ -116,6 +122,7 @@ int main(int argc, char** argv) {
   k8i::cli::ClusterCommands cluster_commands(app);
   k8i::cli::ResourceCommands resource_commands(app);
   k8i::cli::MetricsCommands metrics_commands(app);
+  k8i::cli::IncidentCommands incident_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -130,6 +137,7 @@ int main(int argc, char** argv) {
   if (int rc = cluster_commands.Run(connect); rc >= 0) return rc;
   if (int rc = resource_commands.Run(connect); rc >= 0) return rc;
   if (int rc = metrics_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = incident_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;

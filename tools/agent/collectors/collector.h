@@ -51,6 +51,8 @@ struct CollectorSettings {
   absl::Duration kube_watch_timeout = absl::Minutes(5);
   absl::Duration kube_relist_period = absl::Hours(1);
   bool kube_usage = true;
+  // Key of generic Secrets' content hashes: the agent token (set by LoadConfig).
+  std::string kube_secret_hash_key;
 };
 
 // CollectorFactory builds zero or more collectors from the settings (e.g. one per URL).

@@ -39,6 +39,7 @@ CollectorRegistry CollectorRegistry::WithBuiltins() {
     options.informer.watch_timeout = s.kube_watch_timeout;
     options.informer.relist_period = s.kube_relist_period;
     options.usage = s.kube_usage;
+    options.secret_hash_key = s.kube_secret_hash_key;
     ASSIGN_OR_RETURN(auto c, kube::KubeCollector::Create(std::move(*config), options));
     std::vector<CollectorPtr> out;
     out.push_back(std::move(c));

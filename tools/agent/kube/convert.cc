@@ -308,7 +308,8 @@ k8intel::v1::ObjectMeta ToMeta(const Json& m) {
   return meta;
 }
 
-std::optional<KubeObject> ToKubeObject(const std::string& resource, const Json& o) {
+std::optional<KubeObject> ToKubeObject(const std::string& resource, const Json& o,
+                                       const std::string& secret_hash_key) {
   if (Str(Obj(o, "metadata"), "name").empty()) return std::nullopt;
   KubeObject out;
   if (resource == "nodes") {
@@ -340,7 +341,7 @@ std::optional<KubeObject> ToKubeObject(const std::string& resource, const Json& 
     } else if (type == "helm.sh/release.v1") {
       *out.mutable_helm_release() = ToHelmRelease(o);
     } else {
-      *out.mutable_secret() = ToSecretMeta(o);
+      *out.mutable_secret() = ToSecretMeta(o, secret_hash_key);
     }
   } else {
     return std::nullopt;

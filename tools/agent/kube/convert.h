@@ -25,7 +25,8 @@ k8intel::v1::ObjectMeta ToMeta(const Json& metadata);
 // "deployments", ...). Secrets become TlsSecret, HelmRelease or, for every other type,
 // SecretMeta (never a value). Returns nullopt for objects k8intel does not inventory (events)
 // and for anything without metadata.name.
-std::optional<k8intel::v1::KubeObject> ToKubeObject(const std::string& resource, const Json& obj);
+std::optional<k8intel::v1::KubeObject> ToKubeObject(const std::string& resource, const Json& obj,
+                                                    const std::string& secret_hash_key = "");
 
 // ToKubeEvent converts a core/v1 Event; nullopt when it lacks a uid, a reason or the
 // involved object's kind and name (ingest would refuse the batch).

@@ -114,7 +114,7 @@ void KubeCollector::Handle(const InformerEvent& e, absl::Time now, Collection& o
     return;
   }
   const bool deleted = e.type == Type::kDeleted;
-  auto obj = ToKubeObject(e.resource, e.object);
+  auto obj = ToKubeObject(e.resource, e.object, options_.secret_hash_key);
   if (!obj) return;
   obj->set_deleted(deleted);
   // Ingest refuses a whole batch for one namespaced object without a namespace (or the

@@ -26,6 +26,8 @@ struct KubeOptions {
   bool usage = true;                               // per-container usage from metrics.k8s.io
   absl::Duration usage_retry = absl::Minutes(10);  // after a 404/403 of the metrics API
   metrics::Registry* registry = nullptr;           // default: metrics::Registry::Default()
+  // Key of generic Secrets' content hashes (secrets.h: SecretHash); the agent's token.
+  std::string secret_hash_key;
 };
 
 // KubeCollector: Collect is called from one thread; informers run on their own.

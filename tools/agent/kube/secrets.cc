@@ -62,7 +62,8 @@ absl::StatusOr<std::string> Gunzip(const std::string& in) {
 // ContentHash is the hex SHA-256 over the sorted string entries of the object fields `fields`,
 // each key prefixed by its field's initial ("d:" data, "b:" binaryData) and every key and value
 // length-prefixed. ConfigMap hashes stored by earlier agents depend on this exact encoding.
-std::string ContentHash(const Json& object, std::initializer_list<const char*> fields) {
+std::string ContentHash(const Json& object, std::initializer_list<const char*> fields,
+                        const std::string& key = "") {
   std::map<std::string, std::string> entries;  // sorts the keys
   for (const char* field : fields) {
     const Json& data = Obj(object, field);
@@ -74,7 +75,7 @@ std::string ContentHash(const Json& object, std::initializer_list<const char*> f
   }
   std::string buf;
   for (const auto& [k, v] : entries) absl::StrAppend(&buf, k.size(), ":", k, v.size(), ":", v);
-  return Sha256Hex(buf);
+  return key.empty() ? Sha256Hex(buf) : HmacSha256Hex(key, buf);
 }
 
 }  // namespace
@@ -83,13 +84,15 @@ std::string ConfigMapHash(const Json& configmap) {
   return ContentHash(configmap, {"data", "binaryData"});
 }
 
-std::string SecretHash(const Json& secret) { return ContentHash(secret, {"data"}); }
+std::string SecretHash(const Json& secret, const std::string& key) {
+  return ContentHash(secret, {"data"}, key);
+}
 
-k8intel::v1::SecretMeta ToSecretMeta(const Json& secret) {
+k8intel::v1::SecretMeta ToSecretMeta(const Json& secret, const std::string& key) {
   k8intel::v1::SecretMeta s;
   *s.mutable_meta() = ToMeta(Obj(secret, "metadata"));
   s.set_type(Str(secret, "type"));
-  s.set_content_sha256(SecretHash(secret));
+  s.set_content_sha256(SecretHash(secret, key));
   const Json& data = Obj(secret, "data");
   for (auto it = data.begin(); it != data.end(); ++it) s.add_keys(it.key());
   return s;

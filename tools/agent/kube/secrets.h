@@ -17,13 +17,15 @@ std::string ConfigMapHash(const Json& configmap);
 
 // SecretHash is ConfigMapHash over a Secret's `data` alone (its values as served, base64): equal
 // content gives equal hashes, so a change is visible without the values ever leaving the cluster.
-// It is unsalted: whoever can read it can test a guessed value against it, which matters only
-// for a Secret holding nothing but short, guessable values.
-std::string SecretHash(const Json& secret);
+// With a `key` (the agent passes its own agent token, which the server stores only hashed) it
+// is an HMAC-SHA256 instead, so that whoever reads the inventory cannot test guessed values
+// against it; rotating the token changes every Secret's hash once (one revision each). Without
+// a key (tests) it is the plain SHA-256.
+std::string SecretHash(const Json& secret, const std::string& key = "");
 
 // ToSecretMeta converts a Secret of any type other than `kubernetes.io/tls` and
 // `helm.sh/release.v1`: metadata, type, the key names of `data` and SecretHash; never a value.
-k8intel::v1::SecretMeta ToSecretMeta(const Json& secret);
+k8intel::v1::SecretMeta ToSecretMeta(const Json& secret, const std::string& key = "");
 
 // CertFacts fills not_after, not_before, subject, issuer and dns_names of `out` from the first
 // certificate of a PEM bundle.

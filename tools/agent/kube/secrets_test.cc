@@ -181,6 +181,21 @@ INSTANTIATE_TEST_SUITE_P(
         GenericSecretCase{"Empty", Secret("Opaque", Json::object()), "Opaque", {}, {}}),
     [](const auto& info) { return info.param.name; });
 
+TEST(SecretsTest, KeyedSecretHashCannotBeTestedWithoutTheKey) {
+  // With the agent's token as key the hash is an HMAC: stable for the same content and key,
+  // different from the plain SHA-256 anyone could compute from a guessed value, and different
+  // under another key.
+  const Json a = Secret("Opaque", {{"password", absl::Base64Escape("hunter2")}});
+  const std::string keyed = SecretHash(a, "agent-token-1");
+  EXPECT_EQ(keyed, SecretHash(a, "agent-token-1"));
+  EXPECT_NE(keyed, SecretHash(a));
+  EXPECT_NE(keyed, SecretHash(a, "agent-token-2"));
+  EXPECT_EQ(keyed.size(), 64u);
+  auto o = ToKubeObject("secrets", a, "agent-token-1");
+  ASSERT_TRUE(o && o->has_secret());
+  EXPECT_EQ(o->secret().content_sha256(), keyed);
+}
+
 TEST(SecretsTest, SecretHashIsOrderIndependentAndContentSensitive) {
   const Json a = Secret("Opaque", {{"a", "MQ=="}, {"b", "Mg=="}});
   const auto reordered = nlohmann::ordered_json::parse(R"({"data": {"b": "Mg==", "a": "MQ=="}})");
