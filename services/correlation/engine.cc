@@ -140,7 +140,9 @@ absl::Status InventoryHandler::Apply(pqxx::work& tx,
       for (const kit::Delivery* d : deliveries) {
         const auto& b = static_cast<const v1::InventoryBatch&>(*d->payload);
         for (const auto& o : b.objects()) {
-          if (auto rev = c.topology().Apply(o)) SaveRevision(tx, tenant, cluster, *rev, d->event.time);
+          if (auto rev = c.topology().Apply(o)) {
+            SaveRevision(tx, tenant, cluster, *rev, ChangeTime(o, d->event.time));
+          }
           SaveObject(tx, tenant, cluster, o, d->event.time);
         }
       }

@@ -100,7 +100,8 @@ class DemoE2eTest : public ::testing::Test {
     K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
     K8I_REQUIRE_STACK("K8I_TEST_REDIS_URL");
     bin_ = TestEnv("K8I_TEST_BIN_DIR");
-    for (const char* b : {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i"}) {
+    for (const char* b :
+         {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation", "k8i"}) {
       ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
     }
     dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
@@ -137,10 +138,10 @@ class DemoE2eTest : public ::testing::Test {
     return r.ok() && r->exit_code == 0;
   }
 
-  // Cli runs `k8i` against inventory with the admin key and returns its output.
-  std::string Cli(const std::string& args) {
+  // Cli runs `k8i` against inventory (or `port`) with the admin key and returns its output.
+  std::string Cli(const std::string& args, int port = 0) {
     std::vector<std::string> argv = {bin_ + "/k8i", "--endpoint",
-                                     absl::StrCat("127.0.0.1:", inventory_port_)};
+                                     absl::StrCat("127.0.0.1:", port ? port : inventory_port_)};
     for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
       argv.emplace_back(a);
     }
@@ -194,6 +195,16 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   ASSERT_TRUE(Eventually(absl::Seconds(30),
                          [&] { return Healthy(ingest_port, "k8intel.v1.IngestService"); }))
       << "ingest not healthy; dead: " << stack_->Dead();
+
+  // correlation: incidents from the alerts, the graph and history from the inventory.
+  const int correlation_port = testing::FreeTcpPort();
+  auto corr_env = ServiceEnv(correlation_port, testing::FreeTcpPort(), testing::FreeTcpPort());
+  corr_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
+  corr_env.push_back("K8I_CORRELATION_GROUP=k8i-correlation-" + topic_prefix_);
+  ASSERT_TRUE(stack_->Start("correlation", {bin_ + "/k8i-correlation"}, corr_env).ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30),
+                         [&] { return Healthy(correlation_port, "k8intel.v1.IncidentService"); }))
+      << "correlation not healthy; dead: " << stack_->Dead();
 
   // The simulated cluster, 3x accelerated: the 90 s story plays in 30 s.
   const std::string sim_dir = dir_ + "/kubesim";
@@ -264,6 +275,26 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
                                  "clusters/e2e --since 10m --step 10m"),
                              "samples");
   })) << last_cli_;
+  // Correlation: web's OOM kills are one incident on the Deployment, node-1's outage one on the
+  // node; the timeline of web ranks its ConfigMap change first; the graph and history show it.
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    const std::string out = Cli("incidents --cluster e2e", correlation_port);
+    return absl::StrContains(out, "Deployment shop/web") && absl::StrContains(out, "OOMKilled") &&
+           absl::StrContains(out, "Node node-1");
+  })) << last_cli_;
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    const std::string out = Cli("timeline deployment/shop/web --cluster e2e", correlation_port);
+    const size_t causes = out.find("LIKELY CAUSES");
+    return causes != std::string::npos &&
+           absl::StrContains(out.substr(causes), "1. ConfigMap shop/web-config, used by its pods");
+  })) << last_cli_;
+  EXPECT_TRUE(absl::StrContains(Cli("graph deployment/shop/web --cluster e2e --depth 3",
+                                    correlation_port),
+                                "ConfigMap/shop/web-config"))
+      << last_cli_;
+  EXPECT_TRUE(absl::StrContains(
+      Cli("revisions configmap/shop/web-config --cluster e2e", correlation_port), "content "))
+      << last_cli_;
   EXPECT_EQ(stack_->Dead(), "");
 }
 

@@ -126,7 +126,11 @@ IncidentCommands::IncidentCommands(CLI::App& app) {
   }
   graph_ = app.add_subcommand("graph", "what an object depends on and what depends on it");
   revisions_ = app.add_subcommand("revisions", "the observed changes of an object, newest first");
-  for (CLI::App* c : {graph_, revisions_}) {
+  timeline_ = app.add_subcommand(
+      "timeline", "an object's changes, events and alerts and those of what it depends on, with "
+                  "the likely cause of its first failure");
+  timeline_->add_option("--since", since_, "how far back (default 6h), e.g. 30m, 2h, 1d");
+  for (CLI::App* c : {graph_, revisions_, timeline_}) {
     c->add_option("object", target_, "KIND/NAMESPACE/NAME, or KIND/NAME for a node")->required();
     c->add_option("--cluster", cluster_, "the cluster (env K8I_CLUSTER)");
   }
@@ -134,20 +138,22 @@ IncidentCommands::IncidentCommands(CLI::App& app) {
       ->check(CLI::Range(1, 5));
   revisions_->add_option("--page-size", page_size_, "revisions per page (default 50)");
   revisions_->add_flag("--all", all_, "follow every page");
-  for (CLI::App* c : {list_, get_, graph_, revisions_}) {
+  for (CLI::App* c : {list_, get_, graph_, revisions_, timeline_}) {
     c->add_option("-o,--output", output_, c == graph_ ? "table (a tree) or json" : "table or json")
         ->check(CLI::IsMember({"table", "json"}));
   }
-  for (CLI::App* c : {list_, get_, ack_, resolve_, graph_, revisions_}) {
+  for (CLI::App* c : {list_, get_, ack_, resolve_, graph_, revisions_, timeline_}) {
     c->add_option("--api-key", api_key_, "API key (env K8I_API_KEY)");
   }
 }
 
 int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& connect) {
-  if (!*list_ && !*get_ && !*ack_ && !*resolve_ && !*graph_ && !*revisions_) return -1;
+  if (!*list_ && !*get_ && !*ack_ && !*resolve_ && !*graph_ && !*revisions_ && !*timeline_) {
+    return -1;
+  }
   if (api_key_.empty()) return Usage("no API key: set K8I_API_KEY (eval \"$(tools/dev env)\")");
   v1::ObjectKey object;
-  if (*graph_ || *revisions_) {
+  if (*graph_ || *revisions_ || *timeline_) {
     auto parsed = ParseObjectArg(target_);
     if (!parsed.ok()) return Usage(parsed.status().message());
     object = *std::move(parsed);
@@ -242,6 +248,32 @@ int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>&
       PrintJson(resp);
     } else {
       std::cout << RenderDependencyTree(resp, object);
+    }
+    return 0;
+  }
+
+  if (*timeline_) {
+    absl::Duration since;
+    if (!absl::ParseDuration(since_, &since) || since <= absl::ZeroDuration()) {
+      if (since_.size() > 1 && since_.back() == 'd' &&
+          absl::ParseDuration(absl::StrCat(since_.substr(0, since_.size() - 1), "h"), &since)) {
+        since *= 24;
+      } else {
+        return Usage(absl::StrCat("--since ", since_, ": not a duration like 30m, 6h or 2d"));
+      }
+    }
+    v1::GetTimelineRequest req;
+    req.set_cluster(ClusterId(cluster_));
+    *req.mutable_object() = object;
+    const absl::Time now = absl::Now();
+    req.mutable_start_time()->set_seconds(absl::ToUnixSeconds(now - since));
+    req.mutable_end_time()->set_seconds(absl::ToUnixSeconds(now) + 1);
+    v1::GetTimelineResponse resp;
+    if (auto st = session.Call(&Stub::GetTimeline, req, &resp); !st.ok()) return Error(st);
+    if (output_ == "json") {
+      PrintJson(resp);
+    } else {
+      std::cout << FormatTimeline(resp);
     }
     return 0;
   }

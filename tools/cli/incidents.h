@@ -61,6 +61,11 @@ std::string FormatIncidentTable(const std::vector<k8intel::v1::Incident>& incide
 // FormatIncident is the `k8i incident` view: the fields, then MEMBERS, EVIDENCE and CHANGES.
 std::string FormatIncident(const k8intel::v1::Incident& incident);
 
+// FormatTimeline is the `k8i timeline` view: one line per entry (TIME, WHAT, OBJECT, RELATION,
+// TEXT) with the first failure marked "✖ first failure" and the likely causes "◀ cause #N",
+// then the ranked causes with their reason and arithmetic.
+std::string FormatTimeline(const k8intel::v1::GetTimelineResponse& timeline);
+
 // FormatRevisionTable is the `k8i revisions` table: REV, TIME, CHANGES (joined with "; ").
 std::string FormatRevisionTable(const std::vector<k8intel::v1::Revision>& revisions);
 
@@ -86,6 +91,8 @@ class IncidentCommands {
   CLI::App* resolve_ = nullptr;
   CLI::App* graph_ = nullptr;
   CLI::App* revisions_ = nullptr;
+  CLI::App* timeline_ = nullptr;
+  std::string since_ = "6h";
   std::string api_key_, cluster_, filter_, state_, order_by_, output_ = "table", target_, comment_;
   int page_size_ = 0;
   int depth_ = 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -317,6 +318,35 @@ std::string RenderDependencyTree(const v1::GetDependenciesResponse& graph,
         }
       };
   expand(Key(root), "");
+  return out;
+}
+
+std::string FormatTimeline(const v1::GetTimelineResponse& t) {
+  std::map<int, std::string> marks;
+  if (t.first_failure() >= 0) marks[t.first_failure()] = "✖ first failure";
+  for (const auto& c : t.causes()) {
+    std::string& m = marks[c.entry()];
+    m = m.empty() ? absl::StrCat("◀ cause #", c.rank()) : absl::StrCat(m, ", cause #", c.rank());
+  }
+  std::vector<std::vector<std::string>> rows = {{"TIME", "WHAT", "OBJECT", "RELATION", "TEXT", ""}};
+  for (int i = 0; i < t.entries_size(); ++i) {
+    const auto& e = t.entries(i);
+    auto m = marks.find(i);
+    rows.push_back({FormatTime(e.time()), e.kind(), FormatObject(e.object()), e.relation(), e.text(),
+                    m == marks.end() ? "" : m->second});
+  }
+  std::string out = FormatTable(rows);
+  if (t.causes_size() == 0) {
+    absl::StrAppend(&out, "\n", t.first_failure() < 0 ? "no failure in this window"
+                                                       : "no change or problem before the first failure",
+                    "\n");
+    return out;
+  }
+  absl::StrAppend(&out, "\nLIKELY CAUSES\n");
+  for (const auto& c : t.causes()) {
+    absl::StrAppend(&out, c.rank(), ". ", c.reason(), "\n   score ",
+                    absl::StrFormat("%.3f", c.score()), " = ", c.arithmetic(), "\n");
+  }
   return out;
 }
 

@@ -319,5 +319,36 @@ TEST(RenderDependencyTreeTest, ClusterScopedRootAndNoEdges) {
             "└─ ← runs-on Pod/shop/web-0\n");
 }
 
+TEST(FormatTimelineTest, MarksTheFirstFailureAndTheCauses) {
+  v1::GetTimelineResponse t;
+  auto entry = [&](int64_t s, const char* kind, v1::ObjectKey o, const char* rel, const char* text) {
+    auto* e = t.add_entries();
+    e->mutable_time()->set_seconds(s);
+    e->set_kind(kind);
+    *e->mutable_object() = o;
+    e->set_relation(rel);
+    e->set_text(text);
+  };
+  entry(1780000000, "change", Obj("ConfigMap", "payments", "app-config"), "config", "content a → b");
+  entry(1780000240, "alert", Obj("Pod", "payments", "checkout-0"), "self", "OOMKilled firing");
+  t.set_first_failure(1);
+  auto* c = t.add_causes();
+  c->set_rank(1);
+  c->set_entry(0);
+  c->set_score(0.9117);
+  c->set_reason("ConfigMap payments/app-config, used by this pod, changed 4m before the first OOMKilled");
+  c->set_arithmetic("weight 1.00 (config the pod uses) × recency 0.91 (4m before, half-life 30m)");
+  EXPECT_EQ(FormatTimeline(t),
+            "TIME                   WHAT     OBJECT                          RELATION   TEXT\n"
+            "2026-05-28T20:26:40Z   change   ConfigMap/payments/app-config   config     content a → b      ◀ cause #1\n"
+            "2026-05-28T20:30:40Z   alert    Pod/payments/checkout-0         self       OOMKilled firing   ✖ first failure\n"
+            "\nLIKELY CAUSES\n"
+            "1. ConfigMap payments/app-config, used by this pod, changed 4m before the first OOMKilled\n"
+            "   score 0.912 = weight 1.00 (config the pod uses) × recency 0.91 (4m before, half-life 30m)\n");
+  v1::GetTimelineResponse empty;
+  empty.set_first_failure(-1);
+  EXPECT_NE(FormatTimeline(empty).find("no failure in this window"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace k8i::cli

@@ -113,6 +113,30 @@ ObjectRef RefOf(const v1::KubeObject& o) {
   }
 }
 
+const v1::ObjectMeta* MetaOf(const v1::KubeObject& o) {
+  switch (o.object_case()) {
+    case v1::KubeObject::kNode: return &o.node().meta();
+    case v1::KubeObject::kNamespace: return &o.namespace_().meta();
+    case v1::KubeObject::kWorkload: return &o.workload().meta();
+    case v1::KubeObject::kPod: return &o.pod().meta();
+    case v1::KubeObject::kPersistentVolumeClaim: return &o.persistent_volume_claim().meta();
+    case v1::KubeObject::kConfigMap: return &o.config_map().meta();
+    case v1::KubeObject::kTlsSecret: return &o.tls_secret().meta();
+    case v1::KubeObject::kSecret: return &o.secret().meta();
+    case v1::KubeObject::kHelmRelease: return &o.helm_release().meta();
+    case v1::KubeObject::kService: return &o.service().meta();
+    default: return nullptr;
+  }
+}
+
+absl::Time ChangeTime(const v1::KubeObject& o, absl::Time observed) {
+  const v1::ObjectMeta* m = MetaOf(o);
+  if (m == nullptr || !m->has_update_time() || o.deleted()) return observed;
+  const absl::Time t =
+      absl::FromUnixSeconds(m->update_time().seconds()) + absl::Nanoseconds(m->update_time().nanos());
+  return t <= observed ? t : observed;
+}
+
 void Topology::IndexPod(const ObjectRef& pod, const PodFacts& f, bool add) {
   auto touch = [&](const ObjectRef& target) {
     if (target.empty()) return;

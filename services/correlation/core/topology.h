@@ -35,6 +35,11 @@ struct ObjectRef {
 std::string KindOfWorkload(k8intel::v1::WorkloadKind kind);
 // RefOf names the object a KubeObject carries ({} when empty).
 ObjectRef RefOf(const k8intel::v1::KubeObject& object);
+// MetaOf is the metadata of the object a KubeObject carries (nullptr when empty).
+const k8intel::v1::ObjectMeta* MetaOf(const k8intel::v1::KubeObject& object);
+// ChangeTime is when the object was last written in its cluster (meta.update_time, from
+// managedFields) when known and not after `observed`, else `observed` (when k8intel saw it).
+absl::Time ChangeTime(const k8intel::v1::KubeObject& object, absl::Time observed);
 
 // The facts kept per kind, compact on purpose (large clusters hold 100k pods).
 struct PodFacts {

@@ -298,6 +298,14 @@ k8intel::v1::ObjectMeta ToMeta(const Json& m) {
   // Annotations are left out on purpose: last-applied-configuration carries whole manifests,
   // including a ConfigMap's data, which must never leave the cluster.
   SetTime(Str(m, "creationTimestamp"), meta.mutable_create_time());
+  // The last write of the object (not of its status): the latest managedFields time.
+  std::string latest;
+  for (const Json& f : Arr(m, "managedFields")) {
+    if (Str(f, "subresource") == "status") continue;
+    const std::string t = Str(f, "time");
+    if (ParseTime(t) && (latest.empty() || *ParseTime(t) > *ParseTime(latest))) latest = t;
+  }
+  if (!latest.empty()) SetTime(latest, meta.mutable_update_time());
   for (const Json& o : Arr(m, "ownerReferences")) {
     auto* owner = meta.add_owners();
     owner->set_kind(Str(o, "kind"));

@@ -39,6 +39,34 @@ TEST(ConvertTest, Deployment) {
   EXPECT_EQ(w.containers(0).resources().limits().memory_bytes(), 1 << 30);
 }
 
+TEST(ConvertTest, UpdateTimeIsTheLatestNonStatusManagedFieldsTime) {
+  struct Case {
+    const char* name;
+    const char* managed_fields;
+    int64_t want;  // 0: unset
+  };
+  const Case cases[] = {
+      {"none", "[]", 0},
+      {"one", R"([{"manager":"kubectl","operation":"Update","time":"2024-03-01T12:00:00Z"}])",
+       1709294400},
+      {"latest of several, status writes ignored",
+       R"([{"manager":"kubectl","operation":"Apply","time":"2024-03-01T12:00:00Z"},
+           {"manager":"kubectl","operation":"Update","time":"2024-03-01T12:05:00Z"},
+           {"manager":"kube-controller-manager","operation":"Update","subresource":"status",
+            "time":"2024-03-01T13:00:00Z"}])",
+       1709294700},
+      {"malformed entries", R"([{"time":"yesterday"},{"manager":"x"},5])", 0},
+  };
+  for (const Case& c : cases) {
+    Json d = Json::parse(kDeployment);
+    d["metadata"]["managedFields"] = Json::parse(c.managed_fields);
+    auto o = ToKubeObject("deployments", d);
+    ASSERT_TRUE(o && o->has_workload()) << c.name;
+    EXPECT_EQ(o->workload().meta().has_update_time(), c.want != 0) << c.name;
+    EXPECT_EQ(o->workload().meta().update_time().seconds(), c.want) << c.name;
+  }
+}
+
 TEST(ConvertTest, NodeWithTaintsAndConditions) {
   const Json n = Json::parse(R"({"metadata": {"name": "n1", "labels": {
       "node.kubernetes.io/instance-type": "m5.large", "topology.kubernetes.io/zone": "eu-1a"}},

@@ -256,6 +256,8 @@ class Engine {
   std::map<std::string, std::string> namespace_uids_;
   std::map<std::string, EventRun> events_;  // by involved object, reason and message
   Rendered published_;
+  // When each published object's non-status content last changed (RFC 3339), by resource and key.
+  std::map<std::string, std::map<std::string, std::string>> spec_written_;
   // Render caches: templates never change; pods and events are re-rendered only when their
   // state fingerprint changes.
   mutable std::map<TemplatePtr, Json> template_cache_;

@@ -184,21 +184,43 @@ Rendered Engine::RenderAll() const {
   return out;
 }
 
+namespace {
+
+// WithoutStatus is the object minus its status: what a user (or a controller's spec write)
+// changes.
+Json WithoutStatus(const Json& o) {
+  Json copy = o;
+  copy.erase("status");
+  return copy;
+}
+
+}  // namespace
+
 void Engine::Publish() {
   auto now = RenderAll();
   for (const char* resource : kResourceOrder) {
     auto& before = published_[resource];
+    auto& written = spec_written_[resource];
     for (const auto& [key, obj] : now[resource]) {
       auto it = before.find(key);
-      if (it == before.end() || (it->second != obj && *it->second != *obj)) {
-        sink_.Put(resource, *obj);
+      if (it != before.end() && (it->second == obj || *it->second == *obj)) continue;
+      // managedFields carries when the object (not its status) was last written, as the API
+      // server records it per manager: agents take it as the time of a change.
+      if (it == before.end() || WithoutStatus(*it->second) != WithoutStatus(*obj)) {
+        written[key] = Ts(now_);
       }
+      Json out = *obj;
+      out["metadata"]["managedFields"] = Json::array(
+          {{{"manager", "kubesim"}, {"operation", "Update"}, {"time", written[key]},
+            {"fieldsType", "FieldsV1"}}});
+      sink_.Put(resource, std::move(out));
     }
   }
   for (auto r = std::rbegin(kResourceOrder); r != std::rend(kResourceOrder); ++r) {
     const auto& after = now[*r];
     for (const auto& [key, obj] : published_[*r]) {
       if (after.count(key)) continue;
+      spec_written_[*r].erase(key);
       // Keys are "<ns>/<name>", or "<name>" for cluster-scoped objects.
       const size_t slash = key.find('/');
       if (slash == std::string::npos) {
