@@ -413,7 +413,8 @@ void ClusterCorrelator::MergeInto(IncidentState& from, IncidentState& into, cons
   from.merged_into = into.id;
   from.quiet_since = absl::InfiniteFuture();
   AddEvidence(from, at, "merge", absl::StrCat("merged into ", IncidentName(cluster_, into.id), ": ", why));
-  Emit(from, v1::INCIDENT_CHANGE_TYPE_MERGED, at, true, "correlation",
+  // Not announced: the incident it joined is (a notifier closes this one quietly).
+  Emit(from, v1::INCIDENT_CHANGE_TYPE_MERGED, at, false, "correlation",
        IncidentName(cluster_, into.id));
 }
 
