@@ -244,6 +244,8 @@ TxOutcome ApplyInTransaction(pg::Pool& pool, const std::string& schema,
   } else if (!s.ok()) {
     // The kit's own statements (or a retryable handler status) never dead-letter.
     out.status = IsRetryable(s) ? s : absl::UnavailableError(s.message());
+  } else if (out.applied > 0) {
+    handler.Committed();
   }
   return out;
 }

@@ -51,6 +51,9 @@ class Handler {
   // a backoff; any other error means a message is bad: a batch of one is dead-lettered with
   // that reason, a larger batch is retried one message at a time to find it.
   virtual absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) = 0;
+  // Committed is called after a transaction in which Apply changed something committed (e.g.
+  // to wake an outbox publisher). The default does nothing.
+  virtual void Committed() {}
 };
 
 struct ConsumerOptions {

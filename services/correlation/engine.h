@@ -60,15 +60,22 @@ class Engine {
 
 // AlertHandler applies AlertBatch messages of k8i.alerts.v1: each alert goes through its
 // cluster's correlator at its event time (the message's ce_time for repeats).
+// `committed` (optional) runs after each transaction that applied alerts: the wiring publishes
+// the new state changes right away instead of at the publisher's next interval.
 class AlertHandler final : public kit::Handler {
  public:
-  explicit AlertHandler(Engine* engine) : engine_(engine) {}
+  explicit AlertHandler(Engine* engine, std::function<void()> committed = nullptr)
+      : engine_(engine), committed_(std::move(committed)) {}
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;
   absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+  void Committed() override {
+    if (committed_) committed_();
+  }
 
  private:
   Engine* engine_;
+  std::function<void()> committed_;
 };
 
 // InventoryHandler applies InventoryBatch messages of k8i.inventory.v1: the topology, the

@@ -1,5 +1,6 @@
 #include "services/correlation/wiring.h"
 
+#include "libs/common/logging.h"
 #include "libs/common/status_macros.h"
 #include "services/correlation/engine.h"
 #include "services/correlation/incident_service.h"
@@ -20,7 +21,21 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
              .rate_limiter = p.users.limiter});
   s.AddGrpcService(p.service, "k8intel.v1.IncidentService");
 
-  auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine));
+  // The outbox publisher: leader-elected, every publish_interval, and right after each
+  // transaction that applied alerts (on the consumer's thread), so a change reaches
+  // k8i.incidents.v1 within milliseconds of its commit on the leading replica.
+  auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
+      s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
+  p.publish = s.AddJob({.name = "publish-incidents",
+                        .interval = cfg.publish_interval,
+                        .timeout = absl::Minutes(1)},
+                       [publisher](kit::JobRun& run) { return publisher->Run(run); });
+  kit::LeaderJob* publish = p.publish;
+  auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine, [publish] {
+    if (auto r = publish->RunOnce(); !r.ok()) {
+      Logger("correlation")->warn("publishing after commit: {}", r.status().ToString());
+    }
+  }));
   ASSIGN_OR_RETURN(p.alerts, s.AddConsumer({.name = kAlertConsumer,
                                             .group_id = cfg.group + "-alerts",
                                             .topics = {s.Topic("alerts.v1")},
@@ -40,12 +55,6 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                             .max_batch = cfg.max_batch},
                                            events));
 
-  auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
-      s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
-  p.publish = s.AddJob({.name = "publish-incidents",
-                        .interval = cfg.publish_interval,
-                        .timeout = absl::Minutes(1)},
-                       [publisher](kit::JobRun& run) { return publisher->Run(run); });
   auto* tick = s.Own(std::make_unique<IdleTick>(
       p.engine, IdleTickOptions{.idle_after = cfg.idle_after, .lateness = cfg.lateness}));
   p.tick = s.AddJob({.name = "tick",
