@@ -1,6 +1,8 @@
 #include "services/correlation/store/pg_store.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -197,50 +199,117 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
   c.SetMemberOrder(order);
 }
 
+// Columns of a bulk statement: each one a text[] literal bound as one parameter, so a batch of
+// any size is one statement (unnest turns the arrays back into rows).
+class Columns {
+ public:
+  explicit Columns(size_t n) : cols_(n) {}
+  void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
+  size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
+  std::vector<std::string> Params() const {
+    std::vector<std::string> out;
+    for (const auto& c : cols_) out.push_back(PgTextArray(c));
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> cols_;
+};
+
+std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
+std::string MicrosOrEmpty(std::optional<int64_t> us) { return us ? absl::StrCat(*us) : ""; }
+
+// Runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4, ...
+void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+              const std::string& cluster, const Columns& cols) {
+  if (cols.rows() == 0) return;
+  std::vector<std::string> params = {tenant, cluster};
+  for (auto& p : cols.Params()) params.push_back(std::move(p));
+  tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+}
+
 void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
   const std::string& t = c.tenant();
   const std::string& cl = c.cluster();
+  // Members: one statement for the batch.
+  Columns members(12);
   for (const auto& [id, fp] : c.TakeDirtyMembers()) {
     const IncidentState* inc = c.incident(id);
     const AlertState* m = c.member(id, fp);
     if (inc == nullptr || m == nullptr) continue;
     const auto pos = std::find(inc->members.begin(), inc->members.end(), fp) - inc->members.begin();
-    tx.exec_params(
-        "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
-        "firing, node, workload_kind, workload_ns, workload_name, object_kind, object_ns, "
-        "object_name, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-        "ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = excluded.ord, "
-        "firing = excluded.firing, node = excluded.node, body = excluded.body",
-        t, cl, id, fp, static_cast<int>(pos), m->firing, m->node, m->workload.kind,
-        m->workload.ns, m->workload.name, m->object.kind, m->object.ns, m->object.name,
-        Bytes(MemberToProto(*m).SerializeAsString()));
+    size_t i = 0;
+    members.Add(i++, id);
+    members.Add(i++, fp);
+    members.Add(i++, absl::StrCat(pos));
+    members.Add(i++, m->firing ? "t" : "f");
+    members.Add(i++, m->node);
+    members.Add(i++, m->workload.kind);
+    members.Add(i++, m->workload.ns);
+    members.Add(i++, m->workload.name);
+    members.Add(i++, m->object.kind);
+    members.Add(i++, m->object.ns);
+    members.Add(i++, m->object.name);
+    members.Add(i++, Hex(MemberToProto(*m).SerializeAsString()));
   }
+  ExecBulk(tx,
+           "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
+           "firing, node, workload_kind, workload_ns, workload_name, object_kind, object_ns, "
+           "object_name, body) SELECT $1, $2, u.i, u.f, u.o, u.fi, u.n, u.wk, u.wns, u.wn, u.ok, "
+           "u.ons, u.onm, decode(u.b, 'hex') FROM unnest($3::text[], $4::text[], $5::int[], "
+           "$6::bool[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
+           "$12::text[], $13::text[], $14::text[]) AS u(i, f, o, fi, n, wk, wns, wn, ok, ons, onm, "
+           "b) ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = excluded.ord, "
+           "firing = excluded.firing, node = excluded.node, body = excluded.body",
+           t, cl, members);
+  // Incidents.
+  Columns incidents(16);
   for (const auto& id : c.TakeDirtyIncidents()) {
     const IncidentState* inc = c.incident(id);
     if (inc == nullptr) continue;
-    const v1::Incident body = c.ToProto(*inc, false);
     std::vector<std::string> fires;
     for (absl::Time f : inc->fires) fires.push_back(absl::StrCat(absl::ToUnixMicros(f)));
-    tx.exec_params(
-        absl::StrCat(
-            "INSERT INTO correlation.incidents (tenant_id, cluster_id, id, key, namespace, state, "
-            "severity, scope, rule, title, flapping, open_time, update_time, resolve_time, "
-            "quiet_since, fires, desired, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-            "$11, ", Ts(12), ", ", Ts(13), ", ", Ts(14), ", ", Ts(15), ", $16, $17, $18) "
-            "ON CONFLICT (tenant_id, id) DO UPDATE SET state = excluded.state, severity = "
-            "excluded.severity, title = excluded.title, flapping = excluded.flapping, "
-            "update_time = excluded.update_time, resolve_time = excluded.resolve_time, "
-            "quiet_since = excluded.quiet_since, fires = excluded.fires, desired = "
-            "excluded.desired, body = excluded.body"),
-        t, cl, id, inc->key,
-        inc->subject.kind == "Namespace" ? inc->subject.name : inc->subject.ns,
-        static_cast<int>(inc->state), static_cast<int>(inc->severity),
-        static_cast<int>(inc->scope), inc->rule, inc->title, inc->flapping,
-        ToMicros(inc->open_time), ToMicros(inc->update_time),
-        inc->state == v1::INCIDENT_STATE_RESOLVED ? ToMicros(inc->resolve_time) : std::nullopt,
-        ToMicros(inc->quiet_since), absl::StrJoin(fires, ","), inc->desired,
-        Bytes(body.SerializeAsString()));
+    size_t i = 0;
+    incidents.Add(i++, id);
+    incidents.Add(i++, inc->key);
+    incidents.Add(i++, inc->subject.kind == "Namespace" ? inc->subject.name : inc->subject.ns);
+    incidents.Add(i++, absl::StrCat(static_cast<int>(inc->state)));
+    incidents.Add(i++, absl::StrCat(static_cast<int>(inc->severity)));
+    incidents.Add(i++, absl::StrCat(static_cast<int>(inc->scope)));
+    incidents.Add(i++, inc->rule);
+    incidents.Add(i++, inc->title);
+    incidents.Add(i++, inc->flapping ? "t" : "f");
+    incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->open_time)));
+    incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->update_time)));
+    incidents.Add(i++, MicrosOrEmpty(inc->state == v1::INCIDENT_STATE_RESOLVED
+                                         ? ToMicros(inc->resolve_time)
+                                         : std::nullopt));
+    incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->quiet_since)));
+    incidents.Add(i++, absl::StrJoin(fires, ","));
+    incidents.Add(i++, absl::StrCat(inc->desired));
+    incidents.Add(i++, Hex(c.ToProto(*inc, false).SerializeAsString()));
   }
+  // Empty strings stand for NULL times.
+  const std::string ts = "to_timestamp(nullif(%s, '')::double precision / 1e6)";
+  auto T = [&](const char* col) { return absl::StrReplaceAll(ts, {{"%s", col}}); };
+  ExecBulk(tx,
+           absl::StrCat(
+               "INSERT INTO correlation.incidents (tenant_id, cluster_id, id, key, namespace, "
+               "state, severity, scope, rule, title, flapping, open_time, update_time, "
+               "resolve_time, quiet_since, fires, desired, body) SELECT $1, $2, u.id, u.k, u.ns, "
+               "u.st, u.sv, u.sc, u.r, u.ti, u.fl, ", T("u.ot"), ", ", T("u.ut"), ", ", T("u.rt"),
+               ", ", T("u.qs"), ", u.fi, u.d, decode(u.b, 'hex') FROM unnest($3::text[], "
+               "$4::text[], $5::text[], $6::smallint[], $7::smallint[], $8::smallint[], "
+               "$9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], $14::text[], "
+               "$15::text[], $16::text[], $17::int[], $18::text[]) AS u(id, k, ns, st, sv, sc, r, "
+               "ti, fl, ot, ut, rt, qs, fi, d, b) ON CONFLICT (tenant_id, id) DO UPDATE SET state "
+               "= excluded.state, severity = excluded.severity, title = excluded.title, flapping "
+               "= excluded.flapping, update_time = excluded.update_time, resolve_time = "
+               "excluded.resolve_time, quiet_since = excluded.quiet_since, fires = "
+               "excluded.fires, desired = excluded.desired, body = excluded.body"),
+           t, cl, incidents);
+  // State changes into the outbox, with the incident as it is now.
+  Columns changes(6);
   for (const Change& ch : c.TakeChanges()) {
     const IncidentState* inc = c.incident(ch.incident_id);
     if (inc == nullptr) continue;
@@ -248,15 +317,22 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     event.set_tenant(t);
     *event.mutable_change() = ch.change;
     *event.mutable_incident() = c.ToProto(*inc, true, kEventMembers);
-    tx.exec_params(
-        absl::StrCat("INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, "
-                     "type, at, body, event) VALUES ($1, $2, $3, $4, $5, ",
-                     Ts(6), ", $7, $8) ON CONFLICT DO NOTHING"),
-        t, cl, ch.incident_id, ch.change.sequence(), static_cast<int>(ch.change.type()),
-        absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
-                           absl::Nanoseconds(ch.change.time().nanos())),
-        Bytes(ch.change.SerializeAsString()), Bytes(event.SerializeAsString()));
+    size_t i = 0;
+    changes.Add(i++, ch.incident_id);
+    changes.Add(i++, absl::StrCat(ch.change.sequence()));
+    changes.Add(i++, absl::StrCat(static_cast<int>(ch.change.type())));
+    changes.Add(i++, absl::StrCat(absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
+                                                      absl::Nanoseconds(ch.change.time().nanos()))));
+    changes.Add(i++, Hex(ch.change.SerializeAsString()));
+    changes.Add(i++, Hex(event.SerializeAsString()));
   }
+  ExecBulk(tx,
+           "INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, type, at, "
+           "body, event) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / 1e6), "
+           "decode(u.b, 'hex'), decode(u.e, 'hex') FROM unnest($3::text[], $4::bigint[], "
+           "$5::smallint[], $6::bigint[], $7::text[], $8::text[]) AS u(i, s, ty, a, b, e) "
+           "ON CONFLICT DO NOTHING",
+           t, cl, changes);
   tx.exec_params(absl::StrCat("UPDATE correlation.clusters SET version = $3, watermark = ", Ts(4),
                               ", last_input = ", Ts(5),
                               " WHERE tenant_id = $1 AND cluster_id = $2"),
