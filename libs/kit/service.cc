@@ -32,6 +32,7 @@ CommonConfig ReadCommonConfig(EnvReader& env, const ServiceSpec& spec) {
   c.topic_prefix = env.String("K8I_KAFKA_TOPIC_PREFIX", "k8i.");
   c.delivery_timeout = env.Duration("K8I_KAFKA_DELIVERY_TIMEOUT", absl::Seconds(10));
   c.session_timeout = env.Duration("K8I_KAFKA_SESSION_TIMEOUT", absl::Seconds(45));
+  c.fetch_wait = env.Duration("K8I_KAFKA_FETCH_WAIT", absl::Milliseconds(100));
   c.shutdown_grace = env.Duration("K8I_SHUTDOWN_GRACE", absl::Seconds(15));
   c.log_level = env.String("K8I_LOG_LEVEL", "info");
   c.log_json = env.String("K8I_LOG_FORMAT", "json") != "text";
@@ -42,6 +43,10 @@ absl::Status CheckCommonConfig(EnvReader& env, CommonConfig& c) {
   if (!ValidLogLevel(c.log_level)) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_LOG_LEVEL: must be trace, debug, info, warn, error or off");
+  }
+  if (c.fetch_wait < absl::Milliseconds(1) || c.fetch_wait > absl::Seconds(10)) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_KAFKA_FETCH_WAIT: must be between 1ms and 10s");
   }
   if (c.session_timeout < absl::Seconds(1) || c.session_timeout > absl::Minutes(30)) {
     return absl::InvalidArgumentError(
@@ -113,6 +118,10 @@ absl::StatusOr<TransactionalConsumer*> Service::AddConsumer(ConsumerOptions opti
   options.kafka_extra.try_emplace("session.timeout.ms", absl::StrCat(session_ms));
   options.kafka_extra.try_emplace("heartbeat.interval.ms",
                                   absl::StrCat(std::max<int64_t>(100, session_ms / 5)));
+  // How long a fetch waits for data when a partition has none: the floor of consumption
+  // latency on brokers that hold a fetch until it expires.
+  options.kafka_extra.try_emplace("fetch.wait.max.ms",
+                                  absl::StrCat(absl::ToInt64Milliseconds(config_.fetch_wait)));
   ASSIGN_OR_RETURN(auto consumer, TransactionalConsumer::Create(std::move(options), pool_,
                                                                 producer_.get(), handler,
                                                                 *registry_, clock_));

@@ -65,6 +65,7 @@ struct CommonConfig {
   std::string topic_prefix;     // K8I_KAFKA_TOPIC_PREFIX ("k8i.")
   absl::Duration delivery_timeout;  // K8I_KAFKA_DELIVERY_TIMEOUT
   absl::Duration session_timeout;   // K8I_KAFKA_SESSION_TIMEOUT: consumer group session (45s)
+  absl::Duration fetch_wait;        // K8I_KAFKA_FETCH_WAIT: fetch.wait.max.ms (100ms)
   absl::Duration shutdown_grace;    // K8I_SHUTDOWN_GRACE
   std::string log_level;            // K8I_LOG_LEVEL
   bool log_json = true;             // K8I_LOG_FORMAT json|text

@@ -114,7 +114,7 @@ absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::De
     absl::Status s = engine_->WithCluster(tx, key.first, key.second, true, [&](ClusterCorrelator& c) {
       for (const kit::Delivery* d : deliveries) {
         const auto& b = static_cast<const v1::AlertBatch&>(*d->payload);
-        for (const auto& a : b.alerts()) c.OnAlert(a, d->event.time);
+        c.OnAlerts(b.alerts(), d->event.time);
       }
       return absl::OkStatus();
     });

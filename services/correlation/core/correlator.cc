@@ -156,6 +156,18 @@ ClusterCorrelator::Placement ClusterCorrelator::Place(const AlertState& a) const
 }
 
 void ClusterCorrelator::OnAlert(const v1::Alert& a, absl::Time observed) {
+  BeginMessage();
+  Apply(a, observed);
+}
+
+void ClusterCorrelator::OnAlerts(const google::protobuf::RepeatedPtrField<v1::Alert>& alerts,
+                                 absl::Time observed) {
+  BeginMessage();
+  for (const auto& a : alerts) Apply(a, observed);
+  BeginMessage();
+}
+
+void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
   const ObjectRef object = SubjectOf(a);
   if (a.name().empty() || object.empty()) return;
   const std::string container =
@@ -294,7 +306,10 @@ void ClusterCorrelator::OnAlert(const v1::Alert& a, absl::Time observed) {
   ++m.fires;
   current_[fp] = inc->id;
   dirty_members_.insert({inc->id, fp});
-  Fire(*inc, t);
+  // Flapping counts alerts firing again: a member's second fire brings its first along.
+  if (m.fires == 2) Fire(*inc, m.first_seen);
+  if (m.fires >= 2) Fire(*inc, t);
+  inc->quiet_since = absl::InfiniteFuture();
 
   if (opened) {
     if (inc->scope == v1::INCIDENT_SCOPE_NODE) MergeNodeIncidents(*inc, t);
@@ -355,7 +370,6 @@ IncidentState& ClusterCorrelator::Open(const Placement& p, absl::Time at) {
 
 void ClusterCorrelator::Fire(IncidentState& inc, absl::Time at) {
   inc.fires.insert(std::upper_bound(inc.fires.begin(), inc.fires.end(), at), at);
-  inc.quiet_since = absl::InfiniteFuture();
 }
 
 void ClusterCorrelator::Count(IncidentState& inc, const AlertState& m) {
@@ -555,6 +569,21 @@ void ClusterCorrelator::AddEvidence(IncidentState& inc, absl::Time at, const std
 
 void ClusterCorrelator::Emit(IncidentState& inc, v1::IncidentChangeType type, absl::Time at,
                              bool notify, const std::string& actor, const std::string& detail) {
+  // Members joining one incident within one message make one UPDATED change ("N alerts
+  // joined"): message boundaries are part of the input, so this stays deterministic.
+  if (type == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
+    auto last = last_change_in_message_.find(inc.id);
+    if (last != last_change_in_message_.end() && last->second < changes_.size() &&
+        changes_[last->second].change.type() == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
+      auto& prev = changes_[last->second].change;
+      const int joined = ++updates_merged_[inc.id];
+      prev.set_detail(absl::StrCat(joined, " alerts joined, the last: ", detail));
+      SetTs(std::max(FromTs(prev.time()), at), prev.mutable_time());
+      inc.update_time = std::max(inc.update_time, at);
+      dirty_incidents_.insert(inc.id);
+      return;
+    }
+  }
   Change c;
   c.incident_id = inc.id;
   c.change.set_sequence(++inc.seq);
@@ -567,8 +596,15 @@ void ClusterCorrelator::Emit(IncidentState& inc, v1::IncidentChangeType type, ab
   c.change.set_actor(actor);
   c.change.set_detail(detail);
   inc.update_time = std::max(inc.update_time, at);
+  last_change_in_message_[inc.id] = changes_.size();
+  updates_merged_[inc.id] = 1;
   changes_.push_back(std::move(c));
   dirty_incidents_.insert(inc.id);
+}
+
+void ClusterCorrelator::BeginMessage() {
+  last_change_in_message_.clear();
+  updates_merged_.clear();
 }
 
 void ClusterCorrelator::CheckFlapping(IncidentState& inc, absl::Time now) {
@@ -647,7 +683,11 @@ absl::Status ClusterCorrelator::Resolve(const std::string& id, const std::string
   return absl::OkStatus();
 }
 
-std::vector<Change> ClusterCorrelator::TakeChanges() { return std::exchange(changes_, {}); }
+std::vector<Change> ClusterCorrelator::TakeChanges() {
+  last_change_in_message_.clear();
+  updates_merged_.clear();
+  return std::exchange(changes_, {});
+}
 std::set<std::string> ClusterCorrelator::TakeDirtyIncidents() {
   return std::exchange(dirty_incidents_, {});
 }

@@ -46,7 +46,8 @@ struct CorrelatorOptions {
   absl::Duration quiet_period = absl::Minutes(5);
   // A member firing again within this long after its incident resolved reopens it.
   absl::Duration reopen_window = absl::Minutes(30);
-  // Alert fires per trailing hour from which an incident is flapping (seed 000: 5).
+  // Fires per trailing hour, of alerts that fired more than once, from which an incident is
+  // flapping (seed 000: 5).
   int flap_threshold = 5;
   // Workload incidents in one namespace, opened within namespace_window, that make a
   // namespace incident.
@@ -99,7 +100,10 @@ struct IncidentState {
   int64_t seq = 0;
   bool flapping = false;
   int reopen_count = 0;
-  std::deque<absl::Time> fires;  // fire times in the trailing hour
+  // Fire times in the trailing hour of members that fired more than once (what flapping is
+  // judged by: twenty pods alerting once each is breadth, one alert firing five times is
+  // flapping).
+  std::deque<absl::Time> fires;
   std::vector<std::string> members;  // fingerprints, in joining order
   std::vector<k8intel::v1::Evidence> evidence;
   std::string merged_into;
@@ -136,6 +140,11 @@ class ClusterCorrelator {
   // firing alert already firing is a repeat (count and last_seen); a resolved one resolves at
   // its end_time. Alerts without a name or an object are ignored (ingest rejects them).
   void OnAlert(const k8intel::v1::Alert& alert, absl::Time observed);
+  // OnAlerts applies the alerts of one input message (an agent's batch) in order, like OnAlert
+  // each, except that members joining the same incident within the message make one UPDATED
+  // change ("N alerts joined") rather than one each.
+  void OnAlerts(const google::protobuf::RepeatedPtrField<k8intel::v1::Alert>& alerts,
+                absl::Time observed);
 
   // Advance moves event time to `now`: incidents quiet for quiet_period resolve (at the time
   // the quiet period ended), flapping clears when the trailing-hour fires drop. The watermark
@@ -195,6 +204,8 @@ class ClusterCorrelator {
     std::string rule;
     std::string reason;
   };
+  void Apply(const k8intel::v1::Alert& alert, absl::Time observed);
+  void BeginMessage();
   Placement Place(const AlertState& alert) const;
   IncidentState* Active(const std::string& key);
   IncidentState& Open(const Placement& p, absl::Time at);
@@ -236,6 +247,10 @@ class ClusterCorrelator {
   // (when, incident id): moments Advance must look at an incident again.
   std::set<std::pair<absl::Time, std::string>> timers_;
   std::vector<Change> changes_;
+  // Within the current message: the index in changes_ of each incident's last change, and how
+  // many joins its UPDATED change stands for.
+  absl::flat_hash_map<std::string, size_t> last_change_in_message_;
+  absl::flat_hash_map<std::string, int> updates_merged_;
   std::set<std::string> dirty_incidents_;
   absl::flat_hash_set<std::pair<std::string, std::string>> dirty_members_;
 };

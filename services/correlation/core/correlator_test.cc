@@ -275,6 +275,29 @@ TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
   EXPECT_EQ(Transcript(a), Transcript(b));
 }
 
+TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
+  // One agent batch with 5 alerts on pods of one workload: OPENED, then one UPDATED for the
+  // other four (and the breadth raise in between); the same alerts one message each: four.
+  google::protobuf::RepeatedPtrField<v1::Alert> batch;
+  for (int i = 0; i < 5; ++i) {
+    ScenarioAlert a{Seconds(i), "HighCPU", "Pod", "a", absl::StrCat("x-", i), "node-1",
+                    "Deployment", "x", v1::SEVERITY_CRITICAL, false, "g"};
+    *batch.Add() = ToAlert(a, kStart);
+  }
+  ClusterCorrelator one("t1", "demo"), many("t1", "demo");
+  one.OnAlerts(batch, kStart + Seconds(5));
+  for (const auto& a : batch) many.OnAlert(a, kStart + Seconds(5));
+  auto count = [](const std::vector<Change>& cs, v1::IncidentChangeType t) {
+    return std::count_if(cs.begin(), cs.end(), [&](const Change& c) { return c.change.type() == t; });
+  };
+  const auto a = one.TakeChanges(), b = many.TakeChanges();
+  EXPECT_EQ(count(a, v1::INCIDENT_CHANGE_TYPE_UPDATED), 1);
+  EXPECT_EQ(count(b, v1::INCIDENT_CHANGE_TYPE_UPDATED), 4);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].change.sequence(), static_cast<int64_t>(i + 1));
+  EXPECT_EQ(a.back().change.detail(), "4 alerts joined, the last: HighCPU on Pod a/x-4 joined");
+  EXPECT_EQ(one.incidents().begin()->second.members.size(), 5u);
+}
+
 TEST(CorrelatorTest, AlertsWithoutNameOrObjectAreIgnored) {
   ClusterCorrelator c("t1", "demo");
   v1::Alert a;

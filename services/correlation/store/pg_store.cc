@@ -14,7 +14,7 @@ namespace v1 = ::k8intel::v1;
 
 // Members carried by a published IncidentEvent: the latest ones (member_count has the total;
 // GetIncident has them all).
-constexpr int kEventMembers = 50;
+constexpr int kEventMembers = 10;
 
 // SQL for "microseconds parameter $n as timestamptz".
 std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)"); }

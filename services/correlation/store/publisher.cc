@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/kafka/cloudevents.h"
 #include "pqxx/pqxx"
+#include "services/correlation/store/pg_store.h"
 
 namespace k8i::correlation {
 namespace {
@@ -52,13 +53,18 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       msgs.push_back(std::move(m));
     }
     if (auto s = producer_->ProduceAll(msgs, timeout_); !s.ok()) return s;
+    std::vector<std::string> tenants, incidents, seqs;
     for (const auto& r : rows) {
-      tx.exec_params(
-          "UPDATE correlation.changes SET published_at = now() WHERE tenant_id = $1 AND "
-          "incident_id = $2 AND seq = $3",
-          r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int64_t>());
+      tenants.push_back(r[0].as<std::string>());
+      incidents.push_back(r[1].as<std::string>());
+      seqs.push_back(r[2].as<std::string>());
       delay_.Observe(r[5].as<double>());
     }
+    tx.exec_params(
+        "UPDATE correlation.changes c SET published_at = now() FROM unnest($1::text[], "
+        "$2::text[], $3::bigint[]) AS u(t, i, s) WHERE c.tenant_id = u.t AND c.incident_id = u.i "
+        "AND c.seq = u.s",
+        PgTextArray(tenants), PgTextArray(incidents), PgTextArray(seqs));
     tx.commit();
     published_.Inc(static_cast<double>(rows.size()));
     if (rows.size() < static_cast<size_t>(kChunk)) return absl::OkStatus();

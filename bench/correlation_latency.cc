@@ -1,0 +1,238 @@
+// k8i-bench-correlation-latency: end to end from an alert on Kafka to its incident state change
+// on k8i.incidents.v1, through a real k8i-correlation (spawned on the test stack: PostgreSQL,
+// Redis, the Kafka-protocol broker). A producer sends AlertBatch messages at --rate new alerts
+// per second (each a new firing, `--batch` alerts per message, spread over --clusters
+// clusters) for --seconds; a reader of k8i.incidents.v1 takes each change's latency as its
+// receive time minus the alert's time (the change's event time, set to the send time). The
+// reference in the same run is the floor of any Kafka pipeline: the same messages read back
+// from k8i.alerts.v1 by a plain consumer (send → receive).
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/util.h"
+#include "k8intel/v1/incidents.pb.h"
+#include "k8intel/v1/telemetry.pb.h"
+#include "libs/common/ids.h"
+#include "libs/grpcx/health_client.h"
+#include "libs/kafka/cloudevents.h"
+#include "libs/kafka/consumer.h"
+#include "libs/kafka/producer.h"
+#include "libs/testing/process.h"
+
+namespace {
+
+namespace v1 = ::k8intel::v1;
+using k8i::bench::Env;
+using k8i::bench::Fixed;
+using k8i::bench::Latencies;
+using k8i::bench::Thousands;
+
+struct Options {
+  int rate = 10'000;
+  int seconds = 20;
+  int batch = 100;
+  int clusters = 8;
+  int warmup = 5;            // seconds sent first and not measured (group joins, first loads)
+  std::string fetch_wait = "10ms";  // K8I_KAFKA_FETCH_WAIT of the service and the readers
+  std::string bin;
+  std::string pg_url, redis_url, kafka;
+};
+
+v1::Alert MakeAlert(int64_t n, absl::Time at) {
+  v1::Alert a;
+  a.set_name(n % 3 == 0 ? "HighCPU" : n % 3 == 1 ? "HighMemory" : "Unhealthy");
+  a.set_severity(v1::SEVERITY_WARNING);
+  a.set_status(v1::ALERT_STATUS_FIRING);
+  a.set_source("bench");
+  const int64_t pod = n / 3;
+  auto* r = a.mutable_resource();
+  r->set_namespace_name(absl::StrCat("ns-", pod % 40));
+  r->set_pod_name(absl::StrCat("pod-", pod));
+  r->set_node_name(absl::StrCat("node-", pod % 200));
+  r->set_workload_kind("Deployment");
+  r->set_workload_name(absl::StrCat("w-", pod / 25));
+  const int64_t ns = absl::ToUnixNanos(at);
+  a.mutable_start_time()->set_seconds(ns / 1'000'000'000);
+  a.mutable_start_time()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
+  return a;
+}
+
+absl::Time FromTs(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// Reads `topic` until `stop`, handing each message's value and receive time to `fn`.
+template <typename Fn>
+std::thread Reader(const std::string& bootstrap, const std::string& topic, std::atomic<bool>& stop,
+                   const std::string& fetch_wait_ms, Fn fn) {
+  return std::thread([=, &stop] {
+    auto c = k8i::kafka::Consumer::Create(
+        {.bootstrap = bootstrap, .group_id = "bench-" + k8i::NewId(), .topics = {topic},
+         .auto_offset_reset = "earliest", .extra = {{"fetch.wait.max.ms", fetch_wait_ms}}});
+    if (!c.ok()) {
+      std::fprintf(stderr, "consumer: %s\n", std::string(c.status().message()).c_str());
+      return;
+    }
+    while (!stop.load()) {
+      auto msgs = (*c)->Poll(1000, absl::Milliseconds(50));
+      if (!msgs.ok()) break;
+      const absl::Time now = absl::Now();
+      for (const auto& m : *msgs) fn(m.value, now);
+    }
+  });
+}
+
+int Run(const Options& o) {
+  const std::string db = absl::StrCat("bench_corr_", getpid());
+  if (auto s = k8i::bench::Exec(o.pg_url, "CREATE DATABASE " + db); !s.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  const std::string prefix = absl::StrCat("benchcorr", getpid(), ".");
+  auto port = k8i::bench::FreePort();
+  auto mport = k8i::bench::FreePort();
+  const std::string target = absl::StrCat("127.0.0.1:", *port);
+  const std::string log = absl::StrCat("/tmp/k8i-bench-correlation.", getpid(), ".log");
+  const std::vector<std::string> env = {
+      absl::StrCat("PATH=", Env("PATH")), absl::StrCat("K8I_GRPC_ADDR=", target),
+      absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", *mport),
+      absl::StrCat("K8I_PG_URL=", k8i::bench::WithDatabase(o.pg_url, db)),
+      absl::StrCat("K8I_REDIS_URL=", o.redis_url), absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka),
+      absl::StrCat("K8I_KAFKA_TOPIC_PREFIX=", prefix), "K8I_PAGE_TOKEN_KEY=bench",
+      "K8I_LOG_LEVEL=warn", absl::StrCat("K8I_CORRELATION_GROUP=bench-", getpid()),
+      absl::StrCat("K8I_KAFKA_FETCH_WAIT=", o.fetch_wait)};
+  auto pid = k8i::testing::Spawn({o.bin + "/k8i-correlation"}, env, log);
+  if (!pid.ok()) return 1;
+  bool healthy = false;
+  for (int i = 0; i < 300 && !healthy; ++i) {
+    auto st = k8i::grpcx::CheckHealth(target, "", absl::Seconds(1));
+    healthy = st.ok() && *st == grpc::health::v1::HealthCheckResponse::SERVING;
+    if (!healthy) absl::SleepFor(absl::Milliseconds(100));
+  }
+  if (!healthy) {
+    std::fprintf(stderr, "k8i-correlation not healthy; see %s\n", log.c_str());
+    return 1;
+  }
+  auto producer = k8i::kafka::Producer::Create({.bootstrap = o.kafka});
+  if (!producer.ok()) return 1;
+
+  absl::Duration fetch_wait;
+  if (!absl::ParseDuration(o.fetch_wait, &fetch_wait)) return 2;
+  const std::string fetch_ms = absl::StrCat(absl::ToInt64Milliseconds(fetch_wait));
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> measure_from_us{INT64_MAX};
+  absl::Mutex mu;
+  Latencies ours, floor;
+  int64_t changes = 0;
+  std::thread incidents = Reader(o.kafka, prefix + "incidents.v1", stop, fetch_ms,
+                                 [&](const std::string& value, absl::Time now) {
+                                   v1::IncidentEvent e;
+                                   if (!e.ParseFromString(value)) return;
+                                   if (absl::ToUnixMicros(FromTs(e.change().time())) <
+                                       measure_from_us.load()) {
+                                     return;
+                                   }
+                                   absl::MutexLock l(&mu);
+                                   ++changes;
+                                   ours.Add(now - FromTs(e.change().time()));
+                                 });
+  std::thread raw = Reader(o.kafka, prefix + "alerts.v1", stop, fetch_ms,
+                           [&](const std::string& value, absl::Time now) {
+                             v1::AlertBatch b;
+                             if (!b.ParseFromString(value) || b.alerts_size() == 0) return;
+                             if (absl::ToUnixMicros(FromTs(b.alerts(0).start_time())) <
+                                 measure_from_us.load()) {
+                               return;
+                             }
+                             absl::MutexLock l(&mu);
+                             floor.Add(now - FromTs(b.alerts(0).start_time()));
+                           });
+  absl::SleepFor(absl::Seconds(3));  // the readers and the service join their groups
+  const int per_second = std::max(1, o.rate / o.batch);
+  const absl::Time warm = absl::Now();
+  const absl::Time start = warm + absl::Seconds(o.warmup);
+  measure_from_us = absl::ToUnixMicros(start);
+  int64_t sent = 0, n = 0;
+  const int64_t warm_ticks = static_cast<int64_t>(per_second) * o.warmup;
+  for (int64_t tick = 0; tick < static_cast<int64_t>(per_second) * (o.warmup + o.seconds); ++tick) {
+    const absl::Time due = warm + absl::Seconds(1) * (static_cast<double>(tick) / per_second);
+    const absl::Time now = absl::Now();
+    if (due > now) absl::SleepFor(due - now);
+    v1::AlertBatch b;
+    b.set_tenant("bench");
+    b.set_cluster(absl::StrCat("c", tick % o.clusters));
+    b.set_batch_id(absl::StrCat("b", tick));
+    const absl::Time at = absl::Now();
+    for (int i = 0; i < o.batch; ++i) *b.add_alerts() = MakeAlert(n++, at);
+    k8i::kafka::Message m;
+    m.topic = prefix + "alerts.v1";
+    m.key = absl::StrCat("bench/", b.cluster());
+    m.value = b.SerializeAsString();
+    m.headers = k8i::kafka::CloudEventHeaders(
+        {.id = absl::StrCat("bench-", tick), .source = "bench", .type = "k8intel.v1.AlertBatch",
+         .time = at});
+    if (auto s = (*producer)->ProduceAll({m}, absl::Seconds(10)); !s.ok()) {
+      std::fprintf(stderr, "produce: %s\n", std::string(s.message()).c_str());
+      break;
+    }
+    if (tick >= warm_ticks) sent += o.batch;
+  }
+  const double send_s = absl::ToDoubleSeconds(absl::Now() - warm);
+  // Drain: wait until no change arrived for 3 s (or 120 s passed).
+  int64_t last = -1;
+  for (int i = 0; i < 120; ++i) {
+    absl::SleepFor(absl::Seconds(1));
+    absl::MutexLock l(&mu);
+    if (changes == last && i >= 3) break;
+    last = changes;
+  }
+  stop = true;
+  incidents.join();
+  raw.join();
+  k8i::testing::Terminate(*pid, absl::Seconds(10));
+  k8i::bench::Exec(o.pg_url, "DROP DATABASE IF EXISTS " + db).IgnoreError();
+  absl::MutexLock l(&mu);
+  std::printf("sent %s new alerts measured over %s s after %d s of warm-up (%s alerts/s, %d per "
+              "message, %d clusters, fetch wait %s)\n",
+              Thousands(static_cast<double>(sent)).c_str(), Fixed(send_s - o.warmup, 1).c_str(),
+              o.warmup, Thousands(sent / std::max(1.0, send_s - o.warmup)).c_str(), o.batch,
+              o.clusters, o.fetch_wait.c_str());
+  std::printf("  alert → incident change on k8i.incidents.v1: %s changes, p50 %s ms, p99 %s ms, max %s ms\n",
+              Thousands(static_cast<double>(changes)).c_str(), Fixed(ours.Percentile(50), 1).c_str(),
+              Fixed(ours.Percentile(99), 1).c_str(), Fixed(ours.Percentile(100), 1).c_str());
+  std::printf("  reference: alert → read back from k8i.alerts.v1: p50 %s ms, p99 %s ms\n",
+              Fixed(floor.Percentile(50), 1).c_str(), Fixed(floor.Percentile(99), 1).c_str());
+  std::printf("  ratio p99 ours / reference: %sx\n",
+              Fixed(ours.Percentile(99) / std::max(0.001, floor.Percentile(99)), 2).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"k8i-bench-correlation-latency: alert on Kafka → incident change on Kafka"};
+  Options o;
+  o.bin = k8i::bench::SelfDir();
+  app.add_option("--rate", o.rate, "new alerts per second");
+  app.add_option("--seconds", o.seconds, "how long to send");
+  app.add_option("--batch", o.batch, "alerts per message");
+  app.add_option("--clusters", o.clusters, "clusters (message keys)");
+  app.add_option("--bin", o.bin, "directory of k8i-correlation");
+  app.add_option("--warmup", o.warmup, "seconds sent before measuring");
+  app.add_option("--fetch-wait", o.fetch_wait, "K8I_KAFKA_FETCH_WAIT of the service and readers");
+  CLI11_PARSE(app, argc, argv);
+  o.pg_url = Env("K8I_TEST_PG_URL");
+  o.redis_url = Env("K8I_TEST_REDIS_URL");
+  o.kafka = Env("K8I_TEST_KAFKA_BOOTSTRAP");
+  if (o.pg_url.empty() || o.redis_url.empty() || o.kafka.empty()) {
+    std::fprintf(stderr, "run through `tools/dev bench correlation-latency` (K8I_TEST_* unset)\n");
+    return 2;
+  }
+  return Run(o);
+}
