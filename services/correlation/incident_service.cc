@@ -1,4 +1,5 @@
 #include "services/correlation/incident_service.h"
+#include "services/correlation/core/proto_time.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -71,10 +72,6 @@ std::vector<std::string> ParseJsonStrings(const std::string& text) {
     if (e.is_string()) out.push_back(e.get<std::string>());
   }
   return out;
-}
-
-absl::Time FromProtoTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 v1::ObjectKey ToKey(const ObjectRef& r) {
@@ -383,7 +380,8 @@ grpc::Status IncidentServiceImpl::GetTimeline(grpc::ServerContext* ctx,
   const absl::Time end = req->has_end_time() ? FromProtoTime(req->end_time()) : now;
   const absl::Time start =
       req->has_start_time() ? FromProtoTime(req->start_time()) : end - absl::Hours(6);
-  if (start > end || end - start > absl::Hours(24 * 31)) {
+  const bool finite = start != absl::InfinitePast() && end != absl::InfinitePast();
+  if (!finite || start > end || end - start > absl::Hours(24 * 31)) {
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
         "invalid window", {{"start_time", "must be before end_time, at most 31 days apart"}}));
   }

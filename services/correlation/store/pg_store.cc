@@ -1,4 +1,5 @@
 #include "services/correlation/store/pg_store.h"
+#include "services/correlation/core/proto_time.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -21,11 +22,6 @@ std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double preci
 // SQL reading a timestamptz column as microseconds.
 std::string Us(const char* column) {
   return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
-}
-
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfinitePast();
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 ObjectRef FromKey(const v1::ObjectKey& k) { return {k.kind(), k.namespace_(), k.name()}; }
@@ -59,10 +55,10 @@ IncidentState ToState(const pqxx::row& r) {
   s.title = b.title();
   s.state = b.state();
   s.severity = b.severity();
-  s.open_time = FromTs(b.open_time());
-  s.update_time = FromTs(b.update_time());
-  s.ack_time = FromTs(b.acknowledge_time());
-  s.resolve_time = FromTs(b.resolve_time());
+  s.open_time = FromProtoTime(b.open_time());
+  s.update_time = FromProtoTime(b.update_time());
+  s.ack_time = FromProtoTime(b.acknowledge_time());
+  s.resolve_time = FromProtoTime(b.resolve_time());
   s.quiet_since = FromMicros(r[2], absl::InfiniteFuture());
   s.seq = b.sequence();
   s.flapping = b.flapping();
@@ -92,9 +88,9 @@ AlertState ToMember(const pqxx::row& r) {
   m.object = FromKey(b.object());
   m.severity = b.severity();
   m.firing = b.status() == v1::ALERT_STATUS_FIRING;
-  m.first_seen = FromTs(b.first_seen());
-  m.last_seen = FromTs(b.last_seen());
-  m.resolved_at = FromTs(b.resolved_time());
+  m.first_seen = FromProtoTime(b.first_seen());
+  m.last_seen = FromProtoTime(b.last_seen());
+  m.resolved_at = FromProtoTime(b.resolved_time());
   m.count = b.count();
   m.fires = b.fires();
   m.reason = b.reason();
@@ -152,8 +148,8 @@ void LoadTopology(pqxx::work& tx, const std::string& tenant, const std::string& 
 
 void SaveEvent(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                const v1::KubeEvent& e) {
-  const absl::Time first = FromTs(e.first_time());
-  const absl::Time last = e.has_last_time() ? FromTs(e.last_time()) : first;
+  const absl::Time first = FromProtoTime(e.first_time());
+  const absl::Time last = e.has_last_time() ? FromProtoTime(e.last_time()) : first;
   if (e.uid().empty() || first == absl::InfinitePast()) return;
   tx.exec_params(
       absl::StrCat("INSERT INTO correlation.events (tenant_id, cluster_id, uid, type, reason, "

@@ -1,4 +1,5 @@
 #include "services/correlation/store/pg_timeline.h"
+#include "services/correlation/core/proto_time.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -9,11 +10,6 @@ namespace k8i::correlation {
 namespace {
 
 namespace v1 = ::k8intel::v1;
-
-absl::Time FromTs(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() == 0 && ts.nanos() == 0) return absl::InfinitePast();
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)"); }
 
@@ -81,7 +77,7 @@ absl::StatusOr<Timeline> ReadTimeline(pg::Pool& pool, const std::string& tenant,
       const pqxx::binarystring b(r[0]);
       v1::IncidentMember mem;
       if (!mem.ParseFromArray(b.data(), static_cast<int>(b.size()))) continue;
-      const absl::Time first = FromTs(mem.first_seen());
+      const absl::Time first = FromProtoTime(mem.first_seen());
       if (!seen.insert({mem.fingerprint(), absl::ToUnixMicros(first)}).second) continue;
       const ObjectRef obj{mem.object().kind(), mem.object().namespace_(), mem.object().name()};
       const std::string relation = rel_of(obj.kind, obj.ns, obj.name);
@@ -98,7 +94,7 @@ absl::StatusOr<Timeline> ReadTimeline(pg::Pool& pool, const std::string& tenant,
         it.failure_name = mem.alert_name();
         items.push_back(std::move(it));
       }
-      const absl::Time resolved = FromTs(mem.resolved_time());
+      const absl::Time resolved = FromProtoTime(mem.resolved_time());
       if (mem.status() == v1::ALERT_STATUS_RESOLVED && resolved >= start && resolved <= end) {
         TimelineItem it;
         it.time = resolved;
