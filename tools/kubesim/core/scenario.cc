@@ -755,29 +755,6 @@ void ParseTop(Parser& p, const YAML::Node& root, Scenario& s) {
 
 }  // namespace
 
-absl::string_view KindName(WorkloadKind k) {
-  switch (k) {
-    case WorkloadKind::kDeployment:
-      return "Deployment";
-    case WorkloadKind::kStatefulSet:
-      return "StatefulSet";
-    case WorkloadKind::kDaemonSet:
-      return "DaemonSet";
-    case WorkloadKind::kJob:
-      return "Job";
-    case WorkloadKind::kCronJob:
-      return "CronJob";
-  }
-  return "";
-}
-
-std::vector<std::string> NodeNames(const NodeGroup& g) {
-  if (!g.name.empty()) return {g.name};
-  std::vector<std::string> out;
-  for (int i = 1; i <= g.count; ++i) out.push_back(absl::StrCat(g.pool, "-", i));
-  return out;
-}
-
 absl::StatusOr<Scenario> ParseScenario(absl::string_view yaml) {
   YAML::Node root;
   try {
