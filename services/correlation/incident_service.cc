@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "libs/auth/grpc_auth.h"
-#include "libs/common/check.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "services/correlation/store/pg_store.h"
@@ -15,26 +14,13 @@ namespace k8i::correlation {
 namespace {
 
 namespace v1 = ::k8intel::v1;
-using inventory::resources::Binder;
+using inventory::resources::Equals;
+using inventory::resources::Pattern;
 using inventory::resources::KindSpec;
 using inventory::resources::NameForm;
 
 constexpr int kDefaultDepth = 2;
 constexpr int kMaxDepth = 5;
-
-aip::ResourcePattern Pattern(const std::string& p) {
-  auto pattern = aip::ResourcePattern::Create(p);
-  K8I_CHECK(pattern.ok(), p.c_str());
-  return *std::move(pattern);
-}
-
-Binder Equals(std::string sql) {
-  return [sql = std::move(sql)](const std::string& value,
-                                std::vector<std::string>& params) -> absl::StatusOr<std::string> {
-    params.push_back(value);
-    return absl::StrCat(sql, " = $", params.size());
-  };
-}
 
 aip::FieldSpec Field(std::string sql, aip::FieldType type, bool sortable = false) {
   return {.sql = std::move(sql), .type = type, .sortable = sortable};

@@ -20,20 +20,6 @@ using aip::FieldType;
 
 // --- name forms --------------------------------------------------------------------------
 
-aip::ResourcePattern Pattern(const std::string& p) {
-  auto pattern = aip::ResourcePattern::Create(p);
-  K8I_CHECK(pattern.ok(), p.c_str());
-  return *std::move(pattern);
-}
-
-Binder Equals(std::string sql) {
-  return [sql = std::move(sql)](const std::string& value,
-                                std::vector<std::string>& params) -> absl::StatusOr<std::string> {
-    params.push_back(value);
-    return absl::StrCat(sql, " = $", params.size());
-  };
-}
-
 // The Kubernetes kinds a workload id may start with, by their lower-case spelling.
 const std::map<std::string, std::string>& WorkloadKinds() {
   static const auto* kinds = new std::map<std::string, std::string>{
@@ -223,6 +209,21 @@ std::function<absl::Status(const pqxx::row&, google::protobuf::Message*)> Object
 }
 
 }  // namespace
+
+aip::ResourcePattern Pattern(const std::string& p) {
+  auto pattern = aip::ResourcePattern::Create(p);
+  K8I_CHECK(pattern.ok(), p.c_str());
+  return *std::move(pattern);
+}
+
+Binder Equals(std::string sql) {
+  return [sql = std::move(sql)](const std::string& value,
+                                std::vector<std::string>& params) -> absl::StatusOr<std::string> {
+    params.push_back(value);
+    return absl::StrCat(sql, " = $", params.size());
+  };
+}
+
 
 std::string WorkloadId(const std::string& kind, const std::string& name) {
   return absl::StrCat(absl::AsciiStrToLower(kind), ".", name);

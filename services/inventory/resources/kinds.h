@@ -79,6 +79,11 @@ const KindSpec& HelmReleases();
 const KindSpec& Events();
 const KindSpec& Alerts();
 
+// Pattern parses a resource name pattern written in code (CHECK-fails on a malformed one).
+aip::ResourcePattern Pattern(const std::string& pattern);
+// Equals binds a name variable as `<sql> = $n`.
+Binder Equals(std::string sql);
+
 // Every kind, for tests (schemas, EXPLAIN checks).
 std::vector<const KindSpec*> AllKinds();
 
