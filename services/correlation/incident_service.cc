@@ -3,7 +3,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "nlohmann/json.hpp"
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
@@ -47,17 +46,6 @@ absl::Status CheckObject(const v1::ObjectKey& o, const std::string& cluster) {
   if (o.name().empty()) v.push_back({"object.name", "required"});
   if (v.empty()) return absl::OkStatus();
   return grpcx::InvalidArgumentWithViolations("the object is incomplete", v);
-}
-
-// ParseJsonStrings reads a JSON array of strings (a text[] through array_to_json).
-std::vector<std::string> ParseJsonStrings(const std::string& text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
 }
 
 v1::ObjectKey ToKey(const ObjectRef& r) {
@@ -274,13 +262,7 @@ grpc::Status IncidentServiceImpl::GetDependencies(grpc::ServerContext* ctx,
   Topology topology;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     topology = Topology();
-    for (const auto& r : tx.exec_params(
-             "SELECT body FROM correlation.objects WHERE tenant_id = $1 AND cluster_id = $2",
-             principal.tenant, req->cluster())) {
-      v1::KubeObject o;
-      if (auto st = ParseInto(r[0], &o); !st.ok()) return st;
-      topology.Apply(o);
-    }
+    LoadTopology(tx, principal.tenant, req->cluster(), topology);
     return absl::OkStatus();
   });
   if (!s.ok()) return grpcx::ToGrpcStatus(s);
@@ -346,7 +328,7 @@ grpc::Status IncidentServiceImpl::ListRevisions(grpc::ServerContext* ctx,
       rev->mutable_time()->set_seconds(us / 1'000'000);
       rev->mutable_time()->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
       rev->set_hash(r[2].as<std::string>());
-      for (const auto& c : ParseJsonStrings(r[3].as<std::string>())) rev->add_changes(c);
+      for (const auto& c : TextArrayFromJson(r[3].as<std::string>())) rev->add_changes(c);
     }
     if (static_cast<int>(rows.size()) > *size) {
       resp->set_next_page_token(page_tokens_->Encode(

@@ -44,11 +44,6 @@ bool IsWorkloadKind(const std::string& kind) {
          kind == "ReplicaSet" || kind == "Job" || kind == "CronJob";
 }
 
-std::string Describe(const ObjectRef& r) {
-  return r.ns.empty() ? absl::StrCat(r.kind, " ", r.name)
-                      : absl::StrCat(r.kind, " ", r.ns, "/", r.name);
-}
-
 std::string SeverityName(v1::Severity s) {
   switch (s) {
     case v1::SEVERITY_CRITICAL: return "critical";
@@ -95,7 +90,7 @@ ClusterCorrelator::Placement ClusterCorrelator::Place(const AlertState& a) const
     auto it = by_key_.find("node/" + a.node);
     if (it != by_key_.end() && incidents_.at(it->second).active()) {
       return {"node/" + a.node, v1::INCIDENT_SCOPE_NODE, {"Node", "", a.node}, "on-affected-node",
-              absl::StrCat(Describe(o), " runs on node ", a.node,
+              absl::StrCat(o.Describe(), " runs on node ", a.node,
                            ", which has an active incident")};
     }
   }
@@ -104,16 +99,16 @@ ClusterCorrelator::Placement ClusterCorrelator::Place(const AlertState& a) const
     if (it != by_key_.end() && incidents_.at(it->second).active()) {
       return {"ns/" + a.workload.ns, v1::INCIDENT_SCOPE_NAMESPACE,
               {"Namespace", "", a.workload.ns}, "namespace-wide",
-              absl::StrCat(Describe(a.workload), " is in namespace ", a.workload.ns,
+              absl::StrCat(a.workload.Describe(), " is in namespace ", a.workload.ns,
                            ", where several workloads are failing together")};
     }
     return {absl::StrCat("workload/", a.workload.Key()), v1::INCIDENT_SCOPE_WORKLOAD, a.workload,
             "same-workload",
-            o == a.workload ? absl::StrCat(a.name, " is about ", Describe(o))
-                            : absl::StrCat(Describe(o), " belongs to ", Describe(a.workload))};
+            o == a.workload ? absl::StrCat(a.name, " is about ", o.Describe())
+                            : absl::StrCat(o.Describe(), " belongs to ", a.workload.Describe())};
   }
   return {absl::StrCat("object/", o.Key()), v1::INCIDENT_SCOPE_OBJECT, o, "single",
-          absl::StrCat(a.name, " is about ", Describe(o), ", which shares nothing with other alerts")};
+          absl::StrCat(a.name, " is about ", o.Describe(), ", which shares nothing with other alerts")};
 }
 
 void ClusterCorrelator::OnAlert(const v1::Alert& a, absl::Time observed) {
@@ -230,7 +225,7 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
   }
   if (reopened) {
     AddEvidence(*inc, t, "lifecycle",
-                absl::StrCat(a.name(), " on ", Describe(object), " fired again ",
+                absl::StrCat(a.name(), " on ", object.Describe(), " fired again ",
                              absl::FormatDuration(t - inc->resolve_time), " after resolution"));
     inc->state = v1::INCIDENT_STATE_OPEN;
     inc->resolve_time = absl::InfinitePast();
@@ -252,7 +247,7 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
     // its own reason.
     if (inc->members.size() == 1) {
       AddEvidence(*inc, t, "rule",
-                  absl::StrCat(inc->rule, ": ", m.name, " on ", Describe(m.object), ": ", reason));
+                  absl::StrCat(inc->rule, ": ", m.name, " on ", m.object.Describe(), ": ", reason));
     }
   } else {
     m.severity = std::max(m.severity, fresh.severity);
@@ -276,17 +271,17 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
     if (inc->scope == v1::INCIDENT_SCOPE_NODE) MergeNodeIncidents(*inc, t);
     Refresh(*inc, t, false);
     Emit(*inc, v1::INCIDENT_CHANGE_TYPE_OPENED, t, true, "correlation",
-         absl::StrCat("opened by ", a.name(), " on ", Describe(object)));
+         absl::StrCat("opened by ", a.name(), " on ", object.Describe()));
     if (inc->scope == v1::INCIDENT_SCOPE_WORKLOAD) MaybeNamespace(*inc, t);
   } else if (reopened) {
     Refresh(*inc, t, false);
     Emit(*inc, v1::INCIDENT_CHANGE_TYPE_REOPENED, t, true, "correlation",
-         absl::StrCat(a.name(), " on ", Describe(object), " fired again"));
+         absl::StrCat(a.name(), " on ", object.Describe(), " fired again"));
   } else {
     Refresh(*inc, t, true);
     if (inserted) {
       Emit(*inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, t, false, "correlation",
-           absl::StrCat(a.name(), " on ", Describe(object), " joined"));
+           absl::StrCat(a.name(), " on ", object.Describe(), " joined"));
     }
   }
   CheckFlapping(*inc, t);
@@ -311,7 +306,7 @@ IncidentState& ClusterCorrelator::Open(const Placement& p, absl::Time at) {
                                      " and about pods running on it, while it has a problem.");
       break;
     case v1::INCIDENT_SCOPE_WORKLOAD:
-      inc.explanation = absl::StrCat("Alerts about pods of ", Describe(p.subject),
+      inc.explanation = absl::StrCat("Alerts about pods of ", p.subject.Describe(),
                                      ", one workload failing.");
       break;
     case v1::INCIDENT_SCOPE_NAMESPACE:
@@ -320,7 +315,7 @@ IncidentState& ClusterCorrelator::Open(const Placement& p, absl::Time at) {
                                      absl::FormatDuration(options_.namespace_window), ".");
       break;
     default:
-      inc.explanation = absl::StrCat("Alerts about ", Describe(p.subject),
+      inc.explanation = absl::StrCat("Alerts about ", p.subject.Describe(),
                                      ", sharing no workload, node or namespace failure with others.");
   }
   by_key_[p.key] = id;
@@ -496,7 +491,7 @@ void ClusterCorrelator::Refresh(IncidentState& inc, absl::Time at, bool announce
   switch (inc.scope) {
     case v1::INCIDENT_SCOPE_WORKLOAD: {
       if (const WorkloadFacts* w = topology_.Workload(inc.subject)) inc.desired = w->desired;
-      inc.title = absl::StrCat(what, " across ", Describe(inc.subject), ": ", pods,
+      inc.title = absl::StrCat(what, " across ", inc.subject.Describe(), ": ", pods,
                                inc.desired > 0 ? absl::StrCat(" of ", inc.desired) : "",
                                pods == 1 ? " pod" : " pods");
       break;
@@ -510,7 +505,7 @@ void ClusterCorrelator::Refresh(IncidentState& inc, absl::Time at, bool announce
                                " workloads failing (", what, ")");
       break;
     default:
-      inc.title = absl::StrCat(what, " on ", Describe(inc.subject));
+      inc.title = absl::StrCat(what, " on ", inc.subject.Describe());
   }
   dirty_incidents_.insert(inc.id);
 }

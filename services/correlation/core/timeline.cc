@@ -10,11 +10,6 @@
 namespace k8i::correlation {
 namespace {
 
-std::string Describe(const ObjectRef& r) {
-  return r.ns.empty() ? absl::StrCat(r.kind, " ", r.name)
-                      : absl::StrCat(r.kind, " ", r.ns, "/", r.name);
-}
-
 void AddPodDependencies(const Topology& t, const ObjectRef& pod,
                         std::map<ObjectRef, std::string>& out) {
   for (const Edge& e : t.OutEdges(pod)) {
@@ -161,7 +156,7 @@ Timeline BuildTimeline(const ObjectRef& root, std::vector<TimelineItem> items,
     Cause cause;
     cause.entry = static_cast<int>(i);
     cause.score = weight * recency;
-    cause.reason = absl::StrCat(Describe(c.object), ", ", RelationPhrase(c.relation, root), ", ",
+    cause.reason = absl::StrCat(c.object.Describe(), ", ", RelationPhrase(c.relation, root), ", ",
                                 c.kind == "change" ? "changed " : "had a problem ",
                                 HumanDuration(dt), " before the first ", failure.failure_name);
     cause.arithmetic = absl::StrFormat("weight %.2f (%s) × recency %.2f (%s before, half-life %s)",

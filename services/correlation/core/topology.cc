@@ -79,6 +79,10 @@ std::string ObjectRef::Key() const {
   return ns.empty() ? absl::StrCat(kind, "/", name) : absl::StrCat(kind, "/", ns, "/", name);
 }
 
+std::string ObjectRef::Describe() const {
+  return ns.empty() ? absl::StrCat(kind, " ", name) : absl::StrCat(kind, " ", ns, "/", name);
+}
+
 std::string KindOfWorkload(v1::WorkloadKind kind) {
   switch (kind) {
     case v1::WORKLOAD_KIND_DEPLOYMENT: return "Deployment";

@@ -27,6 +27,8 @@ struct ObjectRef {
   bool empty() const { return name.empty(); }
   // "Kind/ns/name", or "Kind/name" when cluster-scoped.
   std::string Key() const;
+  // "Kind ns/name", or "Kind name" when cluster-scoped: for reasons and titles.
+  std::string Describe() const;
   auto operator<=>(const ObjectRef&) const = default;
   bool operator==(const ObjectRef&) const = default;
 };

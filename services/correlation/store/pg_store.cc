@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "nlohmann/json.hpp"
 
 namespace k8i::correlation {
 namespace {
@@ -18,7 +19,6 @@ namespace v1 = ::k8intel::v1;
 constexpr int kEventMembers = 10;
 
 // SQL for "microseconds parameter $n as timestamptz".
-std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)"); }
 // SQL reading a timestamptz column as microseconds.
 std::string Us(const char* column) {
   return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
@@ -99,6 +99,20 @@ AlertState ToMember(const pqxx::row& r) {
 
 }  // namespace
 
+std::string MicrosParam(int n) {
+  return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)");
+}
+
+std::vector<std::string> TextArrayFromJson(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (e.is_string()) out.push_back(e.get<std::string>());
+  }
+  return out;
+}
+
 std::string PgTextArray(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -154,7 +168,7 @@ void SaveEvent(pqxx::work& tx, const std::string& tenant, const std::string& clu
   tx.exec_params(
       absl::StrCat("INSERT INTO correlation.events (tenant_id, cluster_id, uid, type, reason, "
                    "message, kind, namespace, name, first_time, last_time, count) VALUES ($1, $2, "
-                   "$3, $4, $5, $6, $7, $8, $9, ", Ts(10), ", ", Ts(11), ", $12) "
+                   "$3, $4, $5, $6, $7, $8, $9, ", MicrosParam(10), ", ", MicrosParam(11), ", $12) "
                    "ON CONFLICT (tenant_id, cluster_id, uid) DO UPDATE SET message = "
                    "excluded.message, last_time = greatest(correlation.events.last_time, "
                    "excluded.last_time), count = greatest(correlation.events.count, excluded.count)"),
@@ -174,7 +188,7 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
                         ", fires, desired, body FROM correlation.incidents "
                         "WHERE tenant_id = $1 AND cluster_id = $2 AND (state <> $3 OR "
                         "resolve_time IS NULL OR $4::bigint IS NULL OR resolve_time >= ",
-                        Ts(4), ") ORDER BY open_time, id"),
+                        MicrosParam(4), ") ORDER BY open_time, id"),
            t, cl, static_cast<int>(v1::INCIDENT_STATE_RESOLVED), since_us)) {
     IncidentState s = ToState(r);
     ids.push_back(s.id);
@@ -329,8 +343,8 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
            "$5::smallint[], $6::bigint[], $7::text[], $8::text[]) AS u(i, s, ty, a, b, e) "
            "ON CONFLICT DO NOTHING",
            t, cl, changes);
-  tx.exec_params(absl::StrCat("UPDATE correlation.clusters SET version = $3, watermark = ", Ts(4),
-                              ", last_input = ", Ts(5),
+  tx.exec_params(absl::StrCat("UPDATE correlation.clusters SET version = $3, watermark = ", MicrosParam(4),
+                              ", last_input = ", MicrosParam(5),
                               " WHERE tenant_id = $1 AND cluster_id = $2"),
                  t, cl, row.version, ToMicros(c.watermark()), ToMicros(row.last_input));
 }
@@ -348,7 +362,7 @@ void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cl
   }
   tx.exec_params(
       absl::StrCat("INSERT INTO correlation.objects (tenant_id, cluster_id, kind, namespace, "
-                   "name, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, ", Ts(7),
+                   "name, body, updated_at) VALUES ($1, $2, $3, $4, $5, $6, ", MicrosParam(7),
                    ") ON CONFLICT (tenant_id, cluster_id, kind, namespace, name) DO UPDATE SET "
                    "body = excluded.body, updated_at = excluded.updated_at "
                    "WHERE correlation.objects.body IS DISTINCT FROM excluded.body"),
@@ -363,7 +377,7 @@ void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& 
       absl::StrCat(
           "INSERT INTO correlation.revisions (tenant_id, cluster_id, kind, namespace, name, "
           "revision, at, hash, changes) SELECT $1, $2, $3, $4, $5, coalesce(max(revision), 0) + "
-          "1, ", Ts(6), ", $7, $8::text[] FROM correlation.revisions WHERE tenant_id = $1 AND "
+          "1, ", MicrosParam(6), ", $7, $8::text[] FROM correlation.revisions WHERE tenant_id = $1 AND "
           "cluster_id = $2 AND kind = $3 AND namespace = $4 AND name = $5"),
       tenant, cluster, d.object.kind, d.object.ns, d.object.name, absl::ToUnixMicros(at), d.hash,
       changes);

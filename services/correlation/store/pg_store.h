@@ -50,6 +50,11 @@ void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cl
 void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                   const RevisionDelta& delta, absl::Time at);
 
+// MicrosParam is the SQL for bind parameter $n (Unix microseconds) as a timestamptz.
+std::string MicrosParam(int n);
+// TextArrayFromJson reads a text[] selected as array_to_json(...)::text.
+std::vector<std::string> TextArrayFromJson(const std::string& text);
+
 // PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
 std::string PgTextArray(const std::vector<std::string>& values);
 

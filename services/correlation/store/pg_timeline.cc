@@ -3,7 +3,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "nlohmann/json.hpp"
 #include "services/correlation/store/pg_store.h"
 
 namespace k8i::correlation {
@@ -11,20 +10,8 @@ namespace {
 
 namespace v1 = ::k8intel::v1;
 
-std::string Ts(int n) { return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)"); }
-
 // The failing relations: the object itself, or the pods of a workload or node.
 bool FailsAs(const std::string& relation) { return relation == kSelf || relation == kPod; }
-
-std::vector<std::string> JsonStrings(const std::string& text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  std::vector<std::string> out;
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    if (e.is_string()) out.push_back(e.get<std::string>());
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -55,15 +42,15 @@ absl::StatusOr<Timeline> ReadTimeline(pg::Pool& pool, const std::string& tenant,
     for (const auto& r : tx.exec_params(
              absl::StrCat("SELECT kind, namespace, name, (extract(epoch FROM at) * 1000000)::bigint, "
                           "array_to_json(changes)::text FROM correlation.revisions WHERE tenant_id = "
-                          "$1 AND cluster_id = $2 AND ", in_related, " AND at BETWEEN ", Ts(6),
-                          " AND ", Ts(7)),
+                          "$1 AND cluster_id = $2 AND ", in_related, " AND at BETWEEN ", MicrosParam(6),
+                          " AND ", MicrosParam(7)),
              tenant, cluster, k, n, m, from, to)) {
       TimelineItem it;
       it.object = {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>()};
       it.relation = rel_of(it.object.kind, it.object.ns, it.object.name);
       it.time = absl::FromUnixMicros(r[3].as<int64_t>());
       it.kind = "change";
-      it.changes = JsonStrings(r[4].as<std::string>());
+      it.changes = TextArrayFromJson(r[4].as<std::string>());
       it.text = absl::StrJoin(it.changes, "; ");
       items.push_back(std::move(it));
     }
@@ -109,7 +96,7 @@ absl::StatusOr<Timeline> ReadTimeline(pg::Pool& pool, const std::string& tenant,
              absl::StrCat("SELECT kind, namespace, name, type, reason, message, count, "
                           "(extract(epoch FROM first_time) * 1000000)::bigint FROM correlation.events "
                           "WHERE tenant_id = $1 AND cluster_id = $2 AND ", in_related,
-                          " AND last_time >= ", Ts(6), " AND first_time <= ", Ts(7),
+                          " AND last_time >= ", MicrosParam(6), " AND first_time <= ", MicrosParam(7),
                           " ORDER BY first_time LIMIT 2000"),
              tenant, cluster, k, n, m, from, to)) {
       TimelineItem it;
