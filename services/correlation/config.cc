@@ -1,6 +1,9 @@
 #include "services/correlation/config.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "libs/common/status_macros.h"
 #include "services/correlation/migrations.h"
 
@@ -39,7 +42,31 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.tick_interval = env.Duration("K8I_CORRELATION_TICK_INTERVAL", absl::Seconds(15));
   c.idle_after = env.Duration("K8I_CORRELATION_IDLE_AFTER", absl::Minutes(1));
   c.lateness = env.Duration("K8I_CORRELATION_LATENESS", absl::Minutes(1));
+  AnomalyConfig& a = c.anomaly;
+  for (absl::string_view m : absl::StrSplit(
+           env.String("K8I_CORRELATION_ANOMALY_METRICS", kDefaultAnomalyMetrics), ',',
+           absl::SkipWhitespace())) {
+    a.metrics.insert(std::string(absl::StripAsciiWhitespace(m)));
+  }
+  const std::string sigmas = env.String("K8I_CORRELATION_ANOMALY_SIGMAS", "3");
+  const std::string min_relative = env.String("K8I_CORRELATION_ANOMALY_MIN_RELATIVE", "0.05");
+  a.detect.warmup = env.Int("K8I_CORRELATION_ANOMALY_WARMUP", 30, 2, 1'000'000);
+  a.detect.consecutive =
+      static_cast<int>(env.Int("K8I_CORRELATION_ANOMALY_CONSECUTIVE", 3, 1, 1000));
+  a.detect.recover = static_cast<int>(env.Int("K8I_CORRELATION_ANOMALY_RECOVER", 3, 1, 1000));
+  a.stale = env.Duration("K8I_CORRELATION_ANOMALY_STALE", absl::Minutes(10));
   if (auto s = env.Finish(); !s.ok()) return s;
+  if (!absl::SimpleAtod(sigmas, &a.detect.sigmas) || !(a.detect.sigmas >= 1) ||
+      !(a.detect.sigmas <= 100)) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_CORRELATION_ANOMALY_SIGMAS: must be a number from 1 to 100");
+  }
+  if (!absl::SimpleAtod(min_relative, &a.detect.min_relative) || !(a.detect.min_relative >= 0) ||
+      !(a.detect.min_relative <= 10)) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_CORRELATION_ANOMALY_MIN_RELATIVE: must be a number from 0 "
+        "to 10");
+  }
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
   RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c));
   struct Positive {
@@ -50,7 +77,8 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
                             Positive{"K8I_CORRELATION_REOPEN_WINDOW", r.reopen_window},
                             Positive{"K8I_CORRELATION_NAMESPACE_WINDOW", r.namespace_window},
                             Positive{"K8I_CORRELATION_PUBLISH_INTERVAL", c.publish_interval},
-                            Positive{"K8I_CORRELATION_TICK_INTERVAL", c.tick_interval}}) {
+                            Positive{"K8I_CORRELATION_TICK_INTERVAL", c.tick_interval},
+                            Positive{"K8I_CORRELATION_ANOMALY_STALE", a.stale}}) {
     if (p.value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", p.name, ": must be positive"));

@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "libs/common/config.h"
 #include "libs/kit/service.h"
+#include "services/correlation/anomalies.h"
 #include "services/correlation/engine.h"
 #include "services/inventory/user_auth.h"
 
@@ -38,7 +39,18 @@ struct Config : inventory::UserAuthConfig {
   absl::Duration tick_interval;
   absl::Duration idle_after;
   absl::Duration lateness;
+  // Anomaly detection on k8i.metrics.v1: K8I_CORRELATION_ANOMALY_METRICS (comma-separated
+  // metric names; "" turns it off; default the container CPU and working set and the node CPU
+  // and memory utilization), _ANOMALY_SIGMAS (3), _ANOMALY_WARMUP (30 samples per hour of
+  // week), _ANOMALY_CONSECUTIVE (3), _ANOMALY_RECOVER (3), _ANOMALY_MIN_RELATIVE (0.05),
+  // _ANOMALY_STALE (10m).
+  AnomalyConfig anomaly;
 };
+
+// The metrics watched for anomalies unless K8I_CORRELATION_ANOMALY_METRICS says otherwise.
+inline constexpr char kDefaultAnomalyMetrics[] =
+    "k8s_container_cpu_usage_cores,k8s_container_memory_working_set_bytes,"
+    "k8s_node_cpu_utilization,k8s_node_memory_utilization";
 
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 

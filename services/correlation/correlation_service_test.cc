@@ -13,7 +13,9 @@
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kit/testing/test_service.h"
+#include "libs/common/stats.h"
 #include "libs/pg/migrate.h"
+#include "services/correlation/anomalies.h"
 #include "services/correlation/config.h"
 #include "services/correlation/incident_service.h"
 #include "services/correlation/migrations.h"
@@ -476,6 +478,117 @@ TEST_F(CorrelationServiceTest, TimelineRanksTheConfigChangeFirst) {
   req.mutable_start_time()->set_seconds(req.end_time().seconds() + 10);
   ctx = Ctx(viewer_);
   EXPECT_EQ(stub->GetTimeline(ctx.get(), req, &tl).error_code(), grpc::INVALID_ARGUMENT);
+}
+
+// Samples of one series, 1 s apart, all within one UTC hour ending at or before `end`.
+v1::MetricSeries CpuSeries(const std::string& pod, const std::string& node,
+                           const std::vector<double>& values, absl::Time end) {
+  absl::Time start = end - absl::Seconds(static_cast<int64_t>(values.size()));
+  if (HourOfWeek(start) != HourOfWeek(end)) {
+    end = absl::FromCivil(absl::ToCivilHour(end, absl::UTCTimeZone()), absl::UTCTimeZone()) -
+          absl::Seconds(1);
+    start = end - absl::Seconds(static_cast<int64_t>(values.size()));
+  }
+  v1::MetricSeries s;
+  s.set_type(v1::METRIC_TYPE_GAUGE);
+  auto* r = s.mutable_resource();
+  if (pod.empty()) {
+    s.set_name("k8s_node_cpu_utilization");
+    r->set_node_name(node);
+  } else {
+    s.set_name("k8s_container_cpu_usage_cores");
+    r->set_namespace_name("payments");
+    r->set_pod_name(pod);
+    r->set_container_name("app");
+    r->set_node_name(node);
+    r->set_workload_kind("Deployment");
+    r->set_workload_name("checkout");
+  }
+  for (size_t i = 0; i < values.size(); ++i) {
+    auto* p = s.add_samples();
+    p->set_time_unix_ms(absl::ToUnixMillis(start + absl::Seconds(static_cast<int64_t>(i))));
+    p->set_value(values[i]);
+  }
+  return s;
+}
+
+// 40 samples around `base` (±2 %), then three at `spike`.
+std::vector<double> SpikeAfterBaseline(double base, double spike) {
+  std::vector<double> v;
+  for (int i = 0; i < 40; ++i) v.push_back(base * (1 + 0.02 * ((i % 3) - 1)));
+  for (int i = 0; i < 3; ++i) v.push_back(spike);
+  return v;
+}
+
+TEST_F(CorrelationServiceTest, AnomaliesAreAlertsThatJoinIncidents) {
+  v1::TelemetryBatch inv = Batch("inv-1");
+  *inv.add_objects() = Deployment();
+  for (int i = 0; i < 2; ++i) *inv.add_objects() = Pod(absl::StrCat("checkout-", i), "node-1");
+  Send(inv);
+  WaitInventory();
+  // A container's CPU jumps from 0.1 to 0.9 cores (now), and a node's CPU spiked three hours
+  // ago and has not reported since (the expiry job resolves that one).
+  v1::TelemetryBatch metrics = Batch("metrics-1");
+  *metrics.add_metrics() =
+      CpuSeries("checkout-0", "node-1", SpikeAfterBaseline(0.1, 0.9), absl::Now() - absl::Seconds(1));
+  *metrics.add_metrics() =
+      CpuSeries("", "node-2", SpikeAfterBaseline(0.3, 0.95), absl::Now() - absl::Hours(3));
+  Send(metrics);
+
+  auto list = WaitList([](const auto& r) { return r.incidents_size() == 2; });
+  ASSERT_EQ(list.incidents_size(), 2) << list.DebugString();
+  std::map<std::string, v1::Incident> by_kind;
+  for (const auto& i : list.incidents()) by_kind[i.subject().kind()] = Get(i.name());
+  const v1::Incident& pod = by_kind["Deployment"];
+  ASSERT_EQ(pod.members_size(), 1) << pod.DebugString();
+  const v1::IncidentMember& m = pod.members(0);
+  EXPECT_EQ(m.alert_name(), "MetricAnomaly");
+  EXPECT_EQ(m.source(), "anomaly");
+  EXPECT_EQ(m.object().name(), "checkout-0");
+  EXPECT_EQ(m.status(), v1::ALERT_STATUS_FIRING);
+  // The arithmetic: 40 samples of mean ~0.1, sigma = 5 % of the mean → 0.9 is ~160 sigma away.
+  EXPECT_NE(m.summary().find("k8s_container_cpu_usage_cores of Pod payments/checkout-0 (container "
+                             "app) is 0.9, 16"),
+            std::string::npos)
+      << m.summary();
+  EXPECT_NE(m.summary().find("over 40 samples (threshold 3 sigma, 3 samples in a row)"),
+            std::string::npos)
+      << m.summary();
+
+  // The stale node anomaly resolves at its last sample once the expiry job runs.
+  ASSERT_TRUE(correlation_->parts().anomaly_expiry->RunOnce().ok());
+  const std::string node_name = by_kind["Node"].name();
+  ASSERT_FALSE(node_name.empty());
+  v1::Incident node;
+  for (const absl::Time until = absl::Now() + absl::Seconds(30); absl::Now() < until;
+       absl::SleepFor(absl::Milliseconds(100))) {
+    node = Get(node_name);
+    if (node.members_size() == 1 && node.members(0).status() == v1::ALERT_STATUS_RESOLVED) break;
+  }
+  ASSERT_EQ(node.members_size(), 1);
+  EXPECT_EQ(node.members(0).status(), v1::ALERT_STATUS_RESOLVED);
+  // Resolved at its last sample, three hours ago — not when the expiry noticed.
+  EXPECT_LT(node.members(0).resolved_time().seconds(),
+            absl::ToUnixSeconds(absl::Now() - absl::Hours(2)));
+
+  // The same samples again (a new batch) raise nothing: three alerts in the outbox in all.
+  metrics.set_batch_id("metrics-2");
+  Send(metrics);
+  auto query_int = [&](const std::string& sql) {
+    auto lease = correlation_->pool().Acquire();
+    EXPECT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    return tx.exec1(sql)[0].as<int>();
+  };
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  // Processed: both metrics batches are recorded by the metrics consumer.
+  while (absl::Now() < until &&
+         query_int(absl::StrCat("SELECT count(*) FROM correlation.processed_messages WHERE "
+                                "consumer = '", kMetricsConsumer, "'")) < 2) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(query_int("SELECT count(*) FROM correlation.outbox"), 3);
+  EXPECT_EQ(Get(pod.name()).members_size(), 1);
 }
 
 TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {

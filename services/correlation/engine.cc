@@ -82,8 +82,10 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
       ClusterRow next = row;
       next.version = NewStamp();
       if (input) next.last_input = clock_->Now();
-      c.Forget(c.watermark() - options_.keep_resolved);
+      // Save before forgetting: an incident resolved long ago by late input (an anomaly of
+      // a series that stopped reporting hours ago) must be stored resolved, with its change.
       SaveCluster(tx, c, next);
+      c.Forget(c.watermark() - options_.keep_resolved);
       e.version = next.version;
       return absl::OkStatus();
     }

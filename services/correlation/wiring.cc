@@ -2,6 +2,8 @@
 
 #include "libs/common/logging.h"
 #include "libs/common/status_macros.h"
+#include "libs/kit/outbox.h"
+#include "services/correlation/anomalies.h"
 #include "services/correlation/engine.h"
 #include "services/correlation/incident_service.h"
 #include "services/correlation/store/publisher.h"
@@ -54,6 +56,39 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                             .topics = {s.Topic("events.v1")},
                                             .max_batch = cfg.max_batch},
                                            events));
+
+  // Anomaly detection: metrics in, alerts out through the outbox (drained by a leader job every
+  // publish_interval and right after each metrics transaction).
+  if (!cfg.anomaly.metrics.empty()) {
+    auto* outbox = s.Own(std::make_unique<kit::OutboxPublisher>(
+        kit::OutboxOptions{.schema = kSchema,
+                           .timeout = cfg.common.delivery_timeout,
+                           .name = "correlation-alerts"},
+        s.producer(), s.registry()));
+    p.publish_alerts = s.AddJob({.name = "publish-anomaly-alerts",
+                                 .interval = cfg.publish_interval,
+                                 .timeout = absl::Minutes(1)},
+                                [outbox](kit::JobRun& run) { return outbox->Run(run); });
+    kit::LeaderJob* publish_alerts = p.publish_alerts;
+    auto* anomalies = s.Own(std::make_unique<AnomalyHandler>(
+        cfg.anomaly, s.Topic("alerts.v1"), s.registry(), [publish_alerts] {
+          if (auto r = publish_alerts->RunOnce(); !r.ok()) {
+            Logger("correlation")->warn("publishing anomaly alerts: {}", r.status().ToString());
+          }
+        }));
+    ASSIGN_OR_RETURN(p.metrics, s.AddConsumer({.name = kMetricsConsumer,
+                                               .group_id = cfg.group + "-metrics",
+                                               .topics = {s.Topic("metrics.v1")},
+                                               .max_batch = cfg.max_batch},
+                                              anomalies));
+    auto* expiry = s.Own(std::make_unique<AnomalyExpiry>(cfg.anomaly, s.Topic("alerts.v1")));
+    p.anomaly_expiry = s.AddJob({.name = "anomaly-expiry",
+                                 .interval = absl::Minutes(1),
+                                 .jitter = absl::Seconds(6),
+                                 .timeout = absl::Minutes(5),
+                                 .schema = kSchema},
+                                [expiry](kit::JobRun& run) { return expiry->Run(run); });
+  }
 
   auto* tick = s.Own(std::make_unique<IdleTick>(
       p.engine, IdleTickOptions{.idle_after = cfg.idle_after, .lateness = cfg.lateness}));

@@ -19,15 +19,19 @@ struct Parts {
   kit::TransactionalConsumer* alerts = nullptr;
   kit::TransactionalConsumer* inventory = nullptr;
   kit::TransactionalConsumer* events = nullptr;
+  kit::TransactionalConsumer* metrics = nullptr;  // null when anomaly detection is off
   kit::LeaderJob* publish = nullptr;
+  kit::LeaderJob* publish_alerts = nullptr;
+  kit::LeaderJob* anomaly_expiry = nullptr;
   kit::LeaderJob* tick = nullptr;
   inventory::UserAuth users;
 };
 
 // Wire registers IncidentService behind the auth interceptor (CorrelationPolicy, Redis rate
-// limits), the consumers of <prefix>alerts.v1, <prefix>inventory.v1 and <prefix>events.v1,
-// and the leader-elected
-// jobs: the outbox publisher to <prefix>incidents.v1 and the idle tick.
+// limits), the consumers of <prefix>alerts.v1, <prefix>inventory.v1, <prefix>events.v1 and
+// (anomaly detection) <prefix>metrics.v1, and the leader-elected jobs: the outbox publishers
+// to <prefix>incidents.v1 and (anomaly alerts) <prefix>alerts.v1, anomaly expiry and the idle
+// tick.
 absl::Status Wire(kit::Service& service, const Config& config,
                   inventory::UserAuthOverrides overrides = {}, Parts* parts = nullptr);
 

@@ -60,10 +60,12 @@ ClusterCorrelator::ClusterCorrelator(std::string tenant, std::string cluster,
     : tenant_(std::move(tenant)), cluster_(std::move(cluster)), options_(options) {}
 
 std::string ClusterCorrelator::Fingerprint(const std::string& name, const ObjectRef& o,
-                                           const std::string& container) const {
-  return Sha256Hex(absl::StrCat(tenant_, "\x1f", cluster_, "\x1f", name, "\x1f", o.kind, "\x1f",
-                                o.ns, "\x1f", o.name, "\x1f", container))
-      .substr(0, 32);
+                                           const std::string& container,
+                                           const std::string& metric) const {
+  std::string key = absl::StrCat(tenant_, "\x1f", cluster_, "\x1f", name, "\x1f", o.kind, "\x1f",
+                                 o.ns, "\x1f", o.name, "\x1f", container);
+  if (!metric.empty()) absl::StrAppend(&key, "\x1f", metric);
+  return Sha256Hex(key).substr(0, 32);
 }
 
 AlertState* ClusterCorrelator::Current(const std::string& fp) {
@@ -128,7 +130,7 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
   if (a.name().empty() || object.empty()) return;
   const std::string container =
       !a.resource().container_name().empty() ? a.resource().container_name() : LabelValue(a, "container");
-  const std::string fp = Fingerprint(a.name(), object, container);
+  const std::string fp = Fingerprint(a.name(), object, container, LabelValue(a, "metric"));
   AlertState* cur = Current(fp);
 
   if (a.status() == v1::ALERT_STATUS_RESOLVED) {

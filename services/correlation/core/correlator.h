@@ -160,9 +160,10 @@ class ClusterCorrelator {
                        const std::string& comment);
 
   // Fingerprint of an alert from structured fields only: tenant, cluster, name, object kind,
-  // namespace, name and container.
+  // namespace, name, container and — for alerts about a metric (anomalies) — the `metric`
+  // label, so a container's CPU and memory anomalies are two alerts.
   std::string Fingerprint(const std::string& name, const ObjectRef& object,
-                          const std::string& container) const;
+                          const std::string& container, const std::string& metric = "") const;
 
   // Changes since the last Take, in order; and the incidents and alerts modified since.
   std::vector<Change> TakeChanges();
@@ -184,7 +185,8 @@ class ClusterCorrelator {
   void Restore(IncidentState incident);
   void Restore(AlertState member);
   void SetMemberOrder(const std::map<std::string, std::vector<std::string>>& order);
-  // Forget drops resolved incidents (and their members) resolved before `before`.
+  // Forget drops resolved incidents (and their members) resolved before `before`. Whatever
+  // they changed is lost from the dirty sets: save first.
   void Forget(absl::Time before);
 
   // ToProto renders an incident, with its members when `with_members` (the latest

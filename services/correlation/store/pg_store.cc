@@ -209,27 +209,15 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
   c.SetMemberOrder(order);
 }
 
-// Columns of a bulk statement: each one a text[] literal bound as one parameter, so a batch of
-// any size is one statement (unnest turns the arrays back into rows).
-class Columns {
- public:
-  explicit Columns(size_t n) : cols_(n) {}
-  void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
-  size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
-  std::vector<std::string> Params() const {
-    std::vector<std::string> out;
-    for (const auto& c : cols_) out.push_back(PgTextArray(c));
-    return out;
-  }
-
- private:
-  std::vector<std::vector<std::string>> cols_;
-};
-
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 std::string MicrosOrEmpty(std::optional<int64_t> us) { return us ? absl::StrCat(*us) : ""; }
 
-// Runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4, ...
+std::vector<std::string> Columns::Params() const {
+  std::vector<std::string> out;
+  for (const auto& c : cols_) out.push_back(PgTextArray(c));
+  return out;
+}
+
 void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
               const std::string& cluster, const Columns& cols) {
   if (cols.rows() == 0) return;

@@ -55,6 +55,24 @@ std::string MicrosParam(int n);
 // TextArrayFromJson reads a text[] selected as array_to_json(...)::text.
 std::vector<std::string> TextArrayFromJson(const std::string& text);
 
+// Columns of a bulk statement: each one a text[] literal bound as one parameter, so a batch of
+// any size is one statement (unnest turns the arrays back into rows).
+class Columns {
+ public:
+  explicit Columns(size_t n) : cols_(n) {}
+  void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
+  size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
+  std::vector<std::string> Params() const;
+
+ private:
+  std::vector<std::vector<std::string>> cols_;
+};
+
+// ExecBulk runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4,
+// ...; nothing when there are no rows.
+void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+              const std::string& cluster, const Columns& cols);
+
 // PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
 std::string PgTextArray(const std::vector<std::string>& values);
 

@@ -42,21 +42,6 @@ k8intel::v1::Alert MakeAlert(const k8intel::v1::MetricSeries& s, bool firing, ab
 
 }  // namespace
 
-void Welford::Add(double x) {
-  ++count;
-  const double delta = x - mean;
-  mean += delta / static_cast<double>(count);
-  m2 += delta * (x - mean);
-}
-
-double Welford::StdDev() const { return std::sqrt(Variance()); }
-
-int HourOfWeek(absl::Time t) {
-  const absl::CivilHour h = absl::ToCivilHour(t, absl::UTCTimeZone());
-  const int weekday = static_cast<int>(absl::GetWeekday(h));  // Monday = 0
-  return weekday * 24 + h.hour();
-}
-
 void AnomalyDetector::Observe(const k8intel::v1::MetricSeries& series,
                               std::vector<k8intel::v1::Alert>& alerts) {
   if (series.samples().empty()) return;

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "k8intel/v1/telemetry.pb.h"
+#include "libs/common/stats.h"
 
 namespace k8i::agent {
 
@@ -30,19 +31,6 @@ struct AnomalyOptions {
   // do not alert on noise in the last digit.
   double min_relative_deviation = 0.01;
 };
-
-// Welford keeps a running mean and variance in O(1) memory.
-struct Welford {
-  int64_t count = 0;
-  double mean = 0;
-  double m2 = 0;
-  void Add(double x);
-  double Variance() const { return count > 1 ? m2 / static_cast<double>(count - 1) : 0; }
-  double StdDev() const;
-};
-
-// HourOfWeek returns 0..167, Monday 00:00 UTC = 0.
-int HourOfWeek(absl::Time t);
 
 // AnomalyDetector is not thread-safe: one collection loop owns it.
 class AnomalyDetector {
