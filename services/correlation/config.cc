@@ -55,6 +55,8 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
       static_cast<int>(env.Int("K8I_CORRELATION_ANOMALY_CONSECUTIVE", 3, 1, 1000));
   a.detect.recover = static_cast<int>(env.Int("K8I_CORRELATION_ANOMALY_RECOVER", 3, 1, 1000));
   a.stale = env.Duration("K8I_CORRELATION_ANOMALY_STALE", absl::Minutes(10));
+  c.retention.history = env.Duration("K8I_CORRELATION_HISTORY", absl::Hours(24 * 90));
+  c.retention.dedup = env.Duration("K8I_CORRELATION_DEDUP_WINDOW", absl::Hours(24 * 7));
   if (auto s = env.Finish(); !s.ok()) return s;
   if (!absl::SimpleAtod(sigmas, &a.detect.sigmas) || !(a.detect.sigmas >= 1) ||
       !(a.detect.sigmas <= 100)) {
@@ -78,7 +80,9 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
                             Positive{"K8I_CORRELATION_NAMESPACE_WINDOW", r.namespace_window},
                             Positive{"K8I_CORRELATION_PUBLISH_INTERVAL", c.publish_interval},
                             Positive{"K8I_CORRELATION_TICK_INTERVAL", c.tick_interval},
-                            Positive{"K8I_CORRELATION_ANOMALY_STALE", a.stale}}) {
+                            Positive{"K8I_CORRELATION_ANOMALY_STALE", a.stale},
+                            Positive{"K8I_CORRELATION_HISTORY", c.retention.history},
+                            Positive{"K8I_CORRELATION_DEDUP_WINDOW", c.retention.dedup}}) {
     if (p.value <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", p.name, ": must be positive"));

@@ -7,6 +7,7 @@
 #include "libs/kit/service.h"
 #include "services/correlation/anomalies.h"
 #include "services/correlation/engine.h"
+#include "services/correlation/store/retention.h"
 #include "services/inventory/user_auth.h"
 
 namespace k8i::correlation {
@@ -45,6 +46,9 @@ struct Config : inventory::UserAuthConfig {
   // week), _ANOMALY_CONSECUTIVE (3), _ANOMALY_RECOVER (3), _ANOMALY_MIN_RELATIVE (0.05),
   // _ANOMALY_STALE (10m).
   AnomalyConfig anomaly;
+  // K8I_CORRELATION_HISTORY (90d): events, alert firings and revisions kept;
+  // K8I_CORRELATION_DEDUP_WINDOW (7d): processed-message records kept.
+  RetentionOptions retention;
 };
 
 // The metrics watched for anomalies unless K8I_CORRELATION_ANOMALY_METRICS says otherwise.

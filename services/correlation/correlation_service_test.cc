@@ -261,6 +261,36 @@ class CorrelationServiceTest : public ::testing::Test {
     ADD_FAILURE() << "the inventory never reached correlation";
   }
 
+  // Sends `name` firing on checkout-0 for five minutes at `end` − 21, 14 and 7 days.
+  void SendWeekly(const std::string& name, absl::Time end, const std::string& batch) {
+    v1::TelemetryBatch b = Batch(batch);
+    for (int w = 3; w >= 1; --w) {
+      const absl::Time at = end - absl::Hours(24 * 7 * w);
+      for (bool firing : {true, false}) {
+        v1::Alert a = Alert("checkout-0", firing, firing ? at : at + absl::Minutes(5));
+        a.set_name(name);
+        *b.add_alerts() = a;
+      }
+    }
+    Send(b);
+  }
+
+  // Lists the cluster's patterns until there are `n` (or the deadline passes).
+  v1::ListPatternsResponse WaitPatterns(int n) {
+    auto stub = correlation_->Stub();
+    v1::ListPatternsResponse resp;
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < until) {
+      v1::ListPatternsRequest req;
+      req.set_cluster(ingest_->cluster());
+      resp.Clear();
+      auto ctx = Ctx(viewer_);
+      if (stub->ListPatterns(ctx.get(), req, &resp).ok() && resp.patterns_size() >= n) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return resp;
+  }
+
   v1::TelemetryBatch Batch(const std::string& id) {
     v1::TelemetryBatch b;
     b.set_batch_id(id);
@@ -591,6 +621,82 @@ TEST_F(CorrelationServiceTest, AnomaliesAreAlertsThatJoinIncidents) {
   EXPECT_EQ(Get(pod.name()).members_size(), 1);
 }
 
+TEST_F(CorrelationServiceTest, PatternsFromHistory) {
+  v1::TelemetryBatch inv = Batch("inv-1");
+  *inv.add_objects() = Deployment();
+  *inv.add_objects() = ConfigMap("h1");
+  *inv.add_objects() = Pod("checkout-0", "node-1");
+  Send(inv);
+  WaitInventory();
+  // The ConfigMap changed 14 and 7 days ago (its last write, from managedFields), and
+  // checkout-0 was OOMKilled minutes after each change.
+  const absl::Time now = absl::Now();
+  const absl::Time c1 = now - absl::Hours(24 * 14), c2 = now - absl::Hours(24 * 7);
+  int batch = 2;
+  for (const auto& [hash, at] : {std::pair{"h2", c1}, {"h3", c2}}) {
+    v1::TelemetryBatch change = Batch(absl::StrCat("inv-", batch++));
+    v1::KubeObject cm = ConfigMap(hash);
+    SetTs(at, cm.mutable_config_map()->mutable_meta()->mutable_update_time());
+    *change.add_objects() = cm;
+    Send(change);
+  }
+  v1::TelemetryBatch crashes = Batch("crashes");
+  for (const absl::Time at : {c1 + absl::Minutes(2), c2 + absl::Minutes(3)}) {
+    for (bool firing : {true, false}) {
+      v1::Alert a = Alert("checkout-0", firing, firing ? at : at + absl::Minutes(5));
+      a.set_name("OOMKilled");
+      *crashes.add_alerts() = a;
+    }
+  }
+  Send(crashes);
+  // And HighLatency fired at the same hour of the week three weeks running.
+  SendWeekly("HighLatency", now - absl::Hours(1), "weekly");
+
+  const v1::ListPatternsResponse resp = WaitPatterns(2);
+  ASSERT_EQ(resp.patterns_size(), 2) << resp.DebugString();
+  std::map<v1::PatternKind, v1::Pattern> by_kind;
+  for (const auto& p : resp.patterns()) by_kind[p.kind()] = p;
+  const v1::Pattern& crash = by_kind[v1::PATTERN_KIND_CRASH_AFTER_CHANGE];
+  EXPECT_EQ(crash.subject().name(), "checkout");
+  EXPECT_EQ(crash.cause().name(), "app-config");
+  EXPECT_EQ(crash.occurrences(), 2);
+  EXPECT_EQ(crash.opportunities(), 2);
+  EXPECT_EQ(crash.summary(),
+            "Deployment payments/checkout's pods crashed within 30m after 2 of 2 changes of "
+            "ConfigMap payments/app-config");
+  const v1::Pattern& weekly = by_kind[v1::PATTERN_KIND_RECURRING_ALERT];
+  EXPECT_EQ(weekly.alert_name(), "HighLatency");
+  EXPECT_EQ(weekly.hour_of_week(), HourOfWeekName(HourOfWeek(now - absl::Hours(1))));
+  EXPECT_EQ(weekly.occurrences(), 3);
+  EXPECT_EQ(weekly.opportunities(), 3);
+  EXPECT_EQ(weekly.evidence_size(), 3);
+
+  // Bad requests change nothing and say why.
+  auto stub = correlation_->Stub();
+  v1::ListPatternsRequest bad;
+  bad.set_lookback_days(91);
+  v1::ListPatternsResponse bad_resp;
+  auto ctx = Ctx(viewer_);
+  EXPECT_EQ(stub->ListPatterns(ctx.get(), bad, &bad_resp).error_code(), grpc::INVALID_ARGUMENT);
+
+  // Retention: history older than 90 days goes, except each object's newest revision.
+  auto exec = [&](const std::string& sql) {
+    auto lease = correlation_->pool().Acquire();
+    EXPECT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    const pqxx::result r = tx.exec(sql);
+    tx.commit();
+    return r.empty() ? -1 : r[0][0].as<int>();
+  };
+  exec("UPDATE correlation.firings SET at = at - interval '100 days' WHERE name = 'OOMKilled'");
+  exec("UPDATE correlation.revisions SET at = at - interval '100 days' WHERE kind = 'ConfigMap'");
+  ASSERT_TRUE(correlation_->parts().retention->RunOnce().ok());
+  EXPECT_EQ(exec("SELECT count(*) FROM correlation.firings WHERE name = 'OOMKilled'"), 0);
+  EXPECT_EQ(exec("SELECT count(*) FROM correlation.firings WHERE name = 'HighLatency'"), 3);
+  EXPECT_EQ(exec("SELECT max(revision) FROM correlation.revisions WHERE kind = 'ConfigMap'"), 3);
+  EXPECT_EQ(exec("SELECT count(*) FROM correlation.revisions WHERE kind = 'ConfigMap'"), 1);
+}
+
 TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
   const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       "k8intel.v1.IncidentService");
@@ -604,6 +710,9 @@ TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
   const std::string name = list.incidents(0).name();
   const std::string cluster = ingest_->cluster();
   auto stub = correlation_->Stub();
+  // History with a pattern (an alert firing at one hour of the week, three weeks running).
+  SendWeekly("Recurring", t0_, "weekly");
+  ASSERT_EQ(WaitPatterns(1).patterns_size(), 1);
   using Call = std::function<grpc::Status(grpc::ClientContext*)>;
   v1::ObjectKey pod;
   pod.set_kind("Pod");
@@ -674,6 +783,15 @@ TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
          auto st = stub->GetTimeline(c, r, &resp);
          // A stranger's timeline of the same name is empty: nothing of this tenant shows.
          if (st.ok() && resp.entries_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
+         return st;
+       }},
+      {"ListPatterns", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::ListPatternsRequest r;
+         r.set_cluster(cluster);
+         v1::ListPatternsResponse resp;
+         auto st = stub->ListPatterns(c, r, &resp);
+         if (st.ok() && resp.patterns_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
          return st;
        }},
   };

@@ -69,6 +69,7 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
     e.correlator->Advance(row.watermark);
     // Loading replays nothing: whatever Advance or Restore marked is already stored.
     e.correlator->TakeChanges();
+    e.correlator->TakeFirings();
     e.correlator->TakeDirtyIncidents();
     e.correlator->TakeDirtyMembers();
     e.version = row.version;

@@ -7,6 +7,7 @@
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "services/correlation/store/pg_store.h"
+#include "services/correlation/store/pg_patterns.h"
 #include "services/correlation/store/pg_timeline.h"
 
 namespace k8i::correlation {
@@ -20,6 +21,7 @@ using inventory::resources::NameForm;
 
 constexpr int kDefaultDepth = 2;
 constexpr int kMaxDepth = 5;
+constexpr int kMaxLookbackDays = 90;
 
 aip::FieldSpec Field(std::string sql, aip::FieldType type, bool sortable = false) {
   return {.sql = std::move(sql), .type = type, .sortable = sortable};
@@ -70,6 +72,7 @@ const auth::Policy& CorrelationPolicy() {
         .Allow(svc + "GetDependencies", auth::Role::kViewer)
         .Allow(svc + "ListRevisions", auth::Role::kViewer)
         .Allow(svc + "GetTimeline", auth::Role::kViewer)
+        .Allow(svc + "ListPatterns", auth::Role::kViewer)
         .Allow(svc + "AcknowledgeIncident", auth::Role::kOperator)
         .Allow(svc + "ResolveIncident", auth::Role::kOperator);
     return policy;
@@ -378,6 +381,28 @@ grpc::Status IncidentServiceImpl::GetTimeline(grpc::ServerContext* ctx,
     out->set_arithmetic(c.arithmetic);
   }
   resp->set_first_failure(tl->first_failure);
+  return grpc::Status::OK;
+}
+
+grpc::Status IncidentServiceImpl::ListPatterns(grpc::ServerContext* ctx,
+                                               const v1::ListPatternsRequest* req,
+                                               v1::ListPatternsResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  std::vector<FieldViolation> v;
+  if (req->cluster().empty()) v.push_back({"cluster", "required"});
+  if (req->lookback_days() < 0 || req->lookback_days() > kMaxLookbackDays) {
+    v.push_back({"lookback_days", absl::StrCat("between 1 and ", kMaxLookbackDays, " (0: 28)")});
+  }
+  if (!v.empty()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid request", v));
+  }
+  const int days = req->lookback_days() == 0 ? 28 : req->lookback_days();
+  auto found = ReadPatterns(*pool_, principal.tenant, req->cluster(), absl::Hours(24 * days),
+                            engine_->clock().Now());
+  if (!found.ok()) return grpcx::ToGrpcStatus(found.status());
+  for (auto& p : found->patterns) *resp->add_patterns() = std::move(p);
+  SetProtoTime(found->start, resp->mutable_start_time());
+  SetProtoTime(found->end, resp->mutable_end_time());
   return grpc::Status::OK;
 }
 

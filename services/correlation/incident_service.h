@@ -13,8 +13,8 @@
 
 namespace k8i::correlation {
 
-// CorrelationPolicy: viewer for ListIncidents, GetIncident, GetDependencies, ListRevisions and
-// GetTimeline;
+// CorrelationPolicy: viewer for ListIncidents, GetIncident, GetDependencies, ListRevisions,
+// GetTimeline and ListPatterns;
 // operator for AcknowledgeIncident and ResolveIncident; health public; reflection admin.
 const auth::Policy& CorrelationPolicy();
 
@@ -44,6 +44,8 @@ class IncidentServiceImpl final : public k8intel::v1::IncidentService::Service {
                              k8intel::v1::ListRevisionsResponse* resp) override;
   grpc::Status GetTimeline(grpc::ServerContext* ctx, const k8intel::v1::GetTimelineRequest* req,
                            k8intel::v1::GetTimelineResponse* resp) override;
+  grpc::Status ListPatterns(grpc::ServerContext* ctx, const k8intel::v1::ListPatternsRequest* req,
+                            k8intel::v1::ListPatternsResponse* resp) override;
 
  private:
   // Change applies an operator's acknowledgement or resolution of incident `name`.

@@ -7,6 +7,7 @@
 #include "services/correlation/engine.h"
 #include "services/correlation/incident_service.h"
 #include "services/correlation/store/publisher.h"
+#include "services/correlation/store/retention.h"
 #include "services/correlation/store/tick.h"
 
 namespace k8i::correlation {
@@ -89,6 +90,14 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                  .schema = kSchema},
                                 [expiry](kit::JobRun& run) { return expiry->Run(run); });
   }
+
+  const RetentionOptions retention = cfg.retention;
+  p.retention = s.AddJob({.name = "retention",
+                          .interval = absl::Hours(1),
+                          .jitter = absl::Minutes(5),
+                          .timeout = absl::Minutes(10),
+                          .schema = kSchema},
+                         [retention](kit::JobRun& run) { return RunRetention(run, retention); });
 
   auto* tick = s.Own(std::make_unique<IdleTick>(
       p.engine, IdleTickOptions{.idle_after = cfg.idle_after, .lateness = cfg.lateness}));

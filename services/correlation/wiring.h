@@ -23,6 +23,7 @@ struct Parts {
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* publish_alerts = nullptr;
   kit::LeaderJob* anomaly_expiry = nullptr;
+  kit::LeaderJob* retention = nullptr;
   kit::LeaderJob* tick = nullptr;
   inventory::UserAuth users;
 };
@@ -30,8 +31,8 @@ struct Parts {
 // Wire registers IncidentService behind the auth interceptor (CorrelationPolicy, Redis rate
 // limits), the consumers of <prefix>alerts.v1, <prefix>inventory.v1, <prefix>events.v1 and
 // (anomaly detection) <prefix>metrics.v1, and the leader-elected jobs: the outbox publishers
-// to <prefix>incidents.v1 and (anomaly alerts) <prefix>alerts.v1, anomaly expiry and the idle
-// tick.
+// to <prefix>incidents.v1 and (anomaly alerts) <prefix>alerts.v1, anomaly expiry, retention
+// and the idle tick.
 absl::Status Wire(kit::Service& service, const Config& config,
                   inventory::UserAuthOverrides overrides = {}, Parts* parts = nullptr);
 

@@ -190,6 +190,8 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
     }
   }
 
+  firings_.push_back({fp, fresh.name, object, fresh.workload, t});
+
   IncidentState* inc = nullptr;
   std::string reason;
   bool opened = false;

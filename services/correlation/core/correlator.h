@@ -80,6 +80,16 @@ struct AlertState {
   std::string reason;  // why it joined its incident
 };
 
+// An alert starting to fire (first time, or again after it resolved): the history patterns
+// are found in.
+struct Firing {
+  std::string fingerprint;
+  std::string name;
+  ObjectRef object;
+  ObjectRef workload;
+  absl::Time at;
+};
+
 // One incident as correlation keeps it.
 struct IncidentState {
   std::string id;
@@ -167,6 +177,8 @@ class ClusterCorrelator {
 
   // Changes since the last Take, in order; and the incidents and alerts modified since.
   std::vector<Change> TakeChanges();
+  // Firings since the last Take, in order.
+  std::vector<Firing> TakeFirings();
   std::set<std::string> TakeDirtyIncidents();
   // (incident id, fingerprint) pairs.
   std::set<std::pair<std::string, std::string>> TakeDirtyMembers();
@@ -249,6 +261,7 @@ class ClusterCorrelator {
   // (when, incident id): moments Advance must look at an incident again.
   std::set<std::pair<absl::Time, std::string>> timers_;
   std::vector<Change> changes_;
+  std::vector<Firing> firings_;
   // Within the current message: the index in changes_ of each incident's last change, and how
   // many joins its UPDATED change stands for.
   absl::flat_hash_map<std::string, size_t> last_change_in_message_;

@@ -43,6 +43,7 @@ std::vector<Change> ClusterCorrelator::TakeChanges() {
   updates_merged_.clear();
   return std::exchange(changes_, {});
 }
+std::vector<Firing> ClusterCorrelator::TakeFirings() { return std::exchange(firings_, {}); }
 std::set<std::string> ClusterCorrelator::TakeDirtyIncidents() {
   return std::exchange(dirty_incidents_, {});
 }

@@ -120,6 +120,8 @@ class Topology {
                      std::vector<Edge>& edges) const;
 
   size_t pod_count() const { return pods_.size(); }
+  // Every pod, by (namespace, name).
+  const std::map<std::pair<std::string, std::string>, PodFacts>& pods() const { return pods_; }
 
  private:
   void IndexPod(const ObjectRef& pod, const PodFacts& facts, bool add);

@@ -331,6 +331,28 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
            "$5::smallint[], $6::bigint[], $7::text[], $8::text[]) AS u(i, s, ty, a, b, e) "
            "ON CONFLICT DO NOTHING",
            t, cl, changes);
+  // Firings, the history patterns are found in.
+  Columns firings(9);
+  for (const Firing& f : c.TakeFirings()) {
+    size_t i = 0;
+    firings.Add(i++, f.fingerprint);
+    firings.Add(i++, absl::StrCat(absl::ToUnixMicros(f.at)));
+    firings.Add(i++, f.name);
+    firings.Add(i++, f.object.kind);
+    firings.Add(i++, f.object.ns);
+    firings.Add(i++, f.object.name);
+    firings.Add(i++, f.workload.kind);
+    firings.Add(i++, f.workload.ns);
+    firings.Add(i++, f.workload.name);
+  }
+  ExecBulk(tx,
+           "INSERT INTO correlation.firings (tenant_id, cluster_id, fingerprint, at, name, "
+           "object_kind, object_ns, object_name, workload_kind, workload_ns, workload_name) "
+           "SELECT $1, $2, u.f, to_timestamp(u.a::double precision / 1e6), u.n, u.ok, u.ons, "
+           "u.onm, u.wk, u.wns, u.wn FROM unnest($3::text[], $4::bigint[], $5::text[], "
+           "$6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[]) AS "
+           "u(f, a, n, ok, ons, onm, wk, wns, wn) ON CONFLICT DO NOTHING",
+           t, cl, firings);
   tx.exec_params(absl::StrCat("UPDATE correlation.clusters SET version = $3, watermark = ", MicrosParam(4),
                               ", last_input = ", MicrosParam(5),
                               " WHERE tenant_id = $1 AND cluster_id = $2"),
