@@ -130,6 +130,12 @@ IncidentCommands::IncidentCommands(CLI::App& app) {
       "timeline", "an object's changes, events and alerts and those of what it depends on, with "
                   "the likely cause of its first failure");
   timeline_->add_option("--since", since_, "how far back (default 6h), e.g. 30m, 2h, 1d");
+  patterns_ = app.add_subcommand(
+      "patterns", "patterns in a cluster's history: alerts recurring at one hour of the week, "
+                  "crashes after changes");
+  patterns_->add_option("--cluster", cluster_, "the cluster (env K8I_CLUSTER)");
+  patterns_->add_option("--days", days_, "days of history (default 28, at most 90)")
+      ->check(CLI::Range(1, 90));
   for (CLI::App* c : {graph_, revisions_, timeline_}) {
     c->add_option("object", target_, "KIND/NAMESPACE/NAME, or KIND/NAME for a node")->required();
     c->add_option("--cluster", cluster_, "the cluster (env K8I_CLUSTER)");
@@ -138,17 +144,18 @@ IncidentCommands::IncidentCommands(CLI::App& app) {
       ->check(CLI::Range(1, 5));
   revisions_->add_option("--page-size", page_size_, "revisions per page (default 50)");
   revisions_->add_flag("--all", all_, "follow every page");
-  for (CLI::App* c : {list_, get_, graph_, revisions_, timeline_}) {
+  for (CLI::App* c : {list_, get_, graph_, revisions_, timeline_, patterns_}) {
     c->add_option("-o,--output", output_, c == graph_ ? "table (a tree) or json" : "table or json")
         ->check(CLI::IsMember({"table", "json"}));
   }
-  for (CLI::App* c : {list_, get_, ack_, resolve_, graph_, revisions_, timeline_}) {
+  for (CLI::App* c : {list_, get_, ack_, resolve_, graph_, revisions_, timeline_, patterns_}) {
     c->add_option("--api-key", api_key_, "API key (env K8I_API_KEY)");
   }
 }
 
 int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& connect) {
-  if (!*list_ && !*get_ && !*ack_ && !*resolve_ && !*graph_ && !*revisions_ && !*timeline_) {
+  if (!*list_ && !*get_ && !*ack_ && !*resolve_ && !*graph_ && !*revisions_ && !*timeline_ &&
+      !*patterns_) {
     return -1;
   }
   if (api_key_.empty()) return Usage("no API key: set K8I_API_KEY (eval \"$(tools/dev env)\")");
@@ -157,6 +164,8 @@ int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>&
     auto parsed = ParseObjectArg(target_);
     if (!parsed.ok()) return Usage(parsed.status().message());
     object = *std::move(parsed);
+  }
+  if (*graph_ || *revisions_ || *timeline_ || *patterns_) {
     if (cluster_.empty()) cluster_ = Env("K8I_CLUSTER");
     if (ClusterId(cluster_).empty()) {
       return Usage("no cluster: give --cluster CLUSTER or set K8I_CLUSTER");
@@ -248,6 +257,20 @@ int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>&
       PrintJson(resp);
     } else {
       std::cout << RenderDependencyTree(resp, object);
+    }
+    return 0;
+  }
+
+  if (*patterns_) {
+    v1::ListPatternsRequest req;
+    req.set_cluster(ClusterId(cluster_));
+    req.set_lookback_days(days_);
+    v1::ListPatternsResponse resp;
+    if (auto st = session.Call(&Stub::ListPatterns, req, &resp); !st.ok()) return Error(st);
+    if (output_ == "json") {
+      PrintJson(resp);
+    } else {
+      std::cout << FormatPatterns(resp);
     }
     return 0;
   }

@@ -1,4 +1,4 @@
-// `k8i incidents|incident|ack|resolve|graph|revisions`: IncidentService from the command line,
+// `k8i incidents|incident|ack|resolve|graph|revisions|timeline|patterns`: IncidentService from the command line,
 // authenticated with an API key (K8I_API_KEY). The pure parts (argument parsing, ages, tables,
 // the dependency tree) are free functions here so they can be tested without a server; they
 // live in incidents_format.cc, the RPCs in incidents.cc.
@@ -66,6 +66,11 @@ std::string FormatIncident(const k8intel::v1::Incident& incident);
 // then the ranked causes with their reason and arithmetic.
 std::string FormatTimeline(const k8intel::v1::GetTimelineResponse& timeline);
 
+// FormatPatterns is the `k8i patterns` view: the window, then each pattern (kind, subject,
+// N of M and confidence, its summary) with its evidence, one line each: ✔ an occurrence,
+// · an opportunity that passed without it, ? a crash after no change.
+std::string FormatPatterns(const k8intel::v1::ListPatternsResponse& patterns);
+
 // FormatRevisionTable is the `k8i revisions` table: REV, TIME, CHANGES (joined with "; ").
 std::string FormatRevisionTable(const std::vector<k8intel::v1::Revision>& revisions);
 
@@ -93,6 +98,8 @@ class IncidentCommands {
   CLI::App* revisions_ = nullptr;
   CLI::App* timeline_ = nullptr;
   std::string since_ = "6h";
+  CLI::App* patterns_ = nullptr;
+  int days_ = 0;
   std::string api_key_, cluster_, filter_, state_, order_by_, output_ = "table", target_, comment_;
   int page_size_ = 0;
   int depth_ = 0;

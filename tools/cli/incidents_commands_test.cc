@@ -71,6 +71,29 @@ class FakeIncidents final : public v1::IncidentService::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListPatterns(grpc::ServerContext* ctx, const v1::ListPatternsRequest* req,
+                            v1::ListPatternsResponse* resp) override {
+    Record(ctx, "ListPatterns", *req);
+    resp->mutable_start_time()->set_seconds(1'800'000'000 - 28 * 86400);
+    resp->mutable_end_time()->set_seconds(1'800'000'000);
+    auto* p = resp->add_patterns();
+    p->set_kind(v1::PATTERN_KIND_CRASH_AFTER_CHANGE);
+    p->mutable_subject()->set_kind("Deployment");
+    p->mutable_subject()->set_namespace_("shop");
+    p->mutable_subject()->set_name("checkout");
+    p->set_occurrences(2);
+    p->set_opportunities(3);
+    p->set_confidence(2.0 / 3);
+    p->set_summary("crashes followed 2 of 3 changes");
+    auto* e = p->add_evidence();
+    e->set_kind("occurrence");
+    e->set_text("changed; OOMKilled 3m later");
+    e = p->add_evidence();
+    e->set_kind("miss");
+    e->set_text("changed; no crash within 30m");
+    return grpc::Status::OK;
+  }
+
   // Calls returns "Method {request}" per call, in order, and forgets them.
   std::vector<std::string> Calls() {
     absl::MutexLock l(&mu_);
@@ -199,6 +222,20 @@ TEST_F(IncidentCommandsTest, GraphAndRevisionsSendTheBareClusterIdAndCanonicalKi
   r = Run({"graph", "pod/web", "--cluster", "prod"});
   EXPECT_EQ(r.rc, 2);
   EXPECT_TRUE(service_.Calls().empty());
+}
+
+TEST_F(IncidentCommandsTest, PatternsAsksForTheClusterAndWindow) {
+  Result r = Run({"patterns", "--cluster", "clusters/prod", "--days", "14"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_EQ(service_.Calls(), std::vector<std::string>(
+                                  {"ListPatterns {cluster: \"prod\" lookback_days: 14}"}));
+  EXPECT_EQ(r.out,
+            "window 2026-12-18T08:00:00Z → 2027-01-15T08:00:00Z\n"
+            "\n"
+            "1. crash after change · Deployment/shop/checkout · 2 of 3 (67%)\n"
+            "   crashes followed 2 of 3 changes\n"
+            "   ✔ changed; OOMKilled 3m later\n"
+            "   · changed; no crash within 30m\n");
 }
 
 }  // namespace

@@ -350,4 +350,23 @@ std::string FormatTimeline(const v1::GetTimelineResponse& t) {
   return out;
 }
 
+std::string FormatPatterns(const v1::ListPatternsResponse& resp) {
+  std::string out = absl::StrCat("window ", FormatTime(resp.start_time()), " → ",
+                                 FormatTime(resp.end_time()), "\n");
+  if (resp.patterns_size() == 0) return absl::StrCat(out, "no patterns\n");
+  int n = 0;
+  for (const auto& p : resp.patterns()) {
+    const bool recurring = p.kind() == v1::PATTERN_KIND_RECURRING_ALERT;
+    absl::StrAppend(&out, "\n", ++n, ". ", recurring ? "recurring alert" : "crash after change",
+                    " · ", FormatObject(p.subject()), " · ", p.occurrences(), " of ",
+                    p.opportunities(), absl::StrFormat(" (%.0f%%)", 100 * p.confidence()), "\n   ",
+                    p.summary(), "\n");
+    for (const auto& e : p.evidence()) {
+      const char* mark = e.kind() == "occurrence" ? "✔" : e.kind() == "miss" ? "·" : "?";
+      absl::StrAppend(&out, "   ", mark, " ", e.text(), "\n");
+    }
+  }
+  return out;
+}
+
 }  // namespace k8i::cli
