@@ -201,6 +201,9 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   auto corr_env = ServiceEnv(correlation_port, testing::FreeTcpPort(), testing::FreeTcpPort());
   corr_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
   corr_env.push_back("K8I_CORRELATION_GROUP=k8i-correlation-" + topic_prefix_);
+  // The story is short: baselines warm up after 10 samples, two in a row beyond 3 sigma fire.
+  corr_env.push_back("K8I_CORRELATION_ANOMALY_WARMUP=10");
+  corr_env.push_back("K8I_CORRELATION_ANOMALY_CONSECUTIVE=2");
   ASSERT_TRUE(stack_->Start("correlation", {bin_ + "/k8i-correlation"}, corr_env).ok());
   ASSERT_TRUE(Eventually(absl::Seconds(30),
                          [&] { return Healthy(correlation_port, "k8intel.v1.IncidentService"); }))
@@ -295,6 +298,11 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   EXPECT_TRUE(absl::StrContains(
       Cli("revisions configmap/shop/web-config --cluster e2e", correlation_port), "content "))
       << last_cli_;
+  // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    const std::string out = Cli("incidents --cluster e2e", correlation_port);
+    return absl::StrContains(out, "MetricAnomaly");
+  })) << last_cli_;
   EXPECT_EQ(stack_->Dead(), "");
 }
 
