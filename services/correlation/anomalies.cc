@@ -97,8 +97,13 @@ absl::Status AnomalyHandler::Apply(pqxx::work& tx,
     for (const auto& [s, id] : w.series) names.push_back(id.series);
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
+    // Only series in a streak or an anomaly are stored (most series are quiet most of the
+    // time; not reading and writing them one by one is most of this handler's speed): read all
+    // of the cluster's, keep those that are not quiet, delete those that turned quiet.
     std::map<std::string, SeriesState> states;
-    LoadSeriesStates(tx, tenant, cluster, names, states);
+    LoadSeriesStates(tx, tenant, cluster, states);
+    std::set<std::string> loaded;
+    for (const auto& [name, st] : states) loaded.insert(name);
     std::set<BucketKey> needed;
     for (const auto& [s, id] : w.series) {
       for (const auto& p : s->samples()) {
@@ -115,7 +120,18 @@ absl::Status AnomalyHandler::Apply(pqxx::work& tx,
       detector_.Observe(*s, id, states[id.series], buckets, alerts);
       samples_.Inc(s->samples_size());
     }
-    SaveSeriesStates(tx, tenant, cluster, states);
+    std::map<std::string, SeriesState> keep;
+    std::vector<std::string> quiet;
+    for (const std::string& name : names) {
+      SeriesState& st = states[name];
+      if (!st.Quiet()) {
+        keep.emplace(name, std::move(st));
+      } else if (loaded.contains(name)) {
+        quiet.push_back(name);
+      }
+    }
+    SaveSeriesStates(tx, tenant, cluster, keep);
+    DeleteSeriesStates(tx, tenant, cluster, quiet);
     SaveBuckets(tx, tenant, cluster, buckets, absl::FromUnixMillis(w.newest_ms));
     for (const auto& a : alerts) EnqueueAlert(tx, alerts_topic_, tenant, cluster, a);
     raised_.Inc(static_cast<double>(alerts.size()));

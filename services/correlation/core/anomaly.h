@@ -66,6 +66,10 @@ struct SeriesState {
   int calm = 0;        // samples in a row not beyond the band, while an anomaly is open
   int direction = 0;   // of the open anomaly: +1 above, −1 below, 0 none
   k8intel::v1::Alert alert;  // the open anomaly's firing alert (resolved from it)
+
+  // Quiet: no streak, no open anomaly — nothing but last_ms to remember, and a fresh state
+  // judges the series' next samples the same way (storage keeps only states that are not).
+  bool Quiet() const { return streak == 0 && direction == 0 && calm == 0 && pending.empty(); }
 };
 
 // Buckets: (baseline key, hour of week) → running moments. Missing buckets are empty; the

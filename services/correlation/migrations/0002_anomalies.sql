@@ -2,7 +2,9 @@
 -- which correlation publishes the alerts it raises on k8i.alerts.v1.
 
 -- Running moments per baseline key and hour of week (0 = Monday 00:00 UTC). `seen` is the
--- event time of the newest sample added (buckets of baselines unseen for 5 weeks are pruned).
+-- event time of the newest sample added (buckets of baselines unseen for 5 weeks are pruned,
+-- hourly, by a scan: no index on it, and room on each page, so that the updates of every
+-- metrics transaction are HOT updates that touch no index).
 CREATE TABLE baselines (
   tenant_id    text NOT NULL,
   cluster_id   text NOT NULL,
@@ -13,11 +15,11 @@ CREATE TABLE baselines (
   m2           double precision NOT NULL,
   seen         timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, cluster_id, baseline, hour_of_week)
-);
-CREATE INDEX baselines_seen ON baselines (seen);
+) WITH (fillfactor = 70);
 
--- Per series: the newest sample applied, the current streak (its held-out samples as
--- `hour:value` pairs), and the open anomaly (direction ≠ 0, its firing alert in `alert`).
+-- Per series in a streak or an anomaly (quiet series are not kept): the newest sample
+-- applied, the streak (its held-out samples as `hour:value` pairs), and the open anomaly
+-- (direction ≠ 0, its firing alert in `alert`).
 CREATE TABLE anomaly_series (
   tenant_id       text NOT NULL,
   cluster_id      text NOT NULL,

@@ -55,14 +55,12 @@ std::vector<std::pair<int, double>> PendingFromText(const std::string& text) {
 }
 
 void LoadSeriesStates(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
-                      const std::vector<std::string>& series,
                       std::map<std::string, SeriesState>& out) {
-  if (series.empty()) return;
   for (const auto& r : tx.exec_params(
            absl::StrCat("SELECT ", kStateColumns,
                         " FROM correlation.anomaly_series WHERE tenant_id = $1 AND cluster_id = "
-                        "$2 AND series = ANY($3::text[]) ORDER BY series FOR UPDATE"),
-           tenant, cluster, PgTextArray(series))) {
+                        "$2 ORDER BY series FOR UPDATE"),
+           tenant, cluster)) {
     out[r[0].as<std::string>()] = StateFromRow(r);
   }
 }
@@ -112,6 +110,15 @@ void SaveSeriesStates(pqxx::work& tx, const std::string& tenant, const std::stri
            "excluded.pending, calm = excluded.calm, direction = excluded.direction, alert = "
            "excluded.alert",
            tenant, cluster, cols);
+}
+
+void DeleteSeriesStates(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                        const std::vector<std::string>& series) {
+  if (series.empty()) return;
+  tx.exec_params(
+      "DELETE FROM correlation.anomaly_series WHERE tenant_id = $1 AND cluster_id = $2 AND "
+      "series = ANY($3::text[])",
+      tenant, cluster, PgTextArray(series));
 }
 
 void SaveBuckets(pqxx::work& tx, const std::string& tenant, const std::string& cluster,

@@ -14,10 +14,9 @@
 
 namespace k8i::correlation {
 
-// LoadSeriesStates reads (and row-locks) the stored states of `series` keys into `out`;
-// series never seen are absent.
+// LoadSeriesStates reads (and row-locks) every stored state of the cluster into `out` (only
+// series that are not quiet are stored).
 void LoadSeriesStates(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
-                      const std::vector<std::string>& series,
                       std::map<std::string, SeriesState>& out);
 
 // LoadBuckets reads the stored moments of `keys` into `out.moments`.
@@ -27,6 +26,9 @@ void LoadBuckets(pqxx::work& tx, const std::string& tenant, const std::string& c
 // SaveSeriesStates upserts `states`; SaveBuckets upserts the dirty buckets, stamped `seen`.
 void SaveSeriesStates(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                       const std::map<std::string, SeriesState>& states);
+// DeleteSeriesStates deletes the states of `series` keys.
+void DeleteSeriesStates(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
+                        const std::vector<std::string>& series);
 void SaveBuckets(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                  const Buckets& buckets, absl::Time seen);
 
