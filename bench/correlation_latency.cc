@@ -40,6 +40,7 @@ struct Options {
   int clusters = 8;
   int warmup = 5;            // seconds sent first and not measured (group joins, first loads)
   std::string fetch_wait = "10ms";  // K8I_KAFKA_FETCH_WAIT of the service and the readers
+  int consumers = 1;                // K8I_CORRELATION_ALERT_CONSUMERS
   std::string bin;
   std::string pg_url, redis_url, kafka;
 };
@@ -106,7 +107,8 @@ int Run(const Options& o) {
       absl::StrCat("K8I_REDIS_URL=", o.redis_url), absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka),
       absl::StrCat("K8I_KAFKA_TOPIC_PREFIX=", prefix), "K8I_PAGE_TOKEN_KEY=bench",
       "K8I_LOG_LEVEL=warn", absl::StrCat("K8I_CORRELATION_GROUP=bench-", getpid()),
-      absl::StrCat("K8I_KAFKA_FETCH_WAIT=", o.fetch_wait)};
+      absl::StrCat("K8I_KAFKA_FETCH_WAIT=", o.fetch_wait),
+      absl::StrCat("K8I_CORRELATION_ALERT_CONSUMERS=", o.consumers)};
   auto pid = k8i::testing::Spawn({o.bin + "/k8i-correlation"}, env, log);
   if (!pid.ok()) return 1;
   bool healthy = false;
@@ -226,6 +228,7 @@ int main(int argc, char** argv) {
   app.add_option("--bin", o.bin, "directory of k8i-correlation");
   app.add_option("--warmup", o.warmup, "seconds sent before measuring");
   app.add_option("--fetch-wait", o.fetch_wait, "K8I_KAFKA_FETCH_WAIT of the service and readers");
+  app.add_option("--consumers", o.consumers, "K8I_CORRELATION_ALERT_CONSUMERS of the service");
   CLI11_PARSE(app, argc, argv);
   o.pg_url = Env("K8I_TEST_PG_URL");
   o.redis_url = Env("K8I_TEST_REDIS_URL");

@@ -201,14 +201,25 @@ void LeaderJob::Start(absl::Duration interval) {
         wait += absl::Nanoseconds(static_cast<int64_t>(
             rng() % static_cast<uint64_t>(absl::ToInt64Nanoseconds(jitter))));
       }
-      if (stop_.WaitForNotificationWithTimeout(wait)) break;
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.AwaitWithTimeout(absl::Condition(this, &LeaderJob::WokenOrStopping), wait);
+      woken_ = false;
     } while (!stopping_.load());
   });
 }
 
+bool LeaderJob::WokenOrStopping() const { return woken_ || stopping_.load(); }
+
+void LeaderJob::Wake() {
+  absl::MutexLock lock(&wake_mu_);
+  woken_ = true;
+}
+
 void LeaderJob::Stop() {
-  stopping_.store(true);
-  if (!stop_.HasBeenNotified()) stop_.Notify();
+  {
+    absl::MutexLock lock(&wake_mu_);
+    stopping_.store(true);
+  }
   if (thread_.joinable()) thread_.join();
   absl::MutexLock lock(&mu_);
   if (conn_ != nullptr) {

@@ -88,6 +88,10 @@ class LeaderJob {
   void Start(absl::Duration interval);
   // Stop cancels a run in progress, joins the thread and gives up leadership. Idempotent.
   void Stop();
+  // Wake makes the background loop run the job now instead of at its next interval (or right
+  // after the run in progress), without waiting for it: e.g. an outbox publisher woken by the
+  // transaction that filled the outbox. Does nothing before Start or after Stop.
+  void Wake();
 
   // LeaderBackendPid is the backend pid of this instance's session while it leads, else 0.
   int LeaderBackendPid() const { return leader_pid_.load(); }
@@ -112,7 +116,9 @@ class LeaderJob {
   absl::Time last_success_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::atomic<int> leader_pid_{0};
   std::atomic<bool> stopping_{false};
-  absl::Notification stop_;
+  absl::Mutex wake_mu_;
+  bool woken_ ABSL_GUARDED_BY(wake_mu_) = false;
+  bool WokenOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_);
   std::thread thread_;
 };
 

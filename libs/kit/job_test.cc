@@ -197,5 +197,26 @@ TEST_F(LeaderJobTest, BackgroundLoopRunsUntilStopped) {
   EXPECT_EQ(Query("SELECT count(*) FROM kj.runs"), after);
 }
 
+TEST_F(LeaderJobTest, WakeRunsTheJobBeforeItsInterval) {
+  metrics::Registry r;
+  auto job = Recording(8, r);
+  job->Start(absl::Hours(1));  // only the first run would happen within the test
+  auto wait_runs = [&](int64_t n) {
+    const absl::Time until = absl::Now() + absl::Seconds(20);
+    while (absl::Now() < until && Query("SELECT count(*) FROM kj.runs") < n) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return Query("SELECT count(*) FROM kj.runs");
+  };
+  ASSERT_EQ(wait_runs(1), 1);
+  job->Wake();
+  EXPECT_EQ(wait_runs(2), 2);
+  job->Wake();
+  EXPECT_EQ(wait_runs(3), 3);
+  job->Stop();  // does not wait out the hour
+  job->Wake();  // after Stop: nothing
+  EXPECT_EQ(Query("SELECT count(*) FROM kj.runs"), 3);
+}
+
 }  // namespace
 }  // namespace k8i::kit

@@ -38,6 +38,8 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.engine.keep_resolved = env.Duration("K8I_CORRELATION_KEEP_RESOLVED", absl::Hours(2));
   c.group = env.String("K8I_CORRELATION_GROUP", "k8i-correlation");
   c.max_batch = static_cast<int>(env.Int("K8I_CORRELATION_MAX_BATCH", 500, 1, 10000));
+  c.alert_consumers =
+      static_cast<int>(env.Int("K8I_CORRELATION_ALERT_CONSUMERS", 1, 1, 64));
   c.publish_interval = env.Duration("K8I_CORRELATION_PUBLISH_INTERVAL", absl::Milliseconds(200));
   c.tick_interval = env.Duration("K8I_CORRELATION_TICK_INTERVAL", absl::Seconds(15));
   c.idle_after = env.Duration("K8I_CORRELATION_IDLE_AFTER", absl::Minutes(1));

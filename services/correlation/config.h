@@ -31,6 +31,9 @@ struct Config : inventory::UserAuthConfig {
   std::string group;
   // K8I_CORRELATION_MAX_BATCH (500): messages per transaction.
   int max_batch = 500;
+  // K8I_CORRELATION_ALERT_CONSUMERS (1): members of the alerts consumer group per replica
+  // (each its own thread and transaction; clusters spread over them by partition).
+  int alert_consumers = 1;
   // K8I_CORRELATION_PUBLISH_INTERVAL (200ms): how often the outbox of state changes is
   // drained to k8i.incidents.v1.
   absl::Duration publish_interval;

@@ -1,5 +1,6 @@
 #include "services/correlation/engine.h"
 
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,9 @@ ByCluster(const std::vector<const kit::Delivery*>& batch) {
     }
     it->second.push_back(d);
   }
+  // Clusters in key order: every transaction takes cluster row locks in the same order.
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 
@@ -54,12 +58,21 @@ Engine::Engine(EngineOptions options, const Clock* clock, metrics::Registry& reg
                                "state was not the stored one).")
                    .WithLabels({})) {}
 
+std::shared_ptr<Engine::Entry> Engine::EntryOf(const std::string& tenant,
+                                               const std::string& cluster) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<Entry>& e = cache_[{tenant, cluster}];
+  if (e == nullptr) e = std::make_shared<Entry>();
+  return e;
+}
+
 absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
                                  const std::string& cluster, bool input,
                                  const std::function<absl::Status(ClusterCorrelator&)>& fn) {
-  absl::MutexLock lock(&mu_);
+  const std::shared_ptr<Entry> entry = EntryOf(tenant, cluster);
+  Entry& e = *entry;
+  absl::MutexLock lock(&e.mu);
   const ClusterRow row = LockCluster(tx, tenant, cluster);
-  Entry& e = cache_[{tenant, cluster}];
   if (e.correlator == nullptr || e.version != row.version) {
     e.correlator = std::make_unique<ClusterCorrelator>(tenant, cluster, options_.rules);
     const absl::Time since = row.watermark == absl::InfinitePast()
@@ -91,16 +104,23 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
       return absl::OkStatus();
     }
   } catch (...) {
-    cache_.erase({tenant, cluster});
+    e.correlator.reset();
     throw;
   }
-  cache_.erase({tenant, cluster});
+  e.correlator.reset();
   return s;
 }
 
 void Engine::Invalidate() {
-  absl::MutexLock lock(&mu_);
-  cache_.clear();
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, e] : cache_) entries.push_back(e);
+  }
+  for (const auto& e : entries) {
+    absl::MutexLock lock(&e->mu);
+    e->correlator.reset();
+  }
 }
 
 const google::protobuf::Message& AlertHandler::Prototype() const {

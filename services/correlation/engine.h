@@ -34,7 +34,9 @@ class Engine {
   Engine(EngineOptions options, const Clock* clock, metrics::Registry& registry);
 
   // WithCluster runs `fn` on the cluster's correlator inside `tx` (locking the cluster row),
-  // then saves what it changed. `input` marks the call as new input (the idle tick's clock).
+  // then saves what it changed. Calls for different clusters run in parallel; a transaction
+  // that touches several clusters must take them in key order (the handlers do), so that two
+  // transactions never wait for each other's row locks. `input` marks the call as new input (the idle tick's clock).
   // If `fn` or the save fails, the cached state is dropped (reloaded next time).
   absl::Status WithCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                            bool input, const std::function<absl::Status(ClusterCorrelator&)>& fn);
@@ -47,15 +49,21 @@ class Engine {
   const Clock& clock() const { return *clock_; }
 
  private:
+  // One cluster's cached state. Its mutex is held for the whole of a WithCluster call (and
+  // taken before the cluster's row lock), so clusters proceed in parallel and one cluster's
+  // calls in order.
   struct Entry {
-    std::unique_ptr<ClusterCorrelator> correlator;
-    int64_t version = -1;
+    absl::Mutex mu;
+    std::unique_ptr<ClusterCorrelator> correlator ABSL_GUARDED_BY(mu);
+    int64_t version ABSL_GUARDED_BY(mu) = -1;
   };
+  std::shared_ptr<Entry> EntryOf(const std::string& tenant, const std::string& cluster);
+
   const EngineOptions options_;
   const Clock* clock_;
   metrics::Counter& reloads_;
   absl::Mutex mu_;
-  std::map<std::pair<std::string, std::string>, Entry> cache_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Entry>> cache_ ABSL_GUARDED_BY(mu_);
 };
 
 // AlertHandler applies AlertBatch messages of k8i.alerts.v1: each alert goes through its

@@ -24,9 +24,9 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
              .rate_limiter = p.users.limiter});
   s.AddGrpcService(p.service, "k8intel.v1.IncidentService");
 
-  // The outbox publisher: leader-elected, every publish_interval, and right after each
-  // transaction that applied alerts (on the consumer's thread), so a change reaches
-  // k8i.incidents.v1 within milliseconds of its commit on the leading replica.
+  // The outbox publisher: leader-elected, every publish_interval, and woken by each
+  // transaction that applied alerts (it runs on its own thread while the consumer goes on), so
+  // a change reaches k8i.incidents.v1 within milliseconds of its commit on the leading replica.
   auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
       s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
   p.publish = s.AddJob({.name = "publish-incidents",
@@ -34,16 +34,19 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                         .timeout = absl::Minutes(1)},
                        [publisher](kit::JobRun& run) { return publisher->Run(run); });
   kit::LeaderJob* publish = p.publish;
-  auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine, [publish] {
-    if (auto r = publish->RunOnce(); !r.ok()) {
-      Logger("correlation")->warn("publishing after commit: {}", r.status().ToString());
-    }
-  }));
-  ASSIGN_OR_RETURN(p.alerts, s.AddConsumer({.name = kAlertConsumer,
-                                            .group_id = cfg.group + "-alerts",
-                                            .topics = {s.Topic("alerts.v1")},
-                                            .max_batch = cfg.max_batch},
-                                           alerts));
+  // `alert_consumers` members of the alerts group in this process, each with its handler and
+  // thread: the group spreads the partitions (hence the clusters) over them, and the engine
+  // works on different clusters in parallel.
+  for (int i = 0; i < cfg.alert_consumers; ++i) {
+    auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine, [publish] { publish->Wake(); }));
+    ASSIGN_OR_RETURN(kit::TransactionalConsumer * consumer,
+                     s.AddConsumer({.name = kAlertConsumer,
+                                    .group_id = cfg.group + "-alerts",
+                                    .topics = {s.Topic("alerts.v1")},
+                                    .max_batch = cfg.max_batch},
+                                   alerts));
+    if (p.alerts == nullptr) p.alerts = consumer;
+  }
   auto* inventory = s.Own(std::make_unique<InventoryHandler>(p.engine));
   ASSIGN_OR_RETURN(p.inventory, s.AddConsumer({.name = kInventoryConsumer,
                                                .group_id = cfg.group + "-inventory",
@@ -72,11 +75,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                 [outbox](kit::JobRun& run) { return outbox->Run(run); });
     kit::LeaderJob* publish_alerts = p.publish_alerts;
     auto* anomalies = s.Own(std::make_unique<AnomalyHandler>(
-        cfg.anomaly, s.Topic("alerts.v1"), s.registry(), [publish_alerts] {
-          if (auto r = publish_alerts->RunOnce(); !r.ok()) {
-            Logger("correlation")->warn("publishing anomaly alerts: {}", r.status().ToString());
-          }
-        }));
+        cfg.anomaly, s.Topic("alerts.v1"), s.registry(),
+        [publish_alerts] { publish_alerts->Wake(); }));
     ASSIGN_OR_RETURN(p.metrics, s.AddConsumer({.name = kMetricsConsumer,
                                                .group_id = cfg.group + "-metrics",
                                                .topics = {s.Topic("metrics.v1")},

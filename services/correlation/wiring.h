@@ -16,7 +16,7 @@ class OutboxPublisher;
 struct Parts {
   Engine* engine = nullptr;
   IncidentServiceImpl* service = nullptr;
-  kit::TransactionalConsumer* alerts = nullptr;
+  kit::TransactionalConsumer* alerts = nullptr;  // the first of the alert consumers
   kit::TransactionalConsumer* inventory = nullptr;
   kit::TransactionalConsumer* events = nullptr;
   kit::TransactionalConsumer* metrics = nullptr;  // null when anomaly detection is off
