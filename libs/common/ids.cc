@@ -1,5 +1,6 @@
 #include "libs/common/ids.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -32,12 +33,20 @@ std::string Sha256Hex(std::string_view data) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), sizeof md));
 }
 
-std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+std::string HmacSha256(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(md), len));
+  return std::string(reinterpret_cast<char*>(md), len);
+}
+
+std::string HmacSha256Hex(std::string_view key, std::string_view data) {
+  return absl::BytesToHexString(HmacSha256(key, data));
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 int64_t StableId64(std::string_view data) {
