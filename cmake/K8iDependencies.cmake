@@ -18,6 +18,7 @@ pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
 
 find_program(K8I_PROTOC protoc REQUIRED)
 find_program(K8I_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
