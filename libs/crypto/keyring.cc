@@ -123,4 +123,21 @@ std::vector<std::string> Keyring::Ids() const {
   return out;
 }
 
+absl::StatusOr<std::unique_ptr<Keyring>> LoadConfiguredKeyring(const std::string& file,
+                                                               const std::string& text) {
+  if (!file.empty() && !text.empty()) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_KEYRING_FILE and K8I_KEYRING are exclusive");
+  }
+  if (file.empty() && text.empty()) return std::unique_ptr<Keyring>();
+  auto k = !file.empty() ? Keyring::FromFile(file) : Keyring::FromString(text);
+  if (!k.ok()) {
+    // The keyring parser names entries, never key bytes.
+    return absl::InvalidArgumentError(absl::StrCat("invalid configuration: ",
+                                                   !file.empty() ? "K8I_KEYRING_FILE" : "K8I_KEYRING",
+                                                   ": ", k.status().message()));
+  }
+  return std::make_unique<Keyring>(*std::move(k));
+}
+
 }  // namespace k8i::crypto

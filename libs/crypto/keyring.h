@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,11 @@ class Keyring {
   std::map<std::string, std::string> keys_;
   std::string active_id_;
 };
+
+// LoadConfiguredKeyring reads the keyring a service is configured with: K8I_KEYRING_FILE's
+// file (`file`) or K8I_KEYRING's text (`text`); nullptr when neither is set. InvalidArgument
+// naming the variable (never key bytes) when it does not parse, or when both are set.
+absl::StatusOr<std::unique_ptr<Keyring>> LoadConfiguredKeyring(const std::string& file,
+                                                               const std::string& text);
 
 }  // namespace k8i::crypto

@@ -48,19 +48,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
 }
 
 absl::StatusOr<std::unique_ptr<crypto::Keyring>> LoadKeyring(const Config& cfg) {
-  if (cfg.keyring_file.empty() && cfg.keyring_text.empty()) {
-    return std::unique_ptr<crypto::Keyring>();
-  }
-  const bool from_file = !cfg.keyring_file.empty();
-  auto k = from_file ? crypto::Keyring::FromFile(cfg.keyring_file)
-                     : crypto::Keyring::FromString(cfg.keyring_text);
-  if (!k.ok()) {
-    // The keyring parser names entries, never key bytes.
-    return absl::InvalidArgumentError(absl::StrCat("invalid configuration: ",
-                                                   from_file ? "K8I_KEYRING_FILE" : "K8I_KEYRING",
-                                                   ": ", k.status().message()));
-  }
-  return std::make_unique<crypto::Keyring>(*std::move(k));
+  return crypto::LoadConfiguredKeyring(cfg.keyring_file, cfg.keyring_text);
 }
 
 }  // namespace k8i::inventory

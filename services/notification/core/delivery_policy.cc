@@ -98,12 +98,26 @@ CircuitBreaker::State CircuitBreaker::state(absl::Time now) const {
   return now < open_until_ ? State::kOpen : State::kHalfOpen;
 }
 
-absl::Time TokenBucket::Reserve(absl::Time now) {
+void TokenBucket::Refill(absl::Time now) {
   if (last_ == absl::InfinitePast()) last_ = now;
   if (now > last_) {
     tokens_ = std::min(burst_, tokens_ + absl::ToDoubleSeconds(now - last_) * rate_);
     last_ = now;
   }
+}
+
+bool TokenBucket::TryTake(absl::Time now, absl::Time* when) {
+  Refill(now);
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return true;
+  }
+  if (when != nullptr) *when = last_ + absl::Seconds((1 - tokens_) / rate_);
+  return false;
+}
+
+absl::Time TokenBucket::Reserve(absl::Time now) {
+  Refill(now);
   tokens_ -= 1;
   if (tokens_ >= 0) return last_;
   // In debt: this send goes when the bucket has refilled to zero.

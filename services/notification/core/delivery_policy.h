@@ -81,10 +81,14 @@ class TokenBucket {
   // Reserve takes a token and returns when the send may go (now, or later when the bucket is
   // empty: reservations queue in order).
   absl::Time Reserve(absl::Time now);
+  // TryTake takes a token if one is there now; otherwise returns false and, in `when`, the
+  // time one will be (the caller waits and asks again — nothing is reserved).
+  bool TryTake(absl::Time now, absl::Time* when);
 
  private:
   const double rate_;
   const double burst_;
+  void Refill(absl::Time now);
   double tokens_;
   absl::Time last_ = absl::InfinitePast();
 };

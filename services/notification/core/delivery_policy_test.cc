@@ -100,6 +100,13 @@ TEST(TokenBucketTest, QueuesInsteadOfDropping) {
   EXPECT_EQ(slack.Reserve(kNow), kNow + absl::Seconds(2));
   // Three seconds later the queue has drained and the bucket refilled (up to its burst).
   EXPECT_EQ(slack.Reserve(kNow + absl::Seconds(5)), kNow + absl::Seconds(5));
+  TokenBucket webhook(2.0, 1.0);
+  absl::Time when;
+  EXPECT_TRUE(webhook.TryTake(kNow, &when));
+  EXPECT_FALSE(webhook.TryTake(kNow, &when));
+  EXPECT_EQ(when, kNow + absl::Milliseconds(500));
+  EXPECT_FALSE(webhook.TryTake(kNow + absl::Milliseconds(499), &when));  // asking took nothing
+  EXPECT_TRUE(webhook.TryTake(kNow + absl::Milliseconds(500), &when));
   TokenBucket burst(2.0, 4.0);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(burst.Reserve(kNow), kNow);
   EXPECT_EQ(burst.Reserve(kNow), kNow + absl::Milliseconds(500));

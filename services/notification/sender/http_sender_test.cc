@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 
@@ -34,8 +35,12 @@ class Receiver {
       res.set_content("late", "text/plain");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
-    // bind_to_any_port already listens: connections queue until the thread accepts them.
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // Until the accept loop runs, stop() would not reach it (and the destructor would hang).
+    for (const absl::Time until = absl::Now() + absl::Seconds(10);
+         !server_.is_running() && absl::Now() < until;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
   }
   ~Receiver() {
     server_.stop();

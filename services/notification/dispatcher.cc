@@ -1,0 +1,220 @@
+#include "services/notification/dispatcher.h"
+
+#include "absl/strings/str_cat.h"
+#include "libs/common/logging.h"
+#include "services/notification/core/payloads.h"
+#include "services/notification/core/signing.h"
+
+namespace k8i::notification {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+
+const char* Outcome(v1::DeliveryState s) {
+  switch (s) {
+    case v1::DELIVERY_STATE_DELIVERED:
+      return "delivered";
+    case v1::DELIVERY_STATE_FAILED:
+      return "failed";
+    case v1::DELIVERY_STATE_DEAD_LETTER:
+      return "dead_letter";
+    default:
+      return "retry";
+  }
+}
+
+}  // namespace
+
+double DefaultRate(v1::ChannelType type) {
+  switch (type) {
+    case v1::CHANNEL_TYPE_SLACK:
+      return 1;  // Slack: about one message a second per webhook
+    case v1::CHANNEL_TYPE_TEAMS:
+      return 4;
+    case v1::CHANNEL_TYPE_PAGERDUTY:
+      return 2;  // PagerDuty: about 120 events a minute per integration key
+    default:
+      return 10;
+  }
+}
+
+Dispatcher::Dispatcher(PgNotificationStore* store, const HttpSender* sender,
+                       DispatcherOptions options, metrics::Registry& registry, const Clock* clock)
+    : store_(store),
+      sender_(sender),
+      options_(std::move(options)),
+      clock_(clock),
+      outcomes_(registry.AddCounter("k8i_notification_attempts_total",
+                                    "Delivery attempts by outcome.", {"outcome"})),
+      latency_(registry
+                   .AddHistogram("k8i_notification_delivery_seconds",
+                                 "From a state change to its successful delivery.", {},
+                                 {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600})
+                   .WithLabels({})) {}
+
+Dispatcher::~Dispatcher() { Stop(); }
+
+void Dispatcher::Start() {
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+void Dispatcher::Stop() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = true;
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+bool Dispatcher::WokenOrStopping() const { return woken_ || stopping_; }
+
+void Dispatcher::Wake() {
+  absl::MutexLock l(&mu_);
+  woken_ = true;
+}
+
+void Dispatcher::Loop() {
+  for (;;) {
+    {
+      absl::MutexLock l(&mu_);
+      if (stopping_) return;
+    }
+    auto claimed = store_->Claim(1, options_.lease);
+    if (claimed.ok() && !claimed->empty()) {
+      Attempt(claimed->front());
+      continue;
+    }
+    if (!claimed.ok()) Logger("notification")->warn("claiming deliveries: {}", claimed.status().ToString());
+    absl::MutexLock l(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(this, &Dispatcher::WokenOrStopping), options_.poll);
+    woken_ = false;
+  }
+}
+
+HttpResult Dispatcher::Send(const ChannelRecord& ch, const v1::IncidentEvent& event,
+                            const std::string& key) const {
+  const RenderOptions render{.console_url = options_.console_url,
+                             .interactive = ch.channel.interactive()};
+  HttpRequest req;
+  switch (ch.channel.type()) {
+    case v1::CHANNEL_TYPE_PAGERDUTY:
+      req.url = options_.pagerduty_url;
+      req.body = PagerDutyEvent(event, ch.secrets.routing_key, render).dump();
+      break;
+    case v1::CHANNEL_TYPE_SLACK:
+      req.url = ch.secrets.url;
+      req.body = SlackMessage(event, render).dump();
+      break;
+    case v1::CHANNEL_TYPE_TEAMS:
+      req.url = ch.secrets.url;
+      req.body = TeamsMessage(event, render).dump();
+      break;
+    case v1::CHANNEL_TYPE_WEBHOOK: {
+      req.url = ch.secrets.url;
+      req.body = WebhookBody(event);
+      const int64_t ts = absl::ToUnixSeconds(clock_->Now());
+      req.headers = {{"webhook-id", key},
+                     {"webhook-timestamp", absl::StrCat(ts)},
+                     {"webhook-signature",
+                      StandardWebhookSignature(ch.secrets.signing_keys, key, ts, req.body)}};
+      break;
+    }
+    default: {
+      HttpResult r;
+      r.refused = true;
+      r.attempt.error = "the channel has no type";
+      return r;
+    }
+  }
+  return sender_->Post(req);
+}
+
+void Dispatcher::Attempt(const Claimed& c) {
+  const absl::Time now = clock_->Now();
+  auto ch = store_->GetChannel(c.tenant, c.channel_id);
+  if (absl::IsNotFound(ch.status())) {
+    (void)store_->Finish(c.id, false, 0, {}, "the channel was deleted", absl::ZeroDuration(),
+                         v1::DELIVERY_STATE_FAILED, now);
+    return;
+  }
+  if (!ch.ok()) {
+    Logger("notification")->warn("channel {}: {}", c.channel_id, ch.status().ToString());
+    (void)store_->Postpone(c.id, now + absl::Seconds(5));
+    return;
+  }
+  const std::string endpoint = absl::StrCat(c.tenant, "/", c.channel_id);
+  {
+    absl::MutexLock l(&mu_);
+    const double rate = ch->channel.rate_per_second() > 0 ? ch->channel.rate_per_second()
+                                                          : DefaultRate(ch->channel.type());
+    auto bucket = buckets_.try_emplace(endpoint, rate, std::max(1.0, rate)).first;
+    absl::Time when;
+    CircuitBreaker& breaker = breakers_[endpoint];
+    if (!breaker.Allow(now, &when) || !bucket->second.TryTake(now, &when)) {
+      (void)store_->Postpone(c.id, when);
+      return;
+    }
+  }
+  const std::string key = absl::StrCat(c.event.incident().id(), ".", c.event.change().sequence());
+  const HttpResult result = Send(*ch, c.event, key);
+  {
+    absl::MutexLock l(&mu_);
+    const int st = result.attempt.status;
+    breakers_[endpoint].Record(st > 0 && st < 500 && st != 429, clock_->Now());
+  }
+  const int n = c.attempts + 1;
+  Decision d;
+  if (result.refused) {
+    d = {Next::kFailed, absl::ZeroDuration(), result.attempt.error};
+  } else {
+    d = Decide(result.attempt, n, options_.retry, clock_->Now(), DeliveryName(c.id));
+  }
+  v1::DeliveryState state = v1::DELIVERY_STATE_PENDING;
+  switch (d.next) {
+    case Next::kDelivered:
+      state = v1::DELIVERY_STATE_DELIVERED;
+      latency_.Observe(absl::ToDoubleSeconds(
+          clock_->Now() - absl::FromUnixSeconds(c.event.change().time().seconds())));
+      break;
+    case Next::kFailed:
+      state = v1::DELIVERY_STATE_FAILED;
+      break;
+    case Next::kDeadLetter:
+      state = v1::DELIVERY_STATE_DEAD_LETTER;
+      break;
+    case Next::kRetry:
+      break;
+  }
+  outcomes_.WithLabels({Outcome(state)}).Inc();
+  if (auto s = store_->Finish(c.id, true, n, result.attempt, d.reason, result.took, state,
+                              clock_->Now() + d.wait);
+      !s.ok()) {
+    Logger("notification")->warn("recording delivery {}: {}", c.id, s.ToString());
+  }
+}
+
+const google::protobuf::Message& IncidentEventHandler::Prototype() const {
+  return v1::IncidentEvent::default_instance();
+}
+
+absl::Status IncidentEventHandler::Validate(const kit::Delivery& d) const {
+  const auto& e = static_cast<const v1::IncidentEvent&>(*d.payload);
+  if (e.tenant().empty()) return absl::InvalidArgumentError("tenant is empty");
+  if (e.incident().id().empty()) return absl::InvalidArgumentError("incident.id is empty");
+  return absl::OkStatus();
+}
+
+absl::Status IncidentEventHandler::Apply(pqxx::work& tx,
+                                         const std::vector<const kit::Delivery*>& batch) {
+  std::map<std::string, std::vector<Route>> routes;
+  for (const kit::Delivery* d : batch) {
+    const auto& e = static_cast<const v1::IncidentEvent&>(*d->payload);
+    auto it = routes.find(e.tenant());
+    if (it == routes.end()) it = routes.emplace(e.tenant(), PgNotificationStore::LoadRoutes(tx, e.tenant())).first;
+    PgNotificationStore::RecordRouted(tx, e, RouteEvent(it->second, e));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace k8i::notification

@@ -1,0 +1,102 @@
+// The delivery side of k8i-notification.
+//   IncidentEventHandler  consumes k8i.incidents.v1: each state change is routed (core/routes)
+//                         and one delivery row per (change, channel) is written in the
+//                         consumer's transaction — the row's unique key is what makes a
+//                         redelivered or replayed change deliver nothing twice.
+//   Dispatcher            `workers` threads on every replica lease due deliveries (the
+//                         earliest pending change of an incident per channel first, so a
+//                         channel sees an incident's changes in order), render them for their
+//                         channel, post them (HttpSender), and record the attempt and the next
+//                         step (core/delivery_policy): delivered, retried later, failed, or
+//                         dead-lettered. A per-channel token bucket and circuit breaker postpone
+//                         a delivery instead of attempting it. A worker that dies mid-attempt
+//                         leaves a lease that expires: the delivery is attempted again (a
+//                         receiver may then see it twice; webhook-id and PagerDuty's dedup_key
+//                         stay the same so it can tell).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "libs/common/clock.h"
+#include "libs/kit/consumer.h"
+#include "libs/metrics/metrics.h"
+#include "services/notification/core/delivery_policy.h"
+#include "services/notification/sender/http_sender.h"
+#include "services/notification/store/pg_store.h"
+
+namespace k8i::notification {
+
+struct DispatcherOptions {
+  int workers = 4;
+  RetryPolicy retry;
+  // How long a worker holds a delivery it attempts (past the attempt's timeout).
+  absl::Duration lease = absl::Seconds(30);
+  // How often idle workers look for due deliveries (they are also woken by new ones).
+  absl::Duration poll = absl::Milliseconds(200);
+  std::string console_url;
+  std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
+};
+
+class Dispatcher {
+ public:
+  // `store` and `sender` are not owned and must outlive the dispatcher.
+  Dispatcher(PgNotificationStore* store, const HttpSender* sender, DispatcherOptions options,
+             metrics::Registry& registry, const Clock* clock = &RealClock::Instance());
+  ~Dispatcher();
+
+  void Start();
+  void Stop();
+  // Wake makes idle workers look for due deliveries now.
+  void Wake();
+
+  // Send renders `event` for the channel and posts it once (no retry, nothing recorded): the
+  // workers' attempt and the test-send. `key` is the webhook-id.
+  HttpResult Send(const ChannelRecord& channel, const k8intel::v1::IncidentEvent& event,
+                  const std::string& key) const;
+
+ private:
+  void Loop();
+  void Attempt(const Claimed& c);
+  bool WokenOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  PgNotificationStore* store_;
+  const HttpSender* sender_;
+  const DispatcherOptions options_;
+  const Clock* clock_;
+  metrics::Family<metrics::Counter>& outcomes_;
+  metrics::Histogram& latency_;
+  absl::Mutex mu_;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, CircuitBreaker> breakers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> threads_;
+};
+
+class IncidentEventHandler final : public kit::Handler {
+ public:
+  explicit IncidentEventHandler(std::function<void()> committed) : committed_(std::move(committed)) {}
+  const google::protobuf::Message& Prototype() const override;
+  absl::Status Validate(const kit::Delivery& d) const override;
+  absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+  void Committed() override {
+    if (committed_) committed_();
+  }
+
+ private:
+  std::function<void()> committed_;
+};
+
+inline constexpr char kIncidentConsumer[] = "k8i-notification-incidents";
+
+// DefaultRate is a channel type's messages per second when the channel sets none.
+double DefaultRate(k8intel::v1::ChannelType type);
+
+}  // namespace k8i::notification

@@ -1,0 +1,485 @@
+// k8i-notification on the real stack (PostgreSQL, Redis, the devbroker) with a local HTTP
+// receiver (loopback allowlisted): incident events produced on k8i.incidents.v1 are routed and
+// delivered once per state change and channel — retried through 5xx, paced by Retry-After,
+// signed per Standard Webhooks — PagerDuty sees trigger / acknowledge / resolve on one
+// dedup_key, and every method is covered by the role and tenant matrices.
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "k8intel/v1/notifications.grpc.pb.h"
+#include "libs/auth/grpc_auth.h"
+#include "libs/common/ids.h"
+#include "libs/kafka/cloudevents.h"
+#include "libs/kafka/producer.h"
+#include "libs/kit/testing/test_service.h"
+#include "libs/pg/migrate.h"
+#include "nlohmann/json.hpp"
+#include "services/inventory/testing/harness.h"
+#include "services/notification/config.h"
+#include "services/notification/core/signing.h"
+#include "services/notification/migrations.h"
+#include "services/notification/notification_service.h"
+#include "services/notification/wiring.h"
+
+namespace k8i::notification {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+
+// Records every request; answers each path with its scripted statuses in turn (then 200).
+class Receiver {
+ public:
+  struct Request {
+    std::string path, body;
+    std::map<std::string, std::string> headers;
+    absl::Time at;
+  };
+  Receiver() {
+    server_.Post(R"(/(\w+))", [this](const httplib::Request& req, httplib::Response& res) {
+      absl::MutexLock l(&mu_);
+      Request r{req.path, req.body, {}, absl::Now()};
+      for (const auto& [k, v] : req.headers) r.headers[absl::AsciiStrToLower(k)] = v;
+      requests_.push_back(std::move(r));
+      auto& script = scripts_[req.path];
+      int status = 200;
+      if (!script.empty()) {
+        status = script.front().first;
+        if (!script.front().second.empty()) res.set_header("Retry-After", script.front().second);
+        script.pop_front();
+      }
+      res.status = status;
+      res.set_content("{}", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // Until the accept loop runs, stop() would not reach it (and the destructor would hang).
+    for (const absl::Time until = absl::Now() + absl::Seconds(10);
+         !server_.is_running() && absl::Now() < until;) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port_, path); }
+  void Script(const std::string& path, std::vector<std::pair<int, std::string>> answers) {
+    absl::MutexLock l(&mu_);
+    scripts_[path] = {answers.begin(), answers.end()};
+  }
+  std::vector<Request> Requests(const std::string& path) {
+    absl::MutexLock l(&mu_);
+    std::vector<Request> out;
+    for (const auto& r : requests_) {
+      if (r.path == path) out.push_back(r);
+    }
+    return out;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<Request> requests_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::deque<std::pair<int, std::string>>> scripts_ ABSL_GUARDED_BY(mu_);
+};
+
+class NotificationServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
+    K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
+    auto h = inventory::testing::InventoryHarness::Start();
+    ASSERT_TRUE(h.ok()) << h.status();
+    inventory_ = *std::move(h);
+    prefix_ = absl::StrCat("k8in", NewId().substr(0, 8), ".");
+    vars_ = kit::testing::StackVars(
+        inventory_->db_url(),
+        {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
+         {"K8I_KEYRING", inventory::testing::RandomKeyringText("n1")},
+         {"K8I_NOTIFY_ALLOW_CIDRS", "127.0.0.0/8"},
+         {"K8I_NOTIFY_PAGERDUTY_URL", receiver_.Url("/pd")},
+         {"K8I_NOTIFY_RETRY_BASE", "50ms"},
+         {"K8I_NOTIFY_RETRY_CAP", "200ms"},
+         {"K8I_NOTIFY_GROUP", "k8i-notification-" + prefix_},
+         {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
+         {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+         {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+         {"K8I_RATE_LIMIT_BURST", "10000"}});
+    EnvReader env = kit::testing::MapEnv(vars_);
+    auto cfg = LoadConfig(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    config_ = *std::move(cfg);
+    ASSERT_TRUE(pg::Migrate(inventory_->pool(), kSchema, Migrations()).ok());
+    auto svc = kit::Service::Start(
+        Spec(), config_.common,
+        [this](kit::Service& s) {
+          return Wire(s, config_, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)}, &parts_);
+        },
+        {.registry = &registry_, .pool = &inventory_->pool()});
+    ASSERT_TRUE(svc.ok()) << svc.status();
+    service_ = *std::move(svc);
+    tenant_ = inventory_->Tenant("acme");
+    auto key = [&](const std::string& tenant, auth::Role role) {
+      auto k = inventory_->CreateKey(tenant, role);
+      EXPECT_TRUE(k.ok()) << k.status();
+      return k.ok() ? k->key : "";
+    };
+    viewer_ = key(tenant_, auth::Role::kViewer);
+    operator_ = key(tenant_, auth::Role::kOperator);
+    admin_ = key(tenant_, auth::Role::kAdmin);
+    stranger_ = key(inventory_->Tenant("other"), auth::Role::kAdmin);
+    auto producer = kafka::Producer::Create({.bootstrap = std::getenv("K8I_TEST_KAFKA_BOOTSTRAP")});
+    ASSERT_TRUE(producer.ok());
+    producer_ = *std::move(producer);
+  }
+
+  std::unique_ptr<v1::NotificationService::Stub> Stub() const {
+    return v1::NotificationService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", service_->grpc_port()), grpc::InsecureChannelCredentials()));
+  }
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    return ctx;
+  }
+
+  v1::CreateChannelResponse CreateChannel(const std::string& id, v1::ChannelType type,
+                                          const std::string& url, const std::string& key = "") {
+    v1::CreateChannelRequest req;
+    req.set_channel_id(id);
+    req.mutable_channel()->set_type(type);
+    req.mutable_channel()->set_url(url);
+    req.mutable_channel()->set_routing_key(key);
+    req.mutable_channel()->set_rate_per_second(100);
+    v1::CreateChannelResponse resp;
+    auto ctx = Ctx(admin_);
+    const grpc::Status st = Stub()->CreateChannel(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp;
+  }
+
+  void CreateRoute(const std::string& id, const std::vector<std::string>& channels,
+                   bool is_default, v1::Severity min = v1::SEVERITY_UNSPECIFIED) {
+    v1::CreateRouteRequest req;
+    req.set_route_id(id);
+    for (const auto& c : channels) req.mutable_route()->add_channels(c);
+    req.mutable_route()->set_is_default(is_default);
+    req.mutable_route()->set_min_severity(min);
+    v1::CreateRouteResponse resp;
+    auto ctx = Ctx(admin_);
+    const grpc::Status st = Stub()->CreateRoute(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+  }
+
+  // Produces the change `seq` of incident `id` on incidents.v1 with CloudEvent id `ce_id`.
+  void Publish(const std::string& id, int64_t seq, v1::IncidentChangeType type,
+               const std::string& ce_id = "") {
+    v1::IncidentEvent e;
+    e.set_tenant(tenant_);
+    e.mutable_change()->set_sequence(seq);
+    e.mutable_change()->set_type(type);
+    e.mutable_change()->set_notify(true);
+    e.mutable_change()->mutable_time()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+    auto* inc = e.mutable_incident();
+    inc->set_id(id);
+    inc->set_name("clusters/prod/incidents/" + id);
+    inc->set_cluster("prod");
+    inc->set_title("OOMKilled across Deployment shop/checkout: 3 of 4 pods");
+    inc->set_severity(v1::SEVERITY_CRITICAL);
+    inc->set_state(type == v1::INCIDENT_CHANGE_TYPE_RESOLVED        ? v1::INCIDENT_STATE_RESOLVED
+                   : type == v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED ? v1::INCIDENT_STATE_ACKNOWLEDGED
+                                                                   : v1::INCIDENT_STATE_OPEN);
+    inc->mutable_subject()->set_kind("Deployment");
+    inc->mutable_subject()->set_namespace_("shop");
+    inc->mutable_subject()->set_name("checkout");
+    kafka::Message m;
+    m.topic = prefix_ + "incidents.v1";
+    m.key = absl::StrCat(tenant_, "/", id);
+    e.SerializeToString(&m.value);
+    m.headers = kafka::CloudEventHeaders(
+        {.id = ce_id.empty() ? absl::StrCat(tenant_, "/", id, "/", seq) : ce_id,
+         .source = "k8i-correlation",
+         .type = "k8intel.v1.IncidentEvent",
+         .time = absl::Now()});
+    ASSERT_TRUE(producer_->ProduceAll({m}, absl::Seconds(10)).ok());
+  }
+
+  // Lists deliveries until `pred` holds or 60 s pass.
+  v1::ListDeliveriesResponse WaitDeliveries(
+      const std::function<bool(const v1::ListDeliveriesResponse&)>& pred) {
+    v1::ListDeliveriesResponse resp;
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < until) {
+      v1::ListDeliveriesRequest req;
+      resp.Clear();
+      auto ctx = Ctx(viewer_);
+      if (Stub()->ListDeliveries(ctx.get(), req, &resp).ok() && pred(resp)) return resp;
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return resp;
+  }
+
+  static int Count(const v1::ListDeliveriesResponse& r, v1::DeliveryState state) {
+    int n = 0;
+    for (const auto& d : r.deliveries()) n += d.state() == state ? 1 : 0;
+    return n;
+  }
+
+  Receiver receiver_;
+  std::unique_ptr<inventory::testing::InventoryHarness> inventory_;
+  std::string prefix_, tenant_;
+  std::map<std::string, std::string> vars_;
+  Config config_;
+  metrics::Registry registry_;
+  Parts parts_;
+  std::unique_ptr<kit::Service> service_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::string viewer_, operator_, admin_, stranger_;
+};
+
+TEST_F(NotificationServiceTest, SignedWebhookDeliveredOnceThroughFailures) {
+  const v1::CreateChannelResponse hook =
+      CreateChannel("hook", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/hook"));
+  ASSERT_EQ(hook.signing_secret().rfind("whsec_", 0), 0u);
+  EXPECT_TRUE(hook.channel().url().empty());  // write-only
+  EXPECT_EQ(hook.channel().secret_hint(), "127.0.0.1 …hook");
+  CreateRoute("everything", {"hook"}, true);
+  receiver_.Script("/hook", {{500, ""}, {500, ""}});
+
+  // The change, redelivered (same CloudEvent) and replayed (another id, the same change).
+  Publish("inc1", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  Publish("inc1", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  Publish("inc1", 1, v1::INCIDENT_CHANGE_TYPE_OPENED, "replayed-from-elsewhere");
+  auto log = WaitDeliveries([](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == 1; });
+  ASSERT_EQ(log.deliveries_size(), 1) << log.DebugString();
+  const v1::Delivery& d = log.deliveries(0);
+  EXPECT_EQ(d.channel(), "hook");
+  EXPECT_EQ(d.incident_id(), "inc1");
+  ASSERT_EQ(d.attempts_size(), 3);
+  EXPECT_EQ(d.attempts(0).status(), 500);
+  EXPECT_NE(d.attempts(0).reason().find("retrying in"), std::string::npos) << d.attempts(0).reason();
+  EXPECT_EQ(d.attempts(2).status(), 200);
+
+  // What the receiver saw: three posts of the same message, each signed, one id.
+  const auto posts = receiver_.Requests("/hook");
+  ASSERT_EQ(posts.size(), 3u);
+  const std::string key = *ParseWebhookSecret(hook.signing_secret());
+  for (const auto& p : posts) {
+    EXPECT_EQ(p.headers.at("webhook-id"), posts[0].headers.at("webhook-id"));
+    EXPECT_TRUE(VerifyStandardWebhook(key, p.headers.at("webhook-id"),
+                                      p.headers.at("webhook-timestamp"), p.body,
+                                      p.headers.at("webhook-signature"), absl::Now())
+                    .ok());
+    v1::IncidentEvent e;
+    ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(p.body, &e).ok());
+    EXPECT_EQ(e.incident().id(), "inc1");
+  }
+
+  // The next change of the incident comes after: one more post, nothing else resent.
+  Publish("inc1", 2, v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED);
+  log = WaitDeliveries([](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == 2; });
+  EXPECT_EQ(Count(log, v1::DELIVERY_STATE_DELIVERED), 2);
+  EXPECT_EQ(receiver_.Requests("/hook").size(), 4u);
+}
+
+TEST_F(NotificationServiceTest, PagerDutyFollowsTheIncidentOnOneDedupKeyAndRetryAfterIsHonoured) {
+  CreateChannel("oncall", v1::CHANNEL_TYPE_PAGERDUTY, "", "R0UTINGKEY0123456789abcdef012345");
+  CreateRoute("pages", {"oncall"}, false, v1::SEVERITY_CRITICAL);
+  receiver_.Script("/pd", {{429, "1"}});
+  Publish("inc2", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  Publish("inc2", 2, v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED);
+  Publish("inc2", 3, v1::INCIDENT_CHANGE_TYPE_RESOLVED);
+  auto log = WaitDeliveries([](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == 3; });
+  ASSERT_EQ(Count(log, v1::DELIVERY_STATE_DELIVERED), 3) << log.DebugString();
+  const auto posts = receiver_.Requests("/pd");
+  ASSERT_EQ(posts.size(), 4u);  // the 429, then trigger, acknowledge, resolve in order
+  EXPECT_GE(posts[1].at - posts[0].at, absl::Milliseconds(950));  // Retry-After: 1
+  std::vector<std::string> actions;
+  for (size_t i = 1; i < posts.size(); ++i) {
+    const auto j = nlohmann::json::parse(posts[i].body);
+    EXPECT_EQ(j["dedup_key"], "inc2");
+    EXPECT_EQ(j["routing_key"], "R0UTINGKEY0123456789abcdef012345");
+    actions.push_back(j["event_action"]);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"trigger", "acknowledge", "resolve"}));
+  // Sorted newest first; the oldest change's delivery carries the 429 and its Retry-After.
+  const v1::Delivery& first = log.deliveries(log.deliveries_size() - 1);
+  ASSERT_EQ(first.attempts_size(), 2);
+  EXPECT_NE(first.attempts(0).reason().find("Retry-After"), std::string::npos);
+}
+
+TEST_F(NotificationServiceTest, BadChannelsAreRefusedAndSecretsStayHidden) {
+  auto stub = Stub();
+  struct Case {
+    const char* name;
+    v1::ChannelType type;
+    std::string url, field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"cloud metadata", v1::CHANNEL_TYPE_WEBHOOK, "https://169.254.169.254/latest", "channel.url"},
+           {"plain http to a public host", v1::CHANNEL_TYPE_SLACK, "http://hooks.slack.com/x", "channel.url"},
+           {"no type", v1::CHANNEL_TYPE_UNSPECIFIED, "https://example.com/", "channel.type"},
+           {"PagerDuty without key", v1::CHANNEL_TYPE_PAGERDUTY, "", "channel.routing_key"}}) {
+    v1::CreateChannelRequest req;
+    req.set_channel_id("bad");
+    req.mutable_channel()->set_type(c.type);
+    req.mutable_channel()->set_url(c.url);
+    v1::CreateChannelResponse resp;
+    auto ctx = Ctx(admin_);
+    const grpc::Status st = stub->CreateChannel(ctx.get(), req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::INVALID_ARGUMENT) << c.name;
+    EXPECT_NE(st.error_message().find(""), std::string::npos);
+  }
+  CreateChannel("slack", v1::CHANNEL_TYPE_SLACK, receiver_.Url("/slackT0B0secretpart"));
+  v1::ListChannelsResponse list;
+  auto ctx = Ctx(viewer_);
+  ASSERT_TRUE(stub->ListChannels(ctx.get(), {}, &list).ok());
+  ASSERT_EQ(list.channels_size(), 1);  // the bad ones were not stored
+  EXPECT_TRUE(list.channels(0).url().empty());
+  EXPECT_EQ(list.DebugString().find("secretpart"), std::string::npos);
+  // The test-send goes out now and says how it went.
+  v1::TestChannelRequest test;
+  test.set_name("channels/slack");
+  v1::TestChannelResponse tested;
+  ctx = Ctx(operator_);
+  ASSERT_TRUE(stub->TestChannel(ctx.get(), test, &tested).ok());
+  EXPECT_EQ(tested.attempt().status(), 200);
+  const auto posts = receiver_.Requests("/slackT0B0secretpart");
+  ASSERT_EQ(posts.size(), 1u);
+  EXPECT_NE(posts[0].body.find("k8intel test message"), std::string::npos);
+  // A channel a route uses cannot be deleted.
+  CreateRoute("r", {"slack"}, true);
+  v1::DeleteChannelRequest del;
+  del.set_name("channels/slack");
+  v1::DeleteChannelResponse deleted;
+  ctx = Ctx(admin_);
+  EXPECT_EQ(stub->DeleteChannel(ctx.get(), del, &deleted).error_code(), grpc::FAILED_PRECONDITION);
+}
+
+TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
+  const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      "k8intel.v1.NotificationService");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_TRUE(auth::UncoveredMethods(NotificationPolicy(), *svc).empty());
+  auto stub = Stub();
+  using Call = std::function<grpc::Status(grpc::ClientContext*)>;
+  struct Row {
+    std::string method;
+    auth::Role least;
+    Call call;
+  };
+  // Only an admin's create succeeds, so the delete rows (after them) remove what it made; a
+  // NOT_FOUND for the stranger means "nothing of this tenant".
+  const std::vector<Row> rows = {
+      {"CreateChannel", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::CreateChannelRequest r;
+         r.set_channel_id("made-by-the-matrix");
+         r.mutable_channel()->set_type(v1::CHANNEL_TYPE_WEBHOOK);
+         r.mutable_channel()->set_url(receiver_.Url("/m"));
+         v1::CreateChannelResponse resp;
+         return stub->CreateChannel(c, r, &resp);
+       }},
+      {"ListChannels", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::ListChannelsResponse resp;
+         auto st = stub->ListChannels(c, {}, &resp);
+         if (st.ok() && resp.channels_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
+         return st;
+       }},
+      {"TestChannel", auth::Role::kOperator,
+       [&](grpc::ClientContext* c) {
+         v1::TestChannelRequest r;
+         r.set_name("channels/base");
+         v1::TestChannelResponse resp;
+         return stub->TestChannel(c, r, &resp);
+       }},
+      {"DeleteChannel", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::DeleteChannelRequest r;
+         r.set_name("channels/made-by-the-matrix");  // the one CreateChannel made
+         v1::DeleteChannelResponse resp;
+         return stub->DeleteChannel(c, r, &resp);
+       }},
+      {"CreateRoute", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::CreateRouteRequest r;
+         r.set_route_id("made-by-the-matrix");
+         r.mutable_route()->add_channels("base");
+         v1::CreateRouteResponse resp;
+         return stub->CreateRoute(c, r, &resp);
+       }},
+      {"ListRoutes", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::ListRoutesResponse resp;
+         auto st = stub->ListRoutes(c, {}, &resp);
+         if (st.ok() && resp.routes_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
+         return st;
+       }},
+      {"DeleteRoute", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::DeleteRouteRequest r;
+         r.set_name("routes/made-by-the-matrix");
+         v1::DeleteRouteResponse resp;
+         return stub->DeleteRoute(c, r, &resp);
+       }},
+      {"ListDeliveries", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::ListDeliveriesResponse resp;
+         auto st = stub->ListDeliveries(c, {}, &resp);
+         if (st.ok() && resp.deliveries_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
+         return st;
+       }},
+  };
+  ASSERT_EQ(rows.size(), static_cast<size_t>(svc->method_count()));
+  // The tenant's data the rows read: a channel, a route, one delivery.
+  CreateChannel("base", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/base"));
+  CreateRoute("base-route", {"base"}, true);
+  Publish("inc3", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  ASSERT_EQ(WaitDeliveries([](const auto& r) { return r.deliveries_size() == 1; }).deliveries_size(), 1);
+
+  const std::vector<std::pair<std::string, auth::Role>> callers = {
+      {"", auth::Role::kNone}, {viewer_, auth::Role::kViewer}, {operator_, auth::Role::kOperator},
+      {admin_, auth::Role::kAdmin}};
+  for (const Row& row : rows) {
+    for (const auto& [key, role] : callers) {
+      auto ctx = Ctx(key);
+      const grpc::Status st = row.call(ctx.get());
+      if (role == auth::Role::kNone) {
+        EXPECT_EQ(st.error_code(), grpc::UNAUTHENTICATED) << row.method;
+      } else if (role < row.least) {
+        EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED) << row.method << " as " << key;
+      } else {
+        EXPECT_TRUE(st.ok()) << row.method << ": " << st.error_message();
+      }
+    }
+  }
+  // The stranger (an admin of another tenant) sees and reaches nothing of this tenant's.
+  for (const char* method : {"ListChannels", "ListRoutes", "ListDeliveries", "TestChannel"}) {
+    for (const Row& row : rows) {
+      if (row.method != method) continue;
+      auto ctx = Ctx(stranger_);
+      EXPECT_EQ(row.call(ctx.get()).error_code(), grpc::NOT_FOUND) << method;
+    }
+  }
+  v1::DeleteChannelRequest del;
+  del.set_name("channels/base");
+  v1::DeleteChannelResponse deleted;
+  auto ctx = Ctx(stranger_);
+  EXPECT_EQ(stub->DeleteChannel(ctx.get(), del, &deleted).error_code(), grpc::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace k8i::notification

@@ -1,0 +1,369 @@
+#include "services/notification/store/pg_store.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/crypto/envelope.h"
+#include "nlohmann/json.hpp"
+
+namespace k8i::notification {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+using nlohmann::json;
+
+constexpr char kNoKeyring[] =
+    "no keyring is configured, so channel secrets cannot be stored or read: set "
+    "K8I_KEYRING_FILE (or K8I_KEYRING) on k8i-notification";
+
+std::string Aad(const std::string& tenant, const std::string& id) {
+  return absl::StrCat(tenant, "/channels/", id);
+}
+
+void SetTime(int64_t us, google::protobuf::Timestamp* t) {
+  t->set_seconds(us / 1'000'000);
+  t->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
+}
+
+v1::Channel ChannelFromRow(const pqxx::row& r) {
+  v1::Channel c;
+  c.set_id(r["id"].as<std::string>());
+  c.set_name("channels/" + c.id());
+  c.set_type(static_cast<v1::ChannelType>(r["type"].as<int>()));
+  c.set_display_name(r["display_name"].as<std::string>());
+  c.set_secret_hint(r["secret_hint"].as<std::string>());
+  const json settings = json::parse(r["settings"].as<std::string>(), nullptr, false);
+  if (settings.is_object()) {
+    c.set_interactive(settings.value("interactive", false));
+    c.set_rate_per_second(settings.value("rate", 0.0));
+  }
+  SetTime(r["create_us"].as<int64_t>(), c.mutable_create_time());
+  return c;
+}
+
+constexpr char kChannelColumns[] =
+    "id, type, display_name, settings::text AS settings, secret_hint, secret, "
+    "(extract(epoch FROM create_time) * 1000000)::bigint AS create_us";
+
+Route ToCore(const v1::Route& r) {
+  Route out;
+  out.name = r.id();
+  out.min_severity = r.min_severity();
+  out.clusters = {r.clusters().begin(), r.clusters().end()};
+  out.namespaces = {r.namespaces().begin(), r.namespaces().end()};
+  out.kinds = {r.kinds().begin(), r.kinds().end()};
+  for (int s : r.scopes()) out.scopes.insert(static_cast<v1::IncidentScope>(s));
+  out.channels = {r.channels().begin(), r.channels().end()};
+  for (const auto& m : r.mutes()) {
+    out.mutes.push_back({.days = {m.days().begin(), m.days().end()},
+                         .start_minute = m.start_minute(),
+                         .end_minute = m.end_minute()});
+  }
+  out.continue_matching = r.continue_matching();
+  out.is_default = r.is_default();
+  return out;
+}
+
+std::vector<v1::Route> ReadRoutes(pqxx::work& tx, const std::string& tenant) {
+  std::vector<v1::Route> out;
+  for (const auto& r : tx.exec_params(
+           "SELECT body FROM notification.routes WHERE tenant_id = $1 ORDER BY position, id",
+           tenant)) {
+    const pqxx::binarystring b(r[0]);
+    v1::Route route;
+    if (route.ParseFromArray(b.data(), static_cast<int>(b.size()))) out.push_back(std::move(route));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DeliveryName(int64_t id) { return absl::StrCat("deliveries/", id); }
+
+absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const v1::Channel& ch,
+                                                const ChannelSecrets& secrets) {
+  if (keyring_ == nullptr) return absl::FailedPreconditionError(kNoKeyring);
+  json keys = json::array();
+  for (const auto& k : secrets.signing_keys) keys.push_back(absl::Base64Escape(k));
+  const json plain = {{"url", secrets.url}, {"routing_key", secrets.routing_key}, {"signing_keys", keys}};
+  auto sealed = crypto::Seal(*keyring_, plain.dump(), Aad(tenant, ch.id()));
+  if (!sealed.ok()) return sealed.status();
+  const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
+  bool inserted = false;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    const pqxx::result r = tx.exec_params(
+        "INSERT INTO notification.channels (tenant_id, id, type, display_name, settings, "
+        "secret_hint, secret) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7) ON CONFLICT DO NOTHING",
+        tenant, ch.id(), static_cast<int>(ch.type()), ch.display_name(), settings.dump(),
+        ch.secret_hint(), pqxx::binarystring(sealed->data(), sealed->size()));
+    inserted = r.affected_rows() == 1;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!inserted) return absl::AlreadyExistsError(absl::StrCat("channel ", ch.id(), " exists"));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::Channel>> PgNotificationStore::ListChannels(const std::string& tenant) {
+  std::vector<v1::Channel> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    out.clear();
+    for (const auto& r : tx.exec_params(absl::StrCat("SELECT ", kChannelColumns,
+                                                     " FROM notification.channels WHERE "
+                                                     "tenant_id = $1 ORDER BY id"),
+                                        tenant)) {
+      out.push_back(ChannelFromRow(r));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<ChannelRecord> PgNotificationStore::GetChannel(const std::string& tenant,
+                                                              const std::string& id) {
+  std::optional<ChannelRecord> rec;
+  std::string sealed;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    for (const auto& r : tx.exec_params(absl::StrCat("SELECT ", kChannelColumns,
+                                                     " FROM notification.channels WHERE "
+                                                     "tenant_id = $1 AND id = $2"),
+                                        tenant, id)) {
+      rec.emplace();
+      rec->channel = ChannelFromRow(r);
+      const pqxx::binarystring b(r["secret"]);
+      sealed.assign(reinterpret_cast<const char*>(b.data()), b.size());
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (!rec) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+  if (keyring_ == nullptr) return absl::FailedPreconditionError(kNoKeyring);
+  auto plain = crypto::Open(*keyring_, sealed, Aad(tenant, id));
+  if (!plain.ok()) return plain.status();
+  const json j = json::parse(*plain, nullptr, false);
+  if (!j.is_object()) return absl::DataLossError("channel secrets do not parse");
+  rec->secrets.url = j.value("url", "");
+  rec->secrets.routing_key = j.value("routing_key", "");
+  for (const auto& k : j.value("signing_keys", json::array())) {
+    std::string raw;
+    if (k.is_string() && absl::Base64Unescape(k.get<std::string>(), &raw)) {
+      rec->secrets.signing_keys.push_back(raw);
+    }
+  }
+  return *std::move(rec);
+}
+
+absl::Status PgNotificationStore::DeleteChannel(const std::string& tenant, const std::string& id) {
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    for (const auto& r : ReadRoutes(tx, tenant)) {
+      for (const auto& c : r.channels()) {
+        if (c == id) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("route ", r.id(), " sends to channel ", id, "; delete the route first"));
+        }
+      }
+    }
+    const pqxx::result r = tx.exec_params(
+        "DELETE FROM notification.channels WHERE tenant_id = $1 AND id = $2", tenant, id);
+    if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<v1::Route>> PgNotificationStore::ListRoutes(const std::string& tenant) {
+  std::vector<v1::Route> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    out = ReadRoutes(tx, tenant);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status PgNotificationStore::CreateRoute(const std::string& tenant, const v1::Route& route) {
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    // One writer of a tenant's routes at a time: the set is validated as a whole.
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "notification-routes/" + tenant);
+    std::vector<v1::Route> all = ReadRoutes(tx, tenant);
+    std::vector<Route> core;
+    for (const auto& r : all) {
+      if (r.id() == route.id()) return absl::AlreadyExistsError(absl::StrCat("route ", r.id(), " exists"));
+      core.push_back(ToCore(r));
+    }
+    core.push_back(ToCore(route));
+    if (absl::Status v = ValidateRoutes(core); !v.ok()) return v;
+    for (const auto& c : route.channels()) {
+      if (tx.exec_params("SELECT 1 FROM notification.channels WHERE tenant_id = $1 AND id = $2",
+                         tenant, c)
+              .empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("no channel ", c));
+      }
+    }
+    const std::string body = route.SerializeAsString();
+    tx.exec_params(
+        "INSERT INTO notification.routes (tenant_id, id, position, body) VALUES ($1, $2, $3, $4)",
+        tenant, route.id(), route.position(), pqxx::binarystring(body.data(), body.size()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgNotificationStore::DeleteRoute(const std::string& tenant, const std::string& id) {
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    const pqxx::result r = tx.exec_params(
+        "DELETE FROM notification.routes WHERE tenant_id = $1 AND id = $2", tenant, id);
+    if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("routes/", id, " not found"));
+    return absl::OkStatus();
+  });
+}
+
+std::vector<Route> PgNotificationStore::LoadRoutes(pqxx::work& tx, const std::string& tenant) {
+  std::vector<Route> out;
+  for (const auto& r : ReadRoutes(tx, tenant)) out.push_back(ToCore(r));
+  return out;
+}
+
+void PgNotificationStore::RecordRouted(pqxx::work& tx, const v1::IncidentEvent& event,
+                                       const std::vector<Routed>& routed) {
+  const std::string body = event.SerializeAsString();
+  for (const Routed& r : routed) {
+    tx.exec_params(
+        "INSERT INTO notification.deliveries (tenant_id, incident_id, seq, channel_id, route_id, "
+        "change_type, incident_name, state, event) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "ON CONFLICT (tenant_id, incident_id, seq, channel_id) DO NOTHING",
+        event.tenant(), event.incident().id(), event.change().sequence(), r.channel, r.route,
+        static_cast<int>(event.change().type()), event.incident().name(),
+        static_cast<int>(r.muted ? v1::DELIVERY_STATE_MUTED : v1::DELIVERY_STATE_PENDING),
+        pqxx::binarystring(body.data(), body.size()));
+  }
+}
+
+absl::StatusOr<std::vector<Claimed>> PgNotificationStore::Claim(int limit, absl::Duration lease) {
+  std::vector<Claimed> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    out.clear();
+    // Due, not leased (or its lease expired: a worker died mid-attempt), and the earliest
+    // pending change of its incident for its channel (changes arrive in order).
+    for (const auto& r : tx.exec_params(
+             "UPDATE notification.deliveries d SET lease_until = now() + make_interval(secs => $2) "
+             "WHERE d.id IN (SELECT c.id FROM notification.deliveries c WHERE c.state = 1 AND "
+             "c.next_attempt_at <= now() AND (c.lease_until IS NULL OR c.lease_until < now()) AND "
+             "NOT EXISTS (SELECT 1 FROM notification.deliveries e WHERE e.tenant_id = c.tenant_id "
+             "AND e.incident_id = c.incident_id AND e.channel_id = c.channel_id AND e.seq < c.seq "
+             "AND e.state = 1) ORDER BY c.next_attempt_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+             "RETURNING d.id, d.tenant_id, d.channel_id, d.attempts, d.event",
+             limit, absl::ToDoubleSeconds(lease))) {
+      Claimed c;
+      c.id = r[0].as<int64_t>();
+      c.tenant = r[1].as<std::string>();
+      c.channel_id = r[2].as<std::string>();
+      c.attempts = r[3].as<int>();
+      const pqxx::binarystring b(r[4]);
+      c.event.ParseFromArray(b.data(), static_cast<int>(b.size()));
+      out.push_back(std::move(c));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status PgNotificationStore::Finish(int64_t id, bool attempted, int attempt_number,
+                                         const AttemptResult& result, const std::string& reason,
+                                         absl::Duration took, v1::DeliveryState state,
+                                         absl::Time next_at) {
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    if (attempted) {
+      tx.exec_params(
+          "INSERT INTO notification.attempts (delivery_id, n, at, status, reason, duration_ms) "
+          "VALUES ($1, $2, now(), $3, $4, $5) ON CONFLICT DO NOTHING",
+          id, attempt_number, result.status, reason, absl::ToInt64Milliseconds(took));
+    }
+    tx.exec_params(
+        "UPDATE notification.deliveries SET state = $2, attempts = attempts + $3, "
+        "next_attempt_at = to_timestamp($4::double precision / 1e6), lease_until = NULL, "
+        "update_time = now() WHERE id = $1",
+        id, static_cast<int>(state), attempted ? 1 : 0, absl::ToUnixMicros(next_at));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgNotificationStore::Postpone(int64_t id, absl::Time next_at) {
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    tx.exec_params(
+        "UPDATE notification.deliveries SET next_attempt_at = to_timestamp($2::double precision "
+        "/ 1e6), lease_until = NULL WHERE id = $1",
+        id, absl::ToUnixMicros(next_at));
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::optional<absl::Time>> PgNotificationStore::NextDue() {
+  std::optional<absl::Time> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    out.reset();
+    for (const auto& r : tx.exec(
+             "SELECT (extract(epoch FROM min(greatest(next_attempt_at, coalesce(lease_until, "
+             "next_attempt_at)))) * 1000000)::bigint FROM notification.deliveries WHERE state = 1")) {
+      if (!r[0].is_null()) out = absl::FromUnixMicros(r[0].as<int64_t>());
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Delivery>> PgNotificationStore::ListDeliveries(
+    const std::string& tenant, const DeliveryFilter& f, int64_t before, int limit) {
+  std::vector<v1::Delivery> out;
+  absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    out.clear();
+    const pqxx::result rows = tx.exec_params(
+        "SELECT id, incident_name, incident_id, seq, change_type, channel_id, route_id, state, "
+        "(extract(epoch FROM create_time) * 1000000)::bigint, "
+        "(extract(epoch FROM update_time) * 1000000)::bigint, "
+        "(extract(epoch FROM next_attempt_at) * 1000000)::bigint FROM notification.deliveries "
+        "WHERE tenant_id = $1 AND id < $2 AND ($3 = '' OR channel_id = $3) AND ($4 = '' OR "
+        "incident_id = $4) AND ($5 = 0 OR state = $5) ORDER BY id DESC LIMIT $6",
+        tenant, before > 0 ? before : INT64_MAX, f.channel, f.incident_id,
+        static_cast<int>(f.state), limit);
+    std::vector<std::string> ids;
+    for (const auto& r : rows) {
+      v1::Delivery d;
+      d.set_name(DeliveryName(r[0].as<int64_t>()));
+      d.set_incident(r[1].as<std::string>());
+      d.set_incident_id(r[2].as<std::string>());
+      d.set_sequence(r[3].as<int64_t>());
+      d.set_change_type(static_cast<v1::IncidentChangeType>(r[4].as<int>()));
+      d.set_channel(r[5].as<std::string>());
+      d.set_route(r[6].as<std::string>());
+      d.set_state(static_cast<v1::DeliveryState>(r[7].as<int>()));
+      SetTime(r[8].as<int64_t>(), d.mutable_create_time());
+      SetTime(r[9].as<int64_t>(), d.mutable_update_time());
+      if (d.state() == v1::DELIVERY_STATE_PENDING) SetTime(r[10].as<int64_t>(), d.mutable_next_attempt_time());
+      ids.push_back(r[0].as<std::string>());
+      out.push_back(std::move(d));
+    }
+    if (ids.empty()) return absl::OkStatus();
+    std::map<std::string, v1::Delivery*> by_id;
+    for (auto& d : out) by_id[d.name().substr(strlen("deliveries/"))] = &d;
+    for (const auto& r : tx.exec_params(
+             "SELECT delivery_id, (extract(epoch FROM at) * 1000000)::bigint, status, reason, "
+             "duration_ms FROM notification.attempts WHERE delivery_id = ANY($1::bigint[]) "
+             "ORDER BY delivery_id, n",
+             absl::StrCat("{", absl::StrJoin(ids, ","), "}"))) {
+      auto it = by_id.find(r[0].as<std::string>());
+      if (it == by_id.end()) continue;
+      auto* a = it->second->add_attempts();
+      SetTime(r[1].as<int64_t>(), a->mutable_time());
+      a->set_status(r[2].as<int>());
+      a->set_reason(r[3].as<std::string>());
+      a->set_duration_ms(r[4].as<int64_t>());
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace k8i::notification

@@ -1,0 +1,100 @@
+// PgNotificationStore: the notification schema — channels (secrets sealed with the keyring,
+// bound to their row), routes and the delivery log — scoped to a tenant in every statement.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "k8intel/v1/notifications.pb.h"
+#include "libs/crypto/keyring.h"
+#include "libs/pg/pool.h"
+#include "services/notification/core/delivery_policy.h"
+#include "services/notification/core/routes.h"
+
+namespace k8i::notification {
+
+// What a channel keeps sealed.
+struct ChannelSecrets {
+  std::string url;
+  std::string routing_key;
+  std::vector<std::string> signing_keys;  // raw HMAC keys, current first
+};
+
+struct ChannelRecord {
+  k8intel::v1::Channel channel;  // as listed (no secrets)
+  ChannelSecrets secrets;
+};
+
+// A due delivery leased to a worker.
+struct Claimed {
+  int64_t id = 0;
+  std::string tenant;
+  std::string channel_id;
+  int attempts = 0;
+  k8intel::v1::IncidentEvent event;
+};
+
+class PgNotificationStore {
+ public:
+  // `keyring` may be null: channels then cannot be created or used (FailedPrecondition).
+  PgNotificationStore(pg::Pool* pool, const crypto::Keyring* keyring)
+      : pool_(pool), keyring_(keyring) {}
+
+  absl::Status CreateChannel(const std::string& tenant, const k8intel::v1::Channel& channel,
+                             const ChannelSecrets& secrets);
+  absl::StatusOr<std::vector<k8intel::v1::Channel>> ListChannels(const std::string& tenant);
+  absl::StatusOr<ChannelRecord> GetChannel(const std::string& tenant, const std::string& id);
+  // FailedPrecondition while a route sends to it.
+  absl::Status DeleteChannel(const std::string& tenant, const std::string& id);
+
+  // The routes, in position order (as protos and as the routing core's Routes).
+  absl::StatusOr<std::vector<k8intel::v1::Route>> ListRoutes(const std::string& tenant);
+  // InvalidArgument when the route set with it would not validate (ValidateRoutes) or it names
+  // an unknown channel; AlreadyExists for a taken id.
+  absl::Status CreateRoute(const std::string& tenant, const k8intel::v1::Route& route);
+  absl::Status DeleteRoute(const std::string& tenant, const std::string& id);
+
+  // RecordRouted inserts the deliveries of one state change (in the consumer's transaction);
+  // a (change, channel) already there is left as it is.
+  static void RecordRouted(pqxx::work& tx, const k8intel::v1::IncidentEvent& event,
+                           const std::vector<Routed>& routed);
+  // LoadRoutes reads a tenant's routes for the router, inside `tx`.
+  static std::vector<Route> LoadRoutes(pqxx::work& tx, const std::string& tenant);
+
+  // Claim leases up to `limit` due pending deliveries (each the earliest pending change of its
+  // incident for its channel) for `lease`.
+  absl::StatusOr<std::vector<Claimed>> Claim(int limit, absl::Duration lease);
+  // Finish records an attempt (when `attempted`) and the delivery's next state, releasing the
+  // lease. `next_at` is when a pending delivery is due again.
+  absl::Status Finish(int64_t id, bool attempted, int attempt_number, const AttemptResult& result,
+                      const std::string& reason, absl::Duration took,
+                      k8intel::v1::DeliveryState state, absl::Time next_at);
+  // Postpone releases the lease without an attempt (rate limit, open circuit).
+  absl::Status Postpone(int64_t id, absl::Time next_at);
+  // NextDue: when the earliest pending delivery is due (nullopt when none).
+  absl::StatusOr<std::optional<absl::Time>> NextDue();
+
+  struct DeliveryFilter {
+    std::string channel;
+    std::string incident_id;
+    k8intel::v1::DeliveryState state = k8intel::v1::DELIVERY_STATE_UNSPECIFIED;
+  };
+  // ListDeliveries: newest first, `limit` after id `before` (0: from the newest).
+  absl::StatusOr<std::vector<k8intel::v1::Delivery>> ListDeliveries(const std::string& tenant,
+                                                                   const DeliveryFilter& filter,
+                                                                   int64_t before, int limit);
+
+ private:
+  pg::Pool* pool_;
+  const crypto::Keyring* keyring_;
+};
+
+// The id of a delivery from its name `deliveries/{id}`.
+std::string DeliveryName(int64_t id);
+
+}  // namespace k8i::notification

@@ -1,0 +1,49 @@
+#include "services/notification/wiring.h"
+
+#include "libs/common/status_macros.h"
+#include "libs/crypto/keyring.h"
+#include "services/notification/dispatcher.h"
+#include "services/notification/notification_service.h"
+#include "services/notification/sender/http_sender.h"
+#include "services/notification/store/pg_store.h"
+
+namespace k8i::notification {
+
+absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrides o,
+                  Parts* parts) {
+  Parts local;
+  Parts& p = parts != nullptr ? *parts : local;
+  ASSIGN_OR_RETURN(p.users, inventory::BuildUserAuth(s, cfg, std::move(o)));
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::Keyring> keyring,
+                   crypto::LoadConfiguredKeyring(cfg.keyring_file, cfg.keyring_text));
+  const crypto::Keyring* keys = keyring ? s.Own(std::move(keyring)) : nullptr;
+  p.store = s.Own(std::make_unique<PgNotificationStore>(&s.pool(), keys));
+  auto* sender = s.Own(std::make_unique<HttpSender>(HttpSenderOptions{
+      .policy = cfg.targets, .timeout = cfg.timeout}));
+  p.dispatcher = s.Own(std::make_unique<Dispatcher>(
+      p.store, sender,
+      DispatcherOptions{.workers = cfg.workers,
+                        .retry = cfg.retry,
+                        .lease = cfg.timeout * 2 + absl::Seconds(5),
+                        .console_url = cfg.console_url,
+                        .pagerduty_url = cfg.pagerduty_url},
+      s.registry()));
+  auto* targets = s.Own(std::make_unique<TargetPolicy>(cfg.targets));
+  p.service = s.Own(std::make_unique<NotificationServiceImpl>(p.store, p.dispatcher, targets,
+                                                              p.users.page_tokens));
+  s.SetAuth({.authenticator = p.users.authenticator,
+             .policy = &NotificationPolicy(),
+             .rate_limiter = p.users.limiter});
+  s.AddGrpcService(p.service, "k8intel.v1.NotificationService");
+  Dispatcher* dispatcher = p.dispatcher;
+  auto* handler = s.Own(std::make_unique<IncidentEventHandler>([dispatcher] { dispatcher->Wake(); }));
+  ASSIGN_OR_RETURN(p.incidents, s.AddConsumer({.name = kIncidentConsumer,
+                                               .group_id = cfg.group + "-incidents",
+                                               .topics = {s.Topic("incidents.v1")}},
+                                              handler));
+  dispatcher->Start();
+  s.OnDrain([dispatcher] { dispatcher->Stop(); });
+  return absl::OkStatus();
+}
+
+}  // namespace k8i::notification
