@@ -13,7 +13,7 @@ const kit::ServiceSpec& Spec() {
       .name = "notification",
       .summary = "incident state changes delivered to PagerDuty, Slack, Teams and signed "
                  "webhooks, once each",
-      .port_index = 4,
+      .port_index = 6,
       .schema = kSchema,
       .migrations = &Migrations,
       .redis = true,

@@ -16,7 +16,7 @@ namespace k8i::notification {
 
 inline constexpr char kSchema[] = "notification";
 
-// Spec: schema notification, Redis (rate limits) and Kafka, port index 4.
+// Spec: schema notification, Redis (rate limits) and Kafka, port index 6.
 const kit::ServiceSpec& Spec();
 
 struct Config : inventory::UserAuthConfig {

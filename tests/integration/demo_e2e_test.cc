@@ -14,14 +14,18 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "libs/common/ids.h"
 #include "libs/testing/process.h"
 #include "libs/testing/stack.h"
@@ -101,7 +105,8 @@ class DemoE2eTest : public ::testing::Test {
     K8I_REQUIRE_STACK("K8I_TEST_REDIS_URL");
     bin_ = TestEnv("K8I_TEST_BIN_DIR");
     for (const char* b :
-         {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation", "k8i"}) {
+         {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation",
+          "k8i-notification", "k8i"}) {
       ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
     }
     dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
@@ -209,6 +214,44 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
                          [&] { return Healthy(correlation_port, "k8intel.v1.IncidentService"); }))
       << "correlation not healthy; dead: " << stack_->Dead();
 
+  // notification: every incident change to a signed webhook on a local receiver.
+  httplib::Server receiver;
+  absl::Mutex posts_mu;
+  std::vector<std::string> posts;
+  receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    absl::MutexLock l(&posts_mu);
+    if (!req.get_header_value("webhook-signature").empty()) posts.push_back(req.body);
+    res.status = 204;
+  });
+  const int receiver_port = receiver.bind_to_any_port("127.0.0.1");
+  std::thread receiver_thread([&] { receiver.listen_after_bind(); });
+  absl::Cleanup stop_receiver = [&] {
+    receiver.stop();
+    receiver_thread.join();
+  };
+  // stop() reaches the accept loop only once it runs.
+  ASSERT_TRUE(Eventually(absl::Seconds(10), [&] { return receiver.is_running(); }));
+  const int notification_port = testing::FreeTcpPort();
+  auto notify_env = ServiceEnv(notification_port, testing::FreeTcpPort(), testing::FreeTcpPort());
+  notify_env.push_back("K8I_KEYRING_FILE=" + keyring);
+  notify_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
+  notify_env.push_back("K8I_NOTIFY_ALLOW_CIDRS=127.0.0.0/8");
+  notify_env.push_back("K8I_NOTIFY_GROUP=k8i-notification-" + topic_prefix_);
+  ASSERT_TRUE(stack_->Start("notification", {bin_ + "/k8i-notification"}, notify_env).ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30), [&] {
+    return Healthy(notification_port, "k8intel.v1.NotificationService");
+  })) << "notification not healthy; dead: " << stack_->Dead();
+  EXPECT_TRUE(absl::StrContains(
+      Cli(absl::StrCat("channels create e2e-hook --type webhook --url http://127.0.0.1:",
+                       receiver_port, "/hook"),
+          notification_port),
+      "signing secret"))
+      << last_cli_;
+  EXPECT_TRUE(absl::StrContains(
+      Cli("routes create everything --channel e2e-hook --default", notification_port),
+      "routes/everything created"))
+      << last_cli_;
+
   // The simulated cluster, 3x accelerated: the 90 s story plays in 30 s.
   const std::string sim_dir = dir_ + "/kubesim";
   ASSERT_TRUE(stack_
@@ -298,7 +341,18 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   EXPECT_TRUE(absl::StrContains(
       Cli("revisions configmap/shop/web-config --cluster e2e", correlation_port), "content "))
       << last_cli_;
-  // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
+  // Notification: the incidents' changes reached the webhook, signed, and the log says so.
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    absl::MutexLock l(&posts_mu);
+    for (const auto& p : posts) {
+      if (absl::StrContains(p, "OOMKilled")) return true;
+    }
+    return false;
+  }));
+  EXPECT_TRUE(Eventually(absl::Seconds(10), [&] {
+    return absl::StrContains(Cli("deliveries --state delivered", notification_port), "e2e-hook");
+  })) << last_cli_;
+    // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);
     return absl::StrContains(out, "MetricAnomaly");

@@ -11,6 +11,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "k8intel/v1/incidents.grpc.pb.h"
 #include "libs/grpcx/status.h"
+#include "tools/cli/cli_util.h"
 
 namespace k8i::cli {
 namespace {
@@ -18,55 +19,11 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using Stub = v1::IncidentService::Stub;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-int Error(const grpc::Status& st) {
-  std::cerr << "error: " << st.error_message() << " (code " << st.error_code() << ")\n";
-  for (const auto& v : grpcx::GetFieldViolations(grpcx::FromGrpcStatus(st))) {
-    std::cerr << "  " << v.field << ": " << v.description << "\n";
-  }
-  return 1;
-}
-
-int Usage(absl::string_view message) {
-  std::cerr << "error: " << message << "\n";
-  return 2;
-}
-
-void PrintJson(const google::protobuf::Message& m) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
-  std::cout << json << "\n";
-}
-
-// Session makes the calls of one command, each with its own context, deadline and API key.
-class Session {
- public:
-  Session(std::unique_ptr<Stub> stub, std::string api_key)
-      : stub_(std::move(stub)), api_key_(std::move(api_key)) {}
-
-  template <typename Req, typename Resp>
-  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-                    const Req& req, Resp* resp) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ctx.AddMetadata("authorization", "Bearer " + api_key_);
-    return (stub_.get()->*method)(&ctx, req, resp);
-  }
-
- private:
-  std::unique_ptr<Stub> stub_;
-  std::string api_key_;
-};
+using IncidentSession = cli::Session<Stub>;
 
 // ResolveName turns an incident id into its name through ListIncidents; a name (with '/') is
 // returned as is. Returns an exit code, 0 with *name set on success.
-int ResolveName(Session& session, const std::string& arg, std::string* name) {
+int ResolveName(IncidentSession& session, const std::string& arg, std::string* name) {
   if (arg.find('/') != std::string::npos) {
     *name = arg;
     return 0;
@@ -173,7 +130,7 @@ int IncidentCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>&
   }
   auto channel = connect();
   if (!channel) return 2;
-  Session session(v1::IncidentService::NewStub(channel), api_key_);
+  IncidentSession session(v1::IncidentService::NewStub(channel), api_key_);
 
   if (*list_) {
     v1::ListIncidentsRequest req;

@@ -25,6 +25,7 @@
 #include "tools/common/tls_flags.h"
 #include "tools/cli/clusters.h"
 #include "tools/cli/incidents.h"
+#include "tools/cli/notifications.h"
 #include "tools/cli/metrics.h"
 #include "tools/cli/resources.h"
 
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   k8i::cli::ResourceCommands resource_commands(app);
   k8i::cli::MetricsCommands metrics_commands(app);
   k8i::cli::IncidentCommands incident_commands(app);
+  k8i::cli::NotificationCommands notification_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -138,6 +140,7 @@ int main(int argc, char** argv) {
   if (int rc = resource_commands.Run(connect); rc >= 0) return rc;
   if (int rc = metrics_commands.Run(connect); rc >= 0) return rc;
   if (int rc = incident_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = notification_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;
