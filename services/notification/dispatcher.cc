@@ -55,6 +55,10 @@ Dispatcher::Dispatcher(PgNotificationStore* store, const HttpSender* sender,
 Dispatcher::~Dispatcher() { Stop(); }
 
 void Dispatcher::Start() {
+  {
+    absl::MutexLock l(&mu_);
+    stopping_ = false;
+  }
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { Loop(); });
 }
 

@@ -51,6 +51,7 @@ class Dispatcher {
              metrics::Registry& registry, const Clock* clock = &RealClock::Instance());
   ~Dispatcher();
 
+  // Start runs the workers (again after Stop); Stop lets each finish its attempt and joins them.
   void Start();
   void Stop();
   // Wake makes idle workers look for due deliveries now.

@@ -111,6 +111,7 @@ class NotificationServiceTest : public ::testing::Test {
          {"K8I_NOTIFY_PAGERDUTY_URL", receiver_.Url("/pd")},
          {"K8I_NOTIFY_RETRY_BASE", "50ms"},
          {"K8I_NOTIFY_RETRY_CAP", "200ms"},
+         {"K8I_NOTIFY_TIMEOUT", "2s"},  // leases last 2 × 2s + 5s
          {"K8I_NOTIFY_GROUP", "k8i-notification-" + prefix_},
          {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
          {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
@@ -318,6 +319,26 @@ TEST_F(NotificationServiceTest, PagerDutyFollowsTheIncidentOnOneDedupKeyAndRetry
   const v1::Delivery& first = log.deliveries(log.deliveries_size() - 1);
   ASSERT_EQ(first.attempts_size(), 2);
   EXPECT_NE(first.attempts(0).reason().find("Retry-After"), std::string::npos);
+}
+
+TEST_F(NotificationServiceTest, AWorkerThatDiesMidDeliveryDoesNotLoseIt) {
+  CreateChannel("hook", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/crash"));
+  CreateRoute("everything", {"hook"}, true);
+  parts_.dispatcher->Stop();  // no worker until the "crash" below
+  Publish("inc4", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  ASSERT_EQ(WaitDeliveries([](const auto& r) { return r.deliveries_size() == 1; }).deliveries_size(), 1);
+  // A worker leases the delivery and dies before attempting it (or before recording it).
+  auto leased = parts_.store->Claim(1, config_.timeout * 2 + absl::Seconds(5));
+  ASSERT_TRUE(leased.ok());
+  ASSERT_EQ(leased->size(), 1u);
+  const absl::Time crashed = absl::Now();
+  parts_.dispatcher->Start();  // the replica that is left
+  auto log = WaitDeliveries([](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == 1; });
+  ASSERT_EQ(Count(log, v1::DELIVERY_STATE_DELIVERED), 1) << log.DebugString();
+  const auto posts = receiver_.Requests("/crash");
+  ASSERT_EQ(posts.size(), 1u);  // delivered once, after the lease expired — not lost, not twice
+  EXPECT_GE(posts[0].at - crashed, absl::Seconds(8));
+  EXPECT_EQ(log.deliveries(0).attempts_size(), 1);
 }
 
 TEST_F(NotificationServiceTest, BadChannelsAreRefusedAndSecretsStayHidden) {
