@@ -15,6 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/kafka_reader.h"
 #include "bench/util.h"
 #include "k8intel/v1/incidents.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
@@ -29,6 +30,8 @@ namespace {
 
 namespace v1 = ::k8intel::v1;
 using k8i::bench::Env;
+using k8i::bench::FromTs;
+using k8i::bench::Reader;
 using k8i::bench::Fixed;
 using k8i::bench::Latencies;
 using k8i::bench::Thousands;
@@ -62,31 +65,6 @@ v1::Alert MakeAlert(int64_t n, absl::Time at) {
   a.mutable_start_time()->set_seconds(ns / 1'000'000'000);
   a.mutable_start_time()->set_nanos(static_cast<int32_t>(ns % 1'000'000'000));
   return a;
-}
-
-absl::Time FromTs(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-// Reads `topic` until `stop`, handing each message's value and receive time to `fn`.
-template <typename Fn>
-std::thread Reader(const std::string& bootstrap, const std::string& topic, std::atomic<bool>& stop,
-                   const std::string& fetch_wait_ms, Fn fn) {
-  return std::thread([=, &stop] {
-    auto c = k8i::kafka::Consumer::Create(
-        {.bootstrap = bootstrap, .group_id = "bench-" + k8i::NewId(), .topics = {topic},
-         .auto_offset_reset = "earliest", .extra = {{"fetch.wait.max.ms", fetch_wait_ms}}});
-    if (!c.ok()) {
-      std::fprintf(stderr, "consumer: %s\n", std::string(c.status().message()).c_str());
-      return;
-    }
-    while (!stop.load()) {
-      auto msgs = (*c)->Poll(1000, absl::Milliseconds(50));
-      if (!msgs.ok()) break;
-      const absl::Time now = absl::Now();
-      for (const auto& m : *msgs) fn(m.value, now);
-    }
-  });
 }
 
 int Run(const Options& o) {

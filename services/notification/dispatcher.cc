@@ -71,28 +71,37 @@ void Dispatcher::Stop() {
   threads_.clear();
 }
 
-bool Dispatcher::WokenOrStopping() const { return woken_ || stopping_; }
+bool Dispatcher::Ready(WaitState* w) { return w->d->wakes_ != w->seen || w->d->stopping_; }
 
 void Dispatcher::Wake() {
   absl::MutexLock l(&mu_);
-  woken_ = true;
+  ++wakes_;  // every idle worker sees it (a flag would be taken by the first one only)
 }
 
 void Dispatcher::Loop() {
   for (;;) {
+    WaitState wait{this, 0};
     {
       absl::MutexLock l(&mu_);
       if (stopping_) return;
+      wait.seen = wakes_;  // a Wake from here on ends the wait below at once
     }
-    auto claimed = store_->Claim(1, options_.lease);
+    const absl::Time leased = clock_->Now();
+    auto claimed = store_->Claim(options_.claim_batch, options_.lease);
     if (claimed.ok() && !claimed->empty()) {
-      Attempt(claimed->front());
+      for (const Claimed& c : *claimed) {
+        // Start an attempt only if it can end inside the lease; give the rest back.
+        if (clock_->Now() + options_.attempt_timeout + absl::Seconds(1) > leased + options_.lease) {
+          (void)store_->Postpone(c.id, clock_->Now());
+          continue;
+        }
+        Attempt(c);
+      }
       continue;
     }
     if (!claimed.ok()) Logger("notification")->warn("claiming deliveries: {}", claimed.status().ToString());
     absl::MutexLock l(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(this, &Dispatcher::WokenOrStopping), options_.poll);
-    woken_ = false;
+    mu_.AwaitWithTimeout(absl::Condition(&Dispatcher::Ready, &wait), options_.poll);
   }
 }
 
@@ -134,9 +143,30 @@ HttpResult Dispatcher::Send(const ChannelRecord& ch, const v1::IncidentEvent& ev
   return sender_->Post(req);
 }
 
+absl::StatusOr<ChannelRecord> Dispatcher::Channel(const std::string& tenant,
+                                                  const std::string& id) {
+  const std::string key = absl::StrCat(tenant, "/", id);
+  const absl::Time now = clock_->Now();
+  {
+    absl::MutexLock l(&mu_);
+    auto it = channels_.find(key);
+    if (it != channels_.end() && now - it->second.fetched < options_.channel_ttl) {
+      return it->second.record;
+    }
+  }
+  auto rec = store_->GetChannel(tenant, id);
+  absl::MutexLock l(&mu_);
+  if (rec.ok()) {
+    channels_[key] = {*rec, now};
+  } else {
+    channels_.erase(key);
+  }
+  return rec;
+}
+
 void Dispatcher::Attempt(const Claimed& c) {
   const absl::Time now = clock_->Now();
-  auto ch = store_->GetChannel(c.tenant, c.channel_id);
+  auto ch = Channel(c.tenant, c.channel_id);
   if (absl::IsNotFound(ch.status())) {
     (void)store_->Finish(c.id, false, 0, {}, "the channel was deleted", absl::ZeroDuration(),
                          v1::DELIVERY_STATE_FAILED, now);

@@ -40,6 +40,13 @@ struct DispatcherOptions {
   absl::Duration lease = absl::Seconds(30);
   // How often idle workers look for due deliveries (they are also woken by new ones).
   absl::Duration poll = absl::Milliseconds(200);
+  // One attempt's limit (the sender's timeout): a worker leases up to `claim_batch` deliveries
+  // at once and releases those it could not start with this much of the lease left.
+  absl::Duration attempt_timeout = absl::Seconds(10);
+  int claim_batch = 4;
+  // How long a channel's decrypted record is reused (a deleted or changed channel is seen
+  // after at most this long).
+  absl::Duration channel_ttl = absl::Seconds(5);
   std::string console_url;
   std::string pagerduty_url = "https://events.pagerduty.com/v2/enqueue";
 };
@@ -65,7 +72,11 @@ class Dispatcher {
  private:
   void Loop();
   void Attempt(const Claimed& c);
-  bool WokenOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct WaitState {
+    const Dispatcher* d;
+    int64_t seen;
+  };
+  static bool Ready(WaitState* w) ABSL_NO_THREAD_SAFETY_ANALYSIS;
 
   PgNotificationStore* store_;
   const HttpSender* sender_;
@@ -74,10 +85,16 @@ class Dispatcher {
   metrics::Family<metrics::Counter>& outcomes_;
   metrics::Histogram& latency_;
   absl::Mutex mu_;
-  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, CircuitBreaker> breakers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
+  struct CachedChannel {
+    ChannelRecord record;
+    absl::Time fetched;
+  };
+  std::map<std::string, CachedChannel> channels_ ABSL_GUARDED_BY(mu_);
+  absl::StatusOr<ChannelRecord> Channel(const std::string& tenant, const std::string& id);
   std::vector<std::thread> threads_;
 };
 

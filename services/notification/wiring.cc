@@ -25,6 +25,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
       DispatcherOptions{.workers = cfg.workers,
                         .retry = cfg.retry,
                         .lease = cfg.timeout * 2 + absl::Seconds(5),
+                        .attempt_timeout = cfg.timeout,
                         .console_url = cfg.console_url,
                         .pagerduty_url = cfg.pagerduty_url},
       s.registry()));
