@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
@@ -30,8 +31,9 @@ class Receiver {
     server_.Post("/huge", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(1 << 20, 'z'), "text/plain");
     });
-    server_.Post("/slow", [](const httplib::Request&, httplib::Response& res) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // Answers only once the test is done with it (long after the client's timeout).
+    server_.Post("/slow", [this](const httplib::Request&, httplib::Response& res) {
+      release_slow_.WaitForNotificationWithTimeout(absl::Seconds(30));
       res.set_content("late", "text/plain");
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
@@ -43,6 +45,7 @@ class Receiver {
     }
   }
   ~Receiver() {
+    if (!release_slow_.HasBeenNotified()) release_slow_.Notify();
     server_.stop();
     thread_.join();
   }
@@ -52,6 +55,7 @@ class Receiver {
 
  private:
   httplib::Server server_;
+  absl::Notification release_slow_;
   int port_ = 0;
   std::thread thread_;
 };
