@@ -4,16 +4,21 @@
 // sends --rate new incidents per second (each an OPENED change) for --seconds after --warmup
 // unmeasured seconds; each delivery's latency is its receive time at the sink minus the change's
 // time (its send time). The channel's own rate limit is lifted: this measures the pipeline, not
-// the pacing. The reference in the same run is the Kafka floor: the same messages read back from
-// k8i.incidents.v1 by a plain consumer (send → receive).
+// the pacing. References in the same run: the Kafka floor (the same messages read back from
+// k8i.incidents.v1 by a plain consumer, send → receive) and Debian's prometheus-alertmanager
+// (group_wait 0, one group per alert, webhook to the same sink) fed one new alert per incident
+// at the same rate through its v2 API (POST → webhook received).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -22,6 +27,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "httplib.h"
 #include "k8intel/v1/incidents.pb.h"
+#include "nlohmann/json.hpp"
 #include "libs/common/ids.h"
 #include "libs/crypto/keyring.h"
 #include "libs/grpcx/health_client.h"
@@ -49,6 +55,64 @@ struct Options {
   std::string bin;
   std::string pg_url, redis_url, kafka;
 };
+
+// Alertmanager's latency at `rate` alerts/s for `seconds` (after `warmup`), its webhook posting
+// to `sink_port`/am where `am` collects the latencies. Returns false when it cannot run.
+bool RunAlertmanager(const Options& o, int sink_port, absl::Mutex& mu, Latencies& am,
+                     int64_t& am_received, std::atomic<int64_t>& am_from_us, int64_t* am_sent) {
+  const std::string binary = "/usr/bin/prometheus-alertmanager";
+  if (access(binary.c_str(), X_OK) != 0) return false;
+  const std::string dir = absl::StrCat("/tmp/k8i-bench-am.", getpid());
+  mkdir(dir.c_str(), 0700);
+  auto port = k8i::bench::FreePort();
+  std::ofstream(dir + "/am.yml") << "route:\n  receiver: sink\n  group_by: [incident]\n"
+                                 << "  group_wait: 0s\n  group_interval: 1m\n  repeat_interval: 4h\n"
+                                 << "receivers:\n  - name: sink\n    webhook_configs:\n"
+                                 << "      - url: http://127.0.0.1:" << sink_port << "/am\n";
+  auto pid = k8i::testing::Spawn(
+      {binary, "--config.file=" + dir + "/am.yml", "--storage.path=" + dir + "/data",
+       absl::StrCat("--web.listen-address=127.0.0.1:", *port), "--cluster.listen-address="},
+      {absl::StrCat("PATH=", Env("PATH"))}, dir + "/am.log");
+  if (!pid.ok()) return false;
+  httplib::Client client("127.0.0.1", *port);
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    auto r = client.Get("/-/ready");
+    ready = r && r->status == 200;
+    if (!ready) absl::SleepFor(absl::Milliseconds(100));
+  }
+  if (ready) {
+    const absl::Time warm = absl::Now();
+    am_from_us = absl::ToUnixMicros(warm + absl::Seconds(o.warmup));
+    const int ticks = std::min(o.rate, 20);
+    const int per_tick = std::max(1, o.rate / ticks);
+    int64_t n = 0;
+    for (int64_t t = 0; t < static_cast<int64_t>(ticks) * (o.warmup + o.seconds); ++t) {
+      const absl::Time due = warm + absl::Seconds(1) * (static_cast<double>(t) / ticks);
+      if (const absl::Time now = absl::Now(); due > now) absl::SleepFor(due - now);
+      const absl::Time at = absl::Now();
+      nlohmann::json alerts = nlohmann::json::array();
+      for (int k = 0; k < per_tick; ++k, ++n) {
+        alerts.push_back({{"labels", {{"alertname", "HighCPU"},
+                                      {"incident", absl::StrCat("a", n)},
+                                      {"sent_us", absl::StrCat(absl::ToUnixMicros(at))}}},
+                          {"startsAt", absl::FormatTime(absl::RFC3339_full, at, absl::UTCTimeZone())}});
+      }
+      auto r = client.Post("/api/v2/alerts", alerts.dump(), "application/json");
+      if (!r || r->status != 200) break;
+      if (at >= warm + absl::Seconds(o.warmup)) *am_sent += per_tick;
+    }
+    int64_t last = -1;
+    for (int i = 0; i < 120; ++i) {
+      absl::SleepFor(absl::Seconds(1));
+      absl::MutexLock l(&mu);
+      if (am_received >= *am_sent || (am_received == last && i >= 5)) break;
+      last = am_received;
+    }
+  }
+  k8i::testing::Terminate(*pid, absl::Seconds(5));
+  return ready;
+}
 
 int Run(const Options& o) {
   const std::string db = absl::StrCat("bench_notify_", getpid());
@@ -78,6 +142,23 @@ int Run(const Options& o) {
       ours.Add(now - FromTs(e.change().time()));
     }
     res.status = 204;
+  });
+  Latencies am;
+  int64_t am_received = 0;
+  std::atomic<int64_t> am_from_us{INT64_MAX};
+  sink.Post("/am", [&](const httplib::Request& req, httplib::Response& res) {
+    const absl::Time now = absl::Now();
+    const auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_object() && j.contains("alerts") && j.value("status", "") == "firing") {
+      absl::MutexLock l(&mu);
+      for (const auto& a : j["alerts"]) {
+        int64_t us = 0;
+        if (!absl::SimpleAtoi(a["labels"].value("sent_us", ""), &us) || us < am_from_us.load()) continue;
+        ++am_received;
+        am.Add(now - absl::FromUnixMicros(us));
+      }
+    }
+    res.status = 200;
   });
   const int sink_port = sink.bind_to_any_port("127.0.0.1");
   std::thread sink_thread([&] { sink.listen_after_bind(); });
@@ -204,6 +285,8 @@ int Run(const Options& o) {
     raw_reader.join();
   }
   k8i::testing::Terminate(*pid, absl::Seconds(10));
+  int64_t am_sent = 0;
+  const bool am_ran = rc == 0 && RunAlertmanager(o, sink_port, mu, am, am_received, am_from_us, &am_sent);
   sink.stop();
   sink_thread.join();
   k8i::bench::Exec(o.pg_url, "DROP DATABASE IF EXISTS " + db).IgnoreError();
@@ -220,6 +303,17 @@ int Run(const Options& o) {
               Fixed(floor.Percentile(50), 1).c_str(), Fixed(floor.Percentile(99), 1).c_str());
   std::printf("  ratio p99 ours / reference: %sx\n",
               Fixed(ours.Percentile(99) / std::max(0.001, floor.Percentile(99)), 2).c_str());
+  if (am_ran) {
+    std::printf("  prometheus-alertmanager (group_wait 0, a group per alert), alert POSTed → webhook "
+                "received: %s of %s, p50 %s ms, p99 %s ms\n",
+                Thousands(static_cast<double>(am_received)).c_str(),
+                Thousands(static_cast<double>(am_sent)).c_str(), Fixed(am.Percentile(50), 1).c_str(),
+                Fixed(am.Percentile(99), 1).c_str());
+    std::printf("  ratio p99 ours / alertmanager: %sx\n",
+                Fixed(ours.Percentile(99) / std::max(0.001, am.Percentile(99)), 2).c_str());
+  } else {
+    std::printf("  prometheus-alertmanager: not run (not installed or not ready)\n");
+  }
   return delivered >= sent ? 0 : 1;
 }
 
