@@ -37,6 +37,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.group = env.String("K8I_NOTIFY_GROUP", "k8i-notification");
   c.pagerduty_url =
       env.String("K8I_NOTIFY_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue");
+  c.log_retention = env.Duration("K8I_NOTIFY_LOG_RETENTION", absl::Hours(24 * 30));
   if (auto s = env.Finish(); !s.ok()) return s;
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
   RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c));
@@ -56,6 +57,10 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   if (auto u = CheckUrl(c.pagerduty_url, c.targets); !u.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid configuration: K8I_NOTIFY_PAGERDUTY_URL: ", u.status().message()));
+  }
+  if (c.log_retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_NOTIFY_LOG_RETENTION: must be positive");
   }
   if (c.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("invalid configuration: K8I_NOTIFY_TIMEOUT: must be positive");

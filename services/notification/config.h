@@ -40,6 +40,9 @@ struct Config : inventory::UserAuthConfig {
   // K8I_NOTIFY_PAGERDUTY_URL (https://events.pagerduty.com/v2/enqueue): where PagerDuty
   // channels post (an EU account's endpoint, a proxy, or a local receiver in tests).
   std::string pagerduty_url;
+  // K8I_NOTIFY_LOG_RETENTION (720h): finished deliveries (delivered, failed, dead-lettered,
+  // muted) and their attempts are kept this long; processed-message records 168h.
+  absl::Duration log_retention;
 };
 
 absl::StatusOr<Config> LoadConfig(EnvReader& env);

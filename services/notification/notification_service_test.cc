@@ -293,6 +293,20 @@ TEST_F(NotificationServiceTest, SignedWebhookDeliveredOnceThroughFailures) {
   log = WaitDeliveries([](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == 2; });
   EXPECT_EQ(Count(log, v1::DELIVERY_STATE_DELIVERED), 2);
   EXPECT_EQ(receiver_.Requests("/hook").size(), 4u);
+
+  // Retention: a finished delivery older than K8I_NOTIFY_LOG_RETENTION goes with its attempts.
+  {
+    auto lease = inventory_->pool().Acquire();
+    ASSERT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    tx.exec("UPDATE notification.deliveries SET update_time = now() - interval '31 days' "
+            "WHERE seq = 1");
+    tx.commit();
+  }
+  ASSERT_TRUE(parts_.retention->RunOnce().ok());
+  log = WaitDeliveries([](const auto& r) { return r.deliveries_size() == 1; });
+  ASSERT_EQ(log.deliveries_size(), 1);
+  EXPECT_EQ(log.deliveries(0).sequence(), 2);
 }
 
 TEST_F(NotificationServiceTest, PagerDutyFollowsTheIncidentOnOneDedupKeyAndRetryAfterIsHonoured) {

@@ -42,6 +42,18 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                                .group_id = cfg.group + "-incidents",
                                                .topics = {s.Topic("incidents.v1")}},
                                               handler));
+  const absl::Duration keep = cfg.log_retention;
+  p.retention = s.AddJob({.name = "delivery-log-retention",
+                          .interval = absl::Hours(1),
+                          .jitter = absl::Minutes(5),
+                          .timeout = absl::Minutes(10),
+                          .schema = kSchema},
+                         [keep](kit::JobRun& run) {
+                           pqxx::work tx(run.conn);
+                           PgNotificationStore::Prune(tx, run.now - keep, run.now - absl::Hours(168));
+                           tx.commit();
+                           return absl::OkStatus();
+                         });
   dispatcher->Start();
   s.OnDrain([dispatcher] { dispatcher->Stop(); });
   return absl::OkStatus();

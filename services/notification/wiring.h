@@ -18,12 +18,13 @@ struct Parts {
   Dispatcher* dispatcher = nullptr;
   NotificationServiceImpl* service = nullptr;
   kit::TransactionalConsumer* incidents = nullptr;
+  kit::LeaderJob* retention = nullptr;
   inventory::UserAuth users;
 };
 
 // Wire registers NotificationService behind the auth interceptor (NotificationPolicy, Redis
-// rate limits), the consumer of <prefix>incidents.v1 and the dispatcher's workers (stopped
-// when the service drains).
+// rate limits), the consumer of <prefix>incidents.v1, the dispatcher's workers (stopped
+// when the service drains) and the hourly retention job of the delivery log.
 absl::Status Wire(kit::Service& service, const Config& config,
                   inventory::UserAuthOverrides overrides = {}, Parts* parts = nullptr);
 

@@ -298,6 +298,18 @@ absl::Status PgNotificationStore::Postpone(int64_t id, absl::Time next_at) {
   });
 }
 
+int64_t PgNotificationStore::Prune(pqxx::work& tx, absl::Time before, absl::Time dedup_before) {
+  const pqxx::result r = tx.exec_params(
+      "DELETE FROM notification.deliveries WHERE state <> 1 AND update_time < "
+      "to_timestamp($1::double precision / 1e6)",
+      absl::ToUnixMicros(before));
+  tx.exec_params(
+      "DELETE FROM notification.processed_messages WHERE processed_at < "
+      "to_timestamp($1::double precision / 1e6)",
+      absl::ToUnixMicros(dedup_before));
+  return r.affected_rows();
+}
+
 absl::StatusOr<std::optional<absl::Time>> PgNotificationStore::NextDue() {
   std::optional<absl::Time> out;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {

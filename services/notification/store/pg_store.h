@@ -79,6 +79,10 @@ class PgNotificationStore {
   // NextDue: when the earliest pending delivery is due (nullopt when none).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
+  // Prune deletes finished deliveries (and their attempts) last updated before `before`, and
+  // processed-message records older than `dedup_before`. Returns the deliveries deleted.
+  static int64_t Prune(pqxx::work& tx, absl::Time before, absl::Time dedup_before);
+
   struct DeliveryFilter {
     std::string channel;
     std::string incident_id;
