@@ -57,6 +57,7 @@ const auth::Policy& NotificationPolicy() {
         .Allow(svc + "TestChannel", auth::Role::kOperator)
         .Allow(svc + "CreateChannel", auth::Role::kAdmin)
         .Allow(svc + "DeleteChannel", auth::Role::kAdmin)
+        .Allow(svc + "RotateSigningSecret", auth::Role::kAdmin)
         .Allow(svc + "CreateRoute", auth::Role::kAdmin)
         .Allow(svc + "DeleteRoute", auth::Role::kAdmin);
     return policy;
@@ -134,6 +135,31 @@ grpc::Status NotificationServiceImpl::DeleteChannel(grpc::ServerContext* ctx,
   auto id = IdOf(req->name(), "channels");
   if (!id.ok()) return grpcx::ToGrpcStatus(id.status());
   return grpcx::ToGrpcStatus(store_->DeleteChannel(principal.tenant, *id));
+}
+
+grpc::Status NotificationServiceImpl::RotateSigningSecret(grpc::ServerContext* ctx,
+                                                          const v1::RotateSigningSecretRequest* req,
+                                                          v1::RotateSigningSecretResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  auto id = IdOf(req->name(), "channels");
+  if (!id.ok()) return grpcx::ToGrpcStatus(id.status());
+  auto ch = store_->GetChannel(principal.tenant, *id);
+  if (!ch.ok()) return grpcx::ToGrpcStatus(ch.status());
+  if (ch->channel.type() != v1::CHANNEL_TYPE_WEBHOOK) {
+    return grpcx::ToGrpcStatus(absl::FailedPreconditionError(
+        absl::StrCat(req->name(), " is not a webhook channel: it has no signing secret")));
+  }
+  const std::string secret = NewWebhookSecret();
+  ChannelSecrets next = ch->secrets;
+  std::vector<std::string> keys = {*ParseWebhookSecret(secret)};
+  if (!req->drop_previous() && !next.signing_keys.empty()) keys.push_back(next.signing_keys.front());
+  next.signing_keys = keys;
+  if (auto s = store_->UpdateSecrets(principal.tenant, *id, next); !s.ok()) {
+    return grpcx::ToGrpcStatus(s);
+  }
+  resp->set_signing_secret(secret);
+  resp->set_active_secrets(static_cast<int32_t>(keys.size()));
+  return grpc::Status::OK;
 }
 
 grpc::Status NotificationServiceImpl::TestChannel(grpc::ServerContext* ctx,

@@ -12,7 +12,8 @@
 namespace k8i::notification {
 
 // NotificationPolicy: viewer for ListChannels, ListRoutes and ListDeliveries; operator for
-// TestChannel; admin for creating and deleting channels and routes; health public.
+// TestChannel; admin for creating and deleting channels and routes and rotating secrets;
+// health public.
 const auth::Policy& NotificationPolicy();
 
 class NotificationServiceImpl final : public k8intel::v1::NotificationService::Service {
@@ -28,6 +29,9 @@ class NotificationServiceImpl final : public k8intel::v1::NotificationService::S
                             k8intel::v1::ListChannelsResponse* resp) override;
   grpc::Status DeleteChannel(grpc::ServerContext* ctx, const k8intel::v1::DeleteChannelRequest* req,
                              k8intel::v1::DeleteChannelResponse* resp) override;
+  grpc::Status RotateSigningSecret(grpc::ServerContext* ctx,
+                                   const k8intel::v1::RotateSigningSecretRequest* req,
+                                   k8intel::v1::RotateSigningSecretResponse* resp) override;
   grpc::Status TestChannel(grpc::ServerContext* ctx, const k8intel::v1::TestChannelRequest* req,
                            k8intel::v1::TestChannelResponse* resp) override;
   grpc::Status CreateRoute(grpc::ServerContext* ctx, const k8intel::v1::CreateRouteRequest* req,

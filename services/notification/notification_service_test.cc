@@ -355,6 +355,46 @@ TEST_F(NotificationServiceTest, AWorkerThatDiesMidDeliveryDoesNotLoseIt) {
   EXPECT_EQ(log.deliveries(0).attempts_size(), 1);
 }
 
+TEST_F(NotificationServiceTest, SigningSecretsRotateWithTwoSignaturesInBetween) {
+  const std::string first = CreateChannel("hook", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/rot")).signing_secret();
+  auto stub = Stub();
+  auto rotate = [&](bool drop) {
+    v1::RotateSigningSecretRequest req;
+    req.set_name("channels/hook");
+    req.set_drop_previous(drop);
+    v1::RotateSigningSecretResponse resp;
+    auto ctx = Ctx(admin_);
+    EXPECT_TRUE(stub->RotateSigningSecret(ctx.get(), req, &resp).ok());
+    return resp;
+  };
+  auto test_send = [&] {
+    v1::TestChannelRequest req;
+    req.set_name("channels/hook");
+    v1::TestChannelResponse resp;
+    auto ctx = Ctx(operator_);
+    EXPECT_TRUE(stub->TestChannel(ctx.get(), req, &resp).ok());
+    EXPECT_EQ(resp.attempt().status(), 200);
+    return receiver_.Requests("/rot").back();
+  };
+  auto verifies = [](const Receiver::Request& r, const std::string& secret) {
+    return VerifyStandardWebhook(*ParseWebhookSecret(secret), r.headers.at("webhook-id"),
+                                 r.headers.at("webhook-timestamp"), r.body,
+                                 r.headers.at("webhook-signature"), absl::Now())
+        .ok();
+  };
+  const v1::RotateSigningSecretResponse second = rotate(false);
+  EXPECT_EQ(second.active_secrets(), 2);
+  Receiver::Request r = test_send();
+  EXPECT_TRUE(verifies(r, first));  // receivers still on the old secret keep working
+  EXPECT_TRUE(verifies(r, second.signing_secret()));
+  const v1::RotateSigningSecretResponse third = rotate(true);
+  EXPECT_EQ(third.active_secrets(), 1);
+  r = test_send();
+  EXPECT_FALSE(verifies(r, first));
+  EXPECT_FALSE(verifies(r, second.signing_secret()));
+  EXPECT_TRUE(verifies(r, third.signing_secret()));
+}
+
 TEST_F(NotificationServiceTest, BadChannelsAreRefusedAndSecretsStayHidden) {
   auto stub = Stub();
   struct Case {
@@ -440,6 +480,13 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
          r.set_name("channels/base");
          v1::TestChannelResponse resp;
          return stub->TestChannel(c, r, &resp);
+       }},
+      {"RotateSigningSecret", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::RotateSigningSecretRequest r;
+         r.set_name("channels/base");
+         v1::RotateSigningSecretResponse resp;
+         return stub->RotateSigningSecret(c, r, &resp);
        }},
       {"DeleteChannel", auth::Role::kAdmin,
        [&](grpc::ClientContext* c) {

@@ -139,7 +139,11 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
   channel_create_->add_flag("--interactive", interactive_, "Slack: Acknowledge / Resolve buttons");
   channel_delete_ = channels_->add_subcommand("delete", "delete a channel no route uses (admin)");
   channel_test_ = channels_->add_subcommand("test", "send a test message now (operator)");
-  for (CLI::App* c : {channel_delete_, channel_test_}) {
+  channel_rotate_ = channels_->add_subcommand(
+      "rotate-secret", "a new webhook signing secret; the previous one keeps signing too (admin)");
+  channel_rotate_->add_flag("--drop-previous", drop_previous_,
+                            "sign with the new secret only (receivers have switched)");
+  for (CLI::App* c : {channel_delete_, channel_test_, channel_rotate_}) {
     c->add_option("id", id_, "channel id or channels/{id}")->required();
   }
   routes_ = app.add_subcommand("routes", "notification routes (list; create, delete)");
@@ -167,8 +171,8 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
   for (CLI::App* c : {channels_, routes_, deliveries_}) {
     c->add_option("-o,--output", output_, "table or json")->check(CLI::IsMember({"table", "json"}));
   }
-  for (CLI::App* c : {channels_, channel_create_, channel_delete_, channel_test_, routes_,
-                      route_create_, route_delete_, deliveries_}) {
+  for (CLI::App* c : {channels_, channel_create_, channel_delete_, channel_test_, channel_rotate_,
+                      routes_, route_create_, route_delete_, deliveries_}) {
     c->add_option("--api-key", api_key_, "API key (env K8I_API_KEY)");
   }
 }
@@ -221,6 +225,17 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
       std::cout << "signing secret (shown once; verify webhook-signature with it): "
                 << resp.signing_secret() << "\n";
     }
+    return 0;
+  }
+  if (*channel_rotate_) {
+    v1::RotateSigningSecretRequest req;
+    req.set_name(WithPrefix(id_, "channels"));
+    req.set_drop_previous(drop_previous_);
+    v1::RotateSigningSecretResponse resp;
+    if (auto st = session.Call(&Stub::RotateSigningSecret, req, &resp); !st.ok()) return Error(st);
+    std::cout << "new signing secret (shown once): " << resp.signing_secret() << "\n"
+              << resp.active_secrets() << (resp.active_secrets() == 1 ? " secret signs" : " secrets sign")
+              << " each delivery\n";
     return 0;
   }
   if (*channel_delete_ || *channel_test_) {

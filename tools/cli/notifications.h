@@ -1,4 +1,4 @@
-// `k8i channels [create|delete|test]`, `k8i routes [create|delete]`, `k8i deliveries`:
+// `k8i channels [create|delete|test|rotate-secret]`, `k8i routes [create|delete]`, `k8i deliveries`:
 // NotificationService from the command line, authenticated with an API key (K8I_API_KEY).
 #pragma once
 
@@ -34,6 +34,7 @@ class NotificationCommands {
   CLI::App* channel_create_ = nullptr;
   CLI::App* channel_delete_ = nullptr;
   CLI::App* channel_test_ = nullptr;
+  CLI::App* channel_rotate_ = nullptr;
   CLI::App* routes_ = nullptr;
   CLI::App* route_create_ = nullptr;
   CLI::App* route_delete_ = nullptr;
@@ -42,7 +43,8 @@ class NotificationCommands {
       incident_, output_ = "table";
   std::vector<std::string> channel_ids_, clusters_, namespaces_, kinds_, mutes_;
   double rate_ = 0;
-  bool interactive_ = false, is_default_ = false, continue_ = false, all_ = false;
+  bool interactive_ = false, is_default_ = false, continue_ = false, all_ = false,
+       drop_previous_ = false;
   int position_ = 0, page_size_ = 0;
 };
 

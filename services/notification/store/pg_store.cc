@@ -80,13 +80,32 @@ std::vector<v1::Route> ReadRoutes(pqxx::work& tx, const std::string& tenant) {
 
 std::string DeliveryName(int64_t id) { return absl::StrCat("deliveries/", id); }
 
-absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const v1::Channel& ch,
-                                                const ChannelSecrets& secrets) {
+absl::StatusOr<std::string> PgNotificationStore::Seal(const std::string& tenant,
+                                                      const std::string& id,
+                                                      const ChannelSecrets& secrets) const {
   if (keyring_ == nullptr) return absl::FailedPreconditionError(kNoKeyring);
   json keys = json::array();
   for (const auto& k : secrets.signing_keys) keys.push_back(absl::Base64Escape(k));
   const json plain = {{"url", secrets.url}, {"routing_key", secrets.routing_key}, {"signing_keys", keys}};
-  auto sealed = crypto::Seal(*keyring_, plain.dump(), Aad(tenant, ch.id()));
+  return crypto::Seal(*keyring_, plain.dump(), Aad(tenant, id));
+}
+
+absl::Status PgNotificationStore::UpdateSecrets(const std::string& tenant, const std::string& id,
+                                                const ChannelSecrets& secrets) {
+  auto sealed = Seal(tenant, id, secrets);
+  if (!sealed.ok()) return sealed.status();
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    const pqxx::result r = tx.exec_params(
+        "UPDATE notification.channels SET secret = $3 WHERE tenant_id = $1 AND id = $2", tenant, id,
+        pqxx::binarystring(sealed->data(), sealed->size()));
+    if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const v1::Channel& ch,
+                                                const ChannelSecrets& secrets) {
+  auto sealed = Seal(tenant, ch.id(), secrets);
   if (!sealed.ok()) return sealed.status();
   const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
   bool inserted = false;

@@ -51,6 +51,9 @@ class PgNotificationStore {
   absl::StatusOr<ChannelRecord> GetChannel(const std::string& tenant, const std::string& id);
   // FailedPrecondition while a route sends to it.
   absl::Status DeleteChannel(const std::string& tenant, const std::string& id);
+  // UpdateSecrets re-seals a channel's secrets (NotFound for an unknown channel).
+  absl::Status UpdateSecrets(const std::string& tenant, const std::string& id,
+                             const ChannelSecrets& secrets);
 
   // The routes, in position order (as protos and as the routing core's Routes).
   absl::StatusOr<std::vector<k8intel::v1::Route>> ListRoutes(const std::string& tenant);
@@ -94,6 +97,9 @@ class PgNotificationStore {
                                                                    int64_t before, int limit);
 
  private:
+  absl::StatusOr<std::string> Seal(const std::string& tenant, const std::string& id,
+                                   const ChannelSecrets& secrets) const;
+
   pg::Pool* pool_;
   const crypto::Keyring* keyring_;
 };
