@@ -2,6 +2,7 @@
 // Kafka, the correlation service (its own wiring) groups the alerts into incidents that the
 // API serves and k8i.incidents.v1 carries; redelivered messages and a restart change nothing;
 // acknowledgements are sequenced and published; the role and tenant-isolation matrices hold.
+#include "libs/auth/testing/role_matrix.h"
 #include "services/correlation/correlation_test_fixture.h"
 
 namespace k8i::correlation {
@@ -228,19 +229,13 @@ TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
   // History with a pattern (an alert firing at one hour of the week, three weeks running).
   SendWeekly("Recurring", t0_, "weekly");
   ASSERT_EQ(WaitPatterns(1).patterns_size(), 1);
-  using Call = std::function<grpc::Status(grpc::ClientContext*)>;
   v1::ObjectKey pod;
   pod.set_kind("Pod");
   pod.set_namespace_("payments");
   pod.set_name("checkout-0");
-  // Per method: the call, the least role, and whether a stranger's call reveals nothing
-  // (NOT_FOUND or an empty answer).
-  struct Row {
-    std::string method;
-    auth::Role least;
-    Call call;
-  };
-  std::vector<Row> rows = {
+  // Per method: the call and the least role; a stranger's call must reveal nothing (NOT_FOUND
+  // or an empty answer).
+  std::vector<auth::testing::RoleMatrixRow> rows = {
       {"ListIncidents", auth::Role::kViewer,
        [&](grpc::ClientContext* c) {
          v1::ListIncidentsRequest r;
@@ -311,22 +306,14 @@ TEST_F(CorrelationServiceTest, RoleAndTenantMatrices) {
        }},
   };
   ASSERT_EQ(rows.size(), static_cast<size_t>(svc->method_count()));
-  const std::vector<std::pair<std::string, auth::Role>> callers = {
-      {"", auth::Role::kNone}, {viewer_, auth::Role::kViewer}, {operator_, auth::Role::kOperator},
-      {admin_, auth::Role::kAdmin}};
-  for (const Row& row : rows) {
-    for (const auto& [key, role] : callers) {
-      auto ctx = Ctx(key);
-      const grpc::Status st = row.call(ctx.get());
-      if (role == auth::Role::kNone) {
-        EXPECT_EQ(st.error_code(), grpc::UNAUTHENTICATED) << row.method;
-      } else if (role < row.least) {
-        EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED) << row.method << " as " << key;
-      } else {
-        EXPECT_TRUE(st.ok()) << row.method << ": " << st.error_message();
-      }
-    }
-    // The stranger is an admin of another tenant: never sees or changes this tenant's data.
+  auth::testing::ExpectRoleMatrix(rows,
+                                  {{"", auth::Role::kNone},
+                                   {viewer_, auth::Role::kViewer},
+                                   {operator_, auth::Role::kOperator},
+                                   {admin_, auth::Role::kAdmin}},
+                                  [&](const std::string& key) { return Ctx(key); });
+  // The stranger is an admin of another tenant: never sees or changes this tenant's data.
+  for (const auto& row : rows) {
     auto ctx = Ctx(stranger_);
     const grpc::Status st = row.call(ctx.get());
     if (row.method != "GetDependencies" && row.method != "ListRevisions") {

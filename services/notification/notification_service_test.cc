@@ -17,6 +17,7 @@
 #include "httplib.h"
 #include "k8intel/v1/notifications.grpc.pb.h"
 #include "libs/auth/grpc_auth.h"
+#include "libs/auth/testing/role_matrix.h"
 #include "libs/common/ids.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/producer.h"
@@ -449,15 +450,9 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
   ASSERT_NE(svc, nullptr);
   EXPECT_TRUE(auth::UncoveredMethods(NotificationPolicy(), *svc).empty());
   auto stub = Stub();
-  using Call = std::function<grpc::Status(grpc::ClientContext*)>;
-  struct Row {
-    std::string method;
-    auth::Role least;
-    Call call;
-  };
   // Only an admin's create succeeds, so the delete rows (after them) remove what it made; a
   // NOT_FOUND for the stranger means "nothing of this tenant".
-  const std::vector<Row> rows = {
+  const std::vector<auth::testing::RoleMatrixRow> rows = {
       {"CreateChannel", auth::Role::kAdmin,
        [&](grpc::ClientContext* c) {
          v1::CreateChannelRequest r;
@@ -532,25 +527,15 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
   Publish("inc3", 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
   ASSERT_EQ(WaitDeliveries([](const auto& r) { return r.deliveries_size() == 1; }).deliveries_size(), 1);
 
-  const std::vector<std::pair<std::string, auth::Role>> callers = {
-      {"", auth::Role::kNone}, {viewer_, auth::Role::kViewer}, {operator_, auth::Role::kOperator},
-      {admin_, auth::Role::kAdmin}};
-  for (const Row& row : rows) {
-    for (const auto& [key, role] : callers) {
-      auto ctx = Ctx(key);
-      const grpc::Status st = row.call(ctx.get());
-      if (role == auth::Role::kNone) {
-        EXPECT_EQ(st.error_code(), grpc::UNAUTHENTICATED) << row.method;
-      } else if (role < row.least) {
-        EXPECT_EQ(st.error_code(), grpc::PERMISSION_DENIED) << row.method << " as " << key;
-      } else {
-        EXPECT_TRUE(st.ok()) << row.method << ": " << st.error_message();
-      }
-    }
-  }
+  auth::testing::ExpectRoleMatrix(rows,
+                                  {{"", auth::Role::kNone},
+                                   {viewer_, auth::Role::kViewer},
+                                   {operator_, auth::Role::kOperator},
+                                   {admin_, auth::Role::kAdmin}},
+                                  [&](const std::string& key) { return Ctx(key); });
   // The stranger (an admin of another tenant) sees and reaches nothing of this tenant's.
   for (const char* method : {"ListChannels", "ListRoutes", "ListDeliveries", "TestChannel"}) {
-    for (const Row& row : rows) {
+    for (const auto& row : rows) {
       if (row.method != method) continue;
       auto ctx = Ctx(stranger_);
       EXPECT_EQ(row.call(ctx.get()).error_code(), grpc::NOT_FOUND) << method;
