@@ -20,7 +20,6 @@
 #include "k8intel/v1/incidents.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
 #include "libs/common/ids.h"
-#include "libs/grpcx/health_client.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/consumer.h"
 #include "libs/kafka/producer.h"
@@ -89,13 +88,7 @@ int Run(const Options& o) {
       absl::StrCat("K8I_CORRELATION_ALERT_CONSUMERS=", o.consumers)};
   auto pid = k8i::testing::Spawn({o.bin + "/k8i-correlation"}, env, log);
   if (!pid.ok()) return 1;
-  bool healthy = false;
-  for (int i = 0; i < 300 && !healthy; ++i) {
-    auto st = k8i::grpcx::CheckHealth(target, "", absl::Seconds(1));
-    healthy = st.ok() && *st == grpc::health::v1::HealthCheckResponse::SERVING;
-    if (!healthy) absl::SleepFor(absl::Milliseconds(100));
-  }
-  if (!healthy) {
+  if (!k8i::bench::WaitServing(target, absl::Seconds(30))) {
     std::fprintf(stderr, "k8i-correlation not healthy; see %s\n", log.c_str());
     return 1;
   }
@@ -164,14 +157,13 @@ int Run(const Options& o) {
     if (tick >= warm_ticks) sent += o.batch;
   }
   const double send_s = absl::ToDoubleSeconds(absl::Now() - warm);
-  // Drain: wait until no change arrived for 3 s (or 120 s passed).
-  int64_t last = -1;
-  for (int i = 0; i < 120; ++i) {
-    absl::SleepFor(absl::Seconds(1));
-    absl::MutexLock l(&mu);
-    if (changes == last && i >= 3) break;
-    last = changes;
-  }
+  // Drain: until no change arrived for 3 s (or 120 s passed).
+  k8i::bench::WaitDrained(
+      [&] {
+        absl::MutexLock l(&mu);
+        return changes;
+      },
+      INT64_MAX, absl::Seconds(3));
   stop = true;
   incidents.join();
   raw.join();

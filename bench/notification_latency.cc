@@ -30,7 +30,6 @@
 #include "nlohmann/json.hpp"
 #include "libs/common/ids.h"
 #include "libs/crypto/keyring.h"
-#include "libs/grpcx/health_client.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/producer.h"
 #include "libs/pg/pool.h"
@@ -102,13 +101,12 @@ bool RunAlertmanager(const Options& o, int sink_port, absl::Mutex& mu, Latencies
       if (!r || r->status != 200) break;
       if (at >= warm + absl::Seconds(o.warmup)) *am_sent += per_tick;
     }
-    int64_t last = -1;
-    for (int i = 0; i < 120; ++i) {
-      absl::SleepFor(absl::Seconds(1));
-      absl::MutexLock l(&mu);
-      if (am_received >= *am_sent || (am_received == last && i >= 5)) break;
-      last = am_received;
-    }
+    k8i::bench::WaitDrained(
+        [&] {
+          absl::MutexLock l(&mu);
+          return am_received;
+        },
+        *am_sent, absl::Seconds(5));
   }
   k8i::testing::Terminate(*pid, absl::Seconds(5));
   return ready;
@@ -180,12 +178,7 @@ int Run(const Options& o) {
   auto pid = k8i::testing::Spawn({o.bin + "/k8i-notification"}, env, log);
   if (!pid.ok()) return 1;
   int rc = 0;
-  bool healthy = false;
-  for (int i = 0; i < 300 && !healthy; ++i) {
-    auto st = k8i::grpcx::CheckHealth(target, "", absl::Seconds(1));
-    healthy = st.ok() && *st == grpc::health::v1::HealthCheckResponse::SERVING;
-    if (!healthy) absl::SleepFor(absl::Milliseconds(100));
-  }
+  const bool healthy = k8i::bench::WaitServing(target, absl::Seconds(30));
   std::atomic<bool> stop{false};
   int64_t sent = 0;
   double send_s = 0;
@@ -274,13 +267,12 @@ int Run(const Options& o) {
     }
     send_s = absl::ToDoubleSeconds(absl::Now() - warm) - o.warmup;
     // Drain: until every measured change arrived, or nothing arrived for 5 s (or 120 s passed).
-    int64_t last = -1;
-    for (int i = 0; i < 120; ++i) {
-      absl::SleepFor(absl::Seconds(1));
-      absl::MutexLock l(&mu);
-      if (delivered >= sent || (delivered == last && i >= 5)) break;
-      last = delivered;
-    }
+    k8i::bench::WaitDrained(
+        [&] {
+          absl::MutexLock l(&mu);
+          return delivered;
+        },
+        sent, absl::Seconds(5));
     stop = true;
     raw_reader.join();
   }

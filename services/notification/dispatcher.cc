@@ -178,17 +178,21 @@ void Dispatcher::Attempt(const Claimed& c) {
     return;
   }
   const std::string endpoint = absl::StrCat(c.tenant, "/", c.channel_id);
+  absl::Time when;
+  bool wait = false;
   {
     absl::MutexLock l(&mu_);
     const double rate = ch->channel.rate_per_second() > 0 ? ch->channel.rate_per_second()
                                                           : DefaultRate(ch->channel.type());
     auto bucket = buckets_.try_emplace(endpoint, rate, std::max(1.0, rate)).first;
-    absl::Time when;
     CircuitBreaker& breaker = breakers_[endpoint];
-    if (!breaker.Allow(now, &when) || !bucket->second.TryTake(now, &when)) {
-      (void)store_->Postpone(c.id, when);
-      return;
-    }
+    // The bucket first: an Allow in half-open claims the breaker's one probe, which only the
+    // attempt's Record gives back — it must not be claimed by a delivery that then waits.
+    if (!bucket->second.TryTake(now, &when) || !breaker.Allow(now, &when)) wait = true;
+  }
+  if (wait) {  // the database round trip outside the workers' shared lock
+    (void)store_->Postpone(c.id, when);
+    return;
   }
   const std::string key = absl::StrCat(c.event.incident().id(), ".", c.event.change().sequence());
   const HttpResult result = Send(*ch, c.event, key);
