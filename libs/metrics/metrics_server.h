@@ -1,14 +1,16 @@
-// MetricsServer: a small HTTP(S)/1.1 server that serves a Registry at GET /metrics in the
-// Prometheus text format 0.0.4 and GET /healthz ("ok"), on one background thread. Start it from
-// main after the services' metrics are registered; destroy it to stop. Plaintext only on
+// MetricsServer: serves a Registry at GET /metrics in the Prometheus text format 0.0.4 and
+// GET /healthz ("ok") on an HttpServer (http_server.h), on one background thread. Start it
+// from main after the services' metrics are registered; destroy it to stop. Plaintext only on
 // loopback. Built on Boost.Beast/Asio rather than cpp-httplib, whose shared library initializes
 // OpenSSL as soon as it is loaded; here OpenSSL is used only when TLS is enabled.
 #pragma once
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
+#include "libs/metrics/http_server.h"
 #include "libs/metrics/metrics.h"
 
 namespace k8i::metrics {
@@ -28,16 +30,16 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
   // Stops accepting, closes idle connections, lets in-flight requests finish (for at most a
   // few seconds) and joins the server thread.
-  ~MetricsServer();
+  ~MetricsServer() = default;
 
   // port returns the bound port (the chosen one when started with port 0).
   int port() const { return port_; }
 
  private:
-  class Impl;
-  MetricsServer(std::unique_ptr<Impl> impl, int port);
+  explicit MetricsServer(std::unique_ptr<HttpServer> server)
+      : server_(std::move(server)), port_(server_->port()) {}
 
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<HttpServer> server_;
   int port_;
 };
 

@@ -100,6 +100,82 @@ TEST_F(CorrelationServiceTest, AlertsBecomeOneExplainedIncidentOnceAcrossRedeliv
   EXPECT_GE(events.size(), events_before.size());
 }
 
+// Acknowledgements and resolutions taken in Slack or PagerDuty arrive as IncidentCommands
+// (k8i-notification verified them): applied as the person, once, never across tenants.
+TEST_F(CorrelationServiceTest, CommandsFromChannelsActAsThePerson) {
+  v1::TelemetryBatch alerts = Batch("alerts-1");
+  for (int i = 0; i < 2; ++i) {
+    *alerts.add_alerts() = Alert(absl::StrCat("checkout-", i), true, t0_ + absl::Seconds(10 * i));
+  }
+  Send(alerts);
+  auto list = WaitList([](const auto& r) { return r.incidents_size() == 1; });
+  ASSERT_EQ(list.incidents_size(), 1);
+  const v1::Incident opened = list.incidents(0);
+
+  auto producer = kafka::Producer::Create({.bootstrap = std::getenv("K8I_TEST_KAFKA_BOOTSTRAP")});
+  ASSERT_TRUE(producer.ok());
+  int n = 0;
+  auto command = [&](const std::string& tenant, const std::string& id, v1::IncidentAction action,
+                     const std::string& actor, const std::string& ce_id = "") {
+    v1::IncidentCommand c;
+    c.set_tenant(tenant);
+    c.set_incident_id(id);
+    c.set_action(action);
+    c.set_actor(actor);
+    c.set_comment("from slack through channels/ops");
+    c.mutable_time()->set_seconds(absl::ToUnixSeconds(absl::Now()));
+    kafka::Message m;
+    m.topic = prefix_ + "incident-commands.v1";
+    m.key = absl::StrCat(tenant, "/", id);
+    c.SerializeToString(&m.value);
+    m.headers = kafka::CloudEventHeaders({.id = ce_id.empty() ? absl::StrCat("cmd-", ++n) : ce_id,
+                                          .source = "/k8i-notification/test",
+                                          .type = "dev.k8intel.incident-commands.v1",
+                                          .time = absl::Now()});
+    ASSERT_TRUE((*producer)->ProduceAll({m}, absl::Seconds(10)).ok());
+  };
+  // Another tenant cannot reach this incident by its id; an unknown id changes nothing.
+  command(ingest_->tenant() + "x", opened.id(), v1::INCIDENT_ACTION_RESOLVE, "slack:T1/U9 (mallory)");
+  command(ingest_->tenant(), "no-such-incident", v1::INCIDENT_ACTION_RESOLVE, "slack:T1/U1 (alice)");
+  command(ingest_->tenant(), opened.id(), v1::INCIDENT_ACTION_ACKNOWLEDGE, "slack:T1/U1 (alice)",
+          "click-1");
+  command(ingest_->tenant(), opened.id(), v1::INCIDENT_ACTION_ACKNOWLEDGE, "slack:T1/U1 (alice)",
+          "click-1");  // redelivered
+  list = WaitList([](const auto& r) { return r.incidents_size() == 1; }, "state = acknowledged");
+  ASSERT_EQ(list.incidents_size(), 1);
+  v1::Incident inc = Get(opened.name());
+  const auto& ack = inc.changes(inc.changes_size() - 1);
+  EXPECT_EQ(ack.type(), v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED);
+  EXPECT_EQ(ack.actor(), "slack:T1/U1 (alice)");
+  EXPECT_EQ(ack.detail(), "from slack through channels/ops");
+
+  command(ingest_->tenant(), opened.id(), v1::INCIDENT_ACTION_RESOLVE, "pagerduty:PX1 (Bob)");
+  WaitList([](const auto& r) { return r.incidents_size() == 1; }, "state = resolved");
+  inc = Get(opened.name());
+  ASSERT_EQ(inc.state(), v1::INCIDENT_STATE_RESOLVED);
+  int acks = 0, resolutions = 0;
+  for (const auto& c : inc.changes()) {
+    acks += c.type() == v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED ? 1 : 0;
+    if (c.type() == v1::INCIDENT_CHANGE_TYPE_RESOLVED) {
+      ++resolutions;
+      EXPECT_EQ(c.actor(), "pagerduty:PX1 (Bob)");
+    }
+  }
+  EXPECT_EQ(acks, 1);
+  EXPECT_EQ(resolutions, 1);
+  // Acknowledging what is resolved is dropped, not retried and not dead-lettered.
+  command(ingest_->tenant(), opened.id(), v1::INCIDENT_ACTION_ACKNOWLEDGE, "slack:T1/U2 (carol)");
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  kit::TransactionalConsumer* consumer = correlation_->parts().commands;
+  // Six messages, one of them a redelivery: five applied.
+  while (consumer->applied_total() < 5 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(consumer->applied_total(), 5);
+  EXPECT_EQ(consumer->dead_lettered_total(), 0);
+  EXPECT_EQ(Get(opened.name()).state(), v1::INCIDENT_STATE_RESOLVED);
+}
+
 TEST_F(CorrelationServiceTest, GraphAndRevisions) {
   v1::TelemetryBatch inv = Batch("inv-1");
   *inv.add_objects() = Deployment();

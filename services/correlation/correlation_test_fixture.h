@@ -12,6 +12,7 @@
 #include "libs/common/ids.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/consumer.h"
+#include "libs/kafka/producer.h"
 #include "libs/kit/testing/test_service.h"
 #include "libs/common/stats.h"
 #include "libs/pg/migrate.h"

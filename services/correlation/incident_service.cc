@@ -1,4 +1,5 @@
 #include "services/correlation/incident_service.h"
+
 #include "services/correlation/core/proto_time.h"
 
 #include "absl/strings/numbers.h"
@@ -6,6 +7,7 @@
 #include "libs/auth/grpc_auth.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
+#include "services/correlation/commands.h"
 #include "services/correlation/store/pg_store.h"
 #include "services/correlation/store/pg_patterns.h"
 #include "services/correlation/store/pg_timeline.h"
@@ -207,23 +209,8 @@ absl::StatusOr<v1::Incident> IncidentServiceImpl::Change(const auth::Principal& 
                                                 {{"comment", "at most 1024 bytes"}});
   }
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    // Existence in the caller's tenant first: nothing is created or locked for a stranger.
-    if (tx.exec_params("SELECT 1 FROM correlation.incidents WHERE tenant_id = $1 AND "
-                       "cluster_id = $2 AND id = $3",
-                       who.tenant, cluster, id)
-            .empty()) {
-      return absl::NotFoundError(absl::StrCat("incident ", name, " not found"));
-    }
-    return engine_->WithCluster(tx, who.tenant, cluster, false, [&](ClusterCorrelator& c) {
-      if (c.incident(id) == nullptr) {
-        // Resolved long ago and no longer held in memory.
-        return absl::FailedPreconditionError(
-            absl::StrCat("incident ", name, " is resolved and closed"));
-      }
-      const absl::Time now = engine_->clock().Now();
-      return resolve ? c.Resolve(id, who.subject, now, comment)
-                     : c.Acknowledge(id, who.subject, now, comment);
-    });
+    return ApplyAction(tx, *engine_, who.tenant, cluster, id, resolve, who.subject,
+                       engine_->clock().Now(), comment);
   });
   if (!s.ok()) return s;
   Logger("correlation")

@@ -4,6 +4,7 @@
 #include "libs/common/status_macros.h"
 #include "libs/kit/outbox.h"
 #include "services/correlation/anomalies.h"
+#include "services/correlation/commands.h"
 #include "services/correlation/engine.h"
 #include "services/correlation/incident_service.h"
 #include "services/correlation/store/publisher.h"
@@ -53,6 +54,13 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                                .topics = {s.Topic("inventory.v1")},
                                                .max_batch = cfg.max_batch},
                                               inventory));
+
+  // Acknowledgements and resolutions from Slack and PagerDuty, verified by k8i-notification.
+  auto* commands = s.Own(std::make_unique<CommandHandler>(p.engine, [publish] { publish->Wake(); }));
+  ASSIGN_OR_RETURN(p.commands, s.AddConsumer({.name = kCommandConsumer,
+                                              .group_id = cfg.group + "-commands",
+                                              .topics = {s.Topic("incident-commands.v1")}},
+                                             commands));
 
   auto* events = s.Own(std::make_unique<EventHandler>());
   ASSIGN_OR_RETURN(p.events, s.AddConsumer({.name = kEventConsumer,

@@ -20,6 +20,7 @@ struct Parts {
   kit::TransactionalConsumer* inventory = nullptr;
   kit::TransactionalConsumer* events = nullptr;
   kit::TransactionalConsumer* metrics = nullptr;  // null when anomaly detection is off
+  kit::TransactionalConsumer* commands = nullptr;
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* publish_alerts = nullptr;
   kit::LeaderJob* anomaly_expiry = nullptr;

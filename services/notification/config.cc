@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "libs/common/status_macros.h"
+#include "libs/grpcx/tls_config.h"
 #include "services/notification/migrations.h"
 
 namespace k8i::notification {
@@ -38,9 +39,14 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.pagerduty_url =
       env.String("K8I_NOTIFY_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue");
   c.log_retention = env.Duration("K8I_NOTIFY_LOG_RETENTION", absl::Hours(24 * 30));
+  c.inbound_addr = env.String("K8I_HTTP_ADDR",
+                              absl::StrCat("127.0.0.1:", 7100 + Spec().port_index));
   if (auto s = env.Finish(); !s.ok()) return s;
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
   RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c));
+  if (!c.inbound_addr.empty()) {
+    RETURN_IF_ERROR(grpcx::CheckListener("K8I_HTTP_ADDR", c.inbound_addr, c.common.tls));
+  }
   for (absl::string_view part : absl::StrSplit(cidrs, ',', absl::SkipWhitespace())) {
     auto cidr = Cidr::Parse(absl::StripAsciiWhitespace(part));
     if (!cidr.ok()) {

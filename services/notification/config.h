@@ -43,6 +43,10 @@ struct Config : inventory::UserAuthConfig {
   // K8I_NOTIFY_LOG_RETENTION (720h): finished deliveries (delivered, failed, dead-lettered,
   // muted) and their attempts are kept this long; processed-message records 168h.
   absl::Duration log_retention;
+  // K8I_HTTP_ADDR (127.0.0.1:7106; "" to turn it off): the HTTP(S) endpoint Slack
+  // interactivity and PagerDuty webhooks post to (inbound_endpoint.h); HTTPS with the K8I_TLS_*
+  // certificate, required off loopback.
+  std::string inbound_addr;
 };
 
 absl::StatusOr<Config> LoadConfig(EnvReader& env);

@@ -95,6 +95,19 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
     v.push_back({"channel.rate_per_second", "between 0 (the type's default) and 1000"});
   }
   if (ch.display_name().size() > 200) v.push_back({"channel.display_name", "at most 200 characters"});
+  if (ch.interactive()) {
+    if (ch.type() != v1::CHANNEL_TYPE_SLACK && ch.type() != v1::CHANNEL_TYPE_PAGERDUTY) {
+      v.push_back({"channel.interactive", "only Slack and PagerDuty channels take actions back"});
+    }
+    if (ch.inbound_secret().size() < 8 || ch.inbound_secret().size() > 256) {
+      v.push_back({"channel.inbound_secret",
+                   "required with interactive: the Slack app's signing secret or the PagerDuty "
+                   "webhook subscription's secret (8-256 characters)"});
+    }
+  } else if (!ch.inbound_secret().empty()) {
+    v.push_back({"channel.inbound_secret", "only with interactive"});
+  }
+  secrets.inbound_secret = ch.inbound_secret();
   if (!v.empty()) {
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid channel", v));
   }
@@ -108,6 +121,7 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
   ch.set_secret_hint(Hint(secrets.url, secrets.routing_key));
   ch.clear_url();
   ch.clear_routing_key();
+  ch.clear_inbound_secret();
   if (auto s = store_->CreateChannel(principal.tenant, ch, secrets); !s.ok()) {
     return grpcx::ToGrpcStatus(s);
   }

@@ -19,6 +19,8 @@
 #include "libs/auth/grpc_auth.h"
 #include "libs/auth/testing/role_matrix.h"
 #include "libs/common/ids.h"
+#include "libs/grpcx/status.h"
+#include "libs/kafka/consumer.h"
 #include "libs/kafka/cloudevents.h"
 #include "libs/kafka/producer.h"
 #include "libs/kit/testing/test_service.h"
@@ -114,6 +116,7 @@ class NotificationServiceTest : public ::testing::Test {
          {"K8I_NOTIFY_RETRY_CAP", "200ms"},
          {"K8I_NOTIFY_TIMEOUT", "2s"},  // leases last 2 × 2s + 5s
          {"K8I_NOTIFY_GROUP", "k8i-notification-" + prefix_},
+         {"K8I_HTTP_ADDR", "127.0.0.1:0"},
          {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
          {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
          {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
@@ -407,16 +410,26 @@ TEST_F(NotificationServiceTest, BadChannelsAreRefusedAndSecretsStayHidden) {
            {"cloud metadata", v1::CHANNEL_TYPE_WEBHOOK, "https://169.254.169.254/latest", "channel.url"},
            {"plain http to a public host", v1::CHANNEL_TYPE_SLACK, "http://hooks.slack.com/x", "channel.url"},
            {"no type", v1::CHANNEL_TYPE_UNSPECIFIED, "https://example.com/", "channel.type"},
-           {"PagerDuty without key", v1::CHANNEL_TYPE_PAGERDUTY, "", "channel.routing_key"}}) {
+           {"PagerDuty without key", v1::CHANNEL_TYPE_PAGERDUTY, "", "channel.routing_key"},
+           {"interactive webhook", v1::CHANNEL_TYPE_WEBHOOK, "interactive", "channel.interactive"},
+           {"interactive Slack without its signing secret", v1::CHANNEL_TYPE_SLACK,
+            "interactive", "channel.inbound_secret"}}) {
     v1::CreateChannelRequest req;
     req.set_channel_id("bad");
     req.mutable_channel()->set_type(c.type);
-    req.mutable_channel()->set_url(c.url);
+    if (c.url == "interactive") {
+      req.mutable_channel()->set_url(receiver_.Url("/x"));
+      req.mutable_channel()->set_interactive(true);
+    } else {
+      req.mutable_channel()->set_url(c.url);
+    }
     v1::CreateChannelResponse resp;
     auto ctx = Ctx(admin_);
     const grpc::Status st = stub->CreateChannel(ctx.get(), req, &resp);
     EXPECT_EQ(st.error_code(), grpc::INVALID_ARGUMENT) << c.name;
-    EXPECT_NE(st.error_message().find(""), std::string::npos);
+    const auto violations = grpcx::GetFieldViolations(grpcx::FromGrpcStatus(st));
+    ASSERT_FALSE(violations.empty()) << c.name;
+    EXPECT_EQ(violations[0].field, c.field) << c.name;
   }
   CreateChannel("slack", v1::CHANNEL_TYPE_SLACK, receiver_.Url("/slackT0B0secretpart"));
   v1::ListChannelsResponse list;
@@ -442,6 +455,144 @@ TEST_F(NotificationServiceTest, BadChannelsAreRefusedAndSecretsStayHidden) {
   v1::DeleteChannelResponse deleted;
   ctx = Ctx(admin_);
   EXPECT_EQ(stub->DeleteChannel(ctx.get(), del, &deleted).error_code(), grpc::FAILED_PRECONDITION);
+}
+
+// Both ways: a Slack button and a PagerDuty acknowledgement, each verified against its
+// channel's secret, become IncidentCommands for k8i-correlation on incident-commands.v1 — once,
+// as the person — and a request that does not verify changes nothing.
+TEST_F(NotificationServiceTest, SignedSlackActionsAndPagerDutyWebhooksBecomeCommands) {
+  auto stub = Stub();
+  auto create = [&](const std::string& id, v1::ChannelType type, bool interactive) {
+    v1::CreateChannelRequest req;
+    req.set_channel_id(id);
+    auto* c = req.mutable_channel();
+    c->set_type(type);
+    if (type == v1::CHANNEL_TYPE_PAGERDUTY) {
+      c->set_routing_key("R0UT1NGKEY");
+    } else {
+      c->set_url(receiver_.Url("/slack"));
+    }
+    c->set_interactive(interactive);
+    if (interactive) c->set_inbound_secret(id + "-inbound-secret");
+    v1::CreateChannelResponse resp;
+    auto ctx = Ctx(admin_);
+    const grpc::Status st = stub->CreateChannel(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return resp.channel();
+  };
+  const v1::Channel ops = create("ops", v1::CHANNEL_TYPE_SLACK, true);
+  const v1::Channel pd = create("pd", v1::CHANNEL_TYPE_PAGERDUTY, true);
+  create("quiet", v1::CHANNEL_TYPE_SLACK, false);
+  EXPECT_EQ(ops.inbound_path(), absl::StrCat("/v1/slack/", tenant_, "/ops"));
+  EXPECT_EQ(pd.inbound_path(), absl::StrCat("/v1/pagerduty/", tenant_, "/pd"));
+  EXPECT_TRUE(ops.inbound_secret().empty());  // write-only
+  ASSERT_GT(parts_.inbound_port, 0);
+  httplib::Client http("127.0.0.1", parts_.inbound_port);
+
+  auto slack_body = [](const std::string& action_id, const std::string& incident,
+                       const std::string& ts) {
+    const nlohmann::json payload = {
+        {"type", "block_actions"},
+        {"team", {{"id", "T1"}}},
+        {"user", {{"id", "U1"}, {"username", "alice"}}},
+        {"actions",
+         {{{"action_id", action_id},
+           {"value", "clusters/prod/incidents/" + incident},
+           {"action_ts", ts}}}}};
+    std::string form = "payload=";
+    for (unsigned char c : payload.dump()) {
+      if (std::isalnum(c)) {
+        form.push_back(static_cast<char>(c));
+      } else {
+        static const char* hex = "0123456789ABCDEF";
+        form += {'%', hex[c >> 4], hex[c & 15]};
+      }
+    }
+    return form;
+  };
+  auto post_slack = [&](const std::string& path, const std::string& body,
+                        const std::string& secret, absl::Time at) {
+    const std::string ts = absl::StrCat(absl::ToUnixSeconds(at));
+    httplib::Headers h = {{"X-Slack-Request-Timestamp", ts},
+                          {"X-Slack-Signature", SlackSignature(secret, ts, body)}};
+    auto res = http.Post(path.c_str(), h, body, "application/x-www-form-urlencoded");
+    return res ? res->status : -1;
+  };
+  const std::string ack_a = slack_body("k8i_acknowledge", "inc-a", "1700000000.000100");
+  const std::string slack_path = ops.inbound_path();
+  // Refused, changing nothing: a wrong secret, a replay of an old request, a channel of another
+  // type, of another tenant, or without interactivity, and a malformed body.
+  EXPECT_EQ(post_slack(slack_path, slack_body("k8i_resolve", "inc-x", "1.1"), "wrong-secret-1",
+                       absl::Now()),
+            401);
+  EXPECT_EQ(post_slack(slack_path, slack_body("k8i_resolve", "inc-x", "1.2"),
+                       "ops-inbound-secret", absl::Now() - absl::Minutes(10)),
+            401);
+  EXPECT_EQ(post_slack(absl::StrCat("/v1/pagerduty/", tenant_, "/ops"),
+                       slack_body("k8i_resolve", "inc-x", "1.3"), "ops-inbound-secret", absl::Now()),
+            403);
+  EXPECT_EQ(post_slack(absl::StrCat("/v1/slack/", tenant_, "/quiet"),
+                       slack_body("k8i_resolve", "inc-x", "1.4"), "ops-inbound-secret", absl::Now()),
+            403);
+  EXPECT_EQ(post_slack("/v1/slack/other-tenant/ops", slack_body("k8i_resolve", "inc-x", "1.5"),
+                       "ops-inbound-secret", absl::Now()),
+            404);
+  EXPECT_EQ(post_slack(slack_path, "payload=%7Bnot-json", "ops-inbound-secret", absl::Now()), 400);
+  // Accepted: the click, and Slack's retry of the same request.
+  EXPECT_EQ(post_slack(slack_path, ack_a, "ops-inbound-secret", absl::Now()), 200);
+  EXPECT_EQ(post_slack(slack_path, ack_a, "ops-inbound-secret", absl::Now()), 200);
+
+  auto post_pd = [&](const std::string& event_type, const std::string& key,
+                     const std::string& signature_secret) {
+    const std::string body = nlohmann::json{
+        {"event",
+         {{"id", "EV-" + key + event_type},
+          {"event_type", event_type},
+          {"agent", {{"id", "PX1"}, {"summary", "Bob"}, {"type", "user_reference"}}},
+          {"data", {{"id", "Q1"}, {"type", "incident"}, {"incident_key", key}}}}}}.dump();
+    // During a rotation PagerDuty signs with both secrets: one match is enough.
+    httplib::Headers h = {{"X-PagerDuty-Signature",
+                           absl::StrCat(PagerDutySignature("old-secret-0", body), ",",
+                                        PagerDutySignature(signature_secret, body))}};
+    auto res = http.Post(pd.inbound_path().c_str(), h, body, "application/json");
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(post_pd("incident.resolved", "inc-x", "not-the-secret"), 401);
+  EXPECT_EQ(post_pd("incident.resolved", "inc-b", "pd-inbound-secret"), 200);
+  EXPECT_EQ(post_pd("incident.triggered", "inc-c", "pd-inbound-secret"), 200);  // nothing asked
+  EXPECT_EQ(http.Get(pd.inbound_path().c_str())->status, 405);
+
+  // Exactly the two accepted actions reach the topic, as the people who took them.
+  auto consumer = kafka::Consumer::Create({.bootstrap = std::getenv("K8I_TEST_KAFKA_BOOTSTRAP"),
+                                           .group_id = "reader-" + NewId(),
+                                           .topics = {prefix_ + "incident-commands.v1"}});
+  ASSERT_TRUE(consumer.ok());
+  std::map<std::string, v1::IncidentCommand> commands;
+  int messages = 0;
+  absl::Time last = absl::Now();
+  for (const absl::Time until = absl::Now() + absl::Seconds(60);
+       absl::Now() < until && (messages < 2 || absl::Now() - last < absl::Seconds(2));) {
+    auto msgs = (*consumer)->Poll(100, absl::Milliseconds(200));
+    ASSERT_TRUE(msgs.ok());
+    for (const auto& m : *msgs) {
+      v1::IncidentCommand c;
+      ASSERT_TRUE(c.ParseFromString(m.value));
+      EXPECT_EQ(m.key, absl::StrCat(tenant_, "/", c.incident_id()));
+      commands[c.incident_id()] = c;
+      ++messages;
+      last = absl::Now();
+    }
+  }
+  EXPECT_EQ(messages, 2);
+  ASSERT_EQ(commands.size(), 2u);
+  const v1::IncidentCommand& a = commands["inc-a"];
+  EXPECT_EQ(a.tenant(), tenant_);
+  EXPECT_EQ(a.action(), v1::INCIDENT_ACTION_ACKNOWLEDGE);
+  EXPECT_EQ(a.actor(), "slack:T1/U1 (alice)");
+  EXPECT_EQ(a.comment(), "from slack through channels/ops");
+  const v1::IncidentCommand& b = commands["inc-b"];
+  EXPECT_EQ(b.action(), v1::INCIDENT_ACTION_RESOLVE);
+  EXPECT_EQ(b.actor(), "pagerduty:PX1 (Bob)");
 }
 
 TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {

@@ -2,7 +2,11 @@
 
 #include "libs/common/status_macros.h"
 #include "libs/crypto/keyring.h"
+#include "libs/grpcx/tls_config.h"
+#include "libs/kit/outbox.h"
+#include "libs/metrics/http_server.h"
 #include "services/notification/dispatcher.h"
+#include "services/notification/inbound_endpoint.h"
 #include "services/notification/notification_service.h"
 #include "services/notification/sender/http_sender.h"
 #include "services/notification/store/pg_store.h"
@@ -54,6 +58,34 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                            tx.commit();
                            return absl::OkStatus();
                          });
+  auto* outbox = s.Own(std::make_unique<kit::OutboxPublisher>(
+      kit::OutboxOptions{.schema = kSchema,
+                         .timeout = cfg.common.delivery_timeout,
+                         .name = "notification-commands"},
+      s.producer(), s.registry()));
+  p.publish_commands = s.AddJob({.name = "publish-incident-commands",
+                                 .interval = absl::Seconds(5),
+                                 .timeout = absl::Minutes(1)},
+                                [outbox](kit::JobRun& run) { return outbox->Run(run); });
+  if (!cfg.inbound_addr.empty()) {
+    kit::LeaderJob* publish = p.publish_commands;
+    auto* inbound = s.Own(std::make_unique<InboundEndpoint>(
+        p.store, &s.pool(), s.Topic("incident-commands.v1"), &s.clock(), s.registry(),
+        [publish] { publish->Wake(); }));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<metrics::HttpServer> server,
+        metrics::HttpServer::Start(
+            cfg.inbound_addr, [inbound](const metrics::HttpRequest& r) { return inbound->Handle(r); },
+            {.tls = grpcx::MetricsTls(cfg.common.tls),
+             .what = "notification inbound",
+             .body_limit = 256 << 10,
+             .max_connections = 256}));
+    p.inbound_port = server->port();
+    // Stopped when the service drains (and in any case before the endpoint it calls, being
+    // owned after it).
+    auto* holder = s.Own(std::make_unique<std::unique_ptr<metrics::HttpServer>>(std::move(server)));
+    s.OnDrain([holder] { holder->reset(); });
+  }
   dispatcher->Start();
   s.OnDrain([dispatcher] { dispatcher->Stop(); });
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -29,6 +31,7 @@
 #include "libs/common/ids.h"
 #include "libs/testing/process.h"
 #include "libs/testing/stack.h"
+#include "services/notification/core/signing.h"
 
 namespace k8i {
 namespace {
@@ -218,10 +221,16 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   httplib::Server receiver;
   absl::Mutex posts_mu;
   std::vector<std::string> posts;
+  std::vector<std::string> slack_posts;
   receiver.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
     absl::MutexLock l(&posts_mu);
     if (!req.get_header_value("webhook-signature").empty()) posts.push_back(req.body);
     res.status = 204;
+  });
+  receiver.Post("/slack", [&](const httplib::Request& req, httplib::Response& res) {
+    absl::MutexLock l(&posts_mu);
+    slack_posts.push_back(req.body);
+    res.status = 200;
   });
   const int receiver_port = receiver.bind_to_any_port("127.0.0.1");
   std::thread receiver_thread([&] { receiver.listen_after_bind(); });
@@ -232,7 +241,8 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   // stop() reaches the accept loop only once it runs.
   ASSERT_TRUE(Eventually(absl::Seconds(10), [&] { return receiver.is_running(); }));
   const int notification_port = testing::FreeTcpPort();
-  auto notify_env = ServiceEnv(notification_port, testing::FreeTcpPort(), testing::FreeTcpPort());
+  const int inbound_port = testing::FreeTcpPort();
+  auto notify_env = ServiceEnv(notification_port, inbound_port, testing::FreeTcpPort());
   notify_env.push_back("K8I_KEYRING_FILE=" + keyring);
   notify_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
   notify_env.push_back("K8I_NOTIFY_ALLOW_CIDRS=127.0.0.0/8");
@@ -247,8 +257,18 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
           notification_port),
       "signing secret"))
       << last_cli_;
+  // A Slack channel whose buttons come back (the app's signing secret is the inbound secret).
+  const std::string slack_secret = NewId();
+  const std::string slack_created = Cli(
+      absl::StrCat("channels create e2e-slack --type slack --interactive --inbound-secret ",
+                   slack_secret, " --url http://127.0.0.1:", receiver_port, "/slack"),
+      notification_port);
+  const size_t inbound_at = slack_created.find("/v1/slack/");
+  ASSERT_NE(inbound_at, std::string::npos) << slack_created;
+  const std::string slack_path(absl::StripAsciiWhitespace(slack_created.substr(inbound_at)));
   EXPECT_TRUE(absl::StrContains(
-      Cli("routes create everything --channel e2e-hook --default", notification_port),
+      Cli("routes create everything --channel e2e-hook --channel e2e-slack --default",
+          notification_port),
       "routes/everything created"))
       << last_cli_;
 
@@ -352,6 +372,65 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   EXPECT_TRUE(Eventually(absl::Seconds(10), [&] {
     return absl::StrContains(Cli("deliveries --state delivered", notification_port), "e2e-hook");
   })) << last_cli_;
+  // Both ways: someone clicks Acknowledge in Slack. A forged click is refused; the signed one
+  // acknowledges the incident in correlation as that person, and Slack hears back.
+  httplib::Client inbound("127.0.0.1", inbound_port);
+  auto click = [&](const std::string& incident, const std::string& secret, int n) {
+    const std::string payload =
+        absl::StrCat(R"({"type":"block_actions","team":{"id":"T0E2E"},)",
+                     R"("user":{"id":"U0E2E","username":"e2e-oncall"},"actions":[)",
+                     R"({"action_id":"k8i_acknowledge","value":")", incident,
+                     R"(","action_ts":"1700000000.)", n, R"("}]})");
+    const std::string body = "payload=" + absl::StrReplaceAll(payload, {{"%", "%25"},
+                                                                        {"&", "%26"},
+                                                                        {"+", "%2B"},
+                                                                        {"=", "%3D"}});
+    const std::string ts = absl::StrCat(absl::ToUnixSeconds(absl::Now()));
+    auto res = inbound.Post(slack_path.c_str(),
+                            {{"X-Slack-Request-Timestamp", ts},
+                             {"X-Slack-Signature", notification::SlackSignature(secret, ts, body)}},
+                            body, "application/x-www-form-urlencoded");
+    return res ? res->status : -1;
+  };
+  std::set<std::string> clicked;
+  int clicks = 0;
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    std::vector<std::string> open;
+    {
+      absl::MutexLock l(&posts_mu);
+      for (const auto& p : slack_posts) {
+        const size_t at = p.find(R"("action_id":"k8i_acknowledge")");
+        if (at == std::string::npos) continue;
+        const size_t v = p.find(R"("value":")", at);
+        if (v == std::string::npos) continue;
+        const size_t start = v + 9;
+        open.push_back(p.substr(start, p.find('"', start) - start));
+      }
+    }
+    // The newest first: it is the likeliest to be open still.
+    for (auto it = open.rbegin(); it != open.rend(); ++it) {
+      if (!clicked.insert(*it).second) continue;
+      EXPECT_EQ(click(*it, "not-the-secret", ++clicks), 401);
+      EXPECT_EQ(click(*it, slack_secret, ++clicks), 200);
+    }
+    return absl::StrContains(Cli("incidents --cluster e2e --state acknowledged", correlation_port),
+                             "acknowledged");
+  })) << last_cli_;
+  std::string acked;
+  for (const auto& name : clicked) {
+    if (absl::StrContains(Cli("incident " + name, correlation_port),
+                          "slack:T0E2E/U0E2E (e2e-oncall)")) {
+      acked = name;
+    }
+  }
+  EXPECT_FALSE(acked.empty()) << "no incident was acknowledged as the Slack user";
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    absl::MutexLock l(&posts_mu);
+    for (const auto& p : slack_posts) {
+      if (absl::StrContains(p, "ACKNOWLEDGED") || absl::StrContains(p, "Acknowledged")) return true;
+    }
+    return false;
+  })) << "Slack did not hear about the acknowledgement";
     // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);

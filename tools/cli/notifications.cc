@@ -81,11 +81,13 @@ absl::StatusOr<v1::MuteWindow> ParseMuteWindow(const std::string& text) {
 }
 
 std::string FormatChannels(const std::vector<v1::Channel>& channels) {
-  std::vector<std::vector<std::string>> rows = {{"CHANNEL", "TYPE", "TARGET", "RATE", "CREATED"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"CHANNEL", "TYPE", "TARGET", "RATE", "INBOUND", "CREATED"}};
   for (const auto& c : channels) {
     rows.push_back({c.id(), EnumName(v1::ChannelType_Name(c.type()), "CHANNEL_TYPE_"),
                     c.secret_hint(),
                     c.rate_per_second() > 0 ? absl::StrCat(c.rate_per_second(), "/s") : "default",
+                    c.inbound_path().empty() ? "-" : c.inbound_path(),
                     FormatTime(c.create_time())});
   }
   return FormatTable(rows);
@@ -136,7 +138,13 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
   channel_create_->add_option("--routing-key", routing_key_, "PagerDuty integration key; stored encrypted");
   channel_create_->add_option("--display-name", display_name_, "display name");
   channel_create_->add_option("--rate", rate_, "messages per second (default: the type's)");
-  channel_create_->add_flag("--interactive", interactive_, "Slack: Acknowledge / Resolve buttons");
+  channel_create_->add_flag("--interactive", interactive_,
+                            "take acknowledgements back: Slack buttons, PagerDuty webhooks");
+  inbound_secret_ = Env("K8I_INBOUND_SECRET");
+  channel_create_->add_option("--inbound-secret", inbound_secret_,
+                              "with --interactive: the Slack app's signing secret or the PagerDuty "
+                              "webhook subscription's secret (env K8I_INBOUND_SECRET); stored "
+                              "encrypted");
   channel_delete_ = channels_->add_subcommand("delete", "delete a channel no route uses (admin)");
   channel_test_ = channels_->add_subcommand("test", "send a test message now (operator)");
   channel_rotate_ = channels_->add_subcommand(
@@ -218,9 +226,17 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
     c->set_display_name(display_name_);
     c->set_rate_per_second(rate_);
     c->set_interactive(interactive_);
+    if (interactive_) c->set_inbound_secret(inbound_secret_);
     v1::CreateChannelResponse resp;
     if (auto st = session.Call(&Stub::CreateChannel, req, &resp); !st.ok()) return Error(st);
     std::cout << resp.channel().name() << " created (" << resp.channel().secret_hint() << ")\n";
+    if (!resp.channel().inbound_path().empty()) {
+      std::cout << "point the "
+                << (type_ == "slack" ? "Slack app's interactivity request URL"
+                                     : "PagerDuty webhook subscription")
+                << " at https://<k8i-notification inbound address>"
+                << resp.channel().inbound_path() << "\n";
+    }
     if (!resp.signing_secret().empty()) {
       std::cout << "signing secret (shown once; verify webhook-signature with it): "
                 << resp.signing_secret() << "\n";

@@ -39,7 +39,8 @@ class NotificationCommands {
   CLI::App* route_create_ = nullptr;
   CLI::App* route_delete_ = nullptr;
   CLI::App* deliveries_ = nullptr;
-  std::string api_key_, id_, type_, url_, routing_key_, display_name_, min_severity_, state_,
+  std::string api_key_, id_, type_, url_, routing_key_, inbound_secret_, display_name_,
+      min_severity_, state_,
       incident_, output_ = "table";
   std::vector<std::string> channel_ids_, clusters_, namespaces_, kinds_, mutes_;
   double rate_ = 0;

@@ -33,9 +33,15 @@ TEST(NotificationTablesTest, ChannelsRoutesDeliveries) {
   c.set_type(v1::CHANNEL_TYPE_PAGERDUTY);
   c.set_secret_hint("…2345");
   c.mutable_create_time()->set_seconds(1'800'000'000);
-  EXPECT_EQ(FormatChannels({c}),
-            "CHANNEL   TYPE        TARGET   RATE      CREATED\n"
-            "oncall    pagerduty   …2345    default   2027-01-15T08:00:00Z\n");
+  v1::Channel s = c;
+  s.set_id("ops");
+  s.set_type(v1::CHANNEL_TYPE_SLACK);
+  s.set_interactive(true);
+  s.set_inbound_path("/v1/slack/acme/ops");
+  EXPECT_EQ(FormatChannels({c, s}),
+            "CHANNEL   TYPE        TARGET   RATE      INBOUND              CREATED\n"
+            "oncall    pagerduty   …2345    default   -                    2027-01-15T08:00:00Z\n"
+            "ops       slack       …2345    default   /v1/slack/acme/ops   2027-01-15T08:00:00Z\n");
   v1::Route r;
   r.set_id("pages");
   r.set_min_severity(v1::SEVERITY_CRITICAL);

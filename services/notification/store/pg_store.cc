@@ -4,6 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/crypto/envelope.h"
+#include "libs/kit/outbox.h"
+#include "services/notification/config.h"
 #include "nlohmann/json.hpp"
 
 namespace k8i::notification {
@@ -23,6 +25,15 @@ std::string Aad(const std::string& tenant, const std::string& id) {
 void SetTime(int64_t us, google::protobuf::Timestamp* t) {
   t->set_seconds(us / 1'000'000);
   t->set_nanos(static_cast<int32_t>(us % 1'000'000) * 1000);
+}
+
+// Where an interactive channel takes actions back (inbound_endpoint.h).
+void SetInboundPath(const std::string& tenant, v1::Channel& c) {
+  if (!c.interactive()) return;
+  const char* source = c.type() == v1::CHANNEL_TYPE_SLACK       ? "slack"
+                       : c.type() == v1::CHANNEL_TYPE_PAGERDUTY ? "pagerduty"
+                                                                : nullptr;
+  if (source != nullptr) c.set_inbound_path(absl::StrCat("/v1/", source, "/", tenant, "/", c.id()));
 }
 
 v1::Channel ChannelFromRow(const pqxx::row& r) {
@@ -86,7 +97,8 @@ absl::StatusOr<std::string> PgNotificationStore::Seal(const std::string& tenant,
   if (keyring_ == nullptr) return absl::FailedPreconditionError(kNoKeyring);
   json keys = json::array();
   for (const auto& k : secrets.signing_keys) keys.push_back(absl::Base64Escape(k));
-  const json plain = {{"url", secrets.url}, {"routing_key", secrets.routing_key}, {"signing_keys", keys}};
+  json plain = {{"url", secrets.url}, {"routing_key", secrets.routing_key}, {"signing_keys", keys}};
+  if (!secrets.inbound_secret.empty()) plain["inbound_secret"] = secrets.inbound_secret;
   return crypto::Seal(*keyring_, plain.dump(), Aad(tenant, id));
 }
 
@@ -132,6 +144,7 @@ absl::StatusOr<std::vector<v1::Channel>> PgNotificationStore::ListChannels(const
                                                      "tenant_id = $1 ORDER BY id"),
                                         tenant)) {
       out.push_back(ChannelFromRow(r));
+      SetInboundPath(tenant, out.back());
     }
     return absl::OkStatus();
   });
@@ -150,6 +163,7 @@ absl::StatusOr<ChannelRecord> PgNotificationStore::GetChannel(const std::string&
                                         tenant, id)) {
       rec.emplace();
       rec->channel = ChannelFromRow(r);
+      SetInboundPath(tenant, rec->channel);
       const pqxx::binarystring b(r["secret"]);
       sealed.assign(reinterpret_cast<const char*>(b.data()), b.size());
     }
@@ -164,6 +178,7 @@ absl::StatusOr<ChannelRecord> PgNotificationStore::GetChannel(const std::string&
   if (!j.is_object()) return absl::DataLossError("channel secrets do not parse");
   rec->secrets.url = j.value("url", "");
   rec->secrets.routing_key = j.value("routing_key", "");
+  rec->secrets.inbound_secret = j.value("inbound_secret", "");
   for (const auto& k : j.value("signing_keys", json::array())) {
     std::string raw;
     if (k.is_string() && absl::Base64Unescape(k.get<std::string>(), &raw)) {
@@ -326,6 +341,10 @@ int64_t PgNotificationStore::Prune(pqxx::work& tx, absl::Time before, absl::Time
       "DELETE FROM notification.processed_messages WHERE processed_at < "
       "to_timestamp($1::double precision / 1e6)",
       absl::ToUnixMicros(dedup_before));
+  tx.exec_params(
+      "DELETE FROM notification.inbound_actions WHERE received_at < "
+      "to_timestamp($1::double precision / 1e6)",
+      absl::ToUnixMicros(before));
   return r.affected_rows();
 }
 
@@ -395,6 +414,41 @@ absl::StatusOr<std::vector<v1::Delivery>> PgNotificationStore::ListDeliveries(
   });
   if (!s.ok()) return s;
   return out;
+}
+
+int PgNotificationStore::RecordInbound(pqxx::work& tx, const std::string& tenant,
+                                       const std::string& channel, const std::string& source,
+                                       const std::vector<InboundAction>& actions, absl::Time now,
+                                       const std::string& topic) {
+  int recorded = 0;
+  for (const InboundAction& a : actions) {
+    const pqxx::result r = tx.exec_params(
+        "INSERT INTO notification.inbound_actions (tenant_id, event_id, channel_id, source, "
+        "action, incident_id, actor, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+        "to_timestamp($8::double precision / 1e6)) "
+        "ON CONFLICT DO NOTHING",
+        tenant, a.event_id, channel, source, static_cast<int>(a.action), a.incident_id, a.actor,
+        absl::ToUnixMicros(now));
+    if (r.affected_rows() == 0) continue;  // a redelivered request
+    ++recorded;
+    v1::IncidentCommand cmd;
+    cmd.set_tenant(tenant);
+    cmd.set_incident_id(a.incident_id);
+    cmd.set_action(a.action);
+    cmd.set_actor(a.actor);
+    cmd.set_comment(absl::StrCat("from ", source, " through channels/", channel));
+    SetTime(absl::ToUnixMicros(now), cmd.mutable_time());
+    kit::OutboxMessage m;
+    m.topic = topic;
+    m.key = absl::StrCat(tenant, "/", a.incident_id);
+    cmd.SerializeToString(&m.value);
+    m.event = {.id = a.event_id,
+               .source = absl::StrCat("/k8i-notification/", tenant, "/channels/", channel),
+               .type = "dev.k8intel.incident-commands.v1",
+               .time = now};
+    kit::Enqueue(tx, kSchema, m);
+  }
+  return recorded;
 }
 
 }  // namespace k8i::notification

@@ -14,6 +14,7 @@
 #include "libs/crypto/keyring.h"
 #include "libs/pg/pool.h"
 #include "services/notification/core/delivery_policy.h"
+#include "services/notification/core/inbound.h"
 #include "services/notification/core/routes.h"
 
 namespace k8i::notification {
@@ -23,6 +24,8 @@ struct ChannelSecrets {
   std::string url;
   std::string routing_key;
   std::vector<std::string> signing_keys;  // raw HMAC keys, current first
+  // What inbound requests are signed with (Slack signing secret, PagerDuty webhook secret).
+  std::string inbound_secret;
 };
 
 struct ChannelRecord {
@@ -82,8 +85,16 @@ class PgNotificationStore {
   // NextDue: when the earliest pending delivery is due (nullopt when none).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
-  // Prune deletes finished deliveries (and their attempts) last updated before `before`, and
-  // processed-message records older than `dedup_before`. Returns the deliveries deleted.
+  // RecordInbound records the actions of one verified inbound request (in `tx`) and enqueues
+  // an IncidentCommand on `topic` (k8i.incident-commands.v1) for each one not recorded
+  // before. Returns how many were new.
+  static int RecordInbound(pqxx::work& tx, const std::string& tenant, const std::string& channel,
+                           const std::string& source, const std::vector<InboundAction>& actions,
+                           absl::Time now, const std::string& topic);
+
+  // Prune deletes finished deliveries (and their attempts) last updated before `before`,
+  // inbound actions received before `before`, and processed-message records older than
+  // `dedup_before`. Returns the deliveries deleted.
   static int64_t Prune(pqxx::work& tx, absl::Time before, absl::Time dedup_before);
 
   struct DeliveryFilter {

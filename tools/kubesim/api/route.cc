@@ -10,9 +10,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/common/url.h"
 
 namespace k8i::kubesim {
 namespace {
+
+std::optional<std::string> Decode(absl::string_view s) {
+  return PercentDecode(std::string_view(s.data(), s.size()));
+}
 
 using Json = nlohmann::json;
 constexpr char kPromText[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -36,15 +41,15 @@ Target ParseTarget(absl::string_view target) {
   const size_t q = target.find('?');
   const absl::string_view path = target.substr(0, q);
   for (absl::string_view seg : absl::StrSplit(path, '/', absl::SkipEmpty())) {
-    auto decoded = PercentDecode(seg);
+    auto decoded = Decode(seg);
     if (!decoded) t.ok = false;
     t.segments.push_back(decoded.value_or(""));
   }
   if (q != absl::string_view::npos) {
     for (absl::string_view kv : absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
       const size_t eq = kv.find('=');
-      auto key = PercentDecode(kv.substr(0, eq));
-      auto value = PercentDecode(eq == absl::string_view::npos ? "" : kv.substr(eq + 1));
+      auto key = Decode(kv.substr(0, eq));
+      auto value = Decode(eq == absl::string_view::npos ? "" : kv.substr(eq + 1));
       if (!key || !value) {
         t.ok = false;
         continue;
@@ -199,29 +204,6 @@ Routed Resource(const ClusterView& c, absl::string_view group_version,
 }
 
 }  // namespace
-
-std::optional<std::string> PercentDecode(absl::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%') {
-      int v = 0;
-      if (i + 2 >= s.size()) return std::nullopt;
-      const std::string hex(s.substr(i + 1, 2));
-      if (!absl::ascii_isxdigit(hex[0]) || !absl::ascii_isxdigit(hex[1]) ||
-          !absl::SimpleHexAtoi(hex, &v)) {
-        return std::nullopt;
-      }
-      out.push_back(static_cast<char>(v));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
 
 Routed RouteApi(absl::string_view target, absl::string_view authorization, absl::string_view token,
                 const Clusters& clusters) {

@@ -42,7 +42,4 @@ Routed RouteApi(absl::string_view target, absl::string_view authorization, absl:
 // RouteKubelet answers "/metrics" (every node) and "/nodes/<node>/metrics", and "/healthz".
 Routed RouteKubelet(absl::string_view target, const Clusters& clusters);
 
-// PercentDecode decodes %XX escapes and '+' in a query value; nullopt when malformed.
-std::optional<std::string> PercentDecode(absl::string_view s);
-
 }  // namespace k8i::kubesim

@@ -116,13 +116,5 @@ TEST(RouteTest, KubeletPaths) {
   EXPECT_EQ(RouteKubelet("/api/v1/pods", clusters).reply.status, 404);
 }
 
-TEST(RouteTest, PercentDecode) {
-  EXPECT_EQ(PercentDecode("a%2Fb+c"), "a/b c");
-  EXPECT_EQ(PercentDecode("%7e"), "~");
-  EXPECT_FALSE(PercentDecode("%"));
-  EXPECT_FALSE(PercentDecode("%4"));
-  EXPECT_FALSE(PercentDecode("%g0"));
-}
-
 }  // namespace
 }  // namespace k8i::kubesim
