@@ -10,7 +10,7 @@ namespace {
 
 namespace v1 = ::k8intel::v1;
 
-const char* Outcome(v1::DeliveryState s) {
+const char* OutcomeName(v1::DeliveryState s) {
   switch (s) {
     case v1::DELIVERY_STATE_DELIVERED:
       return "delivered";
@@ -59,6 +59,11 @@ void Dispatcher::Start() {
     absl::MutexLock l(&mu_);
     stopping_ = false;
   }
+  {
+    absl::MutexLock l(&record_mu_);
+    recorder_stopping_ = false;
+  }
+  recorder_ = std::thread([this] { RecordLoop(); });
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
@@ -69,6 +74,56 @@ void Dispatcher::Stop() {
   }
   for (auto& t : threads_) t.join();
   threads_.clear();
+  // The workers are done: the recorder writes what they left, then ends.
+  {
+    absl::MutexLock l(&record_mu_);
+    recorder_stopping_ = true;
+  }
+  if (recorder_.joinable()) recorder_.join();
+}
+
+void Dispatcher::Record(Outcome o) {
+  absl::MutexLock l(&record_mu_);
+  outcomes_queue_.push_back(std::move(o));
+}
+
+void Dispatcher::RecordLoop() {
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(record_mu_) {
+    return !outcomes_queue_.empty() || recorder_stopping_;
+  };
+  absl::Duration backoff = absl::Milliseconds(50);
+  for (;;) {
+    std::vector<Outcome> batch;
+    bool stopping = false;
+    {
+      absl::MutexLock l(&record_mu_);
+      record_mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(1));
+      stopping = recorder_stopping_;
+      const size_t n = std::min(outcomes_queue_.size(), kMaxRecordBatch);
+      batch.assign(std::make_move_iterator(outcomes_queue_.begin()),
+                   std::make_move_iterator(outcomes_queue_.begin() + static_cast<long>(n)));
+      outcomes_queue_.erase(outcomes_queue_.begin(), outcomes_queue_.begin() + static_cast<long>(n));
+    }
+    if (batch.empty()) {
+      if (stopping) return;
+      continue;
+    }
+    if (absl::Status s = store_->FinishAll(batch); !s.ok()) {
+      // Kept, in order, for the next round; the leases hold the deliveries meanwhile. A
+      // stopping recorder gives up after its last try: the leases expire and the deliveries
+      // are attempted again (the receiver may then see one twice, with the same id).
+      Logger("notification")->warn("recording {} delivery outcomes: {}", batch.size(), s.ToString());
+      if (stopping) return;
+      absl::MutexLock l(&record_mu_);
+      outcomes_queue_.insert(outcomes_queue_.begin(), std::make_move_iterator(batch.begin()),
+                             std::make_move_iterator(batch.end()));
+      record_mu_.AwaitWithTimeout(absl::Condition(&recorder_stopping_), backoff);
+      backoff = std::min(backoff * 2, absl::Seconds(5));
+      continue;
+    }
+    backoff = absl::Milliseconds(50);
+    Wake();  // the next change of those incidents may be due now
+  }
 }
 
 bool Dispatcher::Ready(WaitState* w) { return w->d->wakes_ != w->seen || w->d->stopping_; }
@@ -92,7 +147,7 @@ void Dispatcher::Loop() {
       for (const Claimed& c : *claimed) {
         // Start an attempt only if it can end inside the lease; give the rest back.
         if (clock_->Now() + options_.attempt_timeout + absl::Seconds(1) > leased + options_.lease) {
-          (void)store_->Postpone(c.id, clock_->Now());
+          Record({.id = c.id, .next_at = clock_->Now()});
           continue;
         }
         Attempt(c);
@@ -168,13 +223,15 @@ void Dispatcher::Attempt(const Claimed& c) {
   const absl::Time now = clock_->Now();
   auto ch = Channel(c.tenant, c.channel_id);
   if (absl::IsNotFound(ch.status())) {
-    (void)store_->Finish(c.id, false, 0, {}, "the channel was deleted", absl::ZeroDuration(),
-                         v1::DELIVERY_STATE_FAILED, now);
+    Record({.id = c.id,
+            .reason = "the channel was deleted",
+            .state = v1::DELIVERY_STATE_FAILED,
+            .next_at = now});
     return;
   }
   if (!ch.ok()) {
     Logger("notification")->warn("channel {}: {}", c.channel_id, ch.status().ToString());
-    (void)store_->Postpone(c.id, now + absl::Seconds(5));
+    Record({.id = c.id, .next_at = now + absl::Seconds(5)});
     return;
   }
   const std::string endpoint = absl::StrCat(c.tenant, "/", c.channel_id);
@@ -190,8 +247,8 @@ void Dispatcher::Attempt(const Claimed& c) {
     // attempt's Record gives back — it must not be claimed by a delivery that then waits.
     if (!bucket->second.TryTake(now, &when) || !breaker.Allow(now, &when)) wait = true;
   }
-  if (wait) {  // the database round trip outside the workers' shared lock
-    (void)store_->Postpone(c.id, when);
+  if (wait) {
+    Record({.id = c.id, .next_at = when});
     return;
   }
   const std::string key = absl::StrCat(c.event.incident().id(), ".", c.event.change().sequence());
@@ -224,12 +281,15 @@ void Dispatcher::Attempt(const Claimed& c) {
     case Next::kRetry:
       break;
   }
-  outcomes_.WithLabels({Outcome(state)}).Inc();
-  if (auto s = store_->Finish(c.id, true, n, result.attempt, d.reason, result.took, state,
-                              clock_->Now() + d.wait);
-      !s.ok()) {
-    Logger("notification")->warn("recording delivery {}: {}", c.id, s.ToString());
-  }
+  outcomes_.WithLabels({OutcomeName(state)}).Inc();
+  Record({.id = c.id,
+          .attempted = true,
+          .attempt_number = n,
+          .result = result.attempt,
+          .reason = d.reason,
+          .took = result.took,
+          .state = state,
+          .next_at = clock_->Now() + d.wait});
 }
 
 const google::protobuf::Message& IncidentEventHandler::Prototype() const {

@@ -9,7 +9,10 @@
 //                         channel, post them (HttpSender), and record the attempt and the next
 //                         step (core/delivery_policy): delivered, retried later, failed, or
 //                         dead-lettered. A per-channel token bucket and circuit breaker postpone
-//                         a delivery instead of attempting it. A worker that dies mid-attempt
+//                         a delivery instead of attempting it. One recorder thread writes the
+//                         workers' outcomes together, one transaction per round (a few ms
+//                         apart under load): the cost of recording is shared, not paid per
+//                         delivery. A worker that dies mid-attempt
 //                         leaves a lease that expires: the delivery is attempted again (a
 //                         receiver may then see it twice; webhook-id and PagerDuty's dedup_key
 //                         stay the same so it can tell).
@@ -72,6 +75,10 @@ class Dispatcher {
  private:
   void Loop();
   void Attempt(const Claimed& c);
+  // Record queues an outcome for the recorder; RecordLoop writes them (FinishAll) until Stop.
+  void Record(Outcome o);
+  void RecordLoop();
+  static constexpr size_t kMaxRecordBatch = 500;
   struct WaitState {
     const Dispatcher* d;
     int64_t seen;
@@ -96,6 +103,10 @@ class Dispatcher {
   std::map<std::string, CachedChannel> channels_ ABSL_GUARDED_BY(mu_);
   absl::StatusOr<ChannelRecord> Channel(const std::string& tenant, const std::string& id);
   std::vector<std::thread> threads_;
+  absl::Mutex record_mu_;
+  std::vector<Outcome> outcomes_queue_ ABSL_GUARDED_BY(record_mu_);
+  bool recorder_stopping_ ABSL_GUARDED_BY(record_mu_) = false;
+  std::thread recorder_;
 };
 
 class IncidentEventHandler final : public kit::Handler {

@@ -62,6 +62,9 @@ class Receiver {
       res.status = status;
       res.set_content("{}", "application/json");
     });
+    // The sender keeps connections open; stopping waits for idle ones this long.
+    server_.set_keep_alive_timeout(1);
+    server_.set_read_timeout(1, 0);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // Until the accept loop runs, stop() would not reach it (and the destructor would hang).

@@ -1,5 +1,8 @@
 #include "services/notification/sender/http_sender.h"
 
+#include <atomic>
+#include <map>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -68,9 +71,34 @@ size_t OnHeader(char* data, size_t size, size_t n, void* userp) {
   return size * n;
 }
 
+// Handle returns this thread's curl handle for the sender `sender_id`, reset to no options.
+// Keeping it keeps its connections: a channel's next message reuses the open (TLS) connection
+// instead of a new handshake. A connection was checked against the sender's target policy
+// when it opened (OpenSocket) and curl reuses it only for the same scheme, host and port; a
+// handle is never shared between senders (their policies may differ) or threads.
+CURL* Handle(uint64_t sender_id) {
+  struct Handles {
+    std::map<uint64_t, CURL*> by_sender;
+    ~Handles() {
+      for (auto& [id, h] : by_sender) curl_easy_cleanup(h);
+    }
+  };
+  thread_local Handles handles;
+  CURL*& h = handles.by_sender[sender_id];
+  if (h == nullptr) {
+    h = curl_easy_init();
+  } else {
+    curl_easy_reset(h);
+  }
+  return h;
+}
+
+std::atomic<uint64_t> next_sender_id{1};
+
 }  // namespace
 
-HttpSender::HttpSender(HttpSenderOptions options) : options_(std::move(options)) {
+HttpSender::HttpSender(HttpSenderOptions options)
+    : options_(std::move(options)), id_(next_sender_id.fetch_add(1)) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
@@ -87,7 +115,7 @@ HttpResult HttpSender::Post(const HttpRequest& req) const {
   CallState st;
   st.options = &options_;
   st.https = url->scheme == "https";
-  CURL* h = curl_easy_init();
+  CURL* h = Handle(id_);
   if (h == nullptr) {
     out.attempt.error = "curl_easy_init failed";
     return out;
@@ -128,7 +156,9 @@ HttpResult HttpSender::Post(const HttpRequest& req) const {
   const CURLcode rc = curl_easy_perform(h);
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
+  // The handle outlives the call: nothing of this call may stay set on it.
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(h, CURLOPT_RESOLVE, nullptr);
   curl_slist_free_all(headers);
   curl_slist_free_all(resolve);
 

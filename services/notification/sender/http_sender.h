@@ -7,6 +7,8 @@
 // (one curl handle per call).
 #pragma once
 
+#include <cstdint>
+
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,10 +47,12 @@ struct HttpSenderOptions {
 class HttpSender {
  public:
   explicit HttpSender(HttpSenderOptions options);
+  // Post is thread-safe; each thread keeps its own connections to the targets it posted to.
   HttpResult Post(const HttpRequest& request) const;
 
  private:
   const HttpSenderOptions options_;
+  const uint64_t id_;  // keys the threads' connection caches
 };
 
 }  // namespace k8i::notification

@@ -24,6 +24,10 @@ class Receiver {
       res.set_content("{\"status\":\"success\"}", "application/json");
     });
     server_.Post("/fail", [](const httplib::Request&, httplib::Response& res) { res.status = 500; });
+    // Says which client port (so which connection) the request came on.
+    server_.Post("/peer", [](const httplib::Request& req, httplib::Response& res) {
+      res.set_content(std::to_string(req.remote_port), "text/plain");
+    });
     server_.Post("/busy", [](const httplib::Request&, httplib::Response& res) {
       res.status = 429;
       res.set_header("Retry-After", "3");
@@ -36,6 +40,9 @@ class Receiver {
       release_slow_.WaitForNotificationWithTimeout(absl::Seconds(30));
       res.set_content("late", "text/plain");
     });
+    // The sender keeps connections open; stopping waits for idle ones this long.
+    server_.set_keep_alive_timeout(1);
+    server_.set_read_timeout(1, 0);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // Until the accept loop runs, stop() would not reach it (and the destructor would hang).
@@ -113,6 +120,27 @@ TEST(HttpSenderTest, TargetsAreCheckedBeforeAndAfterResolution) {
   EXPECT_TRUE(sneaky.refused) << sneaky.attempt.error;
   EXPECT_NE(sneaky.attempt.error.find("loopback"), std::string::npos) << sneaky.attempt.error;
   EXPECT_TRUE(r.last_body_.empty());  // nothing reached the receiver
+}
+
+TEST(HttpSenderTest, ConnectionsAreReusedButNeverAcrossSenders) {
+  Receiver r;
+  HttpSender s(Loopback());
+  const HttpResult first = s.Post({r.Url("/peer"), {}, "{}"});
+  const HttpResult second = s.Post({r.Url("/peer"), {}, "{}"});
+  ASSERT_EQ(first.attempt.status, 200) << first.attempt.error;
+  ASSERT_EQ(second.attempt.status, 200) << second.attempt.error;
+  EXPECT_EQ(first.body, second.body) << "the second post opened a new connection";
+  // The same thread, a sender whose policy refuses loopback: the open connection must not
+  // carry its post past the check.
+  HttpSender strict({});
+  EXPECT_TRUE(strict.Post({r.Url("/peer"), {}, "{}"}).refused);
+  HttpSenderOptions o;
+  o.resolve = {absl::StrCat("hooks.example.test:", r.port(), ":127.0.0.1")};
+  HttpSender rebinding(o);
+  const HttpResult sneaky =
+      rebinding.Post({absl::StrCat("http://hooks.example.test:", r.port(), "/peer"), {}, "{}"});
+  EXPECT_TRUE(sneaky.refused) << sneaky.attempt.error;
+  EXPECT_EQ(sneaky.attempt.status, 0);
 }
 
 }  // namespace

@@ -302,32 +302,33 @@ absl::StatusOr<std::vector<Claimed>> PgNotificationStore::Claim(int limit, absl:
   return out;
 }
 
-absl::Status PgNotificationStore::Finish(int64_t id, bool attempted, int attempt_number,
-                                         const AttemptResult& result, const std::string& reason,
-                                         absl::Duration took, v1::DeliveryState state,
-                                         absl::Time next_at) {
+absl::Status PgNotificationStore::FinishAll(const std::vector<Outcome>& outcomes) {
+  if (outcomes.empty()) return absl::OkStatus();
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    if (attempted) {
-      tx.exec_params(
-          "INSERT INTO notification.attempts (delivery_id, n, at, status, reason, duration_ms) "
-          "VALUES ($1, $2, now(), $3, $4, $5) ON CONFLICT DO NOTHING",
-          id, attempt_number, result.status, reason, absl::ToInt64Milliseconds(took));
+    // Two statements for the lot: the attempts, then the deliveries' new states.
+    std::string attempts, updates;
+    for (const Outcome& o : outcomes) {
+      if (o.attempted) {
+        absl::StrAppend(&attempts, attempts.empty() ? "" : ", ", "(", o.id, ", ",
+                        o.attempt_number, ", ", o.result.status, ", ", tx.quote(o.reason), ", ",
+                        absl::ToInt64Milliseconds(o.took), ")");
+      }
+      absl::StrAppend(&updates, updates.empty() ? "" : ", ", "(", o.id, "::bigint, ",
+                      static_cast<int>(o.state), "::smallint, ", o.attempted ? 1 : 0, ", ",
+                      absl::ToUnixMicros(o.next_at), "::bigint)");
     }
-    tx.exec_params(
-        "UPDATE notification.deliveries SET state = $2, attempts = attempts + $3, "
-        "next_attempt_at = to_timestamp($4::double precision / 1e6), lease_until = NULL, "
-        "update_time = now() WHERE id = $1",
-        id, static_cast<int>(state), attempted ? 1 : 0, absl::ToUnixMicros(next_at));
-    return absl::OkStatus();
-  });
-}
-
-absl::Status PgNotificationStore::Postpone(int64_t id, absl::Time next_at) {
-  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
-    tx.exec_params(
-        "UPDATE notification.deliveries SET next_attempt_at = to_timestamp($2::double precision "
-        "/ 1e6), lease_until = NULL WHERE id = $1",
-        id, absl::ToUnixMicros(next_at));
+    if (!attempts.empty()) {
+      tx.exec(absl::StrCat(
+          "INSERT INTO notification.attempts (delivery_id, n, at, status, reason, duration_ms) "
+          "SELECT v.id, v.n, now(), v.status, v.reason, v.ms FROM (VALUES ",
+          attempts, ") AS v(id, n, status, reason, ms) ON CONFLICT DO NOTHING"));
+    }
+    tx.exec(absl::StrCat(
+        "UPDATE notification.deliveries d SET state = v.state, attempts = d.attempts + v.inc, "
+        "next_attempt_at = to_timestamp(v.next_us::double precision / 1e6), lease_until = NULL, "
+        "update_time = CASE WHEN v.inc = 1 OR v.state <> 1 THEN now() ELSE d.update_time END "
+        "FROM (VALUES ",
+        updates, ") AS v(id, state, inc, next_us) WHERE d.id = v.id"));
     return absl::OkStatus();
   });
 }

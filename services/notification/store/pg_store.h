@@ -33,6 +33,19 @@ struct ChannelRecord {
   ChannelSecrets secrets;
 };
 
+// What became of one leased delivery: an attempt (when `attempted`) and its next state, or —
+// without an attempt — a new time to be due (rate limit, open circuit, unreadable channel).
+struct Outcome {
+  int64_t id = 0;
+  bool attempted = false;
+  int attempt_number = 0;
+  AttemptResult result;
+  std::string reason;
+  absl::Duration took;
+  k8intel::v1::DeliveryState state = k8intel::v1::DELIVERY_STATE_PENDING;
+  absl::Time next_at;
+};
+
 // A due delivery leased to a worker.
 struct Claimed {
   int64_t id = 0;
@@ -75,13 +88,9 @@ class PgNotificationStore {
   // Claim leases up to `limit` due pending deliveries (each the earliest pending change of its
   // incident for its channel) for `lease`.
   absl::StatusOr<std::vector<Claimed>> Claim(int limit, absl::Duration lease);
-  // Finish records an attempt (when `attempted`) and the delivery's next state, releasing the
-  // lease. `next_at` is when a pending delivery is due again.
-  absl::Status Finish(int64_t id, bool attempted, int attempt_number, const AttemptResult& result,
-                      const std::string& reason, absl::Duration took,
-                      k8intel::v1::DeliveryState state, absl::Time next_at);
-  // Postpone releases the lease without an attempt (rate limit, open circuit).
-  absl::Status Postpone(int64_t id, absl::Time next_at);
+  // FinishAll records outcomes in one transaction (the attempts, and each delivery's next
+  // state, releasing its lease; `next_at` is when a pending delivery is due again).
+  absl::Status FinishAll(const std::vector<Outcome>& outcomes);
   // NextDue: when the earliest pending delivery is due (nullopt when none).
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
