@@ -1,6 +1,9 @@
 #include "services/notification/notification_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
+#include "google/protobuf/util/field_mask_util.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -42,6 +45,65 @@ std::string Hint(const std::string& url, const std::string& key) {
   return absl::StrCat("…", tail);
 }
 
+// CheckChannel validates a channel as it would be stored (its secrets in the input-only fields)
+// and copies the secrets into `secrets` (signing keys left as they are).
+void CheckChannel(const v1::Channel& ch, const TargetPolicy& targets, ChannelSecrets* secrets,
+                  std::vector<FieldViolation>* v) {
+  switch (ch.type()) {
+    case v1::CHANNEL_TYPE_PAGERDUTY:
+      if (ch.routing_key().empty() || ch.routing_key().size() > 64) {
+        v->push_back({"channel.routing_key", "required: the integration key (at most 64 characters)"});
+      }
+      secrets->routing_key = ch.routing_key();
+      break;
+    case v1::CHANNEL_TYPE_SLACK:
+    case v1::CHANNEL_TYPE_TEAMS:
+    case v1::CHANNEL_TYPE_WEBHOOK:
+      if (auto u = CheckUrl(ch.url(), targets); !u.ok()) {
+        v->push_back({"channel.url", std::string(u.status().message())});
+      }
+      secrets->url = ch.url();
+      break;
+    default:
+      v->push_back({"channel.type", "required: PAGERDUTY, SLACK, TEAMS or WEBHOOK"});
+  }
+  if (ch.rate_per_second() < 0 || ch.rate_per_second() > 1000) {
+    v->push_back({"channel.rate_per_second", "between 0 (the type's default) and 1000"});
+  }
+  if (ch.display_name().size() > 200) v->push_back({"channel.display_name", "at most 200 characters"});
+  if (ch.interactive()) {
+    if (ch.type() != v1::CHANNEL_TYPE_SLACK && ch.type() != v1::CHANNEL_TYPE_PAGERDUTY) {
+      v->push_back({"channel.interactive", "only Slack and PagerDuty channels take actions back"});
+    }
+    if (ch.inbound_secret().size() < 8 || ch.inbound_secret().size() > 256) {
+      v->push_back({"channel.inbound_secret",
+                   "required with interactive: the Slack app's signing secret or the PagerDuty "
+                   "webhook subscription's secret (8-256 characters)"});
+    }
+  } else if (!ch.inbound_secret().empty()) {
+    v->push_back({"channel.inbound_secret", "only with interactive"});
+  }
+  secrets->inbound_secret = ch.inbound_secret();
+}
+
+// A route store error as the API answers it: a set that would not validate is the request's
+// fault.
+grpc::Status RouteError(const absl::Status& s) {
+  if (absl::IsInvalidArgument(s)) {
+    return grpcx::ToGrpcStatus(
+        grpcx::InvalidArgumentWithViolations("invalid route", {{"route", std::string(s.message())}}));
+  }
+  return grpcx::ToGrpcStatus(s);
+}
+
+// The channel as listed: its secrets cleared, a hint of them kept.
+void Conceal(v1::Channel& ch, const ChannelSecrets& secrets) {
+  ch.set_secret_hint(Hint(secrets.url, secrets.routing_key));
+  ch.clear_url();
+  ch.clear_routing_key();
+  ch.clear_inbound_secret();
+}
+
 }  // namespace
 
 const auth::Policy& NotificationPolicy() {
@@ -56,9 +118,11 @@ const auth::Policy& NotificationPolicy() {
         .Allow(svc + "ListDeliveries", auth::Role::kViewer)
         .Allow(svc + "TestChannel", auth::Role::kOperator)
         .Allow(svc + "CreateChannel", auth::Role::kAdmin)
+        .Allow(svc + "UpdateChannel", auth::Role::kAdmin)
         .Allow(svc + "DeleteChannel", auth::Role::kAdmin)
         .Allow(svc + "RotateSigningSecret", auth::Role::kAdmin)
         .Allow(svc + "CreateRoute", auth::Role::kAdmin)
+        .Allow(svc + "UpdateRoute", auth::Role::kAdmin)
         .Allow(svc + "DeleteRoute", auth::Role::kAdmin);
     return policy;
   }();
@@ -73,41 +137,7 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
   if (!ValidId(req->channel_id())) v.push_back({"channel_id", kIdRule});
   v1::Channel ch = req->channel();
   ChannelSecrets secrets;
-  switch (ch.type()) {
-    case v1::CHANNEL_TYPE_PAGERDUTY:
-      if (ch.routing_key().empty() || ch.routing_key().size() > 64) {
-        v.push_back({"channel.routing_key", "required: the integration key (at most 64 characters)"});
-      }
-      secrets.routing_key = ch.routing_key();
-      break;
-    case v1::CHANNEL_TYPE_SLACK:
-    case v1::CHANNEL_TYPE_TEAMS:
-    case v1::CHANNEL_TYPE_WEBHOOK:
-      if (auto u = CheckUrl(ch.url(), *targets_); !u.ok()) {
-        v.push_back({"channel.url", std::string(u.status().message())});
-      }
-      secrets.url = ch.url();
-      break;
-    default:
-      v.push_back({"channel.type", "required: PAGERDUTY, SLACK, TEAMS or WEBHOOK"});
-  }
-  if (ch.rate_per_second() < 0 || ch.rate_per_second() > 1000) {
-    v.push_back({"channel.rate_per_second", "between 0 (the type's default) and 1000"});
-  }
-  if (ch.display_name().size() > 200) v.push_back({"channel.display_name", "at most 200 characters"});
-  if (ch.interactive()) {
-    if (ch.type() != v1::CHANNEL_TYPE_SLACK && ch.type() != v1::CHANNEL_TYPE_PAGERDUTY) {
-      v.push_back({"channel.interactive", "only Slack and PagerDuty channels take actions back"});
-    }
-    if (ch.inbound_secret().size() < 8 || ch.inbound_secret().size() > 256) {
-      v.push_back({"channel.inbound_secret",
-                   "required with interactive: the Slack app's signing secret or the PagerDuty "
-                   "webhook subscription's secret (8-256 characters)"});
-    }
-  } else if (!ch.inbound_secret().empty()) {
-    v.push_back({"channel.inbound_secret", "only with interactive"});
-  }
-  secrets.inbound_secret = ch.inbound_secret();
+  CheckChannel(ch, *targets_, &secrets, &v);
   if (!v.empty()) {
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid channel", v));
   }
@@ -118,10 +148,7 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
   }
   ch.set_id(req->channel_id());
   ch.set_name("channels/" + ch.id());
-  ch.set_secret_hint(Hint(secrets.url, secrets.routing_key));
-  ch.clear_url();
-  ch.clear_routing_key();
-  ch.clear_inbound_secret();
+  Conceal(ch, secrets);
   if (auto s = store_->CreateChannel(principal.tenant, ch, secrets); !s.ok()) {
     return grpcx::ToGrpcStatus(s);
   }
@@ -129,6 +156,65 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
   if (!stored.ok()) return grpcx::ToGrpcStatus(stored.status());
   *resp->mutable_channel() = stored->channel;
   resp->set_signing_secret(signing_secret);
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationServiceImpl::UpdateChannel(grpc::ServerContext* ctx,
+                                                    const v1::UpdateChannelRequest* req,
+                                                    v1::UpdateChannelResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  auto id = IdOf(req->channel().name(), "channels");
+  if (!id.ok()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+        "invalid channel name", {{"channel.name", "must be channels/{id}"}}));
+  }
+  if (req->update_mask().paths().empty()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+        "nothing to change", {{"update_mask", "name the fields to change"}}));
+  }
+  auto current = store_->GetChannel(principal.tenant, *id);
+  if (!current.ok()) return grpcx::ToGrpcStatus(current.status());
+  // The channel as it would be, secrets in their input fields, then validated like a new one.
+  v1::Channel ch = current->channel;
+  ch.set_url(current->secrets.url);
+  ch.set_routing_key(current->secrets.routing_key);
+  ch.set_inbound_secret(current->secrets.inbound_secret);
+  const v1::Channel& in = req->channel();
+  for (const std::string& path : req->update_mask().paths()) {
+    if (path == "display_name") {
+      ch.set_display_name(in.display_name());
+    } else if (path == "url") {
+      ch.set_url(in.url());
+    } else if (path == "routing_key") {
+      ch.set_routing_key(in.routing_key());
+    } else if (path == "rate_per_second") {
+      ch.set_rate_per_second(in.rate_per_second());
+    } else if (path == "interactive") {
+      ch.set_interactive(in.interactive());
+      if (!in.interactive()) ch.clear_inbound_secret();
+    } else if (path == "inbound_secret") {
+      ch.set_inbound_secret(in.inbound_secret());
+    } else {
+      return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+          "invalid update_mask",
+          {{"update_mask", absl::StrCat("\"", path, "\" cannot be changed (display_name, url, "
+                                        "routing_key, rate_per_second, interactive, "
+                                        "inbound_secret can)")}}));
+    }
+  }
+  ChannelSecrets secrets = current->secrets;
+  std::vector<FieldViolation> v;
+  CheckChannel(ch, *targets_, &secrets, &v);
+  if (!v.empty()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid channel", v));
+  }
+  Conceal(ch, secrets);
+  if (auto s = store_->UpdateChannel(principal.tenant, ch, secrets); !s.ok()) {
+    return grpcx::ToGrpcStatus(s);
+  }
+  auto stored = store_->GetChannel(principal.tenant, *id);
+  if (!stored.ok()) return grpcx::ToGrpcStatus(stored.status());
+  *resp->mutable_channel() = stored->channel;
   return grpc::Status::OK;
 }
 
@@ -218,13 +304,48 @@ grpc::Status NotificationServiceImpl::CreateRoute(grpc::ServerContext* ctx,
   v1::Route r = req->route();
   r.set_id(req->route_id());
   r.set_name("routes/" + r.id());
-  if (auto s = store_->CreateRoute(principal.tenant, r); !s.ok()) {
-    if (absl::IsInvalidArgument(s)) {
-      return grpcx::ToGrpcStatus(
-          grpcx::InvalidArgumentWithViolations("invalid route", {{"route", std::string(s.message())}}));
-    }
-    return grpcx::ToGrpcStatus(s);
+  if (auto s = store_->PutRoute(principal.tenant, r, false); !s.ok()) return RouteError(s);
+  *resp->mutable_route() = r;
+  return grpc::Status::OK;
+}
+
+grpc::Status NotificationServiceImpl::UpdateRoute(grpc::ServerContext* ctx,
+                                                  const v1::UpdateRouteRequest* req,
+                                                  v1::UpdateRouteResponse* resp) {
+  K8I_AUTHORIZE(principal, ctx);
+  auto id = IdOf(req->route().name(), "routes");
+  if (!id.ok()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+        "invalid route name", {{"route.name", "must be routes/{id}"}}));
   }
+  v1::Route r;
+  if (req->update_mask().paths().empty()) {
+    r = req->route();
+  } else {
+    auto list = store_->ListRoutes(principal.tenant);
+    if (!list.ok()) return grpcx::ToGrpcStatus(list.status());
+    auto it = std::find_if(list->begin(), list->end(), [&](const v1::Route& x) { return x.id() == *id; });
+    if (it == list->end()) return grpcx::ToGrpcStatus(absl::NotFoundError(absl::StrCat("routes/", *id, " not found")));
+    for (const std::string& path : req->update_mask().paths()) {
+      if (path == "name" || path == "id" ||
+          v1::Route::descriptor()->FindFieldByName(path) == nullptr) {
+        return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+            "invalid update_mask", {{"update_mask", absl::StrCat("\"", path, "\" is not a field a route may change")}}));
+      }
+    }
+    r = *it;
+    // Repeated fields named in the mask are replaced, not appended to.
+    google::protobuf::util::FieldMaskUtil::MergeOptions merge;
+    merge.set_replace_repeated_fields(true);
+    google::protobuf::util::FieldMaskUtil::MergeMessageTo(req->route(), req->update_mask(), merge, &r);
+  }
+  if (r.channels().empty()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
+        "invalid route", {{"route.channels", "at least one channel id"}}));
+  }
+  r.set_id(*id);
+  r.set_name("routes/" + *id);
+  if (auto s = store_->PutRoute(principal.tenant, r, true); !s.ok()) return RouteError(s);
   *resp->mutable_route() = r;
   return grpc::Status::OK;
 }

@@ -27,6 +27,8 @@ class NotificationServiceImpl final : public k8intel::v1::NotificationService::S
                              k8intel::v1::CreateChannelResponse* resp) override;
   grpc::Status ListChannels(grpc::ServerContext* ctx, const k8intel::v1::ListChannelsRequest* req,
                             k8intel::v1::ListChannelsResponse* resp) override;
+  grpc::Status UpdateChannel(grpc::ServerContext* ctx, const k8intel::v1::UpdateChannelRequest* req,
+                             k8intel::v1::UpdateChannelResponse* resp) override;
   grpc::Status DeleteChannel(grpc::ServerContext* ctx, const k8intel::v1::DeleteChannelRequest* req,
                              k8intel::v1::DeleteChannelResponse* resp) override;
   grpc::Status RotateSigningSecret(grpc::ServerContext* ctx,
@@ -38,6 +40,8 @@ class NotificationServiceImpl final : public k8intel::v1::NotificationService::S
                            k8intel::v1::CreateRouteResponse* resp) override;
   grpc::Status ListRoutes(grpc::ServerContext* ctx, const k8intel::v1::ListRoutesRequest* req,
                           k8intel::v1::ListRoutesResponse* resp) override;
+  grpc::Status UpdateRoute(grpc::ServerContext* ctx, const k8intel::v1::UpdateRouteRequest* req,
+                           k8intel::v1::UpdateRouteResponse* resp) override;
   grpc::Status DeleteRoute(grpc::ServerContext* ctx, const k8intel::v1::DeleteRouteRequest* req,
                            k8intel::v1::DeleteRouteResponse* resp) override;
   grpc::Status ListDeliveries(grpc::ServerContext* ctx,

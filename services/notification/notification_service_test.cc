@@ -598,6 +598,77 @@ TEST_F(NotificationServiceTest, SignedSlackActionsAndPagerDutyWebhooksBecomeComm
   EXPECT_EQ(b.actor(), "pagerduty:PX1 (Bob)");
 }
 
+// Channels and routes change in place: the workers post to a channel's new URL within the
+// cache's 5 s, a route's matchers change what it takes, and bad updates change nothing.
+TEST_F(NotificationServiceTest, ChannelsAndRoutesUpdateInPlace) {
+  CreateChannel("hook", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/before"));
+  CreateRoute("everything", {"hook"}, true);
+  auto stub = Stub();
+  auto update_channel = [&](const std::string& key, v1::Channel ch, std::vector<std::string> paths,
+                            v1::UpdateChannelResponse* resp) {
+    v1::UpdateChannelRequest req;
+    *req.mutable_channel() = std::move(ch);
+    for (auto& p : paths) req.mutable_update_mask()->add_paths(p);
+    auto ctx = Ctx(key);
+    return stub->UpdateChannel(ctx.get(), req, resp);
+  };
+  v1::Channel change;
+  change.set_name("channels/hook");
+  change.set_url(receiver_.Url("/after"));
+  change.set_display_name("audit sink");
+  v1::UpdateChannelResponse updated;
+  // Refused: an unsafe URL, an immutable field, no mask, an unknown channel.
+  v1::Channel unsafe = change;
+  unsafe.set_url("https://169.254.169.254/x");
+  EXPECT_EQ(update_channel(admin_, unsafe, {"url"}, &updated).error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(update_channel(admin_, change, {"type"}, &updated).error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_EQ(update_channel(admin_, change, {}, &updated).error_code(), grpc::INVALID_ARGUMENT);
+  v1::Channel unknown = change;
+  unknown.set_name("channels/nope");
+  EXPECT_EQ(update_channel(admin_, unknown, {"url"}, &updated).error_code(), grpc::NOT_FOUND);
+  const grpc::Status st = update_channel(admin_, change, {"url", "display_name"}, &updated);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(updated.channel().display_name(), "audit sink");
+  EXPECT_EQ(updated.channel().secret_hint(), "127.0.0.1 …fter");
+  EXPECT_TRUE(updated.channel().url().empty());
+  EXPECT_EQ(updated.channel().type(), v1::CHANNEL_TYPE_WEBHOOK);
+
+  // Once the workers' cached copy has expired, deliveries go to the new URL, still signed.
+  int seq = 0;
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (receiver_.Requests("/after").empty() && absl::Now() < until) {
+    Publish("inc-upd", ++seq, v1::INCIDENT_CHANGE_TYPE_UPDATED);
+    WaitDeliveries([&](const auto& r) {
+      return Count(r, v1::DELIVERY_STATE_DELIVERED) >= seq;
+    });
+  }
+  ASSERT_FALSE(receiver_.Requests("/after").empty());
+  EXPECT_FALSE(receiver_.Requests("/after")[0].headers["webhook-signature"].empty());
+
+  // A route changes in place; one naming an unknown channel is refused and changes nothing.
+  v1::UpdateRouteRequest rr;
+  rr.mutable_route()->set_name("routes/everything");
+  rr.mutable_route()->add_clusters("staging");
+  rr.mutable_route()->add_channels("no-such-channel");
+  rr.mutable_update_mask()->add_paths("clusters");
+  rr.mutable_update_mask()->add_paths("channels");
+  v1::UpdateRouteResponse route;
+  auto ctx = Ctx(admin_);
+  EXPECT_EQ(stub->UpdateRoute(ctx.get(), rr, &route).error_code(), grpc::INVALID_ARGUMENT);
+  rr.mutable_update_mask()->clear_paths();
+  rr.mutable_update_mask()->add_paths("clusters");
+  ctx = Ctx(admin_);
+  ASSERT_TRUE(stub->UpdateRoute(ctx.get(), rr, &route).ok());
+  EXPECT_EQ(route.route().clusters_size(), 1);
+  EXPECT_TRUE(route.route().is_default());
+  EXPECT_EQ(route.route().channels_size(), 1);  // untouched
+  v1::ListRoutesResponse routes;
+  ctx = Ctx(viewer_);
+  ASSERT_TRUE(stub->ListRoutes(ctx.get(), {}, &routes).ok());
+  ASSERT_EQ(routes.routes_size(), 1);
+  EXPECT_EQ(routes.routes(0).clusters(0), "staging");
+}
+
 TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
   const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       "k8intel.v1.NotificationService");
@@ -637,6 +708,15 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
          v1::RotateSigningSecretResponse resp;
          return stub->RotateSigningSecret(c, r, &resp);
        }},
+      {"UpdateChannel", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::UpdateChannelRequest r;
+         r.mutable_channel()->set_name("channels/base");
+         r.mutable_channel()->set_display_name("renamed by the matrix");
+         r.mutable_update_mask()->add_paths("display_name");
+         v1::UpdateChannelResponse resp;
+         return stub->UpdateChannel(c, r, &resp);
+       }},
       {"DeleteChannel", auth::Role::kAdmin,
        [&](grpc::ClientContext* c) {
          v1::DeleteChannelRequest r;
@@ -658,6 +738,15 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
          auto st = stub->ListRoutes(c, {}, &resp);
          if (st.ok() && resp.routes_size() == 0) return grpc::Status(grpc::NOT_FOUND, "empty");
          return st;
+       }},
+      {"UpdateRoute", auth::Role::kAdmin,
+       [&](grpc::ClientContext* c) {
+         v1::UpdateRouteRequest r;
+         r.mutable_route()->set_name("routes/base-route");
+         r.mutable_route()->set_position(7);
+         r.mutable_update_mask()->add_paths("position");
+         v1::UpdateRouteResponse resp;
+         return stub->UpdateRoute(c, r, &resp);
        }},
       {"DeleteRoute", auth::Role::kAdmin,
        [&](grpc::ClientContext* c) {
@@ -688,7 +777,8 @@ TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {
                                    {admin_, auth::Role::kAdmin}},
                                   [&](const std::string& key) { return Ctx(key); });
   // The stranger (an admin of another tenant) sees and reaches nothing of this tenant's.
-  for (const char* method : {"ListChannels", "ListRoutes", "ListDeliveries", "TestChannel"}) {
+  for (const char* method : {"ListChannels", "ListRoutes", "ListDeliveries", "TestChannel",
+                             "UpdateChannel", "UpdateRoute"}) {
     for (const auto& row : rows) {
       if (row.method != method) continue;
       auto ctx = Ctx(stranger_);

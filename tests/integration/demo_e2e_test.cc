@@ -267,9 +267,17 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   ASSERT_NE(inbound_at, std::string::npos) << slack_created;
   const std::string slack_path(absl::StripAsciiWhitespace(slack_created.substr(inbound_at)));
   EXPECT_TRUE(absl::StrContains(
-      Cli("routes create everything --channel e2e-hook --channel e2e-slack --default",
-          notification_port),
+      Cli("routes create everything --channel e2e-hook --default", notification_port),
       "routes/everything created"))
+      << last_cli_;
+  // Changed in place: the route now also sends to Slack; the hook's pacing is raised.
+  EXPECT_TRUE(absl::StrContains(
+      Cli("routes update everything --channel e2e-hook --channel e2e-slack --default",
+          notification_port),
+      "routes/everything updated"))
+      << last_cli_;
+  EXPECT_TRUE(absl::StrContains(Cli("channels update e2e-hook --rate 50", notification_port),
+                                "channels/e2e-hook updated"))
       << last_cli_;
 
   // The simulated cluster, 3x accelerated: the 90 s story plays in 30 s.

@@ -154,19 +154,35 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
   for (CLI::App* c : {channel_delete_, channel_test_, channel_rotate_}) {
     c->add_option("id", id_, "channel id or channels/{id}")->required();
   }
-  routes_ = app.add_subcommand("routes", "notification routes (list; create, delete)");
+  channel_update_ = channels_->add_subcommand(
+      "update", "change a channel's URL, key, name, rate or interactivity (admin)");
+  channel_update_->add_option("id", id_, "channel id or channels/{id}")->required();
+  channel_update_->add_option("--url", url_, "new webhook URL; stored encrypted");
+  channel_update_->add_option("--routing-key", routing_key_, "new PagerDuty integration key");
+  channel_update_->add_option("--display-name", display_name_, "display name");
+  channel_update_->add_option("--rate", rate_, "messages per second (0: the type's default)");
+  channel_update_->add_option("--interactive", interactive_text_, "take actions back: true or false")
+      ->check(CLI::IsMember({"true", "false"}));
+  channel_update_->add_option("--inbound-secret", inbound_secret_,
+                              "new inbound signing secret (env K8I_INBOUND_SECRET is not read "
+                              "here: give it to change it)");
+  routes_ = app.add_subcommand("routes", "notification routes (list; create, update, delete)");
   route_create_ = routes_->add_subcommand("create", "add a route (admin)");
-  route_create_->add_option("id", id_, "route id ([a-z0-9-])")->required();
-  route_create_->add_option("--channel", channel_ids_, "channel id (repeatable)")->required();
-  route_create_->add_option("--position", position_, "order among routes (lower first)");
-  route_create_->add_option("--min-severity", min_severity_, "info, warning or critical")
-      ->check(CLI::IsMember({"info", "warning", "critical"}));
-  route_create_->add_option("--cluster", clusters_, "only these clusters (repeatable)");
-  route_create_->add_option("--namespace", namespaces_, "only these namespaces (repeatable)");
-  route_create_->add_option("--kind", kinds_, "only incidents about these kinds (repeatable)");
-  route_create_->add_option("--mute", mutes_, "mute window, e.g. \"mon-fri 22:00-06:00\" (UTC)");
-  route_create_->add_flag("--default", is_default_, "takes what no other route takes");
-  route_create_->add_flag("--continue", continue_, "later routes may take the change too");
+  route_update_ = routes_->add_subcommand(
+      "update", "replace a route with the one these flags describe (admin)");
+  for (CLI::App* c : {route_create_, route_update_}) {
+    c->add_option("id", id_, "route id ([a-z0-9-]) or routes/{id}")->required();
+    c->add_option("--channel", channel_ids_, "channel id (repeatable)")->required();
+    c->add_option("--position", position_, "order among routes (lower first)");
+    c->add_option("--min-severity", min_severity_, "info, warning or critical")
+        ->check(CLI::IsMember({"info", "warning", "critical"}));
+    c->add_option("--cluster", clusters_, "only these clusters (repeatable)");
+    c->add_option("--namespace", namespaces_, "only these namespaces (repeatable)");
+    c->add_option("--kind", kinds_, "only incidents about these kinds (repeatable)");
+    c->add_option("--mute", mutes_, "mute window, e.g. \"mon-fri 22:00-06:00\" (UTC)");
+    c->add_flag("--default", is_default_, "takes what no other route takes");
+    c->add_flag("--continue", continue_, "later routes may take the change too");
+  }
   route_delete_ = routes_->add_subcommand("delete", "delete a route (admin)");
   route_delete_->add_option("id", id_, "route id or routes/{id}")->required();
   deliveries_ = app.add_subcommand("deliveries", "the delivery log, newest first");
@@ -179,8 +195,9 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
   for (CLI::App* c : {channels_, routes_, deliveries_}) {
     c->add_option("-o,--output", output_, "table or json")->check(CLI::IsMember({"table", "json"}));
   }
-  for (CLI::App* c : {channels_, channel_create_, channel_delete_, channel_test_, channel_rotate_,
-                      routes_, route_create_, route_delete_, deliveries_}) {
+  for (CLI::App* c : {channels_, channel_create_, channel_update_, channel_delete_, channel_test_,
+                      channel_rotate_, routes_, route_create_, route_update_, route_delete_,
+                      deliveries_}) {
     c->add_option("--api-key", api_key_, "API key (env K8I_API_KEY)");
   }
 }
@@ -189,7 +206,7 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
   if (!*channels_ && !*routes_ && !*deliveries_) return -1;
   if (api_key_.empty()) return Usage("no API key: set K8I_API_KEY (eval \"$(tools/dev env)\")");
   v1::CreateRouteRequest route_req;
-  if (*route_create_) {
+  if (*route_create_ || *route_update_) {
     auto* r = route_req.mutable_route();
     for (const auto& m : mutes_) {
       auto w = ParseMuteWindow(m);
@@ -243,6 +260,24 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
     }
     return 0;
   }
+  if (*channel_update_) {
+    v1::UpdateChannelRequest req;
+    auto* c = req.mutable_channel();
+    c->set_name(WithPrefix(id_, "channels"));
+    auto* mask = req.mutable_update_mask();
+    const auto given = [&](const char* flag) { return channel_update_->count(flag) > 0; };
+    if (given("--url")) c->set_url(url_), mask->add_paths("url");
+    if (given("--routing-key")) c->set_routing_key(routing_key_), mask->add_paths("routing_key");
+    if (given("--display-name")) c->set_display_name(display_name_), mask->add_paths("display_name");
+    if (given("--rate")) c->set_rate_per_second(rate_), mask->add_paths("rate_per_second");
+    if (given("--interactive")) c->set_interactive(interactive_text_ == "true"), mask->add_paths("interactive");
+    if (given("--inbound-secret")) c->set_inbound_secret(inbound_secret_), mask->add_paths("inbound_secret");
+    if (mask->paths().empty()) return Usage("nothing to change: give --url, --routing-key, --display-name, --rate, --interactive or --inbound-secret");
+    v1::UpdateChannelResponse resp;
+    if (auto st = session.Call(&Stub::UpdateChannel, req, &resp); !st.ok()) return Error(st);
+    std::cout << resp.channel().name() << " updated (" << resp.channel().secret_hint() << ")\n";
+    return 0;
+  }
   if (*channel_rotate_) {
     v1::RotateSigningSecretRequest req;
     req.set_name(WithPrefix(id_, "channels"));
@@ -290,6 +325,15 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
     v1::CreateRouteResponse resp;
     if (auto st = session.Call(&Stub::CreateRoute, route_req, &resp); !st.ok()) return Error(st);
     std::cout << resp.route().name() << " created\n";
+    return 0;
+  }
+  if (*route_update_) {
+    v1::UpdateRouteRequest req;
+    *req.mutable_route() = route_req.route();
+    req.mutable_route()->set_name(WithPrefix(id_, "routes"));
+    v1::UpdateRouteResponse resp;
+    if (auto st = session.Call(&Stub::UpdateRoute, req, &resp); !st.ok()) return Error(st);
+    std::cout << resp.route().name() << " updated\n";
     return 0;
   }
   if (*route_delete_) {

@@ -32,15 +32,17 @@ class NotificationCommands {
  private:
   CLI::App* channels_ = nullptr;
   CLI::App* channel_create_ = nullptr;
+  CLI::App* channel_update_ = nullptr;
   CLI::App* channel_delete_ = nullptr;
   CLI::App* channel_test_ = nullptr;
   CLI::App* channel_rotate_ = nullptr;
   CLI::App* routes_ = nullptr;
   CLI::App* route_create_ = nullptr;
+  CLI::App* route_update_ = nullptr;
   CLI::App* route_delete_ = nullptr;
   CLI::App* deliveries_ = nullptr;
   std::string api_key_, id_, type_, url_, routing_key_, inbound_secret_, display_name_,
-      min_severity_, state_,
+      min_severity_, state_, interactive_text_,
       incident_, output_ = "table";
   std::vector<std::string> channel_ids_, clusters_, namespaces_, kinds_, mutes_;
   double rate_ = 0;

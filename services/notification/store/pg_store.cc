@@ -135,6 +135,22 @@ absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const
   return absl::OkStatus();
 }
 
+absl::Status PgNotificationStore::UpdateChannel(const std::string& tenant, const v1::Channel& ch,
+                                                const ChannelSecrets& secrets) {
+  auto sealed = Seal(tenant, ch.id(), secrets);
+  if (!sealed.ok()) return sealed.status();
+  const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
+  return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    const pqxx::result r = tx.exec_params(
+        "UPDATE notification.channels SET display_name = $3, settings = $4::jsonb, "
+        "secret_hint = $5, secret = $6 WHERE tenant_id = $1 AND id = $2",
+        tenant, ch.id(), ch.display_name(), settings.dump(), ch.secret_hint(),
+        pqxx::binarystring(sealed->data(), sealed->size()));
+    if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", ch.id(), " not found"));
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<std::vector<v1::Channel>> PgNotificationStore::ListChannels(const std::string& tenant) {
   std::vector<v1::Channel> out;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
@@ -215,16 +231,23 @@ absl::StatusOr<std::vector<v1::Route>> PgNotificationStore::ListRoutes(const std
   return out;
 }
 
-absl::Status PgNotificationStore::CreateRoute(const std::string& tenant, const v1::Route& route) {
+absl::Status PgNotificationStore::PutRoute(const std::string& tenant, const v1::Route& route,
+                                           bool replace) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     // One writer of a tenant's routes at a time: the set is validated as a whole.
     tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "notification-routes/" + tenant);
     std::vector<v1::Route> all = ReadRoutes(tx, tenant);
     std::vector<Route> core;
+    bool found = false;
     for (const auto& r : all) {
-      if (r.id() == route.id()) return absl::AlreadyExistsError(absl::StrCat("route ", r.id(), " exists"));
+      if (r.id() == route.id()) {
+        if (!replace) return absl::AlreadyExistsError(absl::StrCat("route ", r.id(), " exists"));
+        found = true;
+        continue;
+      }
       core.push_back(ToCore(r));
     }
+    if (replace && !found) return absl::NotFoundError(absl::StrCat("routes/", route.id(), " not found"));
     core.push_back(ToCore(route));
     if (absl::Status v = ValidateRoutes(core); !v.ok()) return v;
     for (const auto& c : route.channels()) {
@@ -236,7 +259,8 @@ absl::Status PgNotificationStore::CreateRoute(const std::string& tenant, const v
     }
     const std::string body = route.SerializeAsString();
     tx.exec_params(
-        "INSERT INTO notification.routes (tenant_id, id, position, body) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO notification.routes (tenant_id, id, position, body) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (tenant_id, id) DO UPDATE SET position = EXCLUDED.position, body = EXCLUDED.body",
         tenant, route.id(), route.position(), pqxx::binarystring(body.data(), body.size()));
     return absl::OkStatus();
   });

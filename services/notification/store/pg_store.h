@@ -65,6 +65,9 @@ class PgNotificationStore {
                              const ChannelSecrets& secrets);
   absl::StatusOr<std::vector<k8intel::v1::Channel>> ListChannels(const std::string& tenant);
   absl::StatusOr<ChannelRecord> GetChannel(const std::string& tenant, const std::string& id);
+  // UpdateChannel rewrites a channel's settings and sealed secrets (its type stays).
+  absl::Status UpdateChannel(const std::string& tenant, const k8intel::v1::Channel& channel,
+                             const ChannelSecrets& secrets);
   // FailedPrecondition while a route sends to it.
   absl::Status DeleteChannel(const std::string& tenant, const std::string& id);
   // UpdateSecrets re-seals a channel's secrets (NotFound for an unknown channel).
@@ -73,9 +76,10 @@ class PgNotificationStore {
 
   // The routes, in position order (as protos and as the routing core's Routes).
   absl::StatusOr<std::vector<k8intel::v1::Route>> ListRoutes(const std::string& tenant);
-  // InvalidArgument when the route set with it would not validate (ValidateRoutes) or it names
-  // an unknown channel; AlreadyExists for a taken id.
-  absl::Status CreateRoute(const std::string& tenant, const k8intel::v1::Route& route);
+  // PutRoute creates (or, with `replace`, replaces) a route. InvalidArgument when the route set
+  // with it would not validate (ValidateRoutes) or it names an unknown channel; AlreadyExists
+  // for a taken id when creating, NotFound for an unknown one when replacing.
+  absl::Status PutRoute(const std::string& tenant, const k8intel::v1::Route& route, bool replace);
   absl::Status DeleteRoute(const std::string& tenant, const std::string& id);
 
   // RecordRouted inserts the deliveries of one state change (in the consumer's transaction);
