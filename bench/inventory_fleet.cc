@@ -267,6 +267,7 @@ absl::StatusOr<Inventory> StartInventory(const Options& o, const std::string& db
       absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port),
       absl::StrCat("K8I_PG_URL=", db_url),
       absl::StrCat("K8I_REDIS_URL=", o.redis_url),
+      absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka_bootstrap),
       "K8I_PG_POOL_SIZE=8",
       "K8I_RATE_LIMIT_PER_SECOND=1000000",
       "K8I_RATE_LIMIT_BURST=1000000",

@@ -199,10 +199,11 @@ int Run(const Options& o) {
     route.set_is_default(true);
     route.add_channels("sink");
     const std::string url = absl::StrCat("http://127.0.0.1:", sink_port, "/hook");
-    if (auto s = store.CreateChannel("bench", ch, {.url = url, .signing_keys = {raw}}); !s.ok()) {
+    if (auto s = store.CreateChannel("bench", ch, {.url = url, .signing_keys = {raw}}, {.subject = "bench"});
+        !s.ok()) {
       std::fprintf(stderr, "channel: %s\n", std::string(s.message()).c_str());
       rc = 1;
-    } else if (auto r = store.CreateRoute("bench", route); !r.ok()) {
+    } else if (auto r = store.PutRoute("bench", route, false, {.subject = "bench"}); !r.ok()) {
       std::fprintf(stderr, "route: %s\n", std::string(r.message()).c_str());
       rc = 1;
     }

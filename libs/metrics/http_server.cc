@@ -77,8 +77,9 @@ Response TextResponse(http::status status, unsigned version, std::string body) {
 }
 
 // Respond hands one parsed request to the handler and renders its answer.
-Response Respond(const Request& req, const HttpHandler& handler) {
+Response Respond(const Request& req, const HttpHandler& handler, std::string peer) {
   HttpRequest in;
+  in.peer = std::move(peer);
   in.method = std::string(req.method_string());
   in.target = std::string(req.target());
   in.path = in.target.substr(0, in.target.find('?'));
@@ -159,6 +160,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
 
+  std::string Peer() {
+    error_code ec;
+    const tcp::endpoint ep = Lowest().socket().remote_endpoint(ec);
+    if (ec) return "";
+    return ep.address().is_v4()
+               ? absl::StrCat("ipv4:", ep.address().to_string(), ":", ep.port())
+               : absl::StrCat("ipv6:[", ep.address().to_string(), "]:", ep.port());
+  }
+
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
@@ -180,7 +190,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       response_.keep_alive(false);
       response_.prepare_payload();
     } else {
-      response_ = Respond(parser_->get(), shared_.handler);
+      response_ = Respond(parser_->get(), shared_.handler, Peer());
     }
     parser_.reset();
     if (shared_.stopping) response_.keep_alive(false);

@@ -25,6 +25,8 @@ struct HttpRequest {
   std::string path;    // target without the query
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The client's address ("ipv4:127.0.0.1:51234"), as gRPC names peers.
+  std::string peer;
 
   // The first header named `name` (any case); null when absent.
   const std::string* Header(std::string_view name) const;

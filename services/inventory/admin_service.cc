@@ -399,7 +399,8 @@ grpc::Status AdminServiceImpl::ListAuditEvents(grpc::ServerContext* ctx,
   K8I_AUTHORIZE(principal, ctx);
   Used(principal);
   absl::Status st = [&]() -> absl::Status {
-    RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
+    // `tenants/-` is the caller's own tenant (clients need not know its id).
+    if (req->parent() != "tenants/-") RETURN_IF_ERROR(OwnTenant(principal, req->parent(), "parent"));
     ASSIGN_OR_RETURN(int size, aip::ValidatePageSize(req->page_size(), 100, 1000));
     const std::string fp = aip::PageTokenCodec::QueryFingerprint("ListAuditEvents", req->parent(),
                                                                  req->filter(), "time desc");

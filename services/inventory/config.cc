@@ -15,7 +15,8 @@ const kit::ServiceSpec& Spec() {
       .port_index = 2,
       .schema = kControlSchema,
       .migrations = &Migrations,
-      .redis = true};
+      .redis = true,
+      .kafka = true};
   return *spec;
 }
 
@@ -28,6 +29,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.health.agent_interval = env.Duration("K8I_HEALTH_AGENT_INTERVAL", absl::Seconds(15));
   c.health.offline_after = env.Duration("K8I_HEALTH_OFFLINE_AFTER", absl::Minutes(5));
   c.health_cache_ttl = env.Duration("K8I_HEALTH_CACHE_TTL", absl::Seconds(10));
+  c.group = env.String("K8I_INVENTORY_GROUP", "k8i-inventory");
   if (auto s = env.Finish(); !s.ok()) return s;
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
   RETURN_IF_ERROR(CheckUserAuthConfig(c));

@@ -31,6 +31,8 @@ struct Config : UserAuthConfig {
   // Cluster health: thresholds and how long a computed health is cached in Redis.
   HealthThresholds health;
   absl::Duration health_cache_ttl;
+  // K8I_INVENTORY_GROUP (k8i-inventory): consumer groups are <group>-audit (k8i.audit.v1).
+  std::string group;
 };
 
 // LoadConfig reads every variable, documented in docs/security.md and docs/operations.md:
@@ -41,6 +43,7 @@ struct Config : UserAuthConfig {
 //   K8I_JWT_HS256_SECRET_FILE, K8I_JWT_ISSUER, K8I_JWT_AUDIENCE, K8I_JWT_TENANT_CLAIM,
 //   K8I_JWT_ROLES_CLAIM, K8I_JWT_DEFAULT_TENANT, K8I_KEYRING_FILE, K8I_KEYRING,
 //   K8I_HEALTH_AGENT_INTERVAL (15s), K8I_HEALTH_OFFLINE_AFTER (5m), K8I_HEALTH_CACHE_TTL (10s),
+//   K8I_KAFKA_BOOTSTRAP (required: the audit events of other services), K8I_INVENTORY_GROUP,
 //   and the K8I_TLS_* of grpcx::LoadTlsServerConfig.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 

@@ -1,5 +1,7 @@
 #include "services/inventory/wiring.h"
 
+#include "services/inventory/audit_consumer.h"
+
 #include "libs/aip/paging.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
@@ -73,6 +75,12 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Overrides o, Parts* parts)
   s.AddGrpcService(clusters, "k8intel.v1.ClusterService");
   s.AddGrpcService(metrics, "k8intel.v1.MetricsService");
   s.AddGrpcService(resources, "k8intel.v1.ResourceService");
+  // The audit events of the other services, into the same log.
+  auto* audit_events = s.Own(std::make_unique<AuditHandler>());
+  ASSIGN_OR_RETURN(p.audit_consumer, s.AddConsumer({.name = kAuditConsumer,
+                                                    .group_id = cfg.group + "-audit",
+                                                    .topics = {s.Topic("audit.v1")}},
+                                                   audit_events));
   return absl::OkStatus();
 }
 

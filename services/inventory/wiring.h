@@ -51,10 +51,12 @@ struct Parts {
   AuditLog* audit = nullptr;
   const crypto::Keyring* keyring = nullptr;
   metrics_api::PgMetricsStore* metrics_store = nullptr;
+  kit::TransactionalConsumer* audit_consumer = nullptr;  // k8i.audit.v1
 };
 
 // Wire registers AdminService, ClusterService, ResourceService and MetricsService behind the
-// auth interceptor (AdminPolicy, Redis rate limits) and the audit of rejected calls.
+// auth interceptor (AdminPolicy, Redis rate limits) and the audit of rejected calls, and the
+// consumer of <prefix>audit.v1 (the other services' audit events).
 absl::Status Wire(kit::Service& service, const Config& config, Overrides overrides = {},
                   Parts* parts = nullptr);
 

@@ -91,8 +91,8 @@ metrics::HttpResponse InboundEndpoint::Handle(const metrics::HttpRequest& req) {
   if (actions->empty()) return Answer(source, 200, "");
   int recorded = 0;
   absl::Status s = pool_->WithTransaction([&](pqxx::work& tx) {
-    recorded = PgNotificationStore::RecordInbound(tx, tenant, channel_id, source, *actions, now,
-                                                  topic_);
+    recorded = store_->RecordInbound(tx, tenant, channel_id, source, *actions, now, topic_,
+                                     req.peer);
     return absl::OkStatus();
   });
   if (!s.ok()) {

@@ -81,13 +81,14 @@ TEST(NotificationKillTest, KilledMidDeliveryDeliversAgainWithTheSameIdAfterResta
   ASSERT_TRUE(store
                   .CreateChannel(tenant, ch,
                                  {.url = absl::StrCat("http://127.0.0.1:", port, "/hook"),
-                                  .signing_keys = {std::string(32, 'k')}})
+                                  .signing_keys = {std::string(32, 'k')}},
+                                 {.subject = "test"})
                   .ok());
   v1::Route route;
   route.set_id("everything");
   route.add_channels("hook");
   route.set_is_default(true);
-  ASSERT_TRUE(store.PutRoute(tenant, route, false).ok());
+  ASSERT_TRUE(store.PutRoute(tenant, route, false, {.subject = "test"}).ok());
 
   const std::string prefix = absl::StrCat("k8ik", NewId().substr(0, 8), ".");
   const std::string dir = ::testing::TempDir();

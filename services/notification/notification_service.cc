@@ -86,6 +86,10 @@ void CheckChannel(const v1::Channel& ch, const TargetPolicy& targets, ChannelSec
   secrets->inbound_secret = ch.inbound_secret();
 }
 
+Actor By(const auth::Principal& who, const grpc::ServerContext* ctx) {
+  return {.subject = who.subject, .peer = ctx->peer()};
+}
+
 // A route store error as the API answers it: a set that would not validate is the request's
 // fault.
 grpc::Status RouteError(const absl::Status& s) {
@@ -149,7 +153,7 @@ grpc::Status NotificationServiceImpl::CreateChannel(grpc::ServerContext* ctx,
   ch.set_id(req->channel_id());
   ch.set_name("channels/" + ch.id());
   Conceal(ch, secrets);
-  if (auto s = store_->CreateChannel(principal.tenant, ch, secrets); !s.ok()) {
+  if (auto s = store_->CreateChannel(principal.tenant, ch, secrets, By(principal, ctx)); !s.ok()) {
     return grpcx::ToGrpcStatus(s);
   }
   auto stored = store_->GetChannel(principal.tenant, ch.id());
@@ -209,7 +213,7 @@ grpc::Status NotificationServiceImpl::UpdateChannel(grpc::ServerContext* ctx,
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid channel", v));
   }
   Conceal(ch, secrets);
-  if (auto s = store_->UpdateChannel(principal.tenant, ch, secrets); !s.ok()) {
+  if (auto s = store_->UpdateChannel(principal.tenant, ch, secrets, By(principal, ctx)); !s.ok()) {
     return grpcx::ToGrpcStatus(s);
   }
   auto stored = store_->GetChannel(principal.tenant, *id);
@@ -234,7 +238,7 @@ grpc::Status NotificationServiceImpl::DeleteChannel(grpc::ServerContext* ctx,
   K8I_AUTHORIZE(principal, ctx);
   auto id = IdOf(req->name(), "channels");
   if (!id.ok()) return grpcx::ToGrpcStatus(id.status());
-  return grpcx::ToGrpcStatus(store_->DeleteChannel(principal.tenant, *id));
+  return grpcx::ToGrpcStatus(store_->DeleteChannel(principal.tenant, *id, By(principal, ctx)));
 }
 
 grpc::Status NotificationServiceImpl::RotateSigningSecret(grpc::ServerContext* ctx,
@@ -254,7 +258,7 @@ grpc::Status NotificationServiceImpl::RotateSigningSecret(grpc::ServerContext* c
   std::vector<std::string> keys = {*ParseWebhookSecret(secret)};
   if (!req->drop_previous() && !next.signing_keys.empty()) keys.push_back(next.signing_keys.front());
   next.signing_keys = keys;
-  if (auto s = store_->UpdateSecrets(principal.tenant, *id, next); !s.ok()) {
+  if (auto s = store_->UpdateSecrets(principal.tenant, *id, next, By(principal, ctx)); !s.ok()) {
     return grpcx::ToGrpcStatus(s);
   }
   resp->set_signing_secret(secret);
@@ -304,7 +308,7 @@ grpc::Status NotificationServiceImpl::CreateRoute(grpc::ServerContext* ctx,
   v1::Route r = req->route();
   r.set_id(req->route_id());
   r.set_name("routes/" + r.id());
-  if (auto s = store_->PutRoute(principal.tenant, r, false); !s.ok()) return RouteError(s);
+  if (auto s = store_->PutRoute(principal.tenant, r, false, By(principal, ctx)); !s.ok()) return RouteError(s);
   *resp->mutable_route() = r;
   return grpc::Status::OK;
 }
@@ -345,7 +349,7 @@ grpc::Status NotificationServiceImpl::UpdateRoute(grpc::ServerContext* ctx,
   }
   r.set_id(*id);
   r.set_name("routes/" + *id);
-  if (auto s = store_->PutRoute(principal.tenant, r, true); !s.ok()) return RouteError(s);
+  if (auto s = store_->PutRoute(principal.tenant, r, true, By(principal, ctx)); !s.ok()) return RouteError(s);
   *resp->mutable_route() = r;
   return grpc::Status::OK;
 }
@@ -366,7 +370,7 @@ grpc::Status NotificationServiceImpl::DeleteRoute(grpc::ServerContext* ctx,
   K8I_AUTHORIZE(principal, ctx);
   auto id = IdOf(req->name(), "routes");
   if (!id.ok()) return grpcx::ToGrpcStatus(id.status());
-  return grpcx::ToGrpcStatus(store_->DeleteRoute(principal.tenant, *id));
+  return grpcx::ToGrpcStatus(store_->DeleteRoute(principal.tenant, *id, By(principal, ctx)));
 }
 
 grpc::Status NotificationServiceImpl::ListDeliveries(grpc::ServerContext* ctx,

@@ -4,12 +4,15 @@
 // signed per Standard Webhooks — PagerDuty sees trigger / acknowledge / resolve on one
 // dedup_key, and every method is covered by the role and tenant matrices.
 #include <deque>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/util/json_util.h"
@@ -105,10 +108,11 @@ class NotificationServiceTest : public ::testing::Test {
   void SetUp() override {
     K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
     K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
-    auto h = inventory::testing::InventoryHarness::Start();
+    prefix_ = absl::StrCat("k8in", NewId().substr(0, 8), ".");
+    // Same topics: the harness's inventory appends our audit events to the tenant's log.
+    auto h = inventory::testing::InventoryHarness::Start({.topic_prefix = prefix_});
     ASSERT_TRUE(h.ok()) << h.status();
     inventory_ = *std::move(h);
-    prefix_ = absl::StrCat("k8in", NewId().substr(0, 8), ".");
     vars_ = kit::testing::StackVars(
         inventory_->db_url(),
         {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
@@ -237,6 +241,26 @@ class NotificationServiceTest : public ::testing::Test {
       absl::SleepFor(absl::Milliseconds(50));
     }
     return resp;
+  }
+
+  // The tenant's audit log ("action target by actor" lines) once it holds `n` lines with
+  // `action_prefix` actions (or 60 s pass).
+  std::vector<std::string> WaitAudit(const std::string& action_prefix, size_t n) {
+    std::vector<std::string> lines;
+    for (const absl::Time until = absl::Now() + absl::Seconds(60); absl::Now() < until;) {
+      auto page = inventory_->store().ListAuditEvents(tenant_, "", {.limit = 200});
+      lines.clear();
+      size_t matching = 0;
+      if (page.ok()) {
+        for (const auto& r : page->rows) {
+          lines.push_back(absl::StrCat(r.action, " ", r.target, " by ", r.actor, " ", r.result));
+          matching += absl::StartsWith(r.action, action_prefix) ? 1 : 0;
+        }
+      }
+      if (matching >= n) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return lines;
   }
 
   static int Count(const v1::ListDeliveriesResponse& r, v1::DeliveryState state) {
@@ -596,6 +620,18 @@ TEST_F(NotificationServiceTest, SignedSlackActionsAndPagerDutyWebhooksBecomeComm
   const v1::IncidentCommand& b = commands["inc-b"];
   EXPECT_EQ(b.action(), v1::INCIDENT_ACTION_RESOLVE);
   EXPECT_EQ(b.actor(), "pagerduty:PX1 (Bob)");
+  // The tenant's audit log names the people, once each.
+  const auto audit = WaitAudit("", 5);  // 3 channels created, 2 actions
+  EXPECT_EQ(std::count(audit.begin(), audit.end(),
+                       "AcknowledgeIncident incidents/inc-a (from slack through channels/ops) by "
+                       "slack:T1/U1 (alice) OK"),
+            1)
+      << absl::StrJoin(audit, "\n");
+  EXPECT_EQ(std::count(audit.begin(), audit.end(),
+                       "ResolveIncident incidents/inc-b (from pagerduty through channels/pd) by "
+                       "pagerduty:PX1 (Bob) OK"),
+            1)
+      << absl::StrJoin(audit, "\n");
 }
 
 // Channels and routes change in place: the workers post to a channel's new URL within the
@@ -667,6 +703,18 @@ TEST_F(NotificationServiceTest, ChannelsAndRoutesUpdateInPlace) {
   ASSERT_TRUE(stub->ListRoutes(ctx.get(), {}, &routes).ok());
   ASSERT_EQ(routes.routes_size(), 1);
   EXPECT_EQ(routes.routes(0).clusters(0), "staging");
+
+  // Every change is in the tenant's audit log as the admin who made it; refused ones are not.
+  const auto audit = WaitAudit("", 4);
+  std::multiset<std::string> actions;
+  for (const auto& line : audit) {
+    actions.insert(line.substr(0, line.find(" by ")));
+    EXPECT_TRUE(absl::StrContains(line, " by apikey:")) << line;
+  }
+  EXPECT_EQ(actions, (std::multiset<std::string>{"CreateChannel channels/hook",
+                                                  "CreateRoute routes/everything",
+                                                  "UpdateChannel channels/hook",
+                                                  "UpdateRoute routes/everything"}));
 }
 
 TEST_F(NotificationServiceTest, RoleAndTenantMatrices) {

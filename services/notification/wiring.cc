@@ -21,7 +21,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::Keyring> keyring,
                    crypto::LoadConfiguredKeyring(cfg.keyring_file, cfg.keyring_text));
   const crypto::Keyring* keys = keyring ? s.Own(std::move(keyring)) : nullptr;
-  p.store = s.Own(std::make_unique<PgNotificationStore>(&s.pool(), keys));
+  p.store = s.Own(std::make_unique<PgNotificationStore>(&s.pool(), keys, s.Topic("audit.v1")));
   auto* sender = s.Own(std::make_unique<HttpSender>(HttpSenderOptions{
       .policy = cfg.targets, .timeout = cfg.timeout}));
   p.dispatcher = s.Own(std::make_unique<Dispatcher>(

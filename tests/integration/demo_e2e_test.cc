@@ -439,6 +439,13 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
     }
     return false;
   })) << "Slack did not hear about the acknowledgement";
+  // The tenant's audit log has the click, as the person, and the channel changes, as the admin.
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    const std::string out = Cli("audit");
+    return absl::StrContains(out, "AcknowledgeIncident") &&
+           absl::StrContains(out, "slack:T0E2E/U0E2E (e2e-oncall)") &&
+           absl::StrContains(out, "UpdateRoute");
+  })) << last_cli_;
     // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);

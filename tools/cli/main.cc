@@ -10,6 +10,7 @@
 //   k8i incident ID_OR_NAME, k8i ack|resolve ID_OR_NAME [-m COMMENT]         (K8I_API_KEY)
 //   k8i graph KIND/NS/NAME [--cluster C] [--depth N]   dependency tree (cluster: K8I_CLUSTER)
 //   k8i revisions KIND/NS/NAME [--cluster C] [--all]   observed changes of one object
+//   k8i audit [--filter F] [--all]                     the tenant's audit log (admin)
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -23,6 +24,7 @@
 #include "libs/grpcx/status.h"
 #include "libs/grpcx/tls.h"
 #include "tools/common/tls_flags.h"
+#include "tools/cli/audit.h"
 #include "tools/cli/clusters.h"
 #include "tools/cli/incidents.h"
 #include "tools/cli/notifications.h"
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
   k8i::cli::MetricsCommands metrics_commands(app);
   k8i::cli::IncidentCommands incident_commands(app);
   k8i::cli::NotificationCommands notification_commands(app);
+  k8i::cli::AuditCommands audit_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -141,6 +144,7 @@ int main(int argc, char** argv) {
   if (int rc = metrics_commands.Run(connect); rc >= 0) return rc;
   if (int rc = incident_commands.Run(connect); rc >= 0) return rc;
   if (int rc = notification_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = audit_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;

@@ -1,4 +1,5 @@
 // The notification commands' pure parts: mute windows and tables.
+#include "tools/cli/audit.h"
 #include "tools/cli/notifications.h"
 
 #include "gtest/gtest.h"
@@ -25,6 +26,18 @@ TEST(MuteWindowArgTest, Forms) {
                           "mon 10:00-10:00", "mon-tue-wed 01:00-02:00"}) {
     EXPECT_FALSE(ParseMuteWindow(bad).ok()) << bad;
   }
+}
+
+TEST(NotificationTablesTest, AuditEvents) {
+  v1::AuditEvent e;
+  e.mutable_time()->set_seconds(1'800'000'000);
+  e.set_action("AcknowledgeIncident");
+  e.set_target("incidents/i1");
+  e.set_actor("slack:T1/U1 (alice)");
+  e.set_result("OK");
+  EXPECT_EQ(FormatAudit({e}),
+            "TIME                   ACTION                TARGET         ACTOR                 RESULT   PEER\n"
+            "2027-01-15T08:00:00Z   AcknowledgeIncident   incidents/i1   slack:T1/U1 (alice)   OK       -\n");
 }
 
 TEST(NotificationTablesTest, ChannelsRoutesDeliveries) {

@@ -41,7 +41,10 @@ absl::StatusOr<std::unique_ptr<InventoryHarness>> InventoryHarness::Start(Harnes
        {"K8I_RATE_LIMIT_PER_SECOND",
         absl::StrCat(static_cast<int64_t>(options.rate_limit.rate_per_second))},
        {"K8I_RATE_LIMIT_BURST", absl::StrCat(static_cast<int64_t>(options.rate_limit.burst))},
-       {"K8I_KEYRING", keyring}});
+       {"K8I_KEYRING", keyring},
+       {"K8I_KAFKA_TOPIC_PREFIX",
+        options.topic_prefix.empty() ? absl::StrCat("k8i", h->prefix_, ".") : options.topic_prefix},
+       {"K8I_INVENTORY_GROUP", absl::StrCat("k8i-inventory-", h->prefix_)}});
   EnvReader env = kit::testing::MapEnv(vars);
   ASSIGN_OR_RETURN(h->config_, LoadConfig(env));
   ASSIGN_OR_RETURN(auto jwks, auth::Jwks::FromHmacSecret(kJwtSecret));

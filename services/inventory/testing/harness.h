@@ -36,6 +36,9 @@ struct HarnessOptions {
   // Given to ClusterService for GetClusterHealth / ListClusterHealths (not owned). Null: the
   // harness's FixedHealthSource.
   ClusterHealthSource* health_source = nullptr;
+  // K8I_KAFKA_TOPIC_PREFIX: "" gives each harness its own (so its audit consumer reads only
+  // what its test publishes); a service test sharing topics with it passes its own.
+  std::string topic_prefix;
 };
 
 // FixedHealthSource answers every cluster HEALTHY with node_count = the id's length, so tests

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/crypto/envelope.h"
+#include "libs/kit/audit.h"
 #include "libs/kit/outbox.h"
 #include "services/notification/config.h"
 #include "nlohmann/json.hpp"
@@ -103,7 +104,7 @@ absl::StatusOr<std::string> PgNotificationStore::Seal(const std::string& tenant,
 }
 
 absl::Status PgNotificationStore::UpdateSecrets(const std::string& tenant, const std::string& id,
-                                                const ChannelSecrets& secrets) {
+                                                const ChannelSecrets& secrets, const Actor& by) {
   auto sealed = Seal(tenant, id, secrets);
   if (!sealed.ok()) return sealed.status();
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
@@ -111,12 +112,13 @@ absl::Status PgNotificationStore::UpdateSecrets(const std::string& tenant, const
         "UPDATE notification.channels SET secret = $3 WHERE tenant_id = $1 AND id = $2", tenant, id,
         pqxx::binarystring(sealed->data(), sealed->size()));
     if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+    Audit(tx, tenant, by, "RotateSigningSecret", "channels/" + id);
     return absl::OkStatus();
   });
 }
 
 absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const v1::Channel& ch,
-                                                const ChannelSecrets& secrets) {
+                                                const ChannelSecrets& secrets, const Actor& by) {
   auto sealed = Seal(tenant, ch.id(), secrets);
   if (!sealed.ok()) return sealed.status();
   const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
@@ -128,6 +130,7 @@ absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const
         tenant, ch.id(), static_cast<int>(ch.type()), ch.display_name(), settings.dump(),
         ch.secret_hint(), pqxx::binarystring(sealed->data(), sealed->size()));
     inserted = r.affected_rows() == 1;
+    if (inserted) Audit(tx, tenant, by, "CreateChannel", "channels/" + ch.id());
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
@@ -136,7 +139,7 @@ absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const
 }
 
 absl::Status PgNotificationStore::UpdateChannel(const std::string& tenant, const v1::Channel& ch,
-                                                const ChannelSecrets& secrets) {
+                                                const ChannelSecrets& secrets, const Actor& by) {
   auto sealed = Seal(tenant, ch.id(), secrets);
   if (!sealed.ok()) return sealed.status();
   const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
@@ -147,6 +150,7 @@ absl::Status PgNotificationStore::UpdateChannel(const std::string& tenant, const
         tenant, ch.id(), ch.display_name(), settings.dump(), ch.secret_hint(),
         pqxx::binarystring(sealed->data(), sealed->size()));
     if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", ch.id(), " not found"));
+    Audit(tx, tenant, by, "UpdateChannel", "channels/" + ch.id());
     return absl::OkStatus();
   });
 }
@@ -204,7 +208,8 @@ absl::StatusOr<ChannelRecord> PgNotificationStore::GetChannel(const std::string&
   return *std::move(rec);
 }
 
-absl::Status PgNotificationStore::DeleteChannel(const std::string& tenant, const std::string& id) {
+absl::Status PgNotificationStore::DeleteChannel(const std::string& tenant, const std::string& id,
+                                                const Actor& by) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     for (const auto& r : ReadRoutes(tx, tenant)) {
       for (const auto& c : r.channels()) {
@@ -217,6 +222,7 @@ absl::Status PgNotificationStore::DeleteChannel(const std::string& tenant, const
     const pqxx::result r = tx.exec_params(
         "DELETE FROM notification.channels WHERE tenant_id = $1 AND id = $2", tenant, id);
     if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+    Audit(tx, tenant, by, "DeleteChannel", "channels/" + id);
     return absl::OkStatus();
   });
 }
@@ -232,7 +238,7 @@ absl::StatusOr<std::vector<v1::Route>> PgNotificationStore::ListRoutes(const std
 }
 
 absl::Status PgNotificationStore::PutRoute(const std::string& tenant, const v1::Route& route,
-                                           bool replace) {
+                                           bool replace, const Actor& by) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     // One writer of a tenant's routes at a time: the set is validated as a whole.
     tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "notification-routes/" + tenant);
@@ -262,15 +268,18 @@ absl::Status PgNotificationStore::PutRoute(const std::string& tenant, const v1::
         "INSERT INTO notification.routes (tenant_id, id, position, body) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (tenant_id, id) DO UPDATE SET position = EXCLUDED.position, body = EXCLUDED.body",
         tenant, route.id(), route.position(), pqxx::binarystring(body.data(), body.size()));
+    Audit(tx, tenant, by, replace ? "UpdateRoute" : "CreateRoute", "routes/" + route.id());
     return absl::OkStatus();
   });
 }
 
-absl::Status PgNotificationStore::DeleteRoute(const std::string& tenant, const std::string& id) {
+absl::Status PgNotificationStore::DeleteRoute(const std::string& tenant, const std::string& id,
+                                              const Actor& by) {
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
     const pqxx::result r = tx.exec_params(
         "DELETE FROM notification.routes WHERE tenant_id = $1 AND id = $2", tenant, id);
     if (r.affected_rows() == 0) return absl::NotFoundError(absl::StrCat("routes/", id, " not found"));
+    Audit(tx, tenant, by, "DeleteRoute", "routes/" + id);
     return absl::OkStatus();
   });
 }
@@ -441,10 +450,22 @@ absl::StatusOr<std::vector<v1::Delivery>> PgNotificationStore::ListDeliveries(
   return out;
 }
 
+void PgNotificationStore::Audit(pqxx::work& tx, const std::string& tenant, const Actor& by,
+                                const std::string& action, const std::string& target) const {
+  if (audit_topic_.empty()) return;
+  kit::EnqueueAudit(tx, kSchema, audit_topic_, "notification",
+                    {.tenant = tenant,
+                     .actor = by.subject,
+                     .action = action,
+                     .target = target,
+                     .peer = by.peer,
+                     .time = absl::Now()});
+}
+
 int PgNotificationStore::RecordInbound(pqxx::work& tx, const std::string& tenant,
                                        const std::string& channel, const std::string& source,
                                        const std::vector<InboundAction>& actions, absl::Time now,
-                                       const std::string& topic) {
+                                       const std::string& topic, const std::string& peer) const {
   int recorded = 0;
   for (const InboundAction& a : actions) {
     const pqxx::result r = tx.exec_params(
@@ -472,6 +493,10 @@ int PgNotificationStore::RecordInbound(pqxx::work& tx, const std::string& tenant
                .type = "dev.k8intel.incident-commands.v1",
                .time = now};
     kit::Enqueue(tx, kSchema, m);
+    Audit(tx, tenant, {.subject = a.actor, .peer = peer},
+          a.action == v1::INCIDENT_ACTION_RESOLVE ? "ResolveIncident" : "AcknowledgeIncident",
+          absl::StrCat("incidents/", a.incident_id, " (from ", source, " through channels/",
+                       channel, ")"));
   }
   return recorded;
 }

@@ -28,6 +28,12 @@ struct ChannelSecrets {
   std::string inbound_secret;
 };
 
+// Who makes a change, for the tenant's audit log.
+struct Actor {
+  std::string subject;  // the principal's subject
+  std::string peer;     // the client address
+};
+
 struct ChannelRecord {
   k8intel::v1::Channel channel;  // as listed (no secrets)
   ChannelSecrets secrets;
@@ -58,29 +64,32 @@ struct Claimed {
 class PgNotificationStore {
  public:
   // `keyring` may be null: channels then cannot be created or used (FailedPrecondition).
-  PgNotificationStore(pg::Pool* pool, const crypto::Keyring* keyring)
-      : pool_(pool), keyring_(keyring) {}
+  // Every change is audited — an AuditRecord on `audit_topic` (k8i.audit.v1) written to the
+  // outbox in the change's transaction — unless `audit_topic` is "".
+  PgNotificationStore(pg::Pool* pool, const crypto::Keyring* keyring, std::string audit_topic = "")
+      : pool_(pool), keyring_(keyring), audit_topic_(std::move(audit_topic)) {}
 
   absl::Status CreateChannel(const std::string& tenant, const k8intel::v1::Channel& channel,
-                             const ChannelSecrets& secrets);
+                             const ChannelSecrets& secrets, const Actor& by);
   absl::StatusOr<std::vector<k8intel::v1::Channel>> ListChannels(const std::string& tenant);
   absl::StatusOr<ChannelRecord> GetChannel(const std::string& tenant, const std::string& id);
   // UpdateChannel rewrites a channel's settings and sealed secrets (its type stays).
   absl::Status UpdateChannel(const std::string& tenant, const k8intel::v1::Channel& channel,
-                             const ChannelSecrets& secrets);
+                             const ChannelSecrets& secrets, const Actor& by);
   // FailedPrecondition while a route sends to it.
-  absl::Status DeleteChannel(const std::string& tenant, const std::string& id);
+  absl::Status DeleteChannel(const std::string& tenant, const std::string& id, const Actor& by);
   // UpdateSecrets re-seals a channel's secrets (NotFound for an unknown channel).
   absl::Status UpdateSecrets(const std::string& tenant, const std::string& id,
-                             const ChannelSecrets& secrets);
+                             const ChannelSecrets& secrets, const Actor& by);
 
   // The routes, in position order (as protos and as the routing core's Routes).
   absl::StatusOr<std::vector<k8intel::v1::Route>> ListRoutes(const std::string& tenant);
   // PutRoute creates (or, with `replace`, replaces) a route. InvalidArgument when the route set
   // with it would not validate (ValidateRoutes) or it names an unknown channel; AlreadyExists
   // for a taken id when creating, NotFound for an unknown one when replacing.
-  absl::Status PutRoute(const std::string& tenant, const k8intel::v1::Route& route, bool replace);
-  absl::Status DeleteRoute(const std::string& tenant, const std::string& id);
+  absl::Status PutRoute(const std::string& tenant, const k8intel::v1::Route& route, bool replace,
+                        const Actor& by);
+  absl::Status DeleteRoute(const std::string& tenant, const std::string& id, const Actor& by);
 
   // RecordRouted inserts the deliveries of one state change (in the consumer's transaction);
   // a (change, channel) already there is left as it is.
@@ -99,11 +108,11 @@ class PgNotificationStore {
   absl::StatusOr<std::optional<absl::Time>> NextDue();
 
   // RecordInbound records the actions of one verified inbound request (in `tx`) and enqueues
-  // an IncidentCommand on `topic` (k8i.incident-commands.v1) for each one not recorded
-  // before. Returns how many were new.
-  static int RecordInbound(pqxx::work& tx, const std::string& tenant, const std::string& channel,
-                           const std::string& source, const std::vector<InboundAction>& actions,
-                           absl::Time now, const std::string& topic);
+  // an IncidentCommand on `topic` (k8i.incident-commands.v1) — and its audit event, as the
+  // person, from `peer` — for each one not recorded before. Returns how many were new.
+  int RecordInbound(pqxx::work& tx, const std::string& tenant, const std::string& channel,
+                    const std::string& source, const std::vector<InboundAction>& actions,
+                    absl::Time now, const std::string& topic, const std::string& peer) const;
 
   // Prune deletes finished deliveries (and their attempts) last updated before `before`,
   // inbound actions received before `before`, and processed-message records older than
@@ -124,8 +133,12 @@ class PgNotificationStore {
   absl::StatusOr<std::string> Seal(const std::string& tenant, const std::string& id,
                                    const ChannelSecrets& secrets) const;
 
+  void Audit(pqxx::work& tx, const std::string& tenant, const Actor& by, const std::string& action,
+             const std::string& target) const;
+
   pg::Pool* pool_;
   const crypto::Keyring* keyring_;
+  const std::string audit_topic_;
 };
 
 // The id of a delivery from its name `deliveries/{id}`.
