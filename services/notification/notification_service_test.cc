@@ -197,8 +197,9 @@ class NotificationServiceTest : public ::testing::Test {
 
   // Produces the change `seq` of incident `id` on incidents.v1 with CloudEvent id `ce_id`.
   void Publish(const std::string& id, int64_t seq, v1::IncidentChangeType type,
-               const std::string& ce_id = "") {
+               const std::string& ce_id = "", std::map<std::string, std::string> labels = {}) {
     v1::IncidentEvent e;
+    e.mutable_incident()->mutable_labels()->insert(labels.begin(), labels.end());
     e.set_tenant(tenant_);
     e.mutable_change()->set_sequence(seq);
     e.mutable_change()->set_type(type);
@@ -704,14 +705,37 @@ TEST_F(NotificationServiceTest, ChannelsAndRoutesUpdateInPlace) {
   ASSERT_EQ(routes.routes_size(), 1);
   EXPECT_EQ(routes.routes(0).clusters(0), "staging");
 
+  // A route on the incident's labels (those all its alerts share) takes what carries them.
+  CreateChannel("search", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/search"));
+  v1::CreateRouteRequest team;
+  team.set_route_id("team-search");
+  team.mutable_route()->add_channels("search");
+  (*team.mutable_route()->mutable_labels())["team"] = "search";
+  v1::CreateRouteResponse created;
+  ctx = Ctx(admin_);
+  ASSERT_TRUE(stub->CreateRoute(ctx.get(), team, &created).ok());
+  Publish("inc-team", 1, v1::INCIDENT_CHANGE_TYPE_OPENED, "", {{"team", "search"}, {"tier", "1"}});
+  Publish("inc-other", 1, v1::INCIDENT_CHANGE_TYPE_OPENED, "", {{"team", "payments"}});
+  auto log = WaitDeliveries([](const auto& r) {
+    int n = 0;
+    for (const auto& d : r.deliveries()) n += d.incident_id() == "inc-team" || d.incident_id() == "inc-other";
+    return n == 2;
+  });
+  std::map<std::string, std::string> channel_of;
+  for (const auto& d : log.deliveries()) channel_of[d.incident_id()] = d.channel();
+  EXPECT_EQ(channel_of["inc-team"], "search");
+  EXPECT_EQ(channel_of["inc-other"], "hook");
+
   // Every change is in the tenant's audit log as the admin who made it; refused ones are not.
-  const auto audit = WaitAudit("", 4);
+  const auto audit = WaitAudit("", 6);
   std::multiset<std::string> actions;
   for (const auto& line : audit) {
     actions.insert(line.substr(0, line.find(" by ")));
     EXPECT_TRUE(absl::StrContains(line, " by apikey:")) << line;
   }
   EXPECT_EQ(actions, (std::multiset<std::string>{"CreateChannel channels/hook",
+                                                  "CreateChannel channels/search",
+                                                  "CreateRoute routes/team-search",
                                                   "CreateRoute routes/everything",
                                                   "UpdateChannel channels/hook",
                                                   "UpdateRoute routes/everything"}));

@@ -1,5 +1,7 @@
 #include "tools/cli/notifications.h"
 
+#include <map>
+
 #include <iostream>
 
 #include "absl/strings/ascii.h"
@@ -104,6 +106,10 @@ std::string FormatRoutes(const std::vector<v1::Route>& routes) {
     if (!r.clusters().empty()) match.push_back(absl::StrCat("cluster=", absl::StrJoin(r.clusters(), "|")));
     if (!r.namespaces().empty()) match.push_back(absl::StrCat("namespace=", absl::StrJoin(r.namespaces(), "|")));
     if (!r.kinds().empty()) match.push_back(absl::StrCat("kind=", absl::StrJoin(r.kinds(), "|")));
+    // Sorted: a protobuf map's order is unspecified.
+    for (const auto& [k, v] : std::map<std::string, std::string>(r.labels().begin(), r.labels().end())) {
+      match.push_back(absl::StrCat("label:", k, "=", v));
+    }
     if (r.continue_matching()) match.push_back("continue");
     std::vector<std::string> mutes;
     for (const auto& m : r.mutes()) mutes.push_back(MuteText(m));
@@ -179,6 +185,8 @@ NotificationCommands::NotificationCommands(CLI::App& app) {
     c->add_option("--cluster", clusters_, "only these clusters (repeatable)");
     c->add_option("--namespace", namespaces_, "only these namespaces (repeatable)");
     c->add_option("--kind", kinds_, "only incidents about these kinds (repeatable)");
+    c->add_option("--label", labels_,
+                  "KEY=VALUE the incident's alerts all carry, e.g. team=payments (repeatable)");
     c->add_option("--mute", mutes_, "mute window, e.g. \"mon-fri 22:00-06:00\" (UTC)");
     c->add_flag("--default", is_default_, "takes what no other route takes");
     c->add_flag("--continue", continue_, "later routes may take the change too");
@@ -218,6 +226,11 @@ int NotificationCommands::Run(const std::function<std::shared_ptr<grpc::Channel>
     for (const auto& c : clusters_) r->add_clusters(c);
     for (const auto& n : namespaces_) r->add_namespaces(n);
     for (const auto& k : kinds_) r->add_kinds(k);
+    for (const auto& l : labels_) {
+      const size_t eq = l.find('=');
+      if (eq == std::string::npos || eq == 0) return Usage(absl::StrCat("--label ", l, ": want KEY=VALUE"));
+      (*r->mutable_labels())[l.substr(0, eq)] = l.substr(eq + 1);
+    }
     r->set_position(position_);
     r->set_is_default(is_default_);
     r->set_continue_matching(continue_);

@@ -44,7 +44,7 @@ class NotificationCommands {
   std::string api_key_, id_, type_, url_, routing_key_, inbound_secret_, display_name_,
       min_severity_, state_, interactive_text_,
       incident_, output_ = "table";
-  std::vector<std::string> channel_ids_, clusters_, namespaces_, kinds_, mutes_;
+  std::vector<std::string> channel_ids_, clusters_, namespaces_, kinds_, mutes_, labels_;
   double rate_ = 0;
   bool interactive_ = false, is_default_ = false, continue_ = false, all_ = false,
        drop_previous_ = false;

@@ -61,9 +61,10 @@ TEST(NotificationTablesTest, ChannelsRoutesDeliveries) {
   r.add_clusters("prod");
   r.add_channels("oncall");
   *r.add_mutes() = *ParseMuteWindow("sat,sun 00:00-24:00");
+  (*r.mutable_labels())["team"] = "payments";
   EXPECT_EQ(FormatRoutes({r}),
-            "ROUTE   POS   MATCH                             CHANNELS   MUTED\n"
-            "pages   0     severity>=critical cluster=prod   oncall     sat,sun 00:00-24:00\n");
+            "ROUTE   POS   MATCH                                                 CHANNELS   MUTED\n"
+            "pages   0     severity>=critical cluster=prod label:team=payments   oncall     sat,sun 00:00-24:00\n");
   v1::Delivery d;
   d.set_name("deliveries/42");
   d.set_incident_id("inc1");

@@ -174,6 +174,7 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
   fresh.name = a.name();
   fresh.source = a.source();
   fresh.summary = a.summary();
+  for (const auto& l : a.labels()) fresh.labels[l.name()] = l.value();
   fresh.container = container;
   fresh.object = object;
   fresh.severity = a.severity();

@@ -78,6 +78,7 @@ struct AlertState {
   int64_t fires = 0;
   std::string incident_id;
   std::string reason;  // why it joined its incident
+  std::map<std::string, std::string> labels;  // as reported when it started firing
 };
 
 // An alert starting to fire (first time, or again after it resolved): the history patterns

@@ -1,6 +1,7 @@
 // ClusterCorrelator's state access, restore from storage and rendering as protobuf (the
 // grouping rules are in correlator.cc).
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "services/correlation/core/correlator.h"
@@ -31,6 +32,7 @@ v1::IncidentMember MemberToProto(const AlertState& m) {
   o.set_fires(m.fires);
   o.set_reason(m.reason);
   o.set_source(m.source);
+  o.mutable_labels()->insert(m.labels.begin(), m.labels.end());
   return o;
 }
 
@@ -143,6 +145,23 @@ v1::Incident ClusterCorrelator::ToProto(const IncidentState& inc, bool with_memb
   out.set_firing_count(std::max(0, inc.firing));
   out.set_pod_count(static_cast<int32_t>(inc.pods.size()));
   out.set_workload_count(static_cast<int32_t>(inc.workloads.size()));
+  // Common labels: the first member's, less what another member lacks or has otherwise.
+  std::map<std::string, std::string> common;
+  for (size_t i = 0; i < inc.members.size(); ++i) {
+    auto m = members_.find({inc.id, inc.members[i]});
+    if (m == members_.end()) continue;
+    if (i == 0) {
+      common = m->second.labels;
+      continue;
+    }
+    for (auto it = common.begin(); it != common.end();) {
+      auto other = m->second.labels.find(it->first);
+      it = other == m->second.labels.end() || other->second != it->second ? common.erase(it)
+                                                                           : std::next(it);
+    }
+    if (common.empty()) break;
+  }
+  out.mutable_labels()->insert(common.begin(), common.end());
   if (with_members) {
     size_t from = 0;
     if (max_members >= 0 && inc.members.size() > static_cast<size_t>(max_members)) {

@@ -298,6 +298,37 @@ TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
   EXPECT_EQ(one.incidents().begin()->second.members.size(), 5u);
 }
 
+TEST(CorrelatorTest, IncidentLabelsAreThoseEveryMemberShares) {
+  ClusterCorrelator c("t1", "demo");
+  auto fire = [&](const std::string& pod, std::map<std::string, std::string> labels,
+                  absl::Duration after) {
+    ScenarioAlert s{after, "HighCPU", "Pod", "shop", pod, "node-1", "Deployment", "web",
+                    v1::SEVERITY_WARNING, false, "g"};
+    v1::Alert a = ToAlert(s, kStart);
+    for (const auto& [k, v] : labels) {
+      auto* l = a.add_labels();
+      l->set_name(k);
+      l->set_value(v);
+    }
+    c.OnAlert(a, kStart + after);
+  };
+  fire("web-1", {{"team", "payments"}, {"tier", "1"}, {"pod", "web-1"}}, Seconds(0));
+  ASSERT_EQ(c.incidents().size(), 1u);
+  const IncidentState& inc = c.incidents().begin()->second;
+  EXPECT_EQ(c.ToProto(inc, false, 0).labels().at("tier"), "1");  // one member: all of its labels
+  fire("web-2", {{"team", "payments"}, {"tier", "2"}, {"pod", "web-2"}}, Seconds(5));
+  fire("web-3", {{"team", "payments"}, {"pod", "web-3"}}, Seconds(10));
+  ASSERT_EQ(c.incidents().size(), 1u);
+  const auto labels = c.ToProto(c.incidents().begin()->second, true, -1).labels();
+  using Labels = std::map<std::string, std::string>;
+  // The scenario's alerts also carry their kind and namespace: shared as well.
+  EXPECT_EQ(Labels(labels.begin(), labels.end()),
+            (Labels{{"kind", "Pod"}, {"namespace", "shop"}, {"team", "payments"}}));
+  // Members keep their own.
+  EXPECT_EQ(c.ToProto(c.incidents().begin()->second, true, -1).members(0).labels().at("pod"),
+            "web-1");
+}
+
 TEST(CorrelatorTest, AlertsWithoutNameOrObjectAreIgnored) {
   ClusterCorrelator c("t1", "demo");
   v1::Alert a;

@@ -94,6 +94,7 @@ AlertState ToMember(const pqxx::row& r) {
   m.count = b.count();
   m.fires = b.fires();
   m.reason = b.reason();
+  m.labels = {b.labels().begin(), b.labels().end()};
   return m;
 }
 

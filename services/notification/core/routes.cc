@@ -14,6 +14,10 @@ bool Matches(const Route& r, const v1::Incident& inc) {
   if (!r.namespaces.empty() && !r.namespaces.contains(inc.subject().namespace_())) return false;
   if (!r.kinds.empty() && !r.kinds.contains(inc.subject().kind())) return false;
   if (!r.scopes.empty() && !r.scopes.contains(inc.scope())) return false;
+  for (const auto& [k, v] : r.labels) {
+    auto it = inc.labels().find(k);
+    if (it == inc.labels().end() || it->second != v) return false;
+  }
   return true;
 }
 

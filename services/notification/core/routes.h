@@ -6,6 +6,7 @@
 // incidents' repeats) are not routed at all.
 #pragma once
 
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct Route {
   std::set<std::string> namespaces;  // the incident subject's namespace
   std::set<std::string> kinds;       // the incident subject's kind (Deployment, Node, ...)
   std::set<k8intel::v1::IncidentScope> scopes;
+  // Each must be among the incident's labels (those every member alert shares), equal.
+  std::map<std::string, std::string> labels;
   std::vector<std::string> channels;
   std::vector<MuteWindow> mutes;
   bool continue_matching = false;

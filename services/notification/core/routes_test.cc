@@ -1,6 +1,8 @@
 // Routing: first match, continue, the default route, severity floors, mute windows.
 #include "services/notification/core/routes.h"
 
+#include <map>
+
 #include "gtest/gtest.h"
 
 namespace k8i::notification {
@@ -14,8 +16,10 @@ absl::Time Monday(int hh, int mm) {
 }
 
 v1::IncidentEvent Event(v1::Severity sev, const std::string& cluster, const std::string& ns,
-                        const std::string& kind, absl::Time at, bool notify = true) {
+                        const std::string& kind, absl::Time at, bool notify = true,
+                        std::map<std::string, std::string> labels = {}) {
   v1::IncidentEvent e;
+  e.mutable_incident()->mutable_labels()->insert(labels.begin(), labels.end());
   e.mutable_change()->set_notify(notify);
   e.mutable_change()->mutable_time()->set_seconds(absl::ToUnixSeconds(at));
   e.mutable_incident()->set_severity(sev);
@@ -31,13 +35,16 @@ std::vector<Route> Routes() {
               .clusters = {"prod"},
               .channels = {"pagerduty"},
               .continue_matching = true};
+  Route team{.name = "team-search",
+             .labels = {{"team", "search"}, {"tier", "1"}},
+             .channels = {"slack-search"}};
   Route payments{.name = "payments", .namespaces = {"payments"}, .channels = {"slack-payments"}};
   Route nodes{.name = "nodes",
               .kinds = {"Node"},
               .channels = {"slack-infra"},
               .mutes = {{.days = {0, 1, 2, 3, 4}, .start_minute = 22 * 60, .end_minute = 6 * 60}}};
   Route fallback{.name = "everything-else", .channels = {"slack-alerts"}, .is_default = true};
-  return {pager, payments, nodes, fallback};
+  return {pager, team, payments, nodes, fallback};
 }
 
 std::vector<std::string> Channels(const std::vector<Routed>& r) {
@@ -69,6 +76,15 @@ TEST(RoutesTest, Table) {
       {"and ends at 06:00", Event(v1::SEVERITY_WARNING, "dev", "", "Node", Monday(24 + 6, 0)), {"slack-infra"}},
       {"Saturday night is not in the window",
        Event(v1::SEVERITY_WARNING, "dev", "", "Node", Monday(24 * 5 + 23, 0)), {"slack-infra"}},
+      {"the team's labels take it", Event(v1::SEVERITY_INFO, "dev", "shop", "Pod", Monday(12, 0), true,
+                                           {{"team", "search"}, {"tier", "1"}, {"app", "web"}}),
+       {"slack-search"}},
+      {"every label must match", Event(v1::SEVERITY_INFO, "dev", "shop", "Pod", Monday(12, 0), true,
+                                       {{"team", "search"}, {"tier", "2"}}),
+       {"slack-alerts"}},
+      {"a missing label does not match", Event(v1::SEVERITY_INFO, "dev", "shop", "Pod", Monday(12, 0), true,
+                                               {{"team", "search"}}),
+       {"slack-alerts"}},
       {"changes not to be notified are not routed",
        Event(v1::SEVERITY_CRITICAL, "prod", "payments", "Deployment", Monday(12, 0), false), {}},
   };

@@ -65,6 +65,7 @@ Route ToCore(const v1::Route& r) {
   out.namespaces = {r.namespaces().begin(), r.namespaces().end()};
   out.kinds = {r.kinds().begin(), r.kinds().end()};
   for (int s : r.scopes()) out.scopes.insert(static_cast<v1::IncidentScope>(s));
+  out.labels = {r.labels().begin(), r.labels().end()};
   out.channels = {r.channels().begin(), r.channels().end()};
   for (const auto& m : r.mutes()) {
     out.mutes.push_back({.days = {m.days().begin(), m.days().end()},
