@@ -95,18 +95,27 @@ TEST(RoutesTest, Table) {
   }
 }
 
+Route& Named(std::vector<Route>& routes, const std::string& name) {
+  for (auto& r : routes) {
+    if (r.name == name) return r;
+  }
+  ADD_FAILURE() << "no route " << name;
+  return routes.front();
+}
+
 TEST(RoutesTest, Validation) {
   auto routes = Routes();
   routes.push_back(routes.back());  // a second default with the same name
   EXPECT_FALSE(ValidateRoutes(routes).ok());
   routes = Routes();
-  routes[1].channels.clear();
+  Named(routes, "payments").channels.clear();
   EXPECT_FALSE(ValidateRoutes(routes).ok());
   routes = Routes();
-  routes[2].mutes[0].days = {7};
+  ASSERT_EQ(Named(routes, "nodes").mutes.size(), 1u);
+  Named(routes, "nodes").mutes[0].days = {7};
   EXPECT_FALSE(ValidateRoutes(routes).ok());
   routes = Routes();
-  routes[2].mutes[0].end_minute = routes[2].mutes[0].start_minute;
+  Named(routes, "nodes").mutes[0].end_minute = Named(routes, "nodes").mutes[0].start_minute;
   EXPECT_FALSE(ValidateRoutes(routes).ok());
 }
 
