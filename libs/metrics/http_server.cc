@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -90,7 +91,12 @@ Response Respond(const Request& req, const HttpHandler& handler, std::string pee
   }
   in.body = req.body();
   const bool head = req.method() == http::verb::head;
-  HttpResponse out = handler(in);
+  HttpResponse out;
+  try {
+    out = handler(in);
+  } catch (const std::exception& e) {  // a handler's bug answers 500, it does not end the server
+    out = HttpResponse::Text(500, "internal error\n");
+  }
   Response res(static_cast<http::status>(out.status), req.version());
   res.set(http::field::content_type,
           out.content_type.empty() ? std::string(kTextContentType) : out.content_type);

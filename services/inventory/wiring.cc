@@ -81,6 +81,20 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Overrides o, Parts* parts)
                                                     .group_id = cfg.group + "-audit",
                                                     .topics = {s.Topic("audit.v1")}},
                                                    audit_events));
+  // The consumer's processed-message records are kept a week (redeliveries come sooner).
+  s.AddJob({.name = "processed-messages-retention",
+            .interval = absl::Hours(1),
+            .jitter = absl::Minutes(5),
+            .timeout = absl::Minutes(10)},
+           [](kit::JobRun& run) {
+             pqxx::work tx(run.conn);
+             tx.exec_params(
+                 "DELETE FROM control.processed_messages WHERE processed_at < "
+                 "to_timestamp($1::double precision / 1e6)",
+                 absl::ToUnixMicros(run.now - absl::Hours(168)));
+             tx.commit();
+             return absl::OkStatus();
+           });
   return absl::OkStatus();
 }
 

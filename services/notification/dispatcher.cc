@@ -108,6 +108,19 @@ void Dispatcher::RecordLoop() {
       if (stopping) return;
       continue;
     }
+    // One outcome per delivery in a statement (an UPDATE ... FROM applies one of several
+    // matching rows, and which is not defined): the latest.
+    {
+      std::map<int64_t, size_t> last;
+      for (size_t i = 0; i < batch.size(); ++i) last[batch[i].id] = i;
+      if (last.size() < batch.size()) {
+        std::vector<Outcome> latest;
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (last[batch[i].id] == i) latest.push_back(std::move(batch[i]));
+        }
+        batch = std::move(latest);
+      }
+    }
     if (absl::Status s = store_->FinishAll(batch); !s.ok()) {
       // Kept, in order, for the next round; the leases hold the deliveries meanwhile. A
       // stopping recorder gives up after its last try: the leases expire and the deliveries
@@ -147,7 +160,7 @@ void Dispatcher::Loop() {
       for (const Claimed& c : *claimed) {
         // Start an attempt only if it can end inside the lease; give the rest back.
         if (clock_->Now() + options_.attempt_timeout + absl::Seconds(1) > leased + options_.lease) {
-          Record({.id = c.id, .next_at = clock_->Now()});
+          Record({.id = c.id, .lease_us = c.lease_us, .next_at = clock_->Now()});
           continue;
         }
         Attempt(c);
@@ -224,6 +237,7 @@ void Dispatcher::Attempt(const Claimed& c) {
   auto ch = Channel(c.tenant, c.channel_id);
   if (absl::IsNotFound(ch.status())) {
     Record({.id = c.id,
+            .lease_us = c.lease_us,
             .reason = "the channel was deleted",
             .state = v1::DELIVERY_STATE_FAILED,
             .next_at = now});
@@ -231,7 +245,7 @@ void Dispatcher::Attempt(const Claimed& c) {
   }
   if (!ch.ok()) {
     Logger("notification")->warn("channel {}: {}", c.channel_id, ch.status().ToString());
-    Record({.id = c.id, .next_at = now + absl::Seconds(5)});
+    Record({.id = c.id, .lease_us = c.lease_us, .next_at = now + absl::Seconds(5)});
     return;
   }
   const std::string endpoint = absl::StrCat(c.tenant, "/", c.channel_id);
@@ -248,7 +262,7 @@ void Dispatcher::Attempt(const Claimed& c) {
     if (!bucket->second.TryTake(now, &when) || !breaker.Allow(now, &when)) wait = true;
   }
   if (wait) {
-    Record({.id = c.id, .next_at = when});
+    Record({.id = c.id, .lease_us = c.lease_us, .next_at = when});
     return;
   }
   const std::string key = absl::StrCat(c.event.incident().id(), ".", c.event.change().sequence());
@@ -283,6 +297,7 @@ void Dispatcher::Attempt(const Claimed& c) {
   }
   outcomes_.WithLabels({OutcomeName(state)}).Inc();
   Record({.id = c.id,
+          .lease_us = c.lease_us,
           .attempted = true,
           .attempt_number = n,
           .result = result.attempt,

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/common/logging.h"
@@ -23,6 +24,21 @@ std::string HeaderOr(const metrics::HttpRequest& req, const char* name) {
 }
 
 }  // namespace
+
+absl::StatusOr<ChannelRecord> InboundEndpoint::Channel(const std::string& tenant,
+                                                       const std::string& id) {
+  const std::string key = absl::StrCat(tenant, "/", id);
+  const absl::Time now = clock_->Now();
+  if (auto it = channels_.find(key); it != channels_.end() && now - it->second.fetched < kChannelTtl) {
+    return it->second.record;
+  }
+  auto rec = store_->GetChannel(tenant, id);
+  if (rec.ok() || absl::IsNotFound(rec.status())) {
+    if (channels_.size() > kMaxCachedChannels) channels_.clear();
+    channels_[key] = {rec, now};  // "no such channel" too: a flood of guesses stays cheap
+  }
+  return rec;
+}
 
 InboundEndpoint::InboundEndpoint(PgNotificationStore* store, pg::Pool* pool, std::string topic,
                                  const Clock* clock, metrics::Registry& registry,
@@ -64,29 +80,45 @@ metrics::HttpResponse InboundEndpoint::Handle(const metrics::HttpRequest& req) {
     return r;
   }
   const bool slack = source == "slack";
-  auto channel = store_->GetChannel(tenant, channel_id);
-  if (absl::IsNotFound(channel.status())) return Answer(source, 404, "no such channel");
-  if (!channel.ok()) {
+  const absl::Time now = clock_->Now();
+  // Cheap checks first: a request without its signature headers (or, from Slack, with a stale
+  // timestamp) costs no database work.
+  if (slack) {
+    int64_t ts = 0;
+    if (HeaderOr(req, "x-slack-signature").empty() ||
+        !absl::SimpleAtoi(HeaderOr(req, "x-slack-request-timestamp"), &ts) ||
+        absl::AbsDuration(now - absl::FromUnixSeconds(ts)) > absl::Minutes(5)) {
+      return Answer(source, 401, "missing, malformed or stale X-Slack-Signature / "
+                                 "X-Slack-Request-Timestamp");
+    }
+  } else if (HeaderOr(req, "x-pagerduty-signature").empty()) {
+    return Answer(source, 401, "missing X-PagerDuty-Signature");
+  }
+  auto channel = Channel(tenant, channel_id);
+  if (!channel.ok() && !absl::IsNotFound(channel.status())) {
     Logger("notification")->warn("inbound {}: reading channels/{} of {}: {}", source, channel_id,
                                  tenant, channel.status().ToString());
     return Answer(source, 503, "cannot read the channel now; retry");
   }
+  // Before the signature is verified, every channel that cannot take this request looks the
+  // same to the caller; the log says which it was.
   const v1::ChannelType want = slack ? v1::CHANNEL_TYPE_SLACK : v1::CHANNEL_TYPE_PAGERDUTY;
-  if (channel->channel.type() != want || !channel->channel.interactive() ||
+  if (!channel.ok() || channel->channel.type() != want || !channel->channel.interactive() ||
       channel->secrets.inbound_secret.empty()) {
-    return Answer(source, 403,
-                  absl::StrCat("channels/", channel_id, " does not take ", source,
-                               " requests (it must be a ", slack ? "Slack" : "PagerDuty",
-                               " channel with interactive on and an inbound secret)"));
+    Logger("notification")
+        ->info("inbound {} for channels/{} of {}: {}", source, channel_id, tenant,
+               !channel.ok() ? "no such channel"
+                             : absl::StrCat("not a ", slack ? "Slack" : "PagerDuty",
+                                            " channel with interactive on and an inbound secret"));
+    return Answer(source, 404, "no such interactive channel");
   }
-  const absl::Time now = clock_->Now();
   const std::string& secret = channel->secrets.inbound_secret;
   absl::Status verified =
       slack ? VerifySlack(secret, HeaderOr(req, "x-slack-request-timestamp"), req.body,
                           HeaderOr(req, "x-slack-signature"), now)
             : VerifyPagerDuty(secret, req.body, HeaderOr(req, "x-pagerduty-signature"));
   if (!verified.ok()) return Answer(source, 401, std::string(verified.message()));
-  auto actions = slack ? ParseSlackInteraction(req.body) : ParsePagerDutyWebhook(req.body);
+  auto actions = slack ? ParseSlackInteraction(req.body) : ParsePagerDutyWebhook(req.body, now);
   if (!actions.ok()) return Answer(source, 400, std::string(actions.status().message()));
   if (actions->empty()) return Answer(source, 200, "");
   int recorded = 0;

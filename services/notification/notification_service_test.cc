@@ -556,12 +556,14 @@ TEST_F(NotificationServiceTest, SignedSlackActionsAndPagerDutyWebhooksBecomeComm
   EXPECT_EQ(post_slack(slack_path, slack_body("k8i_resolve", "inc-x", "1.2"),
                        "ops-inbound-secret", absl::Now() - absl::Minutes(10)),
             401);
+  // (A Slack request on the PagerDuty path has no PagerDuty signature: refused before anything
+  // is read.)
   EXPECT_EQ(post_slack(absl::StrCat("/v1/pagerduty/", tenant_, "/ops"),
                        slack_body("k8i_resolve", "inc-x", "1.3"), "ops-inbound-secret", absl::Now()),
-            403);
+            401);
   EXPECT_EQ(post_slack(absl::StrCat("/v1/slack/", tenant_, "/quiet"),
                        slack_body("k8i_resolve", "inc-x", "1.4"), "ops-inbound-secret", absl::Now()),
-            403);
+            404);
   EXPECT_EQ(post_slack("/v1/slack/other-tenant/ops", slack_body("k8i_resolve", "inc-x", "1.5"),
                        "ops-inbound-secret", absl::Now()),
             404);

@@ -147,11 +147,13 @@ v1::Incident ClusterCorrelator::ToProto(const IncidentState& inc, bool with_memb
   out.set_workload_count(static_cast<int32_t>(inc.workloads.size()));
   // Common labels: the first member's, less what another member lacks or has otherwise.
   std::map<std::string, std::string> common;
+  bool first = true;
   for (size_t i = 0; i < inc.members.size(); ++i) {
     auto m = members_.find({inc.id, inc.members[i]});
     if (m == members_.end()) continue;
-    if (i == 0) {
+    if (first) {
       common = m->second.labels;
+      first = false;
       continue;
     }
     for (auto it = common.begin(); it != common.end();) {

@@ -39,7 +39,9 @@ HourResult Attribute(const HourInput& in, const PriceVersion& prices,
   };
   std::map<std::string, NodeState> nodes;
   for (const NodeHour& n : in.nodes) {
-    NodeState& s = nodes[n.name];
+    auto [it, inserted] = nodes.try_emplace(n.name);
+    if (!inserted) continue;  // a node listed twice is priced once
+    NodeState& s = it->second;
     s.rates = RatesFor(prices, n.facts);
     s.hours = Hours(n.present);
     s.cpu_cost = n.cpu_cores * s.hours * s.rates.cpu_core_hour;
@@ -119,6 +121,11 @@ HourResult Attribute(const HourInput& in, const PriceVersion& prices,
     out.lines.push_back(std::move(idle));
   }
 
+  // A PVC share belongs to its pod's workload.
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> workload_of;
+  for (const ContainerHour& c : in.containers) {
+    workload_of.try_emplace({c.ns, c.pod}, c.workload_kind, c.workload);
+  }
   for (const PvcHour& p : in.pvcs) {
     const double hours = Hours(p.present);
     const double rate = StorageGibHour(prices, p.storage_class);
@@ -133,6 +140,9 @@ HourResult Attribute(const HourInput& in, const PriceVersion& prices,
       l.ns = p.ns;
       l.pod = pods.empty() ? "" : pods[i];
       l.pvc = p.name;
+      if (auto w = workload_of.find({p.ns, l.pod}); w != workload_of.end()) {
+        std::tie(l.workload_kind, l.workload) = w->second;
+      }
       std::tie(l.team, l.cost_centre) = team_of(p.ns);
       l.hours = hours;
       l.storage_gib_hours = p.size_gib * hours / static_cast<double>(shares);

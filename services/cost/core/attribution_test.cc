@@ -224,6 +224,14 @@ TEST(AttributionTest, ConservationForEveryHour) {
   }
 }
 
+TEST(AttributionTest, ANodeListedTwiceIsPricedOnce) {
+  HourInput in = Fixture();
+  in.nodes.push_back(in.nodes.front());
+  const HourResult r = Attribute(in, PriceVersion{});
+  EXPECT_NEAR(r.node_cost, 0.194236, 1e-9);
+  EXPECT_NEAR(ComputeSum(r), r.node_cost, 1e-12);
+}
+
 TEST(AttributionTest, SameInputSameLines) {
   HourInput in = Fixture();
   const HourResult a = Attribute(in, PriceVersion{});
@@ -249,7 +257,9 @@ TEST(RollupTest, GroupsAndSharedIdle) {
   EXPECT_EQ(rows[0].key, "shop");
   EXPECT_NEAR(rows[0].idle_cost, idle, 1e-12);
   rows = Aggregate(r.lines, GroupBy::kWorkload, false);
+  ASSERT_EQ(rows.size(), 2u);  // the PVC's shares went to the pods' workload
   EXPECT_EQ(rows[1].key, "shop/Deployment/web");
+  EXPECT_NEAR(rows[1].storage_cost, 10 * 0.04 / 730, 1e-15);
   rows = Aggregate(r.lines, GroupBy::kTeam, false);
   EXPECT_EQ(rows[1].key, "storefront");
   EXPECT_EQ(Aggregate(r.lines, GroupBy::kCluster, false, "prod")[1].key, "prod");

@@ -16,8 +16,8 @@ std::string KeyOf(const CostLine& l, GroupBy by, const std::string& cluster) {
     case GroupBy::kNamespace:
       return l.ns;
     case GroupBy::kWorkload:
-      return l.workload.empty() ? absl::StrCat(l.ns, "/Pod/", l.pod)
-                                : absl::StrCat(l.ns, "/", l.workload_kind, "/", l.workload);
+      if (!l.workload.empty()) return absl::StrCat(l.ns, "/", l.workload_kind, "/", l.workload);
+      return l.pod.empty() ? absl::StrCat(l.ns, "/pvc/", l.pvc) : absl::StrCat(l.ns, "/Pod/", l.pod);
     case GroupBy::kPod:
       return l.pod.empty() ? absl::StrCat(l.ns, "/pvc/", l.pvc) : absl::StrCat(l.ns, "/", l.pod);
     case GroupBy::kTeam:

@@ -14,6 +14,7 @@ namespace v1 = k8intel::v1;
 using nlohmann::json;
 
 constexpr size_t kMaxActor = 200;
+constexpr absl::Duration kMaxEventAge = absl::Hours(24);
 
 // Str returns obj[key] when it is a string, "" otherwise.
 std::string Str(const json& obj, const char* key) {
@@ -38,8 +39,7 @@ bool ValidId(absl::string_view id) {
 std::string Actor(absl::string_view source, const std::string& id, const std::string& name) {
   std::string actor = absl::StrCat(source, ":", id);
   if (!name.empty()) absl::StrAppend(&actor, " (", name, ")");
-  if (actor.size() > kMaxActor) actor.resize(kMaxActor);
-  return actor;
+  return CutUtf8(actor, kMaxActor);  // stays valid UTF-8 (a protobuf string, a text column)
 }
 
 }  // namespace
@@ -95,7 +95,8 @@ absl::StatusOr<std::vector<InboundAction>> ParseSlackInteraction(absl::string_vi
   return out;
 }
 
-absl::StatusOr<std::vector<InboundAction>> ParsePagerDutyWebhook(absl::string_view body) {
+absl::StatusOr<std::vector<InboundAction>> ParsePagerDutyWebhook(absl::string_view body,
+                                                                 absl::Time now) {
   json p = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!p.is_object() || !p.contains("event") || !p["event"].is_object()) {
     return absl::InvalidArgumentError("the body is not a PagerDuty V3 webhook (no `event` object)");
@@ -113,6 +114,13 @@ absl::StatusOr<std::vector<InboundAction>> ParsePagerDutyWebhook(absl::string_vi
   if (action == v1::INCIDENT_ACTION_UNSPECIFIED) return out;  // pagey.ping, triggered, ...
   const json& agent = e.contains("agent") ? e["agent"] : json();
   if (Str(agent, "type") != "user_reference") return out;  // done by PagerDuty or an integration
+  absl::Time occurred;
+  std::string parse_error;
+  if (const std::string at = Str(e, "occurred_at");
+      !at.empty() && absl::ParseTime(absl::RFC3339_full, at, &occurred, &parse_error) &&
+      now - occurred > kMaxEventAge) {
+    return out;  // a replay of an old event
+  }
   const std::string key = Str(e.contains("data") ? e["data"] : json(), "incident_key");
   // Incidents that k8intel did not open have other keys: not ours to act on.
   if (!ValidId(key)) return out;

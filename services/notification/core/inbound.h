@@ -12,7 +12,9 @@
 //              (agent.type user_reference) count. What PagerDuty did itself — including
 //              acknowledging or resolving because k8intel told it to — is ignored, so a
 //              resolution k8intel sent can never come back and close a reopened incident.
-//              Actor `pagerduty:<user id> (<name>)`.
+//              Actor `pagerduty:<user id> (<name>)`. PagerDuty's signature has no time in it,
+//              so an event whose `occurred_at` is more than a day before `now` is ignored: a
+//              captured webhook cannot be replayed after its record has been pruned.
 #pragma once
 
 #include <string>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "k8intel/v1/incidents.pb.h"
 
 namespace k8i::notification {
@@ -35,7 +38,8 @@ struct InboundAction {
 // Both return the actions a request asks for (often none) or InvalidArgument saying what is
 // malformed.
 absl::StatusOr<std::vector<InboundAction>> ParseSlackInteraction(absl::string_view body);
-absl::StatusOr<std::vector<InboundAction>> ParsePagerDutyWebhook(absl::string_view body);
+absl::StatusOr<std::vector<InboundAction>> ParsePagerDutyWebhook(absl::string_view body,
+                                                                 absl::Time now);
 
 // The id of `clusters/{cluster}/incidents/{id}` ("" when `name` is not such a name).
 std::string IncidentIdOf(absl::string_view name);

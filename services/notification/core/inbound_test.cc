@@ -90,6 +90,9 @@ TEST(InboundTest, SlackMalformedIsInvalid) {
   }
 }
 
+// The events' occurred_at below, plus a minute.
+const absl::Time kEventTime = absl::FromUnixSeconds(1796533260);
+
 json PagerDutyEvent(const std::string& type, const std::string& agent_type,
                     const std::string& key) {
   return {{"event",
@@ -121,7 +124,7 @@ TEST(InboundTest, PagerDutyPeopleAcknowledgeAndResolve) {
       {"incident.resolved", "user_reference", "a key with spaces", v1::INCIDENT_ACTION_UNSPECIFIED},
   };
   for (const auto& c : cases) {
-    auto got = ParsePagerDutyWebhook(PagerDutyEvent(c.type, c.agent, c.key).dump());
+    auto got = ParsePagerDutyWebhook(PagerDutyEvent(c.type, c.agent, c.key).dump(), kEventTime);
     ASSERT_TRUE(got.ok()) << c.type << " " << got.status();
     if (c.want == v1::INCIDENT_ACTION_UNSPECIFIED) {
       EXPECT_TRUE(got->empty()) << c.type << " by " << c.agent;
@@ -135,12 +138,19 @@ TEST(InboundTest, PagerDutyPeopleAcknowledgeAndResolve) {
   }
 }
 
+TEST(InboundTest, PagerDutyEventsOlderThanADayAreReplays) {
+  const std::string body = PagerDutyEvent("incident.resolved", "user_reference", "inc-1").dump();
+  EXPECT_EQ(ParsePagerDutyWebhook(body, kEventTime + absl::Hours(23))->size(), 1u);
+  EXPECT_TRUE(ParsePagerDutyWebhook(body, kEventTime + absl::Hours(25))->empty());
+}
+
 TEST(InboundTest, PagerDutyMalformedIsInvalid) {
   for (const std::string body : {"", "[]", "{}", R"({"event": 1})", R"({"event": {"id": "x"}})",
                                  R"({"event": {"id": "x", "event_type": "incident.resolved",
                                      "agent": {"type": "user_reference"},
                                      "data": {"incident_key": "inc-1"}}})"}) {
-    EXPECT_EQ(ParsePagerDutyWebhook(body).status().code(), absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(ParsePagerDutyWebhook(body, kEventTime).status().code(),
+              absl::StatusCode::kInvalidArgument)
         << body;
   }
 }

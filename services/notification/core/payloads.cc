@@ -14,13 +14,7 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using nlohmann::json;
 
-// Cuts `s` to at most `max` bytes on a UTF-8 boundary, marking the cut with "…".
-std::string Cut(const std::string& s, size_t max) {
-  if (s.size() <= max) return s;
-  size_t n = max >= 3 ? max - 3 : 0;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n) + "…";
-}
+std::string Cut(const std::string& s, size_t max) { return CutUtf8(s, max); }
 
 std::string Lower(const std::string& enum_name, const std::string& prefix) {
   std::string s = enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name;
@@ -226,6 +220,13 @@ std::string WebhookBody(const v1::IncidentEvent& e) {
   opts.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(e, &out, opts);
   return out;
+}
+
+std::string CutUtf8(const std::string& s, size_t max) {
+  if (s.size() <= max) return s;
+  size_t n = max >= 3 ? max - 3 : 0;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n) + "…";
 }
 
 }  // namespace k8i::notification

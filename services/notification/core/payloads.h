@@ -40,6 +40,9 @@ nlohmann::json TeamsMessage(const k8intel::v1::IncidentEvent& event,
                             const RenderOptions& options = {});
 std::string WebhookBody(const k8intel::v1::IncidentEvent& event);
 
+// CutUtf8 cuts `s` to at most `max` bytes on a UTF-8 boundary, marking the cut with "…".
+std::string CutUtf8(const std::string& s, size_t max);
+
 // Slack button action ids (the interactivity endpoint maps them back).
 inline constexpr char kSlackAckAction[] = "k8i_acknowledge";
 inline constexpr char kSlackResolveAction[] = "k8i_resolve";

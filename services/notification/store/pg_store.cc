@@ -319,7 +319,8 @@ absl::StatusOr<std::vector<Claimed>> PgNotificationStore::Claim(int limit, absl:
              "NOT EXISTS (SELECT 1 FROM notification.deliveries e WHERE e.tenant_id = c.tenant_id "
              "AND e.incident_id = c.incident_id AND e.channel_id = c.channel_id AND e.seq < c.seq "
              "AND e.state = 1) ORDER BY c.next_attempt_at, c.id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-             "RETURNING d.id, d.tenant_id, d.channel_id, d.attempts, d.event",
+             "RETURNING d.id, d.tenant_id, d.channel_id, d.attempts, d.event, "
+             "(extract(epoch FROM d.lease_until) * 1000000)::bigint",
              limit, absl::ToDoubleSeconds(lease))) {
       Claimed c;
       c.id = r[0].as<int64_t>();
@@ -328,6 +329,7 @@ absl::StatusOr<std::vector<Claimed>> PgNotificationStore::Claim(int limit, absl:
       c.attempts = r[3].as<int>();
       const pqxx::binarystring b(r[4]);
       c.event.ParseFromArray(b.data(), static_cast<int>(b.size()));
+      c.lease_us = r[5].as<int64_t>();
       out.push_back(std::move(c));
     }
     return absl::OkStatus();
@@ -349,7 +351,7 @@ absl::Status PgNotificationStore::FinishAll(const std::vector<Outcome>& outcomes
       }
       absl::StrAppend(&updates, updates.empty() ? "" : ", ", "(", o.id, "::bigint, ",
                       static_cast<int>(o.state), "::smallint, ", o.attempted ? 1 : 0, ", ",
-                      absl::ToUnixMicros(o.next_at), "::bigint)");
+                      absl::ToUnixMicros(o.next_at), "::bigint, ", o.lease_us, "::bigint)");
     }
     if (!attempts.empty()) {
       tx.exec(absl::StrCat(
@@ -362,7 +364,9 @@ absl::Status PgNotificationStore::FinishAll(const std::vector<Outcome>& outcomes
         "next_attempt_at = to_timestamp(v.next_us::double precision / 1e6), lease_until = NULL, "
         "update_time = CASE WHEN v.inc = 1 OR v.state <> 1 THEN now() ELSE d.update_time END "
         "FROM (VALUES ",
-        updates, ") AS v(id, state, inc, next_us) WHERE d.id = v.id"));
+        updates,
+        ") AS v(id, state, inc, next_us, lease_us) WHERE d.id = v.id AND (v.lease_us = 0 OR "
+        "(extract(epoch FROM d.lease_until) * 1000000)::bigint = v.lease_us)"));
     return absl::OkStatus();
   });
 }

@@ -43,6 +43,9 @@ struct ChannelRecord {
 // without an attempt — a new time to be due (rate limit, open circuit, unreadable channel).
 struct Outcome {
   int64_t id = 0;
+  // The lease it was decided under (Claimed::lease_us); a delivery leased again since (its
+  // lease expired while this outcome waited) keeps its new state. 0: no check.
+  int64_t lease_us = 0;
   bool attempted = false;
   int attempt_number = 0;
   AttemptResult result;
@@ -55,6 +58,7 @@ struct Outcome {
 // A due delivery leased to a worker.
 struct Claimed {
   int64_t id = 0;
+  int64_t lease_us = 0;  // lease_until, µs since the epoch
   std::string tenant;
   std::string channel_id;
   int attempts = 0;
