@@ -325,7 +325,8 @@ absl::Status IncidentEventHandler::Apply(pqxx::work& tx,
     const auto& e = static_cast<const v1::IncidentEvent&>(*d->payload);
     auto it = routes.find(e.tenant());
     if (it == routes.end()) it = routes.emplace(e.tenant(), PgNotificationStore::LoadRoutes(tx, e.tenant())).first;
-    PgNotificationStore::RecordRouted(tx, e, RouteEvent(it->second, e));
+    PgNotificationStore::RecordRouted(
+        tx, e, RouteEvent(it->second, e, PgNotificationStore::EarlierChannels(tx, e)));
   }
   return absl::OkStatus();
 }

@@ -727,6 +727,19 @@ TEST_F(NotificationServiceTest, ChannelsAndRoutesUpdateInPlace) {
   for (const auto& d : log.deliveries()) channel_of[d.incident_id()] = d.channel();
   EXPECT_EQ(channel_of["inc-team"], "search");
   EXPECT_EQ(channel_of["inc-other"], "hook");
+  // Its resolution no longer carries the label (a member without it joined): it still goes
+  // where the opening went, besides where the routes now send it.
+  Publish("inc-team", 2, v1::INCIDENT_CHANGE_TYPE_RESOLVED, "", {{"tier", "1"}});
+  log = WaitDeliveries([](const auto& r) {
+    int n = 0;
+    for (const auto& d : r.deliveries()) n += d.incident_id() == "inc-team" && d.sequence() == 2;
+    return n == 2;
+  });
+  std::set<std::string> resolved_to;
+  for (const auto& d : log.deliveries()) {
+    if (d.incident_id() == "inc-team" && d.sequence() == 2) resolved_to.insert(d.channel());
+  }
+  EXPECT_EQ(resolved_to, (std::set<std::string>{"hook", "search"}));
 
   // Every change is in the tenant's audit log as the admin who made it; refused ones are not.
   const auto audit = WaitAudit("", 6);

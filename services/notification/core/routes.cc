@@ -68,7 +68,8 @@ absl::Status ValidateRoutes(const std::vector<Route>& routes) {
   return absl::OkStatus();
 }
 
-std::vector<Routed> RouteEvent(const std::vector<Route>& routes, const v1::IncidentEvent& event) {
+std::vector<Routed> RouteEvent(const std::vector<Route>& routes, const v1::IncidentEvent& event,
+                               const std::vector<std::pair<std::string, std::string>>& earlier) {
   std::vector<Routed> out;
   if (!event.change().notify()) return out;
   const absl::Time at = ChangeTime(event);
@@ -91,6 +92,15 @@ std::vector<Routed> RouteEvent(const std::vector<Route>& routes, const v1::Incid
     for (const Route& r : routes) {
       if (r.is_default) take(r);
     }
+  }
+  for (const auto& [route, channel] : earlier) {
+    if (!seen.insert(channel).second) continue;
+    bool muted = false;
+    for (const Route& r : routes) {
+      if (r.name != route) continue;
+      for (const MuteWindow& m : r.mutes) muted = muted || m.Covers(at);
+    }
+    out.push_back({route, channel, muted});
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -52,8 +53,13 @@ struct Routed {
 };
 
 // RouteEvent returns each channel the change goes to (a channel once, by its first route), in
-// route order. Empty when the change is not to be notified.
+// route order. Empty when the change is not to be notified. `earlier` are the (route, channel)
+// pairs earlier changes of the incident went to: they get this one too, after the routes'
+// own (muted by that route's windows while it exists) — so whoever got "opened" gets
+// "resolved", even after the incident's labels or severity changed, or a route did (and a
+// PagerDuty incident triggered is always resolved).
 std::vector<Routed> RouteEvent(const std::vector<Route>& routes,
-                               const k8intel::v1::IncidentEvent& event);
+                               const k8intel::v1::IncidentEvent& event,
+                               const std::vector<std::pair<std::string, std::string>>& earlier = {});
 
 }  // namespace k8i::notification

@@ -103,6 +103,25 @@ Route& Named(std::vector<Route>& routes, const std::string& name) {
   return routes.front();
 }
 
+TEST(RoutesTest, LaterChangesFollowWhereEarlierOnesWent) {
+  const auto routes = Routes();
+  // Opened as a critical prod incident: paged. Now a warning: the pager route no longer
+  // matches, but the page must be resolved where it was raised.
+  auto e = Event(v1::SEVERITY_WARNING, "prod", "payments", "Deployment", Monday(12, 0));
+  EXPECT_EQ(Channels(RouteEvent(routes, e, {{"prod-critical", "pagerduty"}})),
+            (std::vector<std::string>{"slack-payments", "pagerduty"}));
+  // A channel the routes also give is not sent twice; a deleted route still gets follow-ups.
+  EXPECT_EQ(Channels(RouteEvent(routes, e, {{"payments", "slack-payments"}, {"gone", "old-hook"}})),
+            (std::vector<std::string>{"slack-payments", "old-hook"}));
+  // Its route's mute window still holds it back.
+  auto night = Event(v1::SEVERITY_WARNING, "dev", "shop", "Deployment", Monday(23, 0));
+  EXPECT_EQ(Channels(RouteEvent(routes, night, {{"nodes", "slack-infra"}})),
+            (std::vector<std::string>{"slack-alerts", "slack-infra (muted)"}));
+  // Not-notified changes go nowhere, earlier channels or not.
+  auto quiet = Event(v1::SEVERITY_WARNING, "prod", "payments", "Deployment", Monday(12, 0), false);
+  EXPECT_TRUE(RouteEvent(routes, quiet, {{"prod-critical", "pagerduty"}}).empty());
+}
+
 TEST(RoutesTest, Validation) {
   auto routes = Routes();
   routes.push_back(routes.back());  // a second default with the same name

@@ -285,6 +285,19 @@ absl::Status PgNotificationStore::DeleteRoute(const std::string& tenant, const s
   });
 }
 
+std::vector<std::pair<std::string, std::string>> PgNotificationStore::EarlierChannels(
+    pqxx::work& tx, const v1::IncidentEvent& event) {
+  std::vector<std::pair<std::string, std::string>> out;
+  // Each channel once, by its first change's route.
+  for (const auto& r : tx.exec_params(
+           "SELECT DISTINCT ON (channel_id) route_id, channel_id FROM notification.deliveries "
+           "WHERE tenant_id = $1 AND incident_id = $2 AND seq < $3 ORDER BY channel_id, seq",
+           event.tenant(), event.incident().id(), event.change().sequence())) {
+    out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
+  }
+  return out;
+}
+
 std::vector<Route> PgNotificationStore::LoadRoutes(pqxx::work& tx, const std::string& tenant) {
   std::vector<Route> out;
   for (const auto& r : ReadRoutes(tx, tenant)) out.push_back(ToCore(r));

@@ -99,6 +99,10 @@ class PgNotificationStore {
   // a (change, channel) already there is left as it is.
   static void RecordRouted(pqxx::work& tx, const k8intel::v1::IncidentEvent& event,
                            const std::vector<Routed>& routed);
+  // EarlierChannels: the (route, channel) pairs earlier changes of the event's incident were
+  // routed to, inside `tx`.
+  static std::vector<std::pair<std::string, std::string>> EarlierChannels(
+      pqxx::work& tx, const k8intel::v1::IncidentEvent& event);
   // LoadRoutes reads a tenant's routes for the router, inside `tx`.
   static std::vector<Route> LoadRoutes(pqxx::work& tx, const std::string& tenant);
 
