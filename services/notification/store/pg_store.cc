@@ -288,6 +288,7 @@ absl::Status PgNotificationStore::DeleteRoute(const std::string& tenant, const s
 std::vector<std::pair<std::string, std::string>> PgNotificationStore::EarlierChannels(
     pqxx::work& tx, const v1::IncidentEvent& event) {
   std::vector<std::pair<std::string, std::string>> out;
+  if (event.change().sequence() <= 1) return out;  // the first change has none before it
   // Each channel once, by its first change's route.
   for (const auto& r : tx.exec_params(
            "SELECT DISTINCT ON (channel_id) route_id, channel_id FROM notification.deliveries "
