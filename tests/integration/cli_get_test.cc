@@ -69,9 +69,14 @@ TEST(CliGetTest, ListsGetsPagesAndRefusesBadInput) {
   m->set_name("k8s_node_cpu_utilization");
   m->set_type(v1::METRIC_TYPE_GAUGE);
   m->mutable_resource()->set_node_name("node-a");
+  // Three samples in one hour bucket of the query below (`--step 1h` buckets start on the
+  // hour) and within its last hour: the seconds before now, or before the hour if it just began.
+  const absl::Time now = absl::Now();
+  const absl::Time hour = absl::FromUnixSeconds(absl::ToUnixSeconds(now) / 3600 * 3600);
+  const absl::Time base = now - hour >= absl::Seconds(5) ? now : hour;
   for (int i = 0; i < 3; ++i) {
     auto* x = m->add_samples();
-    x->set_time_unix_ms(absl::ToUnixMillis(absl::Now()) - (i + 1) * 60'000);
+    x->set_time_unix_ms(absl::ToUnixMillis(base - absl::Seconds(i + 1)));
     x->set_value(0.25);
   }
   ingest::PgBatchStore writer(&(*h)->pool(), &RealClock::Instance());
