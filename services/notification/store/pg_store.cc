@@ -141,10 +141,22 @@ absl::Status PgNotificationStore::CreateChannel(const std::string& tenant, const
 
 absl::Status PgNotificationStore::UpdateChannel(const std::string& tenant, const v1::Channel& ch,
                                                 const ChannelSecrets& secrets, const Actor& by) {
-  auto sealed = Seal(tenant, ch.id(), secrets);
-  if (!sealed.ok()) return sealed.status();
   const json settings = {{"interactive", ch.interactive()}, {"rate", ch.rate_per_second()}};
   return pool_->WithTransaction([&](pqxx::work& tx) -> absl::Status {
+    // The signing keys are the stored ones, read under the row's lock: a rotation that landed
+    // since the caller read the channel is kept.
+    const pqxx::result cur = tx.exec_params(
+        "SELECT secret FROM notification.channels WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+        tenant, ch.id());
+    if (cur.empty()) return absl::NotFoundError(absl::StrCat("channels/", ch.id(), " not found"));
+    const pqxx::binarystring b(cur[0][0]);
+    auto stored = OpenSecrets(tenant, ch.id(),
+                              std::string(reinterpret_cast<const char*>(b.data()), b.size()));
+    if (!stored.ok()) return stored.status();
+    ChannelSecrets next = secrets;
+    next.signing_keys = stored->signing_keys;
+    auto sealed = Seal(tenant, ch.id(), next);
+    if (!sealed.ok()) return sealed.status();
     const pqxx::result r = tx.exec_params(
         "UPDATE notification.channels SET display_name = $3, settings = $4::jsonb, "
         "secret_hint = $5, secret = $6 WHERE tenant_id = $1 AND id = $2",
@@ -192,21 +204,31 @@ absl::StatusOr<ChannelRecord> PgNotificationStore::GetChannel(const std::string&
   });
   if (!s.ok()) return s;
   if (!rec) return absl::NotFoundError(absl::StrCat("channels/", id, " not found"));
+  auto secrets = OpenSecrets(tenant, id, sealed);
+  if (!secrets.ok()) return secrets.status();
+  rec->secrets = *std::move(secrets);
+  return *std::move(rec);
+}
+
+absl::StatusOr<ChannelSecrets> PgNotificationStore::OpenSecrets(const std::string& tenant,
+                                                                const std::string& id,
+                                                                const std::string& sealed) const {
   if (keyring_ == nullptr) return absl::FailedPreconditionError(kNoKeyring);
   auto plain = crypto::Open(*keyring_, sealed, Aad(tenant, id));
   if (!plain.ok()) return plain.status();
   const json j = json::parse(*plain, nullptr, false);
   if (!j.is_object()) return absl::DataLossError("channel secrets do not parse");
-  rec->secrets.url = j.value("url", "");
-  rec->secrets.routing_key = j.value("routing_key", "");
-  rec->secrets.inbound_secret = j.value("inbound_secret", "");
+  ChannelSecrets out;
+  out.url = j.value("url", "");
+  out.routing_key = j.value("routing_key", "");
+  out.inbound_secret = j.value("inbound_secret", "");
   for (const auto& k : j.value("signing_keys", json::array())) {
     std::string raw;
     if (k.is_string() && absl::Base64Unescape(k.get<std::string>(), &raw)) {
-      rec->secrets.signing_keys.push_back(raw);
+      out.signing_keys.push_back(raw);
     }
   }
-  return *std::move(rec);
+  return out;
 }
 
 absl::Status PgNotificationStore::DeleteChannel(const std::string& tenant, const std::string& id,

@@ -77,7 +77,8 @@ class PgNotificationStore {
                              const ChannelSecrets& secrets, const Actor& by);
   absl::StatusOr<std::vector<k8intel::v1::Channel>> ListChannels(const std::string& tenant);
   absl::StatusOr<ChannelRecord> GetChannel(const std::string& tenant, const std::string& id);
-  // UpdateChannel rewrites a channel's settings and sealed secrets (its type stays).
+  // UpdateChannel rewrites a channel's settings and sealed URL, routing key and inbound secret
+  // (its type and signing keys stay as stored).
   absl::Status UpdateChannel(const std::string& tenant, const k8intel::v1::Channel& channel,
                              const ChannelSecrets& secrets, const Actor& by);
   // FailedPrecondition while a route sends to it.
@@ -140,6 +141,8 @@ class PgNotificationStore {
  private:
   absl::StatusOr<std::string> Seal(const std::string& tenant, const std::string& id,
                                    const ChannelSecrets& secrets) const;
+  absl::StatusOr<ChannelSecrets> OpenSecrets(const std::string& tenant, const std::string& id,
+                                             const std::string& sealed) const;
 
   void Audit(pqxx::work& tx, const std::string& tenant, const Actor& by, const std::string& action,
              const std::string& target) const;
