@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "libs/testing/stack.h"
+#include "tools/agent/kube/convert.h"
+#include "tools/agent/kube/quantity.h"
 
 namespace k8i::kubesim {
 namespace {
@@ -78,6 +82,72 @@ TEST(SimClusterTest, ObjectsMetricsAndKubeletText) {
   EXPECT_FALSE(absl::StrContains(one, "node=\"node-1\"")) << one;
   EXPECT_TRUE(absl::StrContains(one, "node=\"node-2\""));
   EXPECT_TRUE(c.KubeletMetrics("no-such-node").empty());
+}
+
+// What the agent makes of the simulated pods: every container spec carries the requests its
+// workload's template has, and the simulated usage is of the same order as those requests.
+TEST(SimClusterTest, PodsCarryTheirWorkloadsRequests) {
+  SimCluster c(E2eScenario(), SimOptions{.origin = absl::FromUnixSeconds(1'800'000'000)});
+  c.Start();
+  c.AdvanceTo(absl::Seconds(15));  // before the story: every container runs at its base usage
+  auto list = [&](const char* resource) {
+    return Json::parse(c.store().List(*FindResourceByName(resource), "", 0, "").body)["items"];
+  };
+  // Workload name -> its template's containers as the agent sends them.
+  std::map<std::string, std::vector<std::string>> templates;
+  for (const char* resource : {"deployments", "statefulsets", "daemonsets"}) {
+    for (const Json& item : list(resource)) {
+      auto o = agent::kube::ToKubeObject(resource, item);
+      ASSERT_TRUE(o && o->has_workload()) << item;
+      for (const auto& spec : o->workload().containers()) {
+        templates[o->workload().meta().name()].push_back(spec.ShortDebugString());
+      }
+    }
+  }
+  EXPECT_EQ(templates.size(), 3u);  // web, db, agent
+  // Namespace/pod/container -> cpu millicores and memory bytes requested.
+  std::map<std::string, std::pair<int64_t, int64_t>> requests;
+  const Json pods = list("pods");
+  EXPECT_GE(pods.size(), 5u);  // web x2, db-0, agent x2
+  for (const Json& item : pods) {
+    auto o = agent::kube::ToKubeObject("pods", item);
+    ASSERT_TRUE(o && o->has_pod()) << item;
+    const auto& pod = o->pod();
+    ASSERT_GT(pod.specs_size(), 0) << pod.meta().name();
+    std::vector<std::string> specs;
+    for (const auto& spec : pod.specs()) {
+      EXPECT_GT(spec.resources().requests().cpu_millicores(), 0) << pod.meta().name();
+      EXPECT_GT(spec.resources().requests().memory_bytes(), 0) << pod.meta().name();
+      specs.push_back(spec.ShortDebugString());
+      requests[absl::StrCat(pod.meta().namespace_(), "/", pod.meta().name(), "/", spec.name())] = {
+          spec.resources().requests().cpu_millicores(), spec.resources().requests().memory_bytes()};
+    }
+    EXPECT_EQ(specs, templates[pod.meta().labels().at("app")]) << pod.meta().name();
+  }
+  // Every container with usage has a spec; the e2e story starts every container between 40%
+  // and 125% of its requests (+5% noise).
+  int checked = 0;
+  const Json metrics = Json::parse(c.PodMetrics(""));
+  for (const Json& item : metrics["items"]) {
+    for (const Json& ct : item["containers"]) {
+      const std::string key = absl::StrCat(item["metadata"]["namespace"].get<std::string>(), "/",
+                                           item["metadata"]["name"].get<std::string>(), "/",
+                                           ct["name"].get<std::string>());
+      auto it = requests.find(key);
+      ASSERT_NE(it, requests.end()) << key;
+      const auto [cpu_request, memory_request] = it->second;
+      const double cpu =
+          agent::kube::MilliValue(ct["usage"]["cpu"].get<std::string>()) / double(cpu_request);
+      const double memory =
+          agent::kube::Value(ct["usage"]["memory"].get<std::string>()) / double(memory_request);
+      EXPECT_GT(cpu, 0.3) << key;
+      EXPECT_LT(cpu, 1.5) << key;
+      EXPECT_GT(memory, 0.3) << key;
+      EXPECT_LT(memory, 1.5) << key;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(requests.size()));
 }
 
 TEST(RunnerTest, AdvancesToClockTimesSpeed) {

@@ -28,7 +28,7 @@ SeriesState StateFromRow(const pqxx::row& r) {
   return st;
 }
 
-std::string Double(double v) { return absl::StrFormat("%.17g", v); }
+using pg::Double;
 
 }  // namespace
 

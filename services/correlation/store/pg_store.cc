@@ -100,10 +100,6 @@ AlertState ToMember(const pqxx::row& r) {
 
 }  // namespace
 
-std::string MicrosParam(int n) {
-  return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)");
-}
-
 std::vector<std::string> TextArrayFromJson(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
   std::vector<std::string> out;
@@ -112,30 +108,6 @@ std::vector<std::string> TextArrayFromJson(const std::string& text) {
     if (e.is_string()) out.push_back(e.get<std::string>());
   }
   return out;
-}
-
-std::string PgTextArray(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ",";
-    out += "\"";
-    for (char ch : values[i]) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += "\"";
-  }
-  out += "}";
-  return out;
-}
-
-std::optional<int64_t> ToMicros(absl::Time t) {
-  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return std::nullopt;
-  return absl::ToUnixMicros(t);
-}
-
-absl::Time FromMicros(const pqxx::field& f, absl::Time if_null) {
-  return f.is_null() ? if_null : absl::FromUnixMicros(f.as<int64_t>());
 }
 
 ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster) {
@@ -212,20 +184,6 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
 
 std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 std::string MicrosOrEmpty(std::optional<int64_t> us) { return us ? absl::StrCat(*us) : ""; }
-
-std::vector<std::string> Columns::Params() const {
-  std::vector<std::string> out;
-  for (const auto& c : cols_) out.push_back(PgTextArray(c));
-  return out;
-}
-
-void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
-              const std::string& cluster, const Columns& cols) {
-  if (cols.rows() == 0) return;
-  std::vector<std::string> params = {tenant, cluster};
-  for (auto& p : cols.Params()) params.push_back(std::move(p));
-  tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
-}
 
 void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
   const std::string& t = c.tenant();

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/pg/bulk.h"
 #include "pqxx/pqxx"
 #include "services/correlation/core/correlator.h"
 
@@ -50,35 +51,15 @@ void SaveObject(pqxx::work& tx, const std::string& tenant, const std::string& cl
 void SaveRevision(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                   const RevisionDelta& delta, absl::Time at);
 
-// MicrosParam is the SQL for bind parameter $n (Unix microseconds) as a timestamptz.
-std::string MicrosParam(int n);
 // TextArrayFromJson reads a text[] selected as array_to_json(...)::text.
 std::vector<std::string> TextArrayFromJson(const std::string& text);
 
-// Columns of a bulk statement: each one a text[] literal bound as one parameter, so a batch of
-// any size is one statement (unnest turns the arrays back into rows).
-class Columns {
- public:
-  explicit Columns(size_t n) : cols_(n) {}
-  void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
-  size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
-  std::vector<std::string> Params() const;
-
- private:
-  std::vector<std::vector<std::string>> cols_;
-};
-
-// ExecBulk runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4,
-// ...; nothing when there are no rows.
-void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
-              const std::string& cluster, const Columns& cols);
-
-// PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
-std::string PgTextArray(const std::vector<std::string>& values);
-
-// Times cross SQL as Unix microseconds (to_timestamp($n / 1e6) in, extract(epoch) * 1e6 out);
-// an infinite time is NULL.
-std::optional<int64_t> ToMicros(absl::Time t);
-absl::Time FromMicros(const pqxx::field& f, absl::Time if_null);
+// The bulk-statement and time helpers (libs/pg/bulk.h).
+using pg::Columns;
+using pg::ExecBulk;
+using pg::FromMicros;
+using pg::MicrosParam;
+using pg::PgTextArray;
+using pg::ToMicros;
 
 }  // namespace k8i::correlation

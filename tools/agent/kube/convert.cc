@@ -27,6 +27,8 @@ k8intel::v1::ContainerResources ToResources(const Json& resources) {
   return r;
 }
 
+// AddContainerSpecs appends the containers of a pod spec (a workload's template or a pod's own)
+// with their requests and limits as written; init containers are left out.
 void AddContainerSpecs(const Json& pod_spec,
                        google::protobuf::RepeatedPtrField<k8intel::v1::ContainerSpec>* out) {
   for (const Json& c : Arr(pod_spec, "containers")) {
@@ -228,6 +230,7 @@ k8intel::v1::Pod ToPod(const Json& o) {
   for (const Json& s : Arr(status, "containerStatuses")) {
     *p.add_containers() = ToContainerStatus(s, spec);
   }
+  AddContainerSpecs(spec, p.mutable_specs());
   AddVolumes(spec, &p);
   AddEnvSources(spec, &p);
   // The direct controller; the collector replaces a ReplicaSet by its Deployment.

@@ -108,9 +108,89 @@ TEST(ConvertTest, PodContainerStates) {
   EXPECT_EQ(c.last_termination_time().seconds(), 1709296200);
   EXPECT_EQ(c.restart_count(), 7);
   EXPECT_EQ(c.resources().limits().memory_bytes(), 2LL << 30);
+  ASSERT_EQ(o->pod().specs_size(), 1);
+  EXPECT_EQ(o->pod().specs(0).resources().limits().memory_bytes(), 2LL << 30);
   EXPECT_EQ(o->pod().workload_kind(), "StatefulSet");
   EXPECT_EQ(o->pod().workload_name(), "db");
   EXPECT_FALSE(PodRunningReady(p));
+}
+
+// One spec.containers entry as the API serves it, and the ContainerSpec sent for it as
+// "name|image|requests cpu memory ephemeral|limits cpu memory ephemeral" (millicores, bytes).
+struct SpecCase {
+  std::string name;
+  std::string container;  // JSON
+  std::string want;
+};
+
+std::string SpecText(const k8intel::v1::ContainerSpec& s) {
+  auto q = [](const k8intel::v1::ResourceQuantities& r) {
+    return absl::StrCat(r.cpu_millicores(), " ", r.memory_bytes(), " ",
+                        r.ephemeral_storage_bytes());
+  };
+  return absl::StrCat(s.name(), "|", s.image(), "|", q(s.resources().requests()), "|",
+                      q(s.resources().limits()));
+}
+
+class PodSpecCases : public ::testing::TestWithParam<SpecCase> {};
+
+TEST_P(PodSpecCases, RequestsAndLimits) {
+  Json pod = {{"metadata", {{"name", "p"}, {"namespace", "ns"}}},
+              {"spec", {{"containers", Json::array({Json::parse(GetParam().container)})}}}};
+  auto o = ToKubeObject("pods", pod);
+  ASSERT_TRUE(o && o->has_pod());
+  ASSERT_EQ(o->pod().specs_size(), 1);
+  EXPECT_EQ(SpecText(o->pod().specs(0)), GetParam().want);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Resources, PodSpecCases,
+    ::testing::Values(
+        SpecCase{"RequestsAndLimits",
+                 R"({"name": "app", "image": "web:1", "resources": {
+                   "requests": {"cpu": "250m", "memory": "64Mi", "ephemeral-storage": "1Gi"},
+                   "limits": {"cpu": "1.5", "memory": "128Mi", "ephemeral-storage": "2G"}}})",
+                 "app|web:1|250 67108864 1073741824|1500 134217728 2000000000"},
+        SpecCase{"NoResources", R"({"name": "sidecar", "image": "envoy:1"})",
+                 "sidecar|envoy:1|0 0 0|0 0 0"},
+        SpecCase{"EmptyResources", R"({"name": "a", "image": "x", "resources": {}})",
+                 "a|x|0 0 0|0 0 0"},
+        // Sent as served: the API server has already defaulted a pod's requests to its limits.
+        SpecCase{"LimitsOnly",
+                 R"({"name": "a", "image": "x", "resources": {"limits": {"memory": "100M"}}})",
+                 "a|x|0 0 0|0 100000000 0"},
+        SpecCase{"OtherQuantityForms",
+                 R"({"name": "a", "image": "x", "resources": {
+                   "requests": {"cpu": "2", "memory": "1e9"}, "limits": {"cpu": "0.0001"}}})",
+                 "a|x|2000 1000000000 0|1 0 0"},  // a sub-millicore limit rounds up
+        SpecCase{"InvalidQuantityIsZero",
+                 R"({"name": "a", "image": "x", "resources": {
+                   "requests": {"cpu": "lots", "memory": 64, "ephemeral-storage": "1Gi"}}})",
+                 "a|x|0 0 1073741824|0 0 0"},
+        SpecCase{"MistypedResources",
+                 R"({"name": "a", "image": "x", "resources": {"requests": [1], "limits": "1"}})",
+                 "a|x|0 0 0|0 0 0"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ConvertTest, PodSpecsAreTheSpecContainersWithoutInitContainers) {
+  // Pending and unscheduled: no container statuses yet, but the specs are already known.
+  const Json p = Json::parse(R"({"metadata": {"name": "web-1", "namespace": "shop"},
+    "spec": {
+      "initContainers": [{"name": "migrate", "image": "web:1",
+                          "resources": {"requests": {"cpu": "2", "memory": "1Gi"}}}],
+      "containers": [
+        {"name": "app", "image": "web:1",
+         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                       "limits": {"cpu": "500m", "memory": "128Mi"}}},
+        {"name": "sidecar", "image": "envoy:1"}]},
+    "status": {"phase": "Pending"}})");
+  auto o = ToKubeObject("pods", p);
+  ASSERT_TRUE(o && o->has_pod());
+  EXPECT_EQ(o->pod().containers_size(), 0);
+  std::vector<std::string> got;
+  for (const auto& s : o->pod().specs()) got.push_back(SpecText(s));
+  EXPECT_THAT(got, ::testing::ElementsAre("app|web:1|100 67108864 0|500 134217728 0",
+                                          "sidecar|envoy:1|0 0 0|0 0 0"));
 }
 
 TEST(ConvertTest, EventWithEventTimeOnly) {

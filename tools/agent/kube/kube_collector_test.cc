@@ -215,6 +215,10 @@ TEST(KubeCollectorTest, ListWatchRelistForbiddenAgainstFixtureServer) {
   EXPECT_EQ(a->pod().containers(0).resources().requests().cpu_millicores(), 100);
   EXPECT_EQ(a->pod().containers(0).restart_count(), 3);
   EXPECT_EQ(a->pod().containers(0).last_termination_reason(), "Error");
+  ASSERT_EQ(a->pod().specs_size(), 1);
+  EXPECT_EQ(a->pod().specs(0).image(), "shop/web:1.2");
+  EXPECT_EQ(a->pod().specs(0).resources().requests().memory_bytes(), 64LL << 20);
+  EXPECT_EQ(a->pod().specs(0).resources().limits().cpu_millicores(), 1000);
   // A namespaced object without a namespace would make ingest refuse the batch: skipped.
   EXPECT_EQ(FindObject(all.objects, "weird", false), nullptr);
   ASSERT_NE(FindObject(all.objects, "weird-ok", false), nullptr);

@@ -1,0 +1,61 @@
+#include "libs/pg/bulk.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace k8i::pg {
+
+std::vector<std::string> Columns::Params() const {
+  std::vector<std::string> out;
+  out.reserve(cols_.size());
+  for (const auto& c : cols_) out.push_back(PgTextArray(c));
+  return out;
+}
+
+void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+              const std::string& cluster, const Columns& cols) {
+  ExecBulkWith(tx, sql, {tenant, cluster}, cols);
+}
+
+void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
+                  const Columns& cols) {
+  if (cols.rows() == 0) return;
+  for (auto& p : cols.Params()) params.push_back(std::move(p));
+  tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+}
+
+std::string PgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "\"";
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += "\"";
+  }
+  out += "}";
+  return out;
+}
+
+std::string MicrosParam(int n) {
+  return absl::StrCat("to_timestamp($", n, "::double precision / 1e6)");
+}
+
+std::string MicrosOf(const std::string& column) {
+  return absl::StrCat("(extract(epoch FROM ", column, ") * 1000000)::bigint");
+}
+
+std::optional<int64_t> ToMicros(absl::Time t) {
+  if (t == absl::InfinitePast() || t == absl::InfiniteFuture()) return std::nullopt;
+  return absl::ToUnixMicros(t);
+}
+
+absl::Time FromMicros(const pqxx::field& f, absl::Time if_null) {
+  return f.is_null() ? if_null : absl::FromUnixMicros(f.as<int64_t>());
+}
+
+std::string Double(double v) { return absl::StrFormat("%.17g", v); }
+
+}  // namespace k8i::pg

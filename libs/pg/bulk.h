@@ -1,0 +1,51 @@
+// Bulk statements and time parameters shared by the services' stores: a batch of any size is
+// one statement, its columns bound as text[] literals and turned back into rows with unnest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "pqxx/pqxx"
+
+namespace k8i::pg {
+
+// Columns of a bulk statement: each one a text[] literal bound as one parameter.
+class Columns {
+ public:
+  explicit Columns(size_t n) : cols_(n) {}
+  void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
+  size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
+  std::vector<std::string> Params() const;
+
+ private:
+  std::vector<std::vector<std::string>> cols_;
+};
+
+// ExecBulk runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4,
+// ...; nothing when there are no rows.
+void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+              const std::string& cluster, const Columns& cols);
+
+// ExecBulkWith runs `sql` with `params` as $1..$k and then the columns; nothing when there are
+// no rows.
+void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
+                  const Columns& cols);
+
+// PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
+std::string PgTextArray(const std::vector<std::string>& values);
+
+// Times cross SQL as Unix microseconds: MicrosParam(n) is the SQL for bind parameter $n as a
+// timestamptz (to_timestamp($n / 1e6)); MicrosOf(column) reads one back. An infinite time is
+// NULL.
+std::string MicrosParam(int n);
+std::string MicrosOf(const std::string& column);
+std::optional<int64_t> ToMicros(absl::Time t);
+absl::Time FromMicros(const pqxx::field& f, absl::Time if_null);
+
+// Double renders a double for a text[] column without losing precision.
+std::string Double(double v);
+
+}  // namespace k8i::pg
