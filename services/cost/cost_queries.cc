@@ -42,36 +42,57 @@ const aip::Schema& LineSchema() {
   return *s;
 }
 
-// The whole UTC days inside a window, and the hours at its edges.
+// The whole UTC days inside a window, and the hours at its edges. A window that reaches past
+// `now` takes today's day rollup whole (it holds exactly the hours attributed so far), so a
+// rolling window reads day rows only.
 struct Split {
   absl::Time d0, d1;  // days [d0, d1)
 };
-Split SplitDays(const Window& w) {
+Split SplitDays(const Window& w, absl::Time now) {
   absl::Time d0 = FloorDay(w.start);
   if (d0 < w.start) d0 += absl::Hours(24);
-  const absl::Time d1 = FloorDay(w.end);
+  absl::Time d1 = FloorDay(w.end);
+  if (w.end > now && d1 < w.end) d1 += absl::Hours(24);
   if (d0 >= d1) return {w.end, w.end};
   return {d0, d1};
 }
 
-// The rollup rows of a window: $1 tenant, $2..$5 the times.
-constexpr char kRollupColumns[] =
-    "cluster_id, namespace, workload_kind, workload, team, cost_centre, cpu_core_hours, cpu_req, "
-    "cpu_use, mem_gib_hours, mem_req, mem_use, cpu_cost, memory_cost, storage_cost, idle_cost";
+constexpr char kMeasures[] =
+    "cpu_core_hours, cpu_req, cpu_use, mem_gib_hours, mem_req, mem_use, cpu_cost, memory_cost, "
+    "storage_cost, idle_cost";
 
-std::string RollupSource(const std::string& day_column_of_hours) {
+// The rollup rows of a window ($1 tenant, $2..$5 the times): by workload, or by namespace (idle
+// as workload '__idle__' there too), with the hours at the edges from the hourly rollup.
+std::string RollupSource(const std::string& day_column_of_hours, bool namespaces) {
+  const std::string days =
+      namespaces
+          ? absl::StrCat("SELECT day AS t, cluster_id, namespace, ''::text AS workload_kind, "
+                         "CASE WHEN namespace = '' THEN '__idle__' ELSE '' END AS workload, team, "
+                         "cost_centre, ",
+                         kMeasures, " FROM cost.namespace_days")
+          : absl::StrCat("SELECT day AS t, cluster_id, namespace, workload_kind, workload, team, "
+                         "cost_centre, ",
+                         kMeasures, " FROM cost.workload_days");
   return absl::StrCat(
-      "(SELECT day AS t, ", kRollupColumns,
-      " FROM cost.workload_days WHERE tenant_id = $1 AND day >= $2::timestamptz AND day < "
-      "$3::timestamptz UNION ALL SELECT ",
-      day_column_of_hours, " AS t, ", kRollupColumns,
+      "(", days, " WHERE tenant_id = $1 AND day >= $2::timestamptz AND day < $3::timestamptz "
+      "UNION ALL SELECT ", day_column_of_hours,
+      " AS t, cluster_id, namespace, workload_kind, workload, team, cost_centre, ", kMeasures,
       " FROM cost.workload_hours WHERE tenant_id = $1 AND ((hour >= $4::timestamptz AND hour < "
       "$2::timestamptz) OR (hour >= $3::timestamptz AND hour < $5::timestamptz))) x");
 }
 
-std::vector<std::string> RollupParams(const std::string& tenant, const Window& w) {
-  const Split s = SplitDays(w);
+std::vector<std::string> RollupParams(const std::string& tenant, const Window& w,
+                                      absl::Time now) {
+  const Split s = SplitDays(w, now);
   return {tenant, Ts(s.d0), Ts(s.d1), Ts(w.start), Ts(w.end)};
+}
+
+const aip::Schema& NamespaceSchema() {
+  static const aip::Schema* s = new aip::Schema{{"cluster", S("cluster_id")},
+                                                {"namespace", S("namespace")},
+                                                {"team", S("team")},
+                                                {"cost_centre", S("cost_centre")}};
+  return *s;
 }
 
 struct Row {
@@ -128,15 +149,19 @@ absl::StatusOr<std::vector<v1::Allocation>> QueryAllocations(pqxx::work& tx,
       return absl::InvalidArgumentError(
           "group_by: cluster, namespace, workload, pod, team, cost-centre or label:<key>");
     }
-    params = RollupParams(q.tenant, q.window);
-    auto cond = aip::CompileFilter(q.filter, RollupSchema(), 6);
+    params = RollupParams(q.tenant, q.window, q.now);
+    // By namespace rollups unless the query needs workloads.
+    auto cond = aip::CompileFilter(q.filter, NamespaceSchema(), 6);
+    const bool namespaces = by != "workload" && cond.ok();
+    if (!namespaces) cond = aip::CompileFilter(q.filter, RollupSchema(), 6);
     if (!cond.ok()) return cond.status();
     for (auto& p : cond->params) params.push_back(std::move(p));
     sql = absl::StrCat(
         "SELECT cluster_id, CASE WHEN workload = '__idle__' AND namespace = '' THEN '__idle__' "
         "ELSE ", key, " END, sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), sum(mem_gib_hours), "
         "sum(mem_req), sum(mem_use), sum(cpu_cost), sum(memory_cost), sum(storage_cost), "
-        "sum(idle_cost) FROM ", RollupSource("hour"), " WHERE ", cond->sql, " GROUP BY 1, 2");
+        "sum(idle_cost) FROM ", RollupSource("hour", namespaces), " WHERE ", cond->sql,
+        " GROUP BY 1, 2");
   } else {
     params = {q.tenant, Ts(q.window.start), Ts(q.window.end)};
     if (by == "pod") {
@@ -230,8 +255,10 @@ absl::StatusOr<std::vector<v1::Allocation>> QueryAllocations(pqxx::work& tx,
 absl::Status QueryTrend(pqxx::work& tx, const std::string& tenant, const Window& w,
                         const std::string& filter, absl::Time now,
                         v1::GetCostTrendResponse* resp) {
-  std::vector<std::string> params = RollupParams(tenant, w);
-  auto cond = aip::CompileFilter(filter, RollupSchema(), 6);
+  std::vector<std::string> params = RollupParams(tenant, w, now);
+  auto cond = aip::CompileFilter(filter, NamespaceSchema(), 6);
+  const bool namespaces = cond.ok();
+  if (!namespaces) cond = aip::CompileFilter(filter, RollupSchema(), 6);
   if (!cond.ok()) return cond.status();
   for (auto& p : cond->params) params.push_back(std::move(p));
   std::map<int64_t, v1::CostTrendPoint> days;
@@ -239,7 +266,7 @@ absl::Status QueryTrend(pqxx::work& tx, const std::string& tenant, const Window&
            absl::StrCat("SELECT ", pg::MicrosOf("t"),
                         ", sum(cpu_cost), sum(memory_cost), sum(storage_cost), sum(idle_cost) "
                         "FROM ",
-                        RollupSource("date_trunc('day', hour, 'UTC')"), " WHERE ", cond->sql,
+                        RollupSource("date_trunc('day', hour, 'UTC')", namespaces), " WHERE ", cond->sql,
                         " GROUP BY 1 ORDER BY 1"),
            pqxx::prepare::make_dynamic_params(params))) {
     v1::CostTrendPoint& p = days[r[0].as<int64_t>()];

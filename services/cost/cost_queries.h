@@ -20,6 +20,7 @@ struct AllocationQuery {
   k8intel::v1::IdleMode idle = k8intel::v1::IDLE_MODE_SEPARATE;
   std::string filter;
   std::string order_by;
+  absl::Time now;  // a window reaching past it reads today's day rollup whole
 };
 
 // Every row (unpaged), ordered, with `total` and `hours` filled. InvalidArgument for a bad

@@ -155,7 +155,8 @@ grpc::Status CostServiceImpl::QueryAllocation(grpc::ServerContext* ctx,
                     .group_by = req->group_by(),
                     .idle = req->idle(),
                     .filter = req->filter(),
-                    .order_by = req->order_by()};
+                    .order_by = req->order_by(),
+                    .now = clock_->Now()};
   const std::string fp = aip::PageTokenCodec::QueryFingerprint(
       "QueryAllocation", absl::StrCat(who.tenant, "|", WindowKey(*w), "|", q.group_by, "|",
                                       static_cast<int>(q.idle)),

@@ -109,7 +109,7 @@ class DemoE2eTest : public ::testing::Test {
     bin_ = TestEnv("K8I_TEST_BIN_DIR");
     for (const char* b :
          {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation",
-          "k8i-notification", "k8i"}) {
+          "k8i-notification", "k8i-cost", "k8i"}) {
       ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
     }
     dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
@@ -216,6 +216,17 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   ASSERT_TRUE(Eventually(absl::Seconds(30),
                          [&] { return Healthy(correlation_port, "k8intel.v1.IncidentService"); }))
       << "correlation not healthy; dead: " << stack_->Dead();
+
+  // cost: the running hour attributed every 2 s.
+  const int cost_port = testing::FreeTcpPort();
+  auto cost_env = ServiceEnv(cost_port, testing::FreeTcpPort(), testing::FreeTcpPort());
+  cost_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
+  cost_env.push_back("K8I_COST_GROUP=k8i-cost-" + topic_prefix_);
+  cost_env.push_back("K8I_COST_JOB_INTERVAL=2s");
+  ASSERT_TRUE(stack_->Start("cost", {bin_ + "/k8i-cost"}, cost_env).ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30),
+                         [&] { return Healthy(cost_port, "k8intel.v1.CostService"); }))
+      << "cost not healthy; dead: " << stack_->Dead();
 
   // notification: every incident change to a signed webhook on a local receiver.
   httplib::Server receiver;
@@ -446,6 +457,22 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
            absl::StrContains(out, "slack:T0E2E/U0E2E (e2e-oncall)") &&
            absl::StrContains(out, "UpdateRoute");
   })) << last_cli_;
+  // Cost: the running hour of the simulated cluster, by namespace and workload, and one line's
+  // arithmetic.
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    const std::string out = Cli("costs --window today --by workload", cost_port);
+    return absl::StrContains(out, "shop/Deployment/web") && absl::StrContains(out, "__idle__");
+  })) << last_cli_;
+  std::string line;
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    const std::string out = Cli("costs lines --window today --filter=kind=\"container\"", cost_port);
+    const size_t at = out.find("lines/");
+    if (at == std::string::npos) return false;
+    line = out.substr(at, out.find(' ', at) - at);
+    return true;
+  })) << last_cli_;
+  EXPECT_TRUE(absl::StrContains(Cli("costs explain " + line, cost_port), "max(request"))
+      << last_cli_;
     // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);

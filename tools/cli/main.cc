@@ -11,6 +11,9 @@
 //   k8i graph KIND/NS/NAME [--cluster C] [--depth N]   dependency tree (cluster: K8I_CLUSTER)
 //   k8i revisions KIND/NS/NAME [--cluster C] [--all]   observed changes of one object
 //   k8i audit [--filter F] [--all]                     the tenant's audit log (admin)
+//   k8i costs [--by B] [--window W] [--idle share] [-o csv]   cost over a window, grouped
+//   k8i costs trend|lines|explain L|prices [set]|recompute     the trend, lines, arithmetic
+//   k8i budgets [create --scope S --key K --amount A | delete NAME]   monthly budgets
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,6 +28,7 @@
 #include "libs/grpcx/tls.h"
 #include "tools/common/tls_flags.h"
 #include "tools/cli/audit.h"
+#include "tools/cli/costs.h"
 #include "tools/cli/clusters.h"
 #include "tools/cli/incidents.h"
 #include "tools/cli/notifications.h"
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
   k8i::cli::IncidentCommands incident_commands(app);
   k8i::cli::NotificationCommands notification_commands(app);
   k8i::cli::AuditCommands audit_commands(app);
+  k8i::cli::CostCommands cost_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -145,6 +150,7 @@ int main(int argc, char** argv) {
   if (int rc = incident_commands.Run(connect); rc >= 0) return rc;
   if (int rc = notification_commands.Run(connect); rc >= 0) return rc;
   if (int rc = audit_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = cost_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;

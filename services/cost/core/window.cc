@@ -27,8 +27,8 @@ absl::StatusOr<Window> ResolveWindow(const std::string& name, absl::Time start, 
   const absl::Time next_hour = FloorHour(now) + absl::Hours(1);
   if (name == "today") return Window{FloorDay(now), next_hour};
   if (name == "yesterday") return Window{FloorDay(now) - absl::Hours(24), FloorDay(now)};
-  if (name == "7d") return Window{next_hour - absl::Hours(24 * 7), next_hour};
-  if (name == "30d") return Window{next_hour - absl::Hours(24 * 30), next_hour};
+  if (name == "7d") return Window{FloorDay(now) - absl::Hours(24 * 6), next_hour};
+  if (name == "30d") return Window{FloorDay(now) - absl::Hours(24 * 29), next_hour};
   if (name == "month") return Window{FloorMonth(now), next_hour};
   if (name == "last-month") {
     const absl::Time m = FloorMonth(now);

@@ -1,6 +1,7 @@
-// Cost windows (pure): `today`, `yesterday`, `7d`, `30d`, `month`, `last-month` or an explicit
-// range, resolved at `now` to whole UTC hours [start, end). Rolling windows end with the
-// running hour (what of it is attributed counts).
+// Cost windows (pure): `today`, `yesterday`, `7d` and `30d` (today and the 6 or 29 UTC days
+// before it), `month`, `last-month` or an explicit range, resolved at `now` to whole UTC hours
+// [start, end). Windows that include today end with the running hour (what of it is
+// attributed counts).
 #pragma once
 
 #include <string>

@@ -154,6 +154,29 @@ CREATE TABLE workload_days (
 );
 CREATE INDEX workload_days_time ON workload_days (tenant_id, day);
 
+-- The daily rollup by namespace (idle as namespace ''): what allocation queries by cluster,
+-- namespace, team and cost centre read — a 30-day query reads 30 rows per namespace.
+CREATE TABLE namespace_days (
+  tenant_id     text NOT NULL,
+  cluster_id    text NOT NULL,
+  day           timestamptz NOT NULL,
+  namespace     text NOT NULL,
+  team          text NOT NULL,
+  cost_centre   text NOT NULL,
+  cpu_core_hours double precision NOT NULL,
+  cpu_req        double precision NOT NULL,
+  cpu_use        double precision NOT NULL,
+  mem_gib_hours  double precision NOT NULL,
+  mem_req        double precision NOT NULL,
+  mem_use        double precision NOT NULL,
+  cpu_cost       double precision NOT NULL,
+  memory_cost    double precision NOT NULL,
+  storage_cost   double precision NOT NULL,
+  idle_cost      double precision NOT NULL,
+  PRIMARY KEY (tenant_id, cluster_id, day, namespace)
+);
+CREATE INDEX namespace_days_time ON namespace_days (tenant_id, day);
+
 -- Price versions (pricing.h), body the k8intel.v1.PriceVersion as JSON.
 CREATE TABLE price_versions (
   tenant_id      text NOT NULL,

@@ -196,6 +196,20 @@ void SaveHour(pqxx::work& tx, const HourRecord& rec, const HourResult& result,
       rec.tenant, rec.cluster, Ts(day), Ts(day + absl::Hours(24)));
 
   tx.exec_params(
+      "DELETE FROM cost.namespace_days WHERE tenant_id = $1 AND cluster_id = $2 AND day = "
+      "$3::timestamptz",
+      rec.tenant, rec.cluster, Ts(day));
+  tx.exec_params(
+      "INSERT INTO cost.namespace_days (tenant_id, cluster_id, day, namespace, team, "
+      "cost_centre, cpu_core_hours, cpu_req, cpu_use, mem_gib_hours, mem_req, mem_use, cpu_cost, "
+      "memory_cost, storage_cost, idle_cost) SELECT tenant_id, cluster_id, day, namespace, "
+      "max(team), max(cost_centre), sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
+      "sum(mem_gib_hours), sum(mem_req), sum(mem_use), sum(cpu_cost), sum(memory_cost), "
+      "sum(storage_cost), sum(idle_cost) FROM cost.workload_days WHERE tenant_id = $1 AND "
+      "cluster_id = $2 AND day = $3::timestamptz GROUP BY tenant_id, cluster_id, day, namespace",
+      rec.tenant, rec.cluster, Ts(day));
+
+  tx.exec_params(
       "INSERT INTO cost.hours (tenant_id, cluster_id, hour, final, compute_time, "
       "price_effective, currency, node_cost, storage_cost, idle_cost, lines, recompute) VALUES "
       "($1, $2, $3::timestamptz, $4, $5::timestamptz, $6::timestamptz, $7, $8, $9, $10, $11, "
