@@ -213,10 +213,10 @@ int Run(const std::string& url, const Options& o) {
       o.namespaces - 1, ") n, generate_series(0, 2) k ON CONFLICT DO NOTHING")).IgnoreError();
   k8i::bench::Exec(url,
                    "INSERT INTO cost.namespace_days SELECT tenant_id, cluster_id, day, namespace, "
-                   "max(team), max(cost_centre), sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
+                   "team, cost_centre, sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
                    "sum(mem_gib_hours), sum(mem_req), sum(mem_use), sum(cpu_cost), "
                    "sum(memory_cost), sum(storage_cost), sum(idle_cost) FROM cost.workload_days "
-                   "GROUP BY 1, 2, 3, 4 ON CONFLICT DO NOTHING").IgnoreError();
+                   "GROUP BY 1, 2, 3, 4, 5, 6 ON CONFLICT DO NOTHING").IgnoreError();
   k8i::bench::Exec(url, "ANALYZE").IgnoreError();
   std::vector<double> q;
   size_t rows = 0;

@@ -31,4 +31,21 @@ void EnqueueAudit(pqxx::work& tx, const std::string& schema, const std::string& 
   Enqueue(tx, schema, m);
 }
 
+void EnqueueAlert(pqxx::work& tx, const std::string& schema, const std::string& topic,
+                  const std::string& tenant, const std::string& cluster,
+                  const k8intel::v1::Alert& alert, const std::string& id,
+                  const std::string& source, absl::Time at) {
+  k8intel::v1::AlertBatch batch;
+  batch.set_tenant(tenant);
+  batch.set_cluster(cluster);
+  batch.set_batch_id(id);
+  *batch.add_alerts() = alert;
+  OutboxMessage m;
+  m.topic = topic;
+  m.key = absl::StrCat(tenant, "/", cluster);
+  batch.SerializeToString(&m.value);
+  m.event = {.id = id, .source = source, .type = "dev.k8intel.alerts.v1", .time = at};
+  Enqueue(tx, schema, m);
+}
+
 }  // namespace k8i::kit

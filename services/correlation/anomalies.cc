@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "k8intel/v1/telemetry.pb.h"
+#include "libs/kit/audit.h"
 #include "libs/kit/outbox.h"
 #include "services/correlation/config.h"
 #include "services/correlation/core/proto_time.h"
@@ -23,20 +24,8 @@ void EnqueueAlert(pqxx::work& tx, const std::string& topic, const std::string& t
   const std::string id = absl::StrCat("anomaly/", alert.fingerprint(), "/",
                                       absl::ToUnixMillis(FromProtoTime(alert.start_time())), "/",
                                       firing ? "firing" : "resolved");
-  v1::AlertBatch batch;
-  batch.set_tenant(tenant);
-  batch.set_cluster(cluster);
-  batch.set_batch_id(id);
-  *batch.add_alerts() = alert;
-  kit::OutboxMessage m;
-  m.topic = topic;
-  m.key = absl::StrCat(tenant, "/", cluster);
-  batch.SerializeToString(&m.value);
-  m.event = {.id = id,
-             .source = AnomalySource(tenant, cluster),
-             .type = "dev.k8intel.alerts.v1",
-             .time = at};
-  kit::Enqueue(tx, kSchema, m);
+  kit::EnqueueAlert(tx, kSchema, topic, tenant, cluster, alert, id,
+                    AnomalySource(tenant, cluster), at);
 }
 
 }  // namespace

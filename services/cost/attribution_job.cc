@@ -21,6 +21,10 @@ AttributionJob::AttributionJob(
                        .WithLabels({"true"})),
       provisional_hours_(registry.AddCounter("k8i_cost_hours_attributed_total", "", {"final"})
                              .WithLabels({"false"})),
+      failures_(registry
+                    .AddCounter("k8i_cost_attribution_failures_total",
+                                "Clusters whose attribution failed in a run (the others go on).")
+                    .WithLabels({})),
       hour_seconds_(registry
                         .AddHistogram("k8i_cost_hour_attribution_seconds",
                                       "Time to attribute and store one cluster-hour.", {},
@@ -34,6 +38,12 @@ absl::StatusOr<int> AttributionJob::AttributeHour(pqxx::connection& conn,
                                                   absl::Time now) const {
   const absl::Time began = absl::Now();
   pqxx::work tx(conn);
+  // The hour's record, locked: a RecomputeCosts marking it meanwhile waits, and its mark then
+  // survives this attribution (to be done again).
+  tx.exec_params(
+      "SELECT 1 FROM cost.hours WHERE tenant_id = $1 AND cluster_id = $2 AND hour = "
+      "$3::timestamptz FOR UPDATE",
+      tenant, cluster, Ts(hour));
   auto book = LoadPriceBook(tx, tenant);
   if (!book.ok()) return book.status();
   const PriceVersion& prices = book->At(hour);
@@ -56,28 +66,53 @@ absl::StatusOr<int> AttributionJob::AttributeHour(pqxx::connection& conn,
 absl::Status AttributionJob::Run(kit::JobRun& run) {
   struct Cluster {
     std::string tenant, cluster;
-    absl::Time first_seen, last_seen;
+    absl::Time first_seen, last_seen, metrics_seen;
   };
   std::vector<Cluster> clusters;
+  absl::Time newest = absl::InfinitePast();  // the newest input of any cluster
   {
     pqxx::work tx(run.conn);
     for (const auto& r : tx.exec(absl::StrCat(
              "SELECT tenant_id, cluster_id, ", pg::MicrosOf("first_seen"), ", ",
-             pg::MicrosOf("last_seen"),
+             pg::MicrosOf("last_seen"), ", ", pg::MicrosOf("metrics_seen"),
              " FROM cost.clusters ORDER BY tenant_id, cluster_id"))) {
-      clusters.push_back({r[0].as<std::string>(), r[1].as<std::string>(),
-                          absl::FromUnixMicros(r[2].as<int64_t>()),
-                          absl::FromUnixMicros(r[3].as<int64_t>())});
+      Cluster c{r[0].as<std::string>(), r[1].as<std::string>(),
+                absl::FromUnixMicros(r[2].as<int64_t>()),
+                absl::FromUnixMicros(r[3].as<int64_t>()),
+                pg::FromMicros(r[4], absl::InfinitePast())};
+      newest = std::max(newest, c.last_seen);
+      clusters.push_back(std::move(c));
     }
   }
   const absl::Time now = run.now;
-  const absl::Time final_limit = HourOf(now - config_.lateness);  // hours before it are final
   std::set<std::string> tenants_with_final;
+  absl::Status first_error;
   for (const Cluster& c : clusters) {
     if (run.cancelled()) break;
+    // A cluster whose input stopped while others' goes on has stopped reporting: what it had is
+    // charged until kSilence after its last input. (After a restart every cluster's input is
+    // behind; none is taken for gone until the consumers catch up.)
+    const bool gone = newest - c.last_seen > kSilence;
+    const absl::Time charged_until = gone ? c.last_seen + kSilence : absl::InfiniteFuture();
+    // An hour is final when the lateness has passed and its usage has been read (the metrics
+    // consumer is past it; without metrics, any input).
+    const absl::Time read =
+        gone ? charged_until
+             : (c.metrics_seen != absl::InfinitePast() ? c.metrics_seen : c.last_seen);
+    const absl::Time final_end = std::min(HourOf(now - config_.lateness), HourOf(read));
     const absl::Time first = HourOf(std::max(c.first_seen, now - config_.backfill));
-    const absl::Time active_until = c.last_seen + kSilence;
-    const absl::Time final_end = std::min(final_limit, HourOf(active_until) + absl::Hours(1));
+    auto attribute = [&](absl::Time h, bool final) -> absl::Status {
+      const absl::Time end = std::min({h + absl::Hours(1), now, charged_until});
+      try {
+        auto n = AttributeHour(run.conn, c.tenant, c.cluster, h, end, final, now);
+        return n.ok() ? absl::OkStatus() : n.status();
+      } catch (const pqxx::broken_connection&) {
+        throw;  // the job reconnects
+      } catch (const std::exception& e) {
+        return absl::InternalError(e.what());
+      }
+    };
+    absl::Status s;
     std::vector<absl::Time> todo;
     if (first < final_end) {
       pqxx::work tx(run.conn);
@@ -92,36 +127,61 @@ absl::Status AttributionJob::Run(kit::JobRun& run) {
       }
     }
     for (absl::Time h : todo) {
-      if (run.cancelled()) break;
-      auto n = AttributeHour(run.conn, c.tenant, c.cluster, h, h + absl::Hours(1), true, now);
-      if (!n.ok()) return n.status();
-      tenants_with_final.insert(c.tenant);
+      if (run.cancelled() || !s.ok()) break;
+      s = attribute(h, true);
+      if (s.ok()) tenants_with_final.insert(c.tenant);
     }
-    // The running hour and ended ones still within the lateness allowance.
-    for (absl::Time h = std::max(final_limit, first); h <= HourOf(now) && h < active_until;
+    // The running hour and ended ones not final yet, up to now.
+    for (absl::Time h = std::max(final_end, first); s.ok() && h <= HourOf(now) && h < charged_until;
          h += absl::Hours(1)) {
       if (run.cancelled()) break;
-      auto n = AttributeHour(run.conn, c.tenant, c.cluster, h,
-                             std::min(h + absl::Hours(1), now), false, now);
-      if (!n.ok()) return n.status();
+      s = attribute(h, false);
+    }
+    // One cluster's failure (its data, a price version that does not parse) must not stop the
+    // others: it is logged and counted, and the run reports the first.
+    if (!s.ok()) {
+      failures_.Inc();
+      Logger("cost")->error("cost attribution of tenant {} cluster {} failed: {}", c.tenant, c.cluster,
+                      s.ToString());
+      if (first_error.ok()) first_error = s;
     }
   }
   if (budgets_) {
     for (const std::string& tenant : tenants_with_final) {
       if (run.cancelled()) break;
-      if (auto s = budgets_(run, tenant); !s.ok()) return s;
+      if (auto s = budgets_(run, tenant); !s.ok() && first_error.ok()) first_error = s;
     }
   }
-  return absl::OkStatus();
+  return first_error;
 }
 
 absl::Status RunRetention(kit::JobRun& run, absl::Duration keep) {
-  const std::string cutoff = Ts(run.now - keep);
+  // Whole days, so a day's rollup is never rebuilt from part of its hours; per tenant, on the
+  // (tenant_id, hour) indexes.
+  const std::string cutoff = Ts(DayOf(run.now - keep));
+  std::vector<std::string> tenants;
+  {
+    pqxx::work tx(run.conn);
+    for (const auto& r : tx.exec("SELECT DISTINCT tenant_id FROM cost.clusters")) {
+      tenants.push_back(r[0].as<std::string>());
+    }
+  }
+  for (const std::string& tenant : tenants) {
+    if (run.cancelled()) break;
+    pqxx::work tx(run.conn);
+    for (const char* table : {"lines", "workload_hours"}) {
+      tx.exec_params(absl::StrCat("DELETE FROM cost.", table,
+                                  " WHERE tenant_id = $1 AND hour < $2::timestamptz"),
+                     tenant, cutoff);
+    }
+    tx.exec_params("DELETE FROM cost.usage WHERE tenant_id = $1 AND hour < $2::timestamptz",
+                   tenant, cutoff);
+    tx.exec_params(
+        "DELETE FROM cost.objects WHERE tenant_id = $1 AND valid_to < $2::timestamptz", tenant,
+        cutoff);
+    tx.commit();
+  }
   pqxx::work tx(run.conn);
-  tx.exec_params("DELETE FROM cost.lines WHERE hour < $1::timestamptz", cutoff);
-  tx.exec_params("DELETE FROM cost.workload_hours WHERE hour < $1::timestamptz", cutoff);
-  tx.exec_params("DELETE FROM cost.usage WHERE hour < $1::timestamptz", cutoff);
-  tx.exec_params("DELETE FROM cost.objects WHERE valid_to < $1::timestamptz", cutoff);
   tx.exec_params("DELETE FROM cost.processed_messages WHERE processed_at < $1::timestamptz",
                  Ts(run.now - absl::Hours(24 * 7)));
   tx.commit();

@@ -6,8 +6,10 @@
 //     attribution of it wrote, so re-running never double counts;
 //   - the running hour (and an ended one still within K8I_COST_LATENESS) is attributed
 //     provisionally, up to now, so today's costs show within minutes.
-// A cluster is attributed only while it reports: an open revision is charged until
-// kSilence after the cluster's last input. Then budgets are checked (budgets.h).
+// An hour is final once the lateness has passed and the cluster's usage has been read past it
+// (after a restart, hours wait for the consumers to catch up). A cluster whose input stopped
+// while others' goes on is charged until kSilence after its last input. Then budgets are
+// checked (budgets.h). One cluster's failure is logged and counted; the others go on.
 #pragma once
 
 #include <functional>
@@ -42,11 +44,13 @@ class AttributionJob {
   std::function<absl::Status(kit::JobRun&, const std::string&)> budgets_;
   metrics::Counter& final_hours_;
   metrics::Counter& provisional_hours_;
+  metrics::Counter& failures_;
   metrics::Histogram& hour_seconds_;
 };
 
-// Retention: lines, hourly rollups and usage older than `keep`, revisions that ended before
-// it, processed-message records older than 7 days. The body of the hourly retention job.
+// Retention: lines, hourly rollups and usage of days older than `keep` (whole UTC days),
+// revisions that ended before them, processed-message records older than 7 days. The body of
+// the hourly retention job.
 absl::Status RunRetention(kit::JobRun& run, absl::Duration keep);
 
 }  // namespace k8i::cost

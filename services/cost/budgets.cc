@@ -7,7 +7,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "k8intel/v1/telemetry.pb.h"
 #include "libs/common/stats.h"
-#include "libs/kit/outbox.h"
+#include "libs/kit/audit.h"
 #include "libs/pg/bulk.h"
 #include "services/cost/config.h"
 #include "services/cost/core/budget.h"
@@ -87,17 +87,7 @@ void EnqueueAlert(pqxx::work& tx, const std::string& topic, const std::string& t
   if (!firing) *a.mutable_end_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(at));
   const std::string id = absl::StrCat(a.fingerprint(), "/", absl::ToUnixSeconds(since), "/",
                                       firing ? "firing" : "resolved");
-  v1::AlertBatch batch;
-  batch.set_tenant(tenant);
-  batch.set_cluster(cluster);
-  batch.set_batch_id(id);
-  *batch.add_alerts() = a;
-  kit::OutboxMessage m;
-  m.topic = topic;
-  m.key = absl::StrCat(tenant, "/", cluster);
-  batch.SerializeToString(&m.value);
-  m.event = {.id = id, .source = BudgetSource(tenant), .type = "dev.k8intel.alerts.v1", .time = at};
-  kit::Enqueue(tx, kSchema, m);
+  kit::EnqueueAlert(tx, kSchema, topic, tenant, cluster, a, id, BudgetSource(tenant), at);
 }
 
 }  // namespace
@@ -107,12 +97,13 @@ std::string BudgetSource(const std::string& tenant) {
 }
 
 std::vector<BudgetStatus> EvaluateBudgets(pqxx::work& tx, const std::string& tenant,
-                                          std::string* currency) {
+                                          std::string* currency, bool lock) {
   std::vector<BudgetStatus> out;
   for (const auto& r : tx.exec_params(
            absl::StrCat("SELECT id, scope, key, cluster_id, monthly_amount, spike_factor, ",
                         pg::MicrosOf("create_time"),
-                        ", creator FROM cost.budgets WHERE tenant_id = $1 ORDER BY id"),
+                        ", creator FROM cost.budgets WHERE tenant_id = $1 ORDER BY id",
+                        lock ? " FOR UPDATE" : ""),
            tenant)) {
     BudgetStatus b;
     b.id = r[0].as<std::string>();
@@ -202,7 +193,7 @@ absl::Status CheckBudgets(kit::JobRun& run, const std::string& tenant,
                           const std::string& alerts_topic) {
   pqxx::work tx(run.conn);
   std::string currency;
-  const std::vector<BudgetStatus> budgets = EvaluateBudgets(tx, tenant, &currency);
+  const std::vector<BudgetStatus> budgets = EvaluateBudgets(tx, tenant, &currency, true);
   const absl::Time now = LatestEnd(tx, tenant);  // event time: the end of the latest final hour
   for (const BudgetStatus& b : budgets) {
     for (const auto& [kind, verdict] : b.verdicts) {

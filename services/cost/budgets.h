@@ -34,8 +34,10 @@ struct BudgetStatus {
 };
 
 // EvaluateBudgets reads the tenant's budgets and evaluates them; `currency` gets the hours'.
+// `lock` locks the budgets' rows for the transaction (the budget check and DeleteBudget take
+// them, so an alert is never raised for a budget being deleted).
 std::vector<BudgetStatus> EvaluateBudgets(pqxx::work& tx, const std::string& tenant,
-                                          std::string* currency);
+                                          std::string* currency, bool lock = false);
 
 // ResolveBudgetAlerts resolves the budget's open alerts (of `kind`, or all when empty) at `now`.
 void ResolveBudgetAlerts(pqxx::work& tx, const std::string& alerts_topic,

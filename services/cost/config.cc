@@ -42,7 +42,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   j.interval = env.Duration("K8I_COST_JOB_INTERVAL", absl::Minutes(1));
   j.lateness = env.Duration("K8I_COST_LATENESS", absl::Minutes(5));
   j.backfill = env.Duration("K8I_COST_BACKFILL", absl::Hours(24 * 90));
-  j.line_retention = env.Duration("K8I_COST_LINE_RETENTION", absl::Hours(24 * 90));
+  j.line_retention = env.Duration("K8I_COST_LINE_RETENTION", absl::Hours(24 * 91));
   j.attribution.team_keys = Keys(env.String("K8I_COST_TEAM_LABELS", "team,owner"));
   j.attribution.cost_centre_keys =
       Keys(env.String("K8I_COST_COST_CENTRE_LABELS", "cost-center,cost-centre,costcenter"));
@@ -61,6 +61,12 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", p.name, ": must be positive"));
     }
+  }
+  if (j.line_retention < j.backfill + absl::Hours(24)) {
+    return absl::InvalidArgumentError(
+        "invalid configuration: K8I_COST_LINE_RETENTION must be at least K8I_COST_BACKFILL + "
+        "24h (hours within the backfill horizon are attributed again from their lines' inputs "
+        "and their days' rollups)");
   }
   if (j.lateness < absl::ZeroDuration() || j.lateness > absl::Hours(24)) {
     return absl::InvalidArgumentError(

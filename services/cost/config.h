@@ -25,8 +25,9 @@ struct JobConfig {
   absl::Duration lateness = absl::Minutes(5);
   // K8I_COST_BACKFILL (2160h = 90d): how far back missed hours are attributed.
   absl::Duration backfill = absl::Hours(24 * 90);
-  // K8I_COST_LINE_RETENTION (2160h): lines and hourly rollups kept; daily rollups stay.
-  absl::Duration line_retention = absl::Hours(24 * 90);
+  // K8I_COST_LINE_RETENTION (2184h = 91d, at least the backfill + 24h): lines, hourly rollups,
+  // usage and ended revisions kept (whole days); daily rollups stay.
+  absl::Duration line_retention = absl::Hours(24 * 91);
   // K8I_COST_TEAM_LABELS (team,owner) and K8I_COST_COST_CENTRE_LABELS
   // (cost-center,cost-centre,costcenter): namespace label keys, tried in order.
   AttributionOptions attribution;

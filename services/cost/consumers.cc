@@ -51,6 +51,21 @@ void ApplyRound(pqxx::work& tx, const Cluster& c, const std::vector<const Timed*
                             "o.valid_from < to_timestamp(u.t::float8 / 1e6) AND "
                             "(u.e OR o.facts <> u.f::jsonb)"),
                c.first, c.second, cols);
+  // Several changes at one event time (watch events flushed together): the revision opened at
+  // that instant takes the later facts, or goes if the object ended at the same instant.
+  pg::ExecBulk(tx,
+               absl::StrCat("UPDATE cost.objects o SET facts = u.f::jsonb FROM ", kRows,
+                            " WHERE o.tenant_id = $1 AND o.cluster_id = $2 AND o.kind = u.k AND "
+                            "o.namespace = u.ns AND o.name = u.n AND o.valid_to IS NULL AND "
+                            "o.valid_from = to_timestamp(u.t::float8 / 1e6) AND NOT u.e AND "
+                            "o.facts <> u.f::jsonb"),
+               c.first, c.second, cols);
+  pg::ExecBulk(tx,
+               absl::StrCat("DELETE FROM cost.objects o USING ", kRows,
+                            " WHERE o.tenant_id = $1 AND o.cluster_id = $2 AND o.kind = u.k AND "
+                            "o.namespace = u.ns AND o.name = u.n AND o.valid_to IS NULL AND "
+                            "o.valid_from = to_timestamp(u.t::float8 / 1e6) AND u.e"),
+               c.first, c.second, cols);
   pg::ExecBulk(tx,
                absl::StrCat("INSERT INTO cost.objects (tenant_id, cluster_id, kind, namespace, "
                             "name, valid_from, facts) SELECT $1, $2, u.k, u.ns, u.n, "
@@ -63,14 +78,17 @@ void ApplyRound(pqxx::work& tx, const Cluster& c, const std::vector<const Timed*
                c.first, c.second, cols);
 }
 
-// TouchCluster records that input of the cluster spanning [first, last] (µs) arrived.
-void TouchCluster(pqxx::work& tx, const Cluster& c, int64_t first, int64_t last) {
+// TouchCluster records that input of the cluster spanning [first, last] (µs) arrived; `metrics`:
+// it was metrics (how far the cluster's usage has been read).
+void TouchCluster(pqxx::work& tx, const Cluster& c, int64_t first, int64_t last, bool metrics) {
   tx.exec_params(
-      "INSERT INTO cost.clusters (tenant_id, cluster_id, first_seen, last_seen) VALUES ($1, $2, "
-      "to_timestamp($3::float8 / 1e6), to_timestamp($4::float8 / 1e6)) ON CONFLICT (tenant_id, "
-      "cluster_id) DO UPDATE SET first_seen = LEAST(cost.clusters.first_seen, "
-      "excluded.first_seen), last_seen = GREATEST(cost.clusters.last_seen, excluded.last_seen)",
-      c.first, c.second, first, last);
+      "INSERT INTO cost.clusters (tenant_id, cluster_id, first_seen, last_seen, metrics_seen) "
+      "VALUES ($1, $2, to_timestamp($3::float8 / 1e6), to_timestamp($4::float8 / 1e6), CASE WHEN "
+      "$5 THEN to_timestamp($4::float8 / 1e6) END) ON CONFLICT (tenant_id, cluster_id) DO UPDATE "
+      "SET first_seen = LEAST(cost.clusters.first_seen, excluded.first_seen), last_seen = "
+      "GREATEST(cost.clusters.last_seen, excluded.last_seen), metrics_seen = "
+      "GREATEST(cost.clusters.metrics_seen, excluded.metrics_seen)",
+      c.first, c.second, first, last, metrics);
 }
 
 }  // namespace
@@ -107,7 +125,7 @@ absl::Status InventoryHandler::Apply(pqxx::work& tx,
       if (auto obs = Observe(o)) by_cluster[key].push_back({*std::move(obs), at});
     }
   }
-  for (const auto& [c, s] : span) TouchCluster(tx, c, s.first, s.second);
+  for (const auto& [c, s] : span) TouchCluster(tx, c, s.first, s.second, false);
   for (const auto& [c, observations] : by_cluster) {
     // Rounds: an object observed k times in the batch is in rounds 0..k-1, in order.
     std::vector<std::vector<const Timed*>> rounds;
@@ -176,7 +194,7 @@ absl::Status MetricsHandler::Apply(pqxx::work& tx,
     int64_t& l = latest[{b.tenant(), b.cluster()}];
     l = std::max(l, absl::ToUnixMicros(d->event.time));
   }
-  for (const auto& [c, at] : latest) TouchCluster(tx, c, at, at);
+  for (const auto& [c, at] : latest) TouchCluster(tx, c, at, at, true);
   for (const auto& [c, rows] : sums) {
     pg::Columns cols(8);
     for (const auto& [k, x] : rows) {

@@ -211,7 +211,12 @@ absl::StatusOr<std::vector<v1::Allocation>> QueryAllocations(pqxx::work& tx,
   std::map<std::string, Row> merged;
   for (Row& r : rows) {
     const bool idle = r.key == kIdleKey;
-    if (idle && q.idle != v1::IDLE_MODE_SEPARATE && q.idle != v1::IDLE_MODE_UNSPECIFIED) continue;
+    // Shared idle goes to the cluster's rows; a cluster where nothing was charged keeps it as
+    // its own row (so the rows still add up to what the nodes cost).
+    if (idle && (q.idle == v1::IDLE_MODE_HIDE ||
+                 (q.idle == v1::IDLE_MODE_SHARE && clusters[r.cluster].second > 0))) {
+      continue;
+    }
     if (!idle && q.idle == v1::IDLE_MODE_SHARE) {
       const auto& [idle_cost, charged] = clusters[r.cluster];
       if (charged > 0) r.v[9] += idle_cost * (r.v[6] + r.v[7]) / charged;

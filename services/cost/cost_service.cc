@@ -41,8 +41,24 @@ grpc::Status Invalid(const std::string& field, const absl::Status& s) {
       "invalid request", {{field, std::string(s.message())}}));
 }
 
+// ValidTime: a timestamp protobuf accepts, from 2000 to 2200 (what a cost question can be about).
+bool ValidTime(const google::protobuf::Timestamp& t) {
+  return t.nanos() >= 0 && t.nanos() < 1'000'000'000 && t.seconds() >= 946'684'800 &&
+         t.seconds() < 7'258'118'400;
+}
+
 absl::StatusOr<Window> WindowOf(const v1::CostWindow& w, absl::Time now,
                                 const std::string& fallback) {
+  if ((w.has_start_time() && !ValidTime(w.start_time())) ||
+      (w.has_end_time() && !ValidTime(w.end_time()))) {
+    return absl::InvalidArgumentError("window: times from 2000 to 2200");
+  }
+  if (!w.window().empty() && (w.has_start_time() || w.has_end_time())) {
+    return absl::InvalidArgumentError("window: a name or start_time and end_time, not both");
+  }
+  if (w.has_start_time() != w.has_end_time()) {
+    return absl::InvalidArgumentError("window: both start_time and end_time");
+  }
   const std::string name = w.window().empty() && !w.has_start_time() ? fallback : w.window();
   return ResolveWindow(name, w.has_start_time() ? FromProto(w.start_time()) : absl::InfinitePast(),
                        w.has_end_time() ? FromProto(w.end_time()) : absl::InfinitePast(), now);
@@ -294,7 +310,16 @@ grpc::Status CostServiceImpl::CreatePriceVersion(grpc::ServerContext* ctx,
   K8I_AUTHORIZE(who, ctx);
   const absl::Time now = clock_->Now();
   v1::PriceVersion p = req->price_version();
-  if (!p.has_effective_time()) *p.mutable_effective_time() = ToProto(absl::FromUnixSeconds(absl::ToUnixSeconds(now)));
+  std::vector<FieldViolation> bad;
+  if (p.has_effective_time() && !ValidTime(p.effective_time())) {
+    bad.push_back({"price_version.effective_time", "a time from 2000 to 2200"});
+  }
+  if (!bad.empty()) {
+    return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid price version", bad));
+  }
+  // Whole seconds (hours record the version they used by its effective time).
+  *p.mutable_effective_time() = ToProto(absl::FromUnixSeconds(absl::ToUnixSeconds(
+      p.has_effective_time() ? FromProto(p.effective_time()) : now)));
   if (auto v = CheckPriceVersion(p); !v.empty()) {
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations("invalid price version", v));
   }
@@ -315,8 +340,7 @@ grpc::Status CostServiceImpl::CreatePriceVersion(grpc::ServerContext* ctx,
                           "a price version with this effective_time exists");
     }
     const auto affected = tx.exec_params1(
-        "SELECT count(*) FROM cost.hours WHERE tenant_id = $1 AND hour + interval '1 hour' > "
-        "$2::timestamptz",
+        "SELECT count(*) FROM cost.hours WHERE tenant_id = $1 AND hour >= $2::timestamptz",
         who.tenant, Ts(eff));
     Audit(tx, options_, who, ctx, "CreatePriceVersion",
           absl::StrCat("prices/", absl::FormatTime(absl::RFC3339_sec, eff, absl::UTCTimeZone())),
@@ -335,8 +359,13 @@ grpc::Status CostServiceImpl::RecomputeCosts(grpc::ServerContext* ctx,
   K8I_AUTHORIZE(who, ctx);
   const absl::Time now = clock_->Now();
   std::vector<FieldViolation> v;
-  if (!req->has_start_time()) v.push_back({"start_time", "required"});
-  if (!req->has_end_time()) v.push_back({"end_time", "required"});
+  if (!req->has_start_time() || !ValidTime(req->start_time())) {
+    v.push_back({"start_time", "required: a time from 2000 to 2200"});
+  }
+  if (!req->has_end_time() || !ValidTime(req->end_time())) {
+    v.push_back({"end_time", "required: a time from 2000 to 2200"});
+  }
+  if (req->cluster().size() > 253) v.push_back({"cluster", "at most 253 characters"});
   if (req->reason().size() > 1000) v.push_back({"reason", "at most 1000 characters"});
   absl::Time start, end;
   if (v.empty()) {
@@ -437,7 +466,7 @@ grpc::Status CostServiceImpl::DeleteBudget(grpc::ServerContext* ctx,
   return InTx(pool_, [&](pqxx::work& tx) {
     std::string currency;
     std::optional<BudgetStatus> found;
-    for (BudgetStatus& s : EvaluateBudgets(tx, who.tenant, &currency)) {
+    for (BudgetStatus& s : EvaluateBudgets(tx, who.tenant, &currency, /*lock=*/true)) {
       if (s.id == id) found = std::move(s);
     }
     if (!found) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such budget");

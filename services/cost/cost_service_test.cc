@@ -215,6 +215,8 @@ class CostServiceTest : public ::testing::Test {
              Usage("web-1", kMemoryMetric,
                    {{kH + absl::Minutes(10), 3.0 * kGiB}, {kH + absl::Minutes(40), 3.0 * kGiB}})},
             kH + absl::Minutes(50));
+    // The metrics consumer reads past the hour: it can be final.
+    Metrics({}, kH + absl::Hours(1) + absl::Minutes(2));
   }
 
   void RunJob(absl::Time now) {
@@ -492,6 +494,62 @@ TEST_F(CostServiceTest, ThroughIngestAndKafka) {
                            "pod = \"web-1\"");
   ASSERT_EQ(lines.lines_size(), 1);
   EXPECT_EQ(lines.lines(0).cluster(), ingest_->cluster());
+}
+
+TEST_F(CostServiceTest, AnHourIsFinalOnlyOnceItsUsageWasRead) {
+  Observe({Node("n1", 4, 16), Namespace("shop", "storefront"), Pod("web-1", 1, 2, false)},
+          kH - absl::Hours(1));
+  Metrics({Usage("web-1", kCpuMetric, {{kH + absl::Minutes(10), 2.0}})}, kH + absl::Minutes(50));
+  // Past the lateness, but the metrics consumer has not read past the hour (it lags): not final.
+  RunJob(kH + absl::Hours(1) + absl::Minutes(30));
+  const auto lines = Lines(kH, kH + absl::Hours(1), "kind = \"container\"");
+  ASSERT_EQ(lines.lines_size(), 1);
+  auto explain = [&] {
+    v1::ExplainCostLineRequest r;
+    r.set_name(lines.lines(0).name());
+    v1::ExplainCostLineResponse resp;
+    auto ctx = Ctx(viewer_);
+    EXPECT_TRUE(stub_->ExplainCostLine(ctx.get(), r, &resp).ok());
+    return resp.line();
+  };
+  EXPECT_TRUE(explain().provisional());
+  // Usage of the hour that arrives late still counts, then the hour is final.
+  Metrics({Usage("web-1", kCpuMetric, {{kH + absl::Minutes(55), 4.0}})}, kH + absl::Hours(1) + absl::Minutes(31));
+  RunJob(kH + absl::Hours(1) + absl::Minutes(32));
+  const v1::CostLine l = explain();
+  EXPECT_FALSE(l.provisional());
+  EXPECT_NEAR(l.cpu_usage_core_hours(), 3.0, 1e-9);  // mean of 2 and 4
+}
+
+TEST_F(CostServiceTest, ChangesAtOneInstantKeepTheLastAndAClusterThatStopsStopsCosting) {
+  // The node first without, then with its spot label, and a pod added and deleted, all in one
+  // flush (one event time): the node is spot from then on, the pod never ran.
+  v1::KubeObject spot = Node("n1", 4, 16);
+  (*spot.mutable_node()->mutable_meta()->mutable_labels())["karpenter.sh/capacity-type"] = "spot";
+  Observe({Node("n1", 4, 16), spot, Pod("blip", 1, 1, false), Deleted(Pod("blip", 1, 1, false))},
+          kH - absl::Hours(1));
+  // c2 reports once, then stops; c1 goes on.
+  Observe({Node("n9", 2, 8)}, kH + absl::Minutes(10), "c2");
+  v1::CreatePriceVersionRequest pr;
+  *pr.mutable_price_version()->mutable_effective_time() = Ts(kH - absl::Hours(24));
+  pr.mutable_price_version()->set_spot_discount(0.5);
+  v1::CreatePriceVersionResponse created;
+  auto ctx = Ctx(admin_);
+  ASSERT_TRUE(stub_->CreatePriceVersion(ctx.get(), pr, &created).ok());
+  Metrics({}, kH + absl::Hours(3));
+  RunJob(kH + absl::Hours(3) + absl::Minutes(10));
+  const auto h = Allocation("cluster", kH, kH + absl::Hours(1));
+  // n1 at half price; c2's node from its first report (H+10m) until 10 minutes after its last
+  // input (H+20m), while c1 went on reporting.
+  EXPECT_NEAR(h.total().total_cost(),
+              0.5 * (4 * kCpu + 16 * kMem) + (2 * kCpu + 8 * kMem) * 10 / 60.0, 1e-9);
+  EXPECT_EQ(Row(Allocation("pod", kH, kH + absl::Hours(1)), "shop/blip"), nullptr);
+  // Nothing of c2 after that; c1's idle node (shared idle stays idle when nothing ran) still is.
+  const auto later =
+      Allocation("cluster", kH + absl::Hours(1), kH + absl::Hours(3), v1::IDLE_MODE_SHARE);
+  EXPECT_NEAR(later.total().total_cost(), 2 * 0.5 * (4 * kCpu + 16 * kMem), 1e-9);
+  ASSERT_EQ(later.allocations_size(), 1);
+  EXPECT_EQ(later.allocations(0).key(), "__idle__");
 }
 
 TEST_F(CostServiceTest, BadInputIsRejectedAndChangesNothing) {

@@ -138,8 +138,10 @@ CostCommands::CostCommands(CLI::App& app) {
   recompute_ = costs_->add_subcommand("recompute", "attribute a range again (admin, audited)");
   recompute_->add_option("--cluster", cluster_, "one cluster (default all)");
   recompute_->add_option("--reason", reason_, "why (kept in the audit log)");
-  for (CLI::App* sub : {trend_, lines_, recompute_}) {
+  for (CLI::App* sub : {trend_, lines_}) {
     sub->add_option("--window", window_, "today, yesterday, 7d, 30d, month or last-month");
+  }
+  for (CLI::App* sub : {trend_, lines_, recompute_}) {
     sub->add_option("--from", from_, "start (RFC 3339)");
     sub->add_option("--to", to_, "end (RFC 3339)");
   }
@@ -165,6 +167,10 @@ CostCommands::CostCommands(CLI::App& app) {
 int CostCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& connect) {
   if (!*costs_ && !*budgets_) return -1;
   if (api_key_.empty()) return Usage("no API key: set K8I_API_KEY (eval \"$(tools/dev env)\")");
+  if (!window_.empty() && (!from_.empty() || !to_.empty())) {
+    return Usage("--window or --from/--to, not both");
+  }
+  if (from_.empty() != to_.empty()) return Usage("--from and --to go together");
   v1::CostWindow window;
   window.set_window(window_);
   if (!from_.empty() && !ParseWhen(from_, window.mutable_start_time())) {
@@ -299,6 +305,7 @@ int CostCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& con
     return 0;
   }
   if (*recompute_) {
+    if (from_.empty()) return Usage("recompute needs --from and --to (RFC 3339)");
     v1::RecomputeCostsRequest req;
     req.set_cluster(cluster_);
     req.set_reason(reason_);
@@ -320,6 +327,14 @@ int CostCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>& con
   req.set_page_size(top_ > 0 ? top_ : 1000);
   v1::QueryAllocationResponse resp;
   if (auto st = s.Call(&Stub::QueryAllocation, req, &resp); !st.ok()) return Error(st);
+  // Every row unless --top asked for the first N.
+  while (top_ <= 0 && !resp.next_page_token().empty()) {
+    req.set_page_token(resp.next_page_token());
+    v1::QueryAllocationResponse more;
+    if (auto st = s.Call(&Stub::QueryAllocation, req, &more); !st.ok()) return Error(st);
+    for (auto& a : *more.mutable_allocations()) *resp.add_allocations() = std::move(a);
+    resp.set_next_page_token(more.next_page_token());
+  }
   if (json) {
     PrintJson(resp);
   } else {

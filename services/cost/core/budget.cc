@@ -17,7 +17,10 @@ Projection ProjectMonth(absl::Time now, double month_to_date,
                         const std::vector<double>& recent_hourly) {
   Projection p;
   p.month_to_date = month_to_date;
-  const absl::CivilMonth m = absl::ToCivilMonth(now, absl::UTCTimeZone());
+  // `now` ends the latest hour counted: the month is the one that hour is in (at 00:00 on the
+  // 1st, the month that just ended, with no hours left).
+  const absl::CivilMonth m =
+      absl::ToCivilMonth(now - absl::Nanoseconds(1), absl::UTCTimeZone());
   const absl::Time end = absl::FromCivil(m + 1, absl::UTCTimeZone());
   p.hours_left = std::max(0.0, absl::ToDoubleHours(end - now));
   if (!recent_hourly.empty()) {

@@ -22,7 +22,8 @@ struct Projection {
   std::string explanation;
 };
 
-// ProjectMonth: `recent_hourly` are the scope's latest full hours (any number; the caller
+// ProjectMonth: `now` is the end of the latest hour counted (the month projected is the one
+// that hour is in); `recent_hourly` are the scope's latest full hours (any number; the caller
 // passes up to a week), oldest first.
 Projection ProjectMonth(absl::Time now, double month_to_date,
                         const std::vector<double>& recent_hourly);

@@ -26,6 +26,15 @@ TEST(BudgetTest, ProjectionIsSoFarPlusRecentRateOverHoursLeft) {
   EXPECT_DOUBLE_EQ(ProjectMonth(At(2026, 12, 6, 0), 5, {}).projected, 5);
 }
 
+TEST(BudgetTest, TheLastHourOfAMonthProjectsThatMonth) {
+  // The hour 23:00-24:00 on Dec 31 ends at Jan 1 00:00: December is complete, nothing is left
+  // (not January's 744 hours).
+  const Projection p = ProjectMonth(At(2027, 1, 1, 0), 500.0, {1.0});
+  EXPECT_DOUBLE_EQ(p.hours_left, 0);
+  EXPECT_DOUBLE_EQ(p.projected, 500.0);
+  EXPECT_DOUBLE_EQ(ProjectMonth(At(2026, 12, 31, 23), 500.0, {1.0}).hours_left, 1);
+}
+
 TEST(BudgetTest, ProjectionOverBudgetAlertsWithItsArithmetic) {
   const Budget b{.scope = "namespace", .key = "shop", .monthly = 1000};
   const Projection p = ProjectMonth(At(2026, 12, 6, 0), 100.0, {2.0});

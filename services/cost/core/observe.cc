@@ -14,10 +14,15 @@ namespace v1 = ::k8intel::v1;
 using Json = nlohmann::json;
 
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+constexpr size_t kMaxName = 253;
+// Label keys are at most 317 characters (prefix and name), values 63; longer ones are dropped.
+constexpr size_t kMaxLabelKey = 317, kMaxLabelValue = 63;
 
 Json Labels(const google::protobuf::Map<std::string, std::string>& m) {
   Json j = Json::object();
-  for (const auto& [k, v] : m) j[k] = v;
+  for (const auto& [k, v] : m) {
+    if (k.size() <= kMaxLabelKey && v.size() <= kMaxLabelValue) j[k] = v;
+  }
   return j;
 }
 
@@ -156,7 +161,17 @@ std::optional<Observation> Observe(const v1::KubeObject& o) {
     default:
       return std::nullopt;
   }
-  if (out.name.empty()) return std::nullopt;
+  // Kubernetes names are at most 253 characters (a workload's is prefixed by its kind):
+  // anything longer is not an object cost can key rows by (nor fit in an index), so it is left
+  // out.
+  if (out.name.empty() || out.name.size() > kMaxName + 16 || out.ns.size() > kMaxName) {
+    return std::nullopt;
+  }
+  if (out.kind == kPod && (f["wk"].get<std::string>().size() > kMaxName ||
+                           f["w"].get<std::string>().size() > kMaxName ||
+                           f["node"].get<std::string>().size() > kMaxName)) {
+    return std::nullopt;
+  }
   if (o.deleted()) out.ends = true;
   if (!out.ends) out.facts = f.dump();
   return out;

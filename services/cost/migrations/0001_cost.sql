@@ -38,13 +38,16 @@ CREATE TABLE usage (
   PRIMARY KEY (tenant_id, cluster_id, hour, namespace, pod, container)
 );
 
--- The clusters cost has seen and the event-time span of their input (backfill starts at
--- first_seen; the current hour is attributed up to last_seen).
+-- The clusters cost has seen and how far their input has been read (ingest's publish times):
+-- backfill starts at first_seen; an hour is final once metrics_seen is past it (the consumer
+-- has caught up) and the lateness has passed; a cluster whose last input is 10 minutes behind
+-- the newest input of any cluster has stopped reporting.
 CREATE TABLE clusters (
-  tenant_id  text NOT NULL,
-  cluster_id text NOT NULL,
-  first_seen timestamptz NOT NULL,
-  last_seen  timestamptz NOT NULL,
+  tenant_id    text NOT NULL,
+  cluster_id   text NOT NULL,
+  first_seen   timestamptz NOT NULL,
+  last_seen    timestamptz NOT NULL,
+  metrics_seen timestamptz,
   PRIMARY KEY (tenant_id, cluster_id)
 );
 
@@ -106,7 +109,8 @@ CREATE INDEX lines_hour ON lines (tenant_id, hour);
 
 -- Rollups of the lines by workload (namespace, workload; idle as namespace '' workload
 -- '__idle__'; storage of claims no pod mounted as workload ''), per hour and per UTC day: what
--- allocation queries by cluster, namespace, workload, team and cost centre read.
+-- allocation queries by workload read. A day row per team and cost centre the namespace had
+-- that day (its labels may change within it).
 CREATE TABLE workload_hours (
   tenant_id     text NOT NULL,
   cluster_id    text NOT NULL,
@@ -150,7 +154,7 @@ CREATE TABLE workload_days (
   memory_cost    double precision NOT NULL,
   storage_cost   double precision NOT NULL,
   idle_cost      double precision NOT NULL,
-  PRIMARY KEY (tenant_id, cluster_id, day, namespace, workload_kind, workload)
+  PRIMARY KEY (tenant_id, cluster_id, day, namespace, workload_kind, workload, team, cost_centre)
 );
 CREATE INDEX workload_days_time ON workload_days (tenant_id, day);
 
@@ -173,7 +177,7 @@ CREATE TABLE namespace_days (
   memory_cost    double precision NOT NULL,
   storage_cost   double precision NOT NULL,
   idle_cost      double precision NOT NULL,
-  PRIMARY KEY (tenant_id, cluster_id, day, namespace)
+  PRIMARY KEY (tenant_id, cluster_id, day, namespace, team, cost_centre)
 );
 CREATE INDEX namespace_days_time ON namespace_days (tenant_id, day);
 

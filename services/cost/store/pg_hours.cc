@@ -68,10 +68,12 @@ const char* LineKind(const CostLine& l) {
 }
 
 std::string LineId(const std::string& cluster, absl::Time hour, const CostLine& l) {
-  return Sha256Hex(absl::StrCat(cluster, "\x1f", absl::ToUnixSeconds(hour), "\x1f", LineKind(l),
-                                "\x1f", l.ns, "\x1f", l.pod, "\x1f", l.container, "\x1f", l.pvc,
-                                "\x1f", l.node))
-      .substr(0, 24);
+  // Each part with its length, so no two identities hash the same text.
+  std::string key = absl::StrCat(absl::ToUnixSeconds(hour), ":", LineKind(l));
+  for (const std::string* part : {&cluster, &l.ns, &l.pod, &l.container, &l.pvc, &l.node}) {
+    absl::StrAppend(&key, ":", part->size(), ":", *part);
+  }
+  return Sha256Hex(key).substr(0, 24);
 }
 
 WorkloadKey WorkloadOf(const CostLine& l) {
@@ -187,12 +189,12 @@ void SaveHour(pqxx::work& tx, const HourRecord& rec, const HourResult& result,
       "INSERT INTO cost.workload_days (tenant_id, cluster_id, day, namespace, workload_kind, "
       "workload, team, cost_centre, hours, cpu_core_hours, cpu_req, cpu_use, mem_gib_hours, "
       "mem_req, mem_use, cpu_cost, memory_cost, storage_cost, idle_cost) SELECT tenant_id, "
-      "cluster_id, $3::timestamptz, namespace, workload_kind, workload, max(team), "
-      "max(cost_centre), count(*), sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
+      "cluster_id, $3::timestamptz, namespace, workload_kind, workload, team, cost_centre, "
+      "count(*), sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
       "sum(mem_gib_hours), sum(mem_req), sum(mem_use), sum(cpu_cost), sum(memory_cost), "
       "sum(storage_cost), sum(idle_cost) FROM cost.workload_hours WHERE tenant_id = $1 AND "
       "cluster_id = $2 AND hour >= $3::timestamptz AND hour < $4::timestamptz GROUP BY "
-      "tenant_id, cluster_id, namespace, workload_kind, workload",
+      "tenant_id, cluster_id, namespace, workload_kind, workload, team, cost_centre",
       rec.tenant, rec.cluster, Ts(day), Ts(day + absl::Hours(24)));
 
   tx.exec_params(
@@ -202,11 +204,12 @@ void SaveHour(pqxx::work& tx, const HourRecord& rec, const HourResult& result,
   tx.exec_params(
       "INSERT INTO cost.namespace_days (tenant_id, cluster_id, day, namespace, team, "
       "cost_centre, cpu_core_hours, cpu_req, cpu_use, mem_gib_hours, mem_req, mem_use, cpu_cost, "
-      "memory_cost, storage_cost, idle_cost) SELECT tenant_id, cluster_id, day, namespace, "
-      "max(team), max(cost_centre), sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
+      "memory_cost, storage_cost, idle_cost) SELECT tenant_id, cluster_id, day, namespace, team, "
+      "cost_centre, sum(cpu_core_hours), sum(cpu_req), sum(cpu_use), "
       "sum(mem_gib_hours), sum(mem_req), sum(mem_use), sum(cpu_cost), sum(memory_cost), "
       "sum(storage_cost), sum(idle_cost) FROM cost.workload_days WHERE tenant_id = $1 AND "
-      "cluster_id = $2 AND day = $3::timestamptz GROUP BY tenant_id, cluster_id, day, namespace",
+      "cluster_id = $2 AND day = $3::timestamptz GROUP BY tenant_id, cluster_id, day, namespace, "
+      "team, cost_centre",
       rec.tenant, rec.cluster, Ts(day));
 
   tx.exec_params(
