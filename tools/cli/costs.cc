@@ -1,5 +1,7 @@
 #include "tools/cli/costs.h"
 
+#include <cmath>
+
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
@@ -13,7 +15,9 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using google::protobuf::util::TimeUtil;
 
-std::string Money(double v) { return absl::StrFormat("%.2f", v); }
+// Cents once amounts are large enough to matter in cents; four decimals below (a small
+// cluster's first hours would otherwise read 0.00).
+std::string Money(double v) { return absl::StrFormat(std::abs(v) >= 100 ? "%.2f" : "%.4f", v); }
 std::string Pct(double v) { return absl::StrFormat("%.1f%%", v); }
 
 bool ParseWhen(const std::string& s, google::protobuf::Timestamp* out) {

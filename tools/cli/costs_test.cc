@@ -34,7 +34,7 @@ TEST(CostsFormatTest, AllocationTableAndCsv) {
   r.set_hours_attributed(24);
   const std::string table = FormatAllocation(r, false);
   EXPECT_TRUE(absl::StrContains(table, "shop")) << table;
-  EXPECT_TRUE(absl::StrContains(table, "2.25")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "2.2500")) << table;
   EXPECT_TRUE(absl::StrContains(table, "TOTAL")) << table;
   EXPECT_TRUE(absl::StrContains(table, "24 cluster-hours")) << table;
   const std::string csv = FormatAllocation(r, true);
