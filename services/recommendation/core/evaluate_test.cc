@@ -1,0 +1,102 @@
+#include "services/recommendation/core/evaluate.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "k8intel/v1/telemetry.pb.h"
+#include "services/recommendation/core/facts.h"
+
+namespace k8i::recommendation {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr int64_t kGiB = int64_t{1} << 30;
+const absl::Time kNow = absl::FromUnixSeconds(1'794'312'000);
+
+StoredObject Stored(const v1::KubeObject& o) {
+  auto f = FactsOf(o);
+  EXPECT_TRUE(f.has_value());
+  return {f->kind, f->ns, f->name, f->facts};
+}
+
+v1::KubeObject Pod(const std::string& name, const std::string& reason, int restarts) {
+  v1::KubeObject o;
+  auto* p = o.mutable_pod();
+  p->mutable_meta()->set_namespace_("shop");
+  p->mutable_meta()->set_name(name);
+  p->set_node_name("n1");
+  p->set_phase("Running");
+  p->set_workload_kind("Deployment");
+  p->set_workload_name("web");
+  auto* s = p->add_specs();
+  s->set_name("app");
+  s->mutable_resources()->mutable_requests()->set_cpu_millicores(1000);
+  s->mutable_resources()->mutable_requests()->set_memory_bytes(kGiB);
+  auto* c = p->add_containers();
+  c->set_name("app");
+  c->set_state_reason(reason);
+  c->set_restart_count(restarts);
+  return o;
+}
+
+TEST(EvaluateTest, OneClusterFromItsStoredData) {
+  ClusterData d;
+  d.cluster = "c1";
+  d.now = kNow;
+  v1::KubeObject node;
+  node.mutable_node()->mutable_meta()->set_name("n1");
+  node.mutable_node()->mutable_allocatable()->set_cpu_millicores(4000);
+  node.mutable_node()->mutable_allocatable()->set_memory_bytes(16 * kGiB);
+  v1::KubeObject tls;
+  tls.mutable_tls_secret()->mutable_meta()->set_namespace_("shop");
+  tls.mutable_tls_secret()->mutable_meta()->set_name("shop-tls");
+  tls.mutable_tls_secret()->mutable_not_after()->set_seconds(absl::ToUnixSeconds(kNow + absl::Hours(24 * 3)));
+  d.objects = {Stored(node), Stored(tls), Stored(Pod("web-1", "", 0)),
+               Stored(Pod("web-2", "CrashLoopBackOff", 7))};
+  // A week of web/app using ~0.1 core and 200 MiB: over-provisioned.
+  for (int h = 0; h < 168; ++h) {
+    UsageHour u{.hour = kNow - absl::Hours(168 - h), .ns = "shop", .workload_kind = "Deployment",
+                .workload = "web", .container = "app"};
+    for (int i = 0; i < 60; ++i) u.cpu.Add(0.05 + 0.001 * i);
+    u.mem_peak = 200 * kMiB;
+    d.usage.push_back(std::move(u));
+  }
+  const Evaluation ev = Evaluate(d, {});
+  std::set<std::string> rules;
+  for (const auto& a : ev.advice) rules.insert(a.kind + "/" + a.rule);
+  EXPECT_TRUE(rules.contains("rightsizing/over-provisioned")) << ev.advice.size();
+  EXPECT_TRUE(rules.contains("certificate-expiry/expiring"));
+  EXPECT_TRUE(rules.contains("stability/crash-loop"));
+  for (const auto& a : ev.advice) {
+    if (a.kind == "rightsizing") {
+      EXPECT_EQ(a.subject.name, "web");
+      EXPECT_TRUE(absl::StrContains(a.command, "kubectl set resources deployment/web -n shop -c app"))
+          << a.command;
+      EXPECT_GT(a.monthly_impact, 0);
+    }
+  }
+  const Recorded r = ToRecord(d.objects);
+  EXPECT_DOUBLE_EQ(r.cpu_requests, 2.0);
+  ASSERT_EQ(r.restarts.size(), 2u);
+  EXPECT_EQ(r.restarts[1].first, "restarts/shop/web-2/app");
+  EXPECT_EQ(r.restarts[1].second, 7);
+}
+
+TEST(EvaluateTest, RestartsInTheLastHourFromRecordedCounts) {
+  ClusterData d;
+  d.cluster = "c1";
+  d.now = kNow;
+  d.objects = {Stored(Pod("web-1", "", 9))};
+  d.points["restarts/shop/web-1/app"] = {{kNow - absl::Minutes(90), 2},
+                                         {kNow - absl::Minutes(60), 4},
+                                         {kNow, 9}};
+  const Evaluation ev = Evaluate(d, {});
+  ASSERT_EQ(ev.advice.size(), 1u);
+  EXPECT_EQ(ev.advice[0].rule, "frequent-restarts");
+  EXPECT_TRUE(absl::StrContains(ev.advice[0].title, "restarted 5 times")) << ev.advice[0].title;
+}
+
+}  // namespace
+}  // namespace k8i::recommendation

@@ -1,0 +1,374 @@
+// k8i-recommendation on the real stack (PostgreSQL, Redis, the devbroker), through its own
+// wiring with a fake clock: objects, usage and alerts applied as the consumers apply them, the
+// runner at chosen times, recommendations opened, kept, dismissed and resolved, their events
+// and alerts in the outbox; the path through ingest and Kafka; the role and tenant matrices.
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "k8intel/v1/recommendations.grpc.pb.h"
+#include "libs/auth/grpc_auth.h"
+#include "libs/auth/testing/role_matrix.h"
+#include "libs/common/ids.h"
+#include "libs/kafka/cloudevents.h"
+#include "libs/kit/testing/test_service.h"
+#include "libs/pg/migrate.h"
+#include "libs/testing/stack.h"
+#include "services/ingest/testing/harness.h"
+#include "services/inventory/admin_service.h"
+#include "services/inventory/store/pg_control_store.h"
+#include "services/recommendation/config.h"
+#include "services/recommendation/consumers.h"
+#include "services/recommendation/migrations.h"
+#include "services/recommendation/recommendation_service.h"
+#include "services/recommendation/wiring.h"
+
+namespace k8i::recommendation {
+namespace {
+
+namespace v1 = ::k8intel::v1;
+using ingest::testing::IngestHarness;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'794'312'000);  // 2026-11-10T12:00Z
+constexpr int64_t kGiB = int64_t{1} << 30;
+
+v1::KubeObject Pod(const std::string& name, int64_t cpu_m, int64_t mem = kGiB / 4) {
+  v1::KubeObject o;
+  auto* p = o.mutable_pod();
+  p->mutable_meta()->set_namespace_("shop");
+  p->mutable_meta()->set_name(name);
+  p->set_node_name("n1");
+  p->set_phase("Running");
+  p->set_workload_kind("Deployment");
+  p->set_workload_name("web");
+  auto* s = p->add_specs();
+  s->set_name("app");
+  s->mutable_resources()->mutable_requests()->set_cpu_millicores(cpu_m);
+  s->mutable_resources()->mutable_requests()->set_memory_bytes(mem);
+  return o;
+}
+
+v1::MetricSeries Series(const char* name, const std::vector<std::pair<absl::Time, double>>& pts) {
+  v1::MetricSeries s;
+  s.set_name(name);
+  s.set_type(v1::METRIC_TYPE_GAUGE);
+  auto* r = s.mutable_resource();
+  r->set_namespace_name("shop");
+  r->set_pod_name("web-1");
+  r->set_container_name("app");
+  r->set_workload_kind("Deployment");
+  r->set_workload_name("web");
+  for (const auto& [t, v] : pts) {
+    auto* p = s.add_samples();
+    p->set_time_unix_ms(absl::ToUnixMillis(t));
+    p->set_value(v);
+  }
+  return s;
+}
+
+class RecommendationServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
+    K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
+    prefix_ = absl::StrCat("k8irec", NewId().substr(0, 8), ".");
+    auto h = IngestHarness::Start({.topic_prefix = prefix_});
+    ASSERT_TRUE(h.ok()) << h.status();
+    ingest_ = *std::move(h);
+    vars_ = kit::testing::StackVars(ingest_->db_url(),
+                                    {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
+                                     {"K8I_RECOMMEND_INTERVAL", "1h"},
+                                     {"K8I_RECOMMEND_PUBLISH_INTERVAL", "1h"},
+                                     {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+                                     {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+                                     {"K8I_RATE_LIMIT_BURST", "10000"},
+                                     {"K8I_RECOMMEND_GROUP", "k8i-rec-" + prefix_}});
+    EnvReader env = kit::testing::MapEnv(vars_);
+    auto cfg = LoadConfig(env);
+    ASSERT_TRUE(cfg.ok()) << cfg.status();
+    config_ = *std::move(cfg);
+    auto pool = pg::Pool::Create({.url = ingest_->db_url(), .size = 4});
+    ASSERT_TRUE(pool.ok());
+    pool_ = *std::move(pool);
+    ASSERT_TRUE(pg::Migrate(*pool_, kSchema, Migrations()).ok());
+    clock_.Set(kNow - absl::Hours(100));
+    auto svc = kit::Service::Start(
+        Spec(), config_.common,
+        [this](kit::Service& s) {
+          return Wire(s, config_, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)}, &parts_);
+        },
+        {.clock = &clock_, .registry = &registry_, .pool = pool_.get()});
+    ASSERT_TRUE(svc.ok()) << svc.status();
+    service_ = *std::move(svc);
+    stub_ = v1::RecommendationService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", service_->grpc_port()), grpc::InsecureChannelCredentials()));
+    inventory::PgControlStore control(&ingest_->pool());
+    auto key = [&](const std::string& tenant, auth::Role role) {
+      EXPECT_TRUE(control.EnsureTenant(tenant, tenant).ok());
+      auto k = inventory::IssueApiKey(control, tenant, "test", role);
+      EXPECT_TRUE(k.ok()) << k.status();
+      return k.ok() ? k->key : "";
+    };
+    viewer_ = key(tenant(), auth::Role::kViewer);
+    operator_ = key(tenant(), auth::Role::kOperator);
+    admin_ = key(tenant(), auth::Role::kAdmin);
+    stranger_ = key(tenant() + "x", auth::Role::kAdmin);
+  }
+
+  const std::string& tenant() const { return ingest_->tenant(); }
+
+  template <typename Handler, typename Batch>
+  void Apply(const Batch& b, absl::Time at, const char* consumer) {
+    Handler h;
+    kafka::ConsumedMessage m;
+    m.topic = prefix_ + "test";
+    m.partition = 0;
+    m.offset = offset_++;
+    b.SerializeToString(&m.value);
+    m.headers = kafka::CloudEventHeaders(
+        {.id = absl::StrCat("m", m.offset), .source = "/test", .type = "t", .time = at});
+    auto r = kit::ApplyMessages(*pool_, kSchema, consumer, h, {m});
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+  void Objects(const std::vector<v1::KubeObject>& objects, absl::Time at) {
+    v1::InventoryBatch b;
+    b.set_tenant(tenant());
+    b.set_cluster("c1");
+    for (const auto& o : objects) *b.add_objects() = o;
+    Apply<InventoryHandler>(b, at, kInventoryConsumer);
+  }
+  void Metrics(const std::vector<v1::MetricSeries>& series, absl::Time at) {
+    v1::MetricBatch b;
+    b.set_tenant(tenant());
+    b.set_cluster("c1");
+    for (const auto& s : series) *b.add_series() = s;
+    Apply<MetricsHandler>(b, at, kMetricsConsumer);
+  }
+
+  void Run(absl::Time now) {
+    clock_.Set(now);
+    auto r = parts_.evaluate->RunOnce();
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->leader);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
+    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    return ctx;
+  }
+
+  std::vector<v1::Recommendation> List(const std::string& filter = "") {
+    v1::ListRecommendationsRequest req;
+    req.set_filter(filter);
+    v1::ListRecommendationsResponse resp;
+    auto ctx = Ctx(viewer_);
+    auto st = stub_->ListRecommendations(ctx.get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return {resp.recommendations().begin(), resp.recommendations().end()};
+  }
+
+  // The outbox's messages for `topic`, in order.
+  std::vector<std::string> Outbox(const std::string& topic) {
+    auto lease = pool_->Acquire();
+    EXPECT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params(
+             "SELECT value FROM recommendation.outbox WHERE topic = $1 ORDER BY id", topic)) {
+      out.push_back(pqxx::binarystring(r[0]).str());
+    }
+    return out;
+  }
+
+  // Two days of web/app using 50-110 millicores every 10 minutes against a 1-core request.
+  void SendOverProvisioned(int64_t cpu_m) {
+    Objects({Pod("web-1", cpu_m)}, kNow - absl::Hours(50));
+    std::vector<std::pair<absl::Time, double>> cpu, mem;
+    for (int m = 48 * 60; m > 0; m -= 10) {
+      cpu.push_back({kNow - absl::Minutes(m), 0.05 + 0.001 * (m % 60)});
+      mem.push_back({kNow - absl::Minutes(m), 100.0 * 1024 * 1024});
+    }
+    Metrics({Series("k8s_container_cpu_usage_cores", cpu),
+             Series("k8s_container_memory_working_set_bytes", mem)},
+            kNow);
+  }
+
+  std::string prefix_;
+  std::unique_ptr<IngestHarness> ingest_;
+  std::map<std::string, std::string> vars_;
+  Config config_;
+  std::unique_ptr<pg::Pool> pool_;
+  metrics::Registry registry_;
+  k8i::testing::FakeClock clock_;
+  Parts parts_;
+  std::unique_ptr<kit::Service> service_;
+  std::unique_ptr<v1::RecommendationService::Stub> stub_;
+  std::string viewer_, operator_, admin_, stranger_;
+  int64_t offset_ = 0;
+};
+
+TEST_F(RecommendationServiceTest, RightsizingOpensIsDismissedAndResolves) {
+  SendOverProvisioned(1000);
+  Run(kNow);
+  auto recs = List("kind = \"rightsizing\"");
+  ASSERT_EQ(recs.size(), 1u);
+  const v1::Recommendation r = recs[0];
+  EXPECT_EQ(r.rule(), "over-provisioned");
+  EXPECT_EQ(r.subject_name(), "web");
+  EXPECT_TRUE(absl::StartsWith(r.command(), "kubectl set resources deployment/web -n shop -c app "
+                                            "--requests=cpu="))
+      << r.command();
+  EXPECT_GT(r.monthly_impact(), 0);
+  EXPECT_FALSE(r.arithmetic().empty());
+  // The same condition next run: the same recommendation, nothing new published.
+  Run(kNow + absl::Minutes(5));
+  recs = List("kind = \"rightsizing\"");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].id(), r.id());
+  ASSERT_EQ(Outbox(prefix_ + "recommendations.v1").size(), 1u);
+  // Dismissed by an operator with a reason (audited); it stays dismissed.
+  v1::DismissRecommendationRequest dr;
+  dr.set_name(r.name());
+  dr.set_reason("batch peaks on Sundays");
+  v1::DismissRecommendationResponse dismissed;
+  auto ctx = Ctx(operator_);
+  ASSERT_TRUE(stub_->DismissRecommendation(ctx.get(), dr, &dismissed).ok());
+  EXPECT_EQ(dismissed.recommendation().state(), v1::RECOMMENDATION_STATE_DISMISSED);
+  EXPECT_EQ(Outbox(prefix_ + "audit.v1").size(), 1u);
+  Run(kNow + absl::Minutes(10));
+  EXPECT_TRUE(List("kind = \"rightsizing\" AND state = \"open\"").empty());
+  ASSERT_EQ(List("state = \"dismissed\"").size(), 1u);
+  // Requests set to what it uses (p95 ~106m; peak 100 MiB x 1.15): resolved.
+  Objects({Pod("web-1", 110, 120 * 1024 * 1024)}, kNow + absl::Minutes(11));
+  Run(kNow + absl::Minutes(15));
+  auto resolved = List("state = \"resolved\"");
+  ASSERT_EQ(resolved.size(), 1u);
+  EXPECT_EQ(resolved[0].id(), r.id());
+  const auto events = Outbox(prefix_ + "recommendations.v1");
+  ASSERT_EQ(events.size(), 3u);
+  std::vector<std::string> changes;
+  for (const auto& e : events) {
+    v1::RecommendationEvent ev;
+    ASSERT_TRUE(ev.ParseFromString(e));
+    changes.push_back(ev.change());
+  }
+  EXPECT_EQ(changes, (std::vector<std::string>{"opened", "dismissed", "resolved"}));
+}
+
+TEST_F(RecommendationServiceTest, AFillingVolumeIsACriticalPredictionAndAnAlert) {
+  std::vector<std::pair<absl::Time, double>> used, capacity;
+  for (int m = 6 * 60; m >= 0; m -= 5) {
+    used.push_back({kNow - absl::Minutes(m), (80.0 + 2.0 * (360 - m) / 60.0) * kGiB});  // 92 now
+    capacity.push_back({kNow - absl::Minutes(m), 100.0 * kGiB});
+  }
+  v1::MetricSeries u = Series("kubelet_volume_stats_used_bytes", used);
+  v1::MetricSeries c = Series("kubelet_volume_stats_capacity_bytes", capacity);
+  for (auto* s : {&u, &c}) {
+    s->mutable_resource()->Clear();
+    s->mutable_resource()->set_namespace_name("data");
+    s->mutable_resource()->set_pvc_name("pg");
+  }
+  Objects({Pod("web-1", 100)}, kNow - absl::Hours(7));
+  Metrics({u, c}, kNow);
+  Run(kNow);
+  const auto recs = List("kind = \"disk-full\"");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].severity(), v1::SEVERITY_CRITICAL);  // 4 h to full
+  EXPECT_NEAR(google::protobuf::util::TimeUtil::TimestampToSeconds(recs[0].predicted_time()) -
+                  absl::ToUnixSeconds(kNow),
+              4 * 3600, 600);
+  const auto alerts = Outbox(prefix_ + "alerts.v1");
+  ASSERT_EQ(alerts.size(), 1u);
+  v1::AlertBatch b;
+  ASSERT_TRUE(b.ParseFromString(alerts[0]));
+  EXPECT_EQ(b.alerts(0).name(), "PredictedDiskFull");
+  EXPECT_EQ(b.alerts(0).status(), v1::ALERT_STATUS_FIRING);
+}
+
+TEST_F(RecommendationServiceTest, ThroughIngestAndKafka) {
+  ingest::testing::ResilientSender agent(absl::StrCat("127.0.0.1:", ingest_->port()),
+                                         ingest_->token());
+  v1::TelemetryBatch b;
+  b.set_batch_id("rec-e2e");
+  auto* tls = b.add_objects()->mutable_tls_secret();
+  tls->mutable_meta()->set_namespace_("shop");
+  tls->mutable_meta()->set_name("shop-tls");
+  tls->mutable_not_after()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(24 * 5)));
+  ASSERT_TRUE(agent.Send(b, absl::Now() + absl::Seconds(30)).ok());
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  std::vector<v1::Recommendation> recs;
+  while (absl::Now() < until) {
+    Run(absl::Now());
+    recs = List("kind = \"certificate-expiry\"");
+    if (!recs.empty()) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(recs[0].cluster(), ingest_->cluster());
+  EXPECT_TRUE(absl::StrContains(recs[0].command(), "shop-tls")) << recs[0].command();
+}
+
+TEST_F(RecommendationServiceTest, BadInputAndTheMatrices) {
+  const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      "k8intel.v1.RecommendationService");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_TRUE(auth::UncoveredMethods(RecommendationPolicy(), *svc).empty());
+  SendOverProvisioned(1000);
+  Run(kNow);
+  const std::string name = List()[0].name();
+  {
+    v1::ListRecommendationsRequest req;
+    req.set_filter("colour = \"red\"");
+    v1::ListRecommendationsResponse resp;
+    auto ctx = Ctx(viewer_);
+    EXPECT_EQ(stub_->ListRecommendations(ctx.get(), req, &resp).error_code(), grpc::INVALID_ARGUMENT);
+    v1::DismissRecommendationRequest dr;
+    dr.set_name(name);
+    v1::DismissRecommendationResponse out;
+    auto ctx2 = Ctx(operator_);
+    EXPECT_EQ(stub_->DismissRecommendation(ctx2.get(), dr, &out).error_code(),
+              grpc::INVALID_ARGUMENT);  // no reason
+  }
+  const std::vector<auth::testing::RoleMatrixRow> rows = {
+      {"ListRecommendations", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::ListRecommendationsRequest r;
+         r.set_filter("state != \"resolved\"");
+         v1::ListRecommendationsResponse resp;
+         auto st = stub_->ListRecommendations(c, r, &resp);
+         if (st.ok() && resp.recommendations().empty()) return grpc::Status(grpc::NOT_FOUND, "none");
+         return st;
+       }},
+      {"GetRecommendation", auth::Role::kViewer,
+       [&](grpc::ClientContext* c) {
+         v1::GetRecommendationRequest r;
+         r.set_name(name);
+         v1::GetRecommendationResponse resp;
+         return stub_->GetRecommendation(c, r, &resp);
+       }},
+      {"DismissRecommendation", auth::Role::kOperator,
+       [&](grpc::ClientContext* c) {
+         v1::DismissRecommendationRequest r;
+         r.set_name(name);
+         r.set_reason("matrix");
+         v1::DismissRecommendationResponse resp;
+         return stub_->DismissRecommendation(c, r, &resp);
+       }},
+  };
+  auth::testing::ExpectRoleMatrix(rows,
+                                  {{"", auth::Role::kNone},
+                                   {viewer_, auth::Role::kViewer},
+                                   {operator_, auth::Role::kOperator},
+                                   {admin_, auth::Role::kAdmin}},
+                                  [&](const std::string& key) { return Ctx(key); });
+  for (const auto& row : rows) {
+    auto ctx = Ctx(stranger_);
+    EXPECT_EQ(row.call(ctx.get()).error_code(), grpc::NOT_FOUND) << row.method;
+  }
+}
+
+}  // namespace
+}  // namespace k8i::recommendation
