@@ -26,6 +26,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.group = env.String("K8I_RECOMMEND_GROUP", "k8i-recommendation");
   c.max_batch = static_cast<int>(env.Int("K8I_RECOMMEND_MAX_BATCH", 500, 1, 10000));
   c.publish_interval = env.Duration("K8I_RECOMMEND_PUBLISH_INTERVAL", absl::Seconds(1));
+  c.point_step = env.Duration("K8I_RECOMMEND_POINT_STEP", absl::Minutes(5));
   RunnerConfig& r = c.runner;
   r.interval = env.Duration("K8I_RECOMMEND_INTERVAL", absl::Minutes(5));
   r.window = env.Duration("K8I_RECOMMEND_WINDOW", absl::Hours(24 * 7));
@@ -50,7 +51,8 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c));
   for (const auto& [name, d] : {std::pair{"K8I_RECOMMEND_INTERVAL", r.interval},
                                 {"K8I_RECOMMEND_WINDOW", r.window},
-                                {"K8I_RECOMMEND_PUBLISH_INTERVAL", c.publish_interval}}) {
+                                {"K8I_RECOMMEND_PUBLISH_INTERVAL", c.publish_interval},
+                                {"K8I_RECOMMEND_POINT_STEP", c.point_step}}) {
     if (d <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid configuration: ", name, ": must be positive"));

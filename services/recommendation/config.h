@@ -38,6 +38,8 @@ struct Config : inventory::UserAuthConfig {
   RunnerConfig runner;
   // K8I_RECOMMEND_PUBLISH_INTERVAL (1s): outbox drain (recommendation changes, alerts, audit).
   absl::Duration publish_interval;
+  // K8I_RECOMMEND_POINT_STEP (5m): the resolution of the points predictions fit.
+  absl::Duration point_step;
 };
 
 absl::StatusOr<Config> LoadConfig(EnvReader& env);

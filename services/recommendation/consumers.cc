@@ -151,7 +151,7 @@ absl::Status MetricsHandler::Apply(pqxx::work& tx,
           }
         }
         if (!series.empty()) {
-          points[c][{series, FloorTo(p.time_unix_ms(), 300'000) * 1000}] = p.value();
+          points[c][{series, FloorTo(p.time_unix_ms(), point_step_ms_) * 1000}] = p.value();
         }
       }
     }

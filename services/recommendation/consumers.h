@@ -9,6 +9,9 @@
 //   AlertHandler (k8i.alerts.v1): alert firings, for stability advice.
 #pragma once
 
+#include <algorithm>
+
+#include "absl/time/time.h"
 #include "libs/kit/consumer.h"
 #include "libs/metrics/metrics.h"
 
@@ -27,9 +30,15 @@ class InventoryHandler final : public kit::Handler {
 
 class MetricsHandler final : public kit::Handler {
  public:
+  // `point_step`: the resolution points are kept at (the latest sample of each step wins).
+  explicit MetricsHandler(absl::Duration point_step = absl::Minutes(5))
+      : point_step_ms_(std::max<int64_t>(1000, absl::ToInt64Milliseconds(point_step))) {}
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;
   absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+
+ private:
+  const int64_t point_step_ms_;
 };
 
 class AlertHandler final : public kit::Handler {

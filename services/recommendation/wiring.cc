@@ -55,7 +55,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                                .topics = {s.Topic("inventory.v1")},
                                                .max_batch = cfg.max_batch},
                                               inventory));
-  auto* metrics = s.Own(std::make_unique<MetricsHandler>());
+  auto* metrics = s.Own(std::make_unique<MetricsHandler>(cfg.point_step));
   ASSIGN_OR_RETURN(p.metrics, s.AddConsumer({.name = kMetricsConsumer,
                                              .group_id = cfg.group + "-metrics",
                                              .topics = {s.Topic("metrics.v1")},

@@ -109,7 +109,7 @@ class DemoE2eTest : public ::testing::Test {
     bin_ = TestEnv("K8I_TEST_BIN_DIR");
     for (const char* b :
          {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation",
-          "k8i-notification", "k8i-cost", "k8i"}) {
+          "k8i-notification", "k8i-cost", "k8i-recommendation", "k8i"}) {
       ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
     }
     dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
@@ -227,6 +227,18 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   ASSERT_TRUE(Eventually(absl::Seconds(30),
                          [&] { return Healthy(cost_port, "k8intel.v1.CostService"); }))
       << "cost not healthy; dead: " << stack_->Dead();
+
+  // recommendation: every cluster evaluated every 2 s, points at 5 s (the story is short).
+  const int rec_port = testing::FreeTcpPort();
+  auto rec_env = ServiceEnv(rec_port, testing::FreeTcpPort(), testing::FreeTcpPort());
+  rec_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
+  rec_env.push_back("K8I_RECOMMEND_GROUP=k8i-recommendation-" + topic_prefix_);
+  rec_env.push_back("K8I_RECOMMEND_INTERVAL=2s");
+  rec_env.push_back("K8I_RECOMMEND_POINT_STEP=5s");
+  ASSERT_TRUE(stack_->Start("recommendation", {bin_ + "/k8i-recommendation"}, rec_env).ok());
+  ASSERT_TRUE(Eventually(absl::Seconds(30), [&] {
+    return Healthy(rec_port, "k8intel.v1.RecommendationService");
+  })) << "recommendation not healthy; dead: " << stack_->Dead();
 
   // notification: every incident change to a signed webhook on a local receiver.
   httplib::Server receiver;
@@ -473,6 +485,12 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   })) << last_cli_;
   EXPECT_TRUE(absl::StrContains(Cli("costs explain " + line, cost_port), "max(request"))
       << last_cli_;
+  // Recommendation: the db volume filling at 300 Mi/min (30 s on) is a preventable failure,
+  // with the command that expands it.
+  EXPECT_TRUE(Eventually(absl::Seconds(90), [&] {
+    const std::string out = Cli("predict", rec_port);
+    return absl::StrContains(out, "PVC shop/data-db-0") && absl::StrContains(out, "kubectl patch pvc");
+  })) << last_cli_;
     // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);

@@ -14,6 +14,8 @@
 //   k8i costs [--by B] [--window W] [--idle share] [-o csv]   cost over a window, grouped
 //   k8i costs trend|lines|explain L|prices [set]|recompute     the trend, lines, arithmetic
 //   k8i budgets [create --scope S --key K --amount A | delete NAME]   monthly budgets
+//   k8i recommend [--kind K] [show NAME | dismiss NAME --reason R]     advice with its fix
+//   k8i predict [--days 7]                             preventable failures, ranked
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -29,6 +31,7 @@
 #include "tools/common/tls_flags.h"
 #include "tools/cli/audit.h"
 #include "tools/cli/costs.h"
+#include "tools/cli/recommend.h"
 #include "tools/cli/clusters.h"
 #include "tools/cli/incidents.h"
 #include "tools/cli/notifications.h"
@@ -133,6 +136,7 @@ int main(int argc, char** argv) {
   k8i::cli::NotificationCommands notification_commands(app);
   k8i::cli::AuditCommands audit_commands(app);
   k8i::cli::CostCommands cost_commands(app);
+  k8i::cli::RecommendCommands recommend_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -151,6 +155,7 @@ int main(int argc, char** argv) {
   if (int rc = notification_commands.Run(connect); rc >= 0) return rc;
   if (int rc = audit_commands.Run(connect); rc >= 0) return rc;
   if (int rc = cost_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = recommend_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;
