@@ -180,10 +180,9 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
     c.cpu_limit = req.cpu_lim;
     c.memory_request = req.mem_req;
     c.memory_limit = req.mem_lim;
-    // The sketch's percentile stands for the samples (its buckets' upper bounds).
-    for (const auto& [b, n] : m.cpu.buckets()) {
-      c.cpu.insert(c.cpu.end(), static_cast<size_t>(std::min<int64_t>(n, 100000)), Sketch::UpperBound(b));
-    }
+    // The percentile from the merged hourly sketches.
+    c.cpu_quantile = m.cpu.Quantile(o.rightsizing.cpu_percentile);
+    c.cpu_samples = m.cpu.count();
     c.memory = m.mem;
     c.history = m.first == absl::InfiniteFuture() ? absl::ZeroDuration()
                                                   : m.last + absl::Hours(1) - m.first;

@@ -37,13 +37,15 @@ std::string MemoryQuantity(double bytes) {
 RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& prices,
                             const RightsizingOptions& o) {
   RightsizingResult r;
-  if (c.history < o.min_history || c.cpu.empty() || c.memory.empty()) {
+  const bool sketched = !std::isnan(c.cpu_quantile);
+  const int64_t cpu_samples = sketched ? c.cpu_samples : static_cast<int64_t>(c.cpu.size());
+  if (c.history < o.min_history || cpu_samples == 0 || c.memory.empty()) {
     r.skipped = absl::StrCat("history ", Human(c.history), " < ", Human(o.min_history),
-                             " (", c.cpu.size(), " CPU and ", c.memory.size(),
+                             " (", cpu_samples, " CPU and ", c.memory.size(),
                              " memory samples): not enough to judge");
     return r;
   }
-  const double p = Percentile(c.cpu, o.cpu_percentile);
+  const double p = sketched ? c.cpu_quantile : Percentile(c.cpu, o.cpu_percentile);
   const double peak = *std::max_element(c.memory.begin(), c.memory.end());
   r.cpu_target = std::max(o.cpu_floor, p);
   r.memory_target = std::max(o.memory_floor, peak * o.memory_margin);
@@ -93,7 +95,7 @@ RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& p
       std::abs(a.monthly_impact));
   a.evidence = {
       absl::StrFormat("cpu p%.0f %.3f cores over %s (%d samples, %d replicas)",
-                      o.cpu_percentile * 100, p, Human(c.history), c.cpu.size(), c.replicas),
+                      o.cpu_percentile * 100, p, Human(c.history), cpu_samples, c.replicas),
       absl::StrFormat("memory peak %s (%d samples)", Mib(peak), c.memory.size()),
       absl::StrFormat("requests cpu %s, memory %s; limits cpu %s, memory %s",
                       c.cpu_request > 0 ? CpuQuantity(c.cpu_request) : "none",

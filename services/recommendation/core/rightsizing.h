@@ -11,6 +11,7 @@
 // a ready `kubectl set resources` command.
 #pragma once
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,8 +38,12 @@ struct ContainerUsage {
   int replicas = 1;
   double cpu_request = 0, cpu_limit = 0;        // cores; 0 = unset
   double memory_request = 0, memory_limit = 0;  // bytes; 0 = unset
-  // Usage over the window across the replicas (any order): CPU cores, working set bytes.
+  // Usage over the window across the replicas (any order): CPU cores, working set bytes (or
+  // the hours' peaks). `cpu_quantile`, when set (not NaN), is the CPU percentile already read
+  // from a sketch, with `cpu_samples` the samples it stands for; `cpu` is not read then.
   std::vector<double> cpu, memory;
+  double cpu_quantile = std::numeric_limits<double>::quiet_NaN();
+  int64_t cpu_samples = 0;
   absl::Duration history;  // how much of the window the samples cover
   int oom_kills = 0;       // in the window
 };
