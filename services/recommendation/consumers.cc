@@ -157,7 +157,9 @@ absl::Status MetricsHandler::Apply(pqxx::work& tx,
     }
   }
   for (auto& [c, rows] : usage) {
-    // Merge with what the hour has so far (read under lock; one writer per cluster partition).
+    // Merge with what the hour has so far: read, merge, write under the cluster's lock (two
+    // consumers overlapping in a rebalance must not both insert the same new row).
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtext($1 || '/' || $2))", c.first, c.second);
     pg::Columns keys(5);
     for (const auto& [k, u] : rows) {
       size_t i = 0;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 
 #include "absl/time/time.h"
 #include "libs/kit/consumer.h"
@@ -23,9 +24,19 @@ inline constexpr char kAlertConsumer[] = "k8i-recommendation-alerts";
 
 class InventoryHandler final : public kit::Handler {
  public:
+  // `changed` (optional) runs after a transaction that applied inventory: the wiring wakes the
+  // runner (at most every 30 s), so recommendations follow inventory changes.
+  explicit InventoryHandler(std::function<void()> changed = nullptr)
+      : changed_(std::move(changed)) {}
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;
   absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+  void Committed() override {
+    if (changed_) changed_();
+  }
+
+ private:
+  std::function<void()> changed_;
 };
 
 class MetricsHandler final : public kit::Handler {

@@ -51,7 +51,8 @@ const KindSpec& RecommendationsKind() {
         {"subject_name", Field("r.subject_name", FieldType::kString)},
         {"container", Field("r.container", FieldType::kString)},
         {"monthly_impact", Field("r.monthly_impact", FieldType::kDouble, true)},
-        {"predicted_time", Field("r.predicted_time", FieldType::kTimestamp, true)},
+        {"predicted_time",
+         Field("coalesce(r.predicted_time, 'infinity'::timestamptz)", FieldType::kTimestamp, true)},
         {"update_time", Field("r.update_time", FieldType::kTimestamp, true)},
     };
     k->tiebreak = "id";

@@ -287,6 +287,55 @@ TEST_F(RecommendationServiceTest, AFillingVolumeIsACriticalPredictionAndAnAlert)
   EXPECT_EQ(b.alerts(0).status(), v1::ALERT_STATUS_FIRING);
 }
 
+TEST_F(RecommendationServiceTest, APredictionRaisesItsAlertWhenItTurnsCriticalAndResolvesIt) {
+  auto volume = [&](absl::Time from, absl::Time to, double gib_from, double gib_to) {
+    std::vector<std::pair<absl::Time, double>> used, capacity;
+    const double n = absl::ToDoubleMinutes(to - from) / 5;
+    for (int i = 0; i <= static_cast<int>(n); ++i) {
+      used.push_back({from + absl::Minutes(5 * i), (gib_from + (gib_to - gib_from) * i / n) * kGiB});
+      capacity.push_back({from + absl::Minutes(5 * i), 100.0 * kGiB});
+    }
+    v1::MetricSeries u = Series("kubelet_volume_stats_used_bytes", used);
+    v1::MetricSeries c = Series("kubelet_volume_stats_capacity_bytes", capacity);
+    for (auto* s : {&u, &c}) {
+      s->mutable_resource()->Clear();
+      s->mutable_resource()->set_namespace_name("data");
+      s->mutable_resource()->set_pvc_name("pg");
+    }
+    Metrics({u, c}, to);
+  };
+  auto alerts = [&] {
+    std::vector<std::string> out;
+    for (const auto& m : Outbox(prefix_ + "alerts.v1")) {
+      v1::AlertBatch b;
+      EXPECT_TRUE(b.ParseFromString(m));
+      out.push_back(b.alerts(0).status() == v1::ALERT_STATUS_FIRING ? "firing" : "resolved");
+    }
+    return out;
+  };
+  Objects({Pod("web-1", 100)}, kNow - absl::Hours(7));
+  // 86 -> 88 GiB over 6 h: full in ~36 h with 12 % free: a warning, no alert.
+  volume(kNow - absl::Hours(6), kNow, 86, 88);
+  Run(kNow);
+  auto recs = List("kind = \"disk-full\"");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].severity(), v1::SEVERITY_WARNING);
+  EXPECT_TRUE(alerts().empty());
+  // Then 88 -> 97.5 GiB in an hour: 2.5 % free, critical: the alert fires, once.
+  volume(kNow, kNow + absl::Hours(1), 88, 97.5);
+  Run(kNow + absl::Hours(1));
+  Run(kNow + absl::Hours(1) + absl::Minutes(1));
+  recs = List("kind = \"disk-full\"");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].severity(), v1::SEVERITY_CRITICAL);
+  EXPECT_EQ(alerts(), (std::vector<std::string>{"firing"}));
+  // Space freed (a one-off drop to 50 GiB, flat since): resolved, and so is its alert.
+  volume(kNow + absl::Hours(1) + absl::Minutes(5), kNow + absl::Hours(2), 50, 50);
+  Run(kNow + absl::Hours(2));
+  EXPECT_TRUE(List("kind = \"disk-full\" AND state = \"open\"").empty());
+  EXPECT_EQ(alerts(), (std::vector<std::string>{"firing", "resolved"}));
+}
+
 TEST_F(RecommendationServiceTest, ThroughIngestAndKafka) {
   ingest::testing::ResilientSender agent(absl::StrCat("127.0.0.1:", ingest_->port()),
                                          ingest_->token());

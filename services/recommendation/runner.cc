@@ -97,8 +97,9 @@ absl::Status Runner::EvaluateCluster(pqxx::connection& conn, const std::string& 
                                   .stability = config_.stability,
                                   .window = config_.window});
 
-  std::map<std::string, v1::Recommendation> live = LoadLive(tx, tenant, cluster);
+  std::map<std::string, Live> live = LoadLive(tx, tenant, cluster);
   std::set<std::string> produced;
+  const auto now_ts = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   auto publish = [&](const v1::Recommendation& r, const std::string& change) {
     v1::RecommendationEvent e;
     e.set_tenant(tenant);
@@ -115,6 +116,15 @@ absl::Status Runner::EvaluateCluster(pqxx::connection& conn, const std::string& 
     kit::Enqueue(tx, "recommendation", m);
     changes_.Inc();
   };
+  // Its alert: raised when it turns alerting, resolved when it stops or resolves.
+  auto alert = [&](const v1::Recommendation& r, bool firing, absl::Time since) {
+    v1::Alert al = AlertOf(r, firing, now);
+    *al.mutable_start_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(since));
+    kit::EnqueueAlert(tx, "recommendation", topics_.alerts, tenant, cluster, al,
+                      absl::StrCat(r.id(), firing ? "/firing/" : "/resolved/",
+                                   absl::ToUnixMicros(since)),
+                      RecommendationSource(tenant), now);
+  };
   for (const Advice& a : ev.advice) {
     const std::string fp = a.Fingerprint();
     produced.insert(fp);
@@ -124,45 +134,46 @@ absl::Status Runner::EvaluateCluster(pqxx::connection& conn, const std::string& 
       r.set_id(Sha256Hex(absl::StrCat(tenant, "\n", fp, "\n", absl::ToUnixMicros(now))).substr(0, 20));
       r.set_name(absl::StrCat("recommendations/", r.id()));
       r.set_state(v1::RECOMMENDATION_STATE_OPEN);
-      *r.mutable_create_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
-      *r.mutable_update_time() = r.create_time();
-      SaveRecommendation(tx, tenant, r);
+      *r.mutable_create_time() = now_ts;
+      *r.mutable_update_time() = now_ts;
+      const absl::Time since = Alerting(a) ? now : absl::InfinitePast();
+      SaveRecommendation(tx, tenant, r, since);
       publish(r, "opened");
-      if (Alerting(a)) {
-        kit::EnqueueAlert(tx, "recommendation", topics_.alerts, tenant, cluster, AlertOf(r, true, now),
-                          absl::StrCat(r.id(), "/firing"), RecommendationSource(tenant), now);
-      }
+      if (Alerting(a)) alert(r, true, since);
       continue;
     }
-    const v1::Recommendation& old = it->second;
-    const bool changed = old.severity() != r.severity() || old.rule() != r.rule() ||
-                         (old.title() != r.title() && a.kind == "rightsizing");
+    const v1::Recommendation& old = it->second.recommendation;
     r.set_id(old.id());
     r.set_name(old.name());
     r.set_state(old.state());
     r.set_dismiss_reason(old.dismiss_reason());
     r.set_dismissed_by(old.dismissed_by());
     *r.mutable_create_time() = old.create_time();
-    *r.mutable_update_time() = changed ? TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now))
-                                       : old.update_time();
-    SaveRecommendation(tx, tenant, r);
-    if (changed && old.state() == v1::RECOMMENDATION_STATE_OPEN) publish(r, "updated");
+    *r.mutable_update_time() = old.update_time();
+    absl::Time since = it->second.alert_since;
+    const bool was = since != absl::InfinitePast(), is = Alerting(a);
+    const bool escalated = old.severity() != r.severity();
+    if (escalated) *r.mutable_update_time() = now_ts;
+    if (r.SerializeAsString() == old.SerializeAsString() && was == is) continue;  // unchanged
+    if (is && !was) since = now;
+    if (was && !is) {
+      alert(r, false, since);
+      since = absl::InfinitePast();
+    } else if (is && !was) {
+      alert(r, true, since);
+    }
+    SaveRecommendation(tx, tenant, r, since);
+    if (escalated && old.state() == v1::RECOMMENDATION_STATE_OPEN) publish(r, "updated");
   }
-  for (auto& [fp, old] : live) {
+  for (auto& [fp, l] : live) {
     if (produced.contains(fp)) continue;
-    v1::Recommendation r = old;
-    const bool was_alerting = r.severity() == v1::SEVERITY_CRITICAL &&
-                              (r.kind() == "disk-full" || r.kind() == "memory-leak" ||
-                               r.kind() == "certificate-expiry");
+    v1::Recommendation r = l.recommendation;
     r.set_state(v1::RECOMMENDATION_STATE_RESOLVED);
-    *r.mutable_resolve_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
-    *r.mutable_update_time() = r.resolve_time();
+    *r.mutable_resolve_time() = now_ts;
+    *r.mutable_update_time() = now_ts;
     SaveRecommendation(tx, tenant, r);
     publish(r, "resolved");
-    if (was_alerting) {
-      kit::EnqueueAlert(tx, "recommendation", topics_.alerts, tenant, cluster, AlertOf(r, false, now),
-                        absl::StrCat(r.id(), "/resolved"), RecommendationSource(tenant), now);
-    }
+    if (l.alert_since != absl::InfinitePast()) alert(r, false, l.alert_since);
   }
   tx.commit();
   return absl::OkStatus();
@@ -172,8 +183,10 @@ absl::Status Runner::Run(kit::JobRun& run) {
   std::vector<std::pair<std::string, std::string>> clusters;
   {
     pqxx::work tx(run.conn);
-    for (const auto& r : tx.exec("SELECT DISTINCT tenant_id, cluster_id FROM recommendation.objects "
-                                 "ORDER BY 1, 2")) {
+    // Clusters with objects, and those with live recommendations (whose objects are gone).
+    for (const auto& r : tx.exec("SELECT tenant_id, cluster_id FROM recommendation.objects UNION "
+                                 "SELECT tenant_id, cluster_id FROM recommendation.recommendations "
+                                 "WHERE state IN (1, 2) ORDER BY 1, 2")) {
       clusters.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
     }
   }

@@ -1,5 +1,7 @@
 #include "services/recommendation/wiring.h"
 
+#include <atomic>
+
 #include "libs/common/status_macros.h"
 #include "libs/kit/outbox.h"
 #include "services/recommendation/consumers.h"
@@ -49,7 +51,20 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
              .rate_limiter = p.users.limiter});
   s.AddGrpcService(p.service, "k8intel.v1.RecommendationService");
 
-  auto* inventory = s.Own(std::make_unique<InventoryHandler>());
+  // Inventory changes wake the runner, at most every 30 s (a snapshot arrives in many batches).
+  struct Debounce {
+    std::atomic<int64_t> last_ms{0};
+  };
+  auto* debounce = s.Own(std::make_unique<Debounce>());
+  kit::LeaderJob* evaluate = p.evaluate;
+  const Clock* clock = &s.clock();
+  auto* inventory = s.Own(std::make_unique<InventoryHandler>([debounce, evaluate, clock] {
+    const int64_t now = absl::ToUnixMillis(clock->Now());
+    int64_t last = debounce->last_ms.load();
+    if (now - last >= 30'000 && debounce->last_ms.compare_exchange_strong(last, now)) {
+      evaluate->Wake();
+    }
+  }));
   ASSIGN_OR_RETURN(p.inventory, s.AddConsumer({.name = kInventoryConsumer,
                                                .group_id = cfg.group + "-inventory",
                                                .topics = {s.Topic("inventory.v1")},

@@ -154,7 +154,7 @@ int RecommendCommands::Run(const std::function<std::shared_ptr<grpc::Channel>()>
     req.set_page_token(resp.next_page_token());
   }
   if (*predict_) {
-    std::cout << FormatPredictions(all, absl::Now(), absl::Hours(24 * std::max(1, days_)));
+    std::cout << FormatPredictions(all, absl::Now(), absl::Hours(24 * std::clamp(days_, 1, 365)));
     return 0;
   }
   if (output_ == "json") {

@@ -16,7 +16,8 @@ namespace k8i::cli {
 
 // FormatRecommendations: one block per recommendation (severity, title, then FIX).
 std::string FormatRecommendations(const std::vector<k8intel::v1::Recommendation>& recs);
-// FormatPredictions: the predictions within `horizon` of `now`, soonest first, numbered.
+// FormatPredictions: the predictions within `horizon` of `now`, most severe first, then
+// soonest, numbered.
 std::string FormatPredictions(const std::vector<k8intel::v1::Recommendation>& recs,
                               absl::Time now, absl::Duration horizon);
 std::string FormatRecommendation(const k8intel::v1::Recommendation& r);

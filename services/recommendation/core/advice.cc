@@ -14,8 +14,10 @@ const char* SeverityName(Severity s) {
 }
 
 std::string Advice::Fingerprint() const {
+  // Rightsizing keeps one recommendation per container whichever way it points (over, under,
+  // mixed), so a dismissal survives the usage moving.
   return absl::StrJoin({kind, subject.cluster, subject.kind, subject.ns, subject.name,
-                        subject.container, rule},
+                        subject.container, kind == "rightsizing" ? std::string() : rule},
                        "/");
 }
 

@@ -36,7 +36,8 @@ struct Advice {
   absl::Time when = absl::InfiniteFuture();
   double confidence = 0;  // 0..1
 
-  // kind/cluster/kind/namespace/name/container/rule: stable across evaluations.
+  // kind/cluster/kind/namespace/name/container/rule (rule left out for rightsizing): stable
+  // across evaluations.
   std::string Fingerprint() const;
 };
 

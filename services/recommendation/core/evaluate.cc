@@ -78,6 +78,7 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
     Json statuses;
   };
   std::vector<Pod> pods;
+  std::map<std::pair<std::string, std::string>, size_t> pod_index;
   std::map<std::pair<std::string, std::string>, std::pair<int, std::map<std::string, Requests>>> workloads;
   std::map<std::string, NodeCapacity> nodes;
   std::map<std::pair<std::string, std::string>, double> pvc_capacity;
@@ -94,7 +95,7 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
                         .memory_allocatable = Num(f, "mem")};
     } else if (ob.kind == "pvc") {
       pvc_capacity[{ob.ns, ob.name}] = Num(f, "capacity");
-    } else if (ob.kind == "tls") {
+    } else if (ob.kind == "tls" && f.contains("not_after")) {
       std::vector<std::string> dns;
       for (const Json& n : f.value("dns", Json::array())) {
         if (n.is_string()) dns.push_back(n.get<std::string>());
@@ -108,6 +109,7 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
     }
   }
 
+  for (size_t i = 0; i < pods.size(); ++i) pod_index[{pods[i].ns, pods[i].name}] = i;
   // Running pods: requests on their nodes; replicas and requests per workload.
   std::map<std::pair<std::string, std::string>, std::vector<const Pod*>> pods_of;  // ns, Kind/name
   for (const Pod& p : pods) {
@@ -273,11 +275,9 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
       }
     } else if (parts[0] == "ws" && parts.size() == 4) {
       // The pod's workload and limit.
-      const Pod* pod = nullptr;
-      for (const Pod& p : pods) {
-        if (p.ns == parts[1] && p.name == parts[2]) pod = &p;
-      }
-      if (pod == nullptr) continue;
+      auto pi = pod_index.find({parts[1], parts[2]});
+      if (pi == pod_index.end()) continue;
+      const Pod* pod = &pods[pi->second];
       double limit = 0;
       if (auto c = pod->containers.find(parts[3]); c != pod->containers.end()) limit = c->second.mem_lim;
       if (auto a = PredictLeak({.subject = {.cluster = d.cluster,
@@ -305,13 +305,21 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
                               .now = d.now})) {
     out.advice.push_back(std::move(*a));
   }
-  // Several leaks of one workload container (its pods) are one piece of advice.
-  std::set<std::string> seen;
-  std::vector<Advice> unique;
+  // Several leaks of one workload container (its pods) are one piece of advice: the most severe,
+  // then the soonest.
+  std::map<std::string, Advice> unique;
   for (auto& a : out.advice) {
-    if (seen.insert(a.Fingerprint()).second) unique.push_back(std::move(a));
+    const std::string fp = a.Fingerprint();
+    auto it = unique.find(fp);
+    if (it == unique.end()) {
+      unique.emplace(fp, std::move(a));
+    } else if (a.severity > it->second.severity ||
+               (a.severity == it->second.severity && a.when < it->second.when)) {
+      it->second = std::move(a);
+    }
   }
-  out.advice = std::move(unique);
+  out.advice.clear();
+  for (auto& [fp, a] : unique) out.advice.push_back(std::move(a));
   return out;
 }
 

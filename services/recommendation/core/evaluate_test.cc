@@ -53,7 +53,10 @@ TEST(EvaluateTest, OneClusterFromItsStoredData) {
   tls.mutable_tls_secret()->mutable_meta()->set_namespace_("shop");
   tls.mutable_tls_secret()->mutable_meta()->set_name("shop-tls");
   tls.mutable_tls_secret()->mutable_not_after()->set_seconds(absl::ToUnixSeconds(kNow + absl::Hours(24 * 3)));
-  d.objects = {Stored(node), Stored(tls), Stored(Pod("web-1", "", 0)),
+  v1::KubeObject unparsed;  // a TLS secret whose certificate did not parse: no notAfter
+  unparsed.mutable_tls_secret()->mutable_meta()->set_namespace_("shop");
+  unparsed.mutable_tls_secret()->mutable_meta()->set_name("broken-tls");
+  d.objects = {Stored(node), Stored(tls), Stored(unparsed), Stored(Pod("web-1", "", 0)),
                Stored(Pod("web-2", "CrashLoopBackOff", 7))};
   // A week of web/app using ~0.1 core and 200 MiB: over-provisioned.
   for (int h = 0; h < 168; ++h) {
@@ -69,6 +72,7 @@ TEST(EvaluateTest, OneClusterFromItsStoredData) {
   EXPECT_TRUE(rules.contains("rightsizing/over-provisioned")) << ev.advice.size();
   EXPECT_TRUE(rules.contains("certificate-expiry/expiring"));
   EXPECT_TRUE(rules.contains("stability/crash-loop"));
+  for (const auto& a : ev.advice) EXPECT_NE(a.subject.name, "broken-tls");
   for (const auto& a : ev.advice) {
     if (a.kind == "rightsizing") {
       EXPECT_EQ(a.subject.name, "web");

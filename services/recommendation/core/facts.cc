@@ -94,8 +94,9 @@ std::optional<ObjectFacts> FactsOf(const v1::KubeObject& o) {
       out.kind = "tls";
       out.ns = s.meta().namespace_();
       out.name = s.meta().name();
-      f = {{"not_after", s.not_after().seconds()},
-           {"dns", Json(std::vector<std::string>(s.dns_names().begin(), s.dns_names().end()))}};
+      // A secret whose certificate did not parse comes without notAfter: nothing to predict.
+      f = {{"dns", Json(std::vector<std::string>(s.dns_names().begin(), s.dns_names().end()))}};
+      if (s.has_not_after()) f["not_after"] = s.not_after().seconds();
       break;
     }
     default:

@@ -137,27 +137,35 @@ std::optional<Advice> PredictLeak(const LeakInput& in) {
     if (split && !segments.back().empty()) segments.emplace_back();
     segments.back().push_back(p);
   }
-  std::vector<Line> lines;
+  struct Fitted {
+    Line line;
+    absl::Duration span;
+    bool current;  // the segment running now
+  };
+  std::vector<Fitted> fits;
   std::vector<std::string> evidence;
-  for (const auto& seg : segments) {
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& seg = segments[i];
     if (seg.size() < 6 || seg.back().t - seg.front().t < absl::Hours(1)) continue;
     auto l = FitLine(seg);
     if (!l) continue;
-    lines.push_back(*l);
+    fits.push_back({*l, seg.back().t - seg.front().t, i + 1 == segments.size()});
     evidence.push_back(absl::StrFormat("%s to %s: %+.2f MiB/h, R2 %.2f, %.0f -> %.0f MiB",
                                        When(seg.front().t), When(seg.back().t), l->slope / kMiB,
                                        l->r2, seg.front().v / kMiB, seg.back().v / kMiB));
   }
-  if (lines.empty()) return std::nullopt;
-  const bool several = lines.size() >= 2 && std::all_of(lines.begin(), lines.end(), [](const Line& l) {
-                         return l.slope > 0 && l.r2 >= 0.7;
+  if (fits.empty()) return std::nullopt;
+  const bool several = fits.size() >= 2 && std::all_of(fits.begin(), fits.end(), [](const Fitted& f) {
+                         return f.line.slope > 0 && f.line.r2 >= 0.7;
                        });
-  const Line& last = lines.back();
-  const absl::Duration last_span = segments.back().empty()
-                                       ? absl::ZeroDuration()
-                                       : segments.back().back().t - segments.back().front().t;
-  const bool long_one = last_span >= absl::Hours(12) && Rising(last, 6, 0.8);
+  const bool long_one = std::any_of(fits.begin(), fits.end(), [](const Fitted& f) {
+    return f.span >= absl::Hours(12) && Rising(f.line, 6, 0.8);
+  });
   if (!several && !long_one) return std::nullopt;
+  // The next OOM kill only from the segment running now (right after a restart it is too short
+  // to fit: the leak stands, its time is not predicted).
+  const Fitted* now_fit = fits.back().current ? &fits.back() : nullptr;
+  const Line& last = fits.back().line;
   Advice a;
   a.kind = "memory-leak";
   a.rule = "working-set-growth";
@@ -166,7 +174,7 @@ std::optional<Advice> PredictLeak(const LeakInput& in) {
   a.evidence.push_back(absl::StrCat(in.restarts.size(), " restart(s) in the window"));
   a.confidence = last.r2;
   const double now_ws = in.working_set.back().v;
-  if (in.memory_limit > 0 && last.slope > 0) {
+  if (in.memory_limit > 0 && now_fit != nullptr && now_fit->line.slope > 0) {
     const double hours = std::max(0.0, (in.memory_limit - last.At(in.now)) / last.slope);
     a.when = in.now + absl::Hours(hours);
     a.severity = hours <= 24 ? Severity::kCritical : hours <= 24 * 7 ? Severity::kWarning
@@ -180,8 +188,8 @@ std::optional<Advice> PredictLeak(const LeakInput& in) {
   } else {
     a.severity = Severity::kWarning;
     a.arithmetic = absl::StrFormat("%+.2f MiB/h in %d segment(s) between restarts",
-                                   last.slope / kMiB, lines.size());
-    a.title = absl::StrFormat("%s/%s container %s leaks memory (%+.1f MiB/h, %.0f MiB now, no limit)",
+                                   last.slope / kMiB, fits.size());
+    a.title = absl::StrFormat("%s/%s container %s leaks memory (%+.1f MiB/h, %.0f MiB now)",
                               in.subject.ns, in.subject.name, in.subject.container,
                               last.slope / kMiB, now_ws / kMiB);
   }
@@ -235,6 +243,10 @@ std::optional<Advice> CheckNodeLoss(const std::string& cluster,
   const double mem_left = mem_alloc - largest_mem->memory_allocatable;
   const bool cpu_short = cpu_req > cpu_left, mem_short = mem_req > mem_left;
   if (!cpu_short && !mem_short) return std::nullopt;
+  if ((cpu_short && largest_cpu->cpu_allocatable <= 0) ||
+      (mem_short && largest_mem->memory_allocatable <= 0)) {
+    return std::nullopt;  // allocatable unknown: nothing to count nodes in
+  }
   Advice a;
   a.kind = "capacity";
   a.rule = "cannot-lose-largest-node";

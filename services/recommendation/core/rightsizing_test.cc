@@ -37,7 +37,7 @@ TEST(RightsizingTest, OverProvisionedEqualsTheHandComputation) {
   EXPECT_NEAR(a.monthly_impact, monthly, 1e-9);
   EXPECT_EQ(a.command,
             "kubectl set resources deployment/web -n shop -c app --requests=cpu=191m,memory=345Mi");
-  EXPECT_EQ(a.Fingerprint(), "rightsizing/c1/Deployment/shop/web/app/over-provisioned");
+  EXPECT_EQ(a.Fingerprint(), "rightsizing/c1/Deployment/shop/web/app/");
   EXPECT_TRUE(absl::StrContains(a.arithmetic, "x 730 h x 3 replicas")) << a.arithmetic;
 }
 

@@ -91,6 +91,8 @@ CREATE TABLE recommendations (
   predicted_time timestamptz,
   update_time    timestamptz NOT NULL,
   body           jsonb NOT NULL,
+  -- Since when its alert on k8i.alerts.v1 fires (critical predictions), NULL when it does not.
+  alert_since    timestamptz,
   PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX recommendations_live ON recommendations (tenant_id, fingerprint)

@@ -1,5 +1,7 @@
 #include "services/recommendation/store/pg_recommendations.h"
 
+#include <stdexcept>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -108,23 +110,30 @@ void RecordRunnerPoints(pqxx::work& tx, const std::string& tenant, const std::st
                    {tenant, cluster, Ts(slot)}, cols);
 }
 
-std::map<std::string, v1::Recommendation> LoadLive(pqxx::work& tx, const std::string& tenant,
-                                                   const std::string& cluster) {
-  std::map<std::string, v1::Recommendation> out;
+std::map<std::string, Live> LoadLive(pqxx::work& tx, const std::string& tenant,
+                                     const std::string& cluster) {
+  std::map<std::string, Live> out;
   for (const auto& r : tx.exec_params(
-           "SELECT fingerprint, body::text FROM recommendation.recommendations WHERE tenant_id = "
-           "$1 AND cluster_id = $2 AND state IN (1, 2) FOR UPDATE",
+           absl::StrCat("SELECT fingerprint, body::text, ", pg::MicrosOf("alert_since"),
+                        " FROM recommendation.recommendations WHERE tenant_id = $1 AND cluster_id "
+                        "= $2 AND state IN (1, 2) FOR UPDATE"),
            tenant, cluster)) {
-    out[r[0].as<std::string>()] = FromBody(r[1].as<std::string>());
+    out[r[0].as<std::string>()] = {FromBody(r[1].as<std::string>()),
+                                   pg::FromMicros(r[2], absl::InfinitePast())};
   }
   return out;
 }
 
-void SaveRecommendation(pqxx::work& tx, const std::string& tenant, const v1::Recommendation& r) {
+void SaveRecommendation(pqxx::work& tx, const std::string& tenant, const v1::Recommendation& r,
+                        absl::Time alert_since) {
   std::string body;
   google::protobuf::util::JsonPrintOptions o;
   o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(r, &body, o);
+  if (!google::protobuf::util::MessageToJsonString(r, &body, o).ok()) {
+    throw std::runtime_error(absl::StrCat("recommendation ", r.id(), " does not convert to JSON"));
+  }
+  std::optional<std::string> since;
+  if (alert_since != absl::InfinitePast()) since = Ts(alert_since);
   std::optional<std::string> predicted;
   if (r.has_predicted_time()) {
     predicted = Ts(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(r.predicted_time())));
@@ -132,15 +141,16 @@ void SaveRecommendation(pqxx::work& tx, const std::string& tenant, const v1::Rec
   tx.exec_params(
       "INSERT INTO recommendation.recommendations (tenant_id, id, fingerprint, state, kind, rule, "
       "severity, cluster_id, namespace, subject_kind, subject_name, container, monthly_impact, "
-      "predicted_time, update_time, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-      "$12, $13, $14::timestamptz, $15::timestamptz, $16::jsonb) ON CONFLICT (tenant_id, id) DO "
-      "UPDATE SET state = excluded.state, rule = excluded.rule, severity = excluded.severity, "
-      "monthly_impact = excluded.monthly_impact, predicted_time = excluded.predicted_time, "
-      "update_time = excluded.update_time, body = excluded.body",
+      "predicted_time, update_time, body, alert_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+      "$9, $10, $11, $12, $13, $14::timestamptz, $15::timestamptz, $16::jsonb, "
+      "$17::timestamptz) ON CONFLICT (tenant_id, id) DO UPDATE SET state = excluded.state, rule = "
+      "excluded.rule, severity = excluded.severity, monthly_impact = excluded.monthly_impact, "
+      "predicted_time = excluded.predicted_time, update_time = excluded.update_time, body = "
+      "excluded.body, alert_since = excluded.alert_since",
       tenant, r.id(), r.fingerprint(), static_cast<int>(r.state()), r.kind(), r.rule(),
       static_cast<int>(r.severity()), r.cluster(), r.namespace_(), r.subject_kind(),
       r.subject_name(), r.container(), r.monthly_impact(), predicted,
-      Ts(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(r.update_time()))), body);
+      Ts(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(r.update_time()))), body, since);
 }
 
 v1::Recommendation ToProto(const Advice& a) {
@@ -158,7 +168,9 @@ v1::Recommendation ToProto(const Advice& a) {
   r.set_arithmetic(a.arithmetic);
   r.set_command(a.command);
   r.set_monthly_impact(a.monthly_impact);
-  if (a.when != absl::InfiniteFuture() && a.when != absl::InfinitePast()) {
+  // A prediction centuries out says nothing (and would not fit a timestamp).
+  if (a.when != absl::InfiniteFuture() && a.when != absl::InfinitePast() &&
+      a.when < absl::FromCivil(absl::CivilYear(3000), absl::UTCTimeZone())) {
     *r.mutable_predicted_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(a.when));
   }
   r.set_confidence(a.confidence);

@@ -20,14 +20,19 @@ ClusterData LoadClusterData(pqxx::work& tx, const std::string& tenant, const std
 void RecordRunnerPoints(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                         const Recorded& r, absl::Time now, ClusterData& d);
 
-// The cluster's open and dismissed recommendations, by fingerprint.
-std::map<std::string, k8intel::v1::Recommendation> LoadLive(pqxx::work& tx,
-                                                             const std::string& tenant,
-                                                             const std::string& cluster);
+struct Live {
+  k8intel::v1::Recommendation recommendation;
+  absl::Time alert_since = absl::InfinitePast();  // its alert fires since (InfinitePast: not)
+};
 
-// Inserts or replaces the recommendation (by tenant and id).
+// The cluster's open and dismissed recommendations, by fingerprint (locked).
+std::map<std::string, Live> LoadLive(pqxx::work& tx, const std::string& tenant,
+                                     const std::string& cluster);
+
+// Inserts or replaces the recommendation (by tenant and id), with since when its alert fires.
 void SaveRecommendation(pqxx::work& tx, const std::string& tenant,
-                        const k8intel::v1::Recommendation& r);
+                        const k8intel::v1::Recommendation& r,
+                        absl::Time alert_since = absl::InfinitePast());
 
 k8intel::v1::Recommendation ToProto(const Advice& a);
 k8intel::v1::Recommendation FromBody(const std::string& json);
