@@ -55,7 +55,9 @@ absl::Status InventoryHandler::Apply(pqxx::work& tx,
     for (const auto& o : b.objects()) {
       auto f = FactsOf(o);
       if (!f) continue;
-      latest[{b.tenant(), b.cluster()}][{f->kind, f->ns, f->name}] = {*std::move(f), at};
+      // The key first: the object is moved from below.
+      std::tuple<std::string, std::string, std::string> key{f->kind, f->ns, f->name};
+      latest[{b.tenant(), b.cluster()}][std::move(key)] = {*std::move(f), at};
     }
   }
   for (const auto& [c, objects] : latest) {

@@ -257,6 +257,25 @@ TEST_F(RecommendationServiceTest, RightsizingOpensIsDismissedAndResolves) {
   EXPECT_EQ(changes, (std::vector<std::string>{"opened", "dismissed", "resolved"}));
 }
 
+TEST_F(RecommendationServiceTest, EveryObjectOfABatchIsKept) {
+  v1::KubeObject node;
+  node.mutable_node()->mutable_meta()->set_name("n1");
+  v1::KubeObject gone = Pod("web-3", 100);
+  gone.set_deleted(true);
+  Objects({node, Pod("web-1", 100), Pod("web-2", 100), Pod("web-3", 100)}, kNow);
+  Objects({gone, Pod("web-2", 200)}, kNow + absl::Seconds(1));
+  Objects({Pod("web-2", 300)}, kNow - absl::Seconds(1));  // older than what is kept: no effect
+  auto lease = pool_->Acquire();
+  ASSERT_TRUE(lease.ok());
+  pqxx::work tx(lease->conn());
+  std::vector<std::string> kept;
+  for (const auto& r : tx.exec("SELECT kind || '/' || name || '/' || coalesce(facts->'containers'->0->>'cpu_req', '') "
+                               "FROM recommendation.objects ORDER BY 1")) {
+    kept.push_back(r[0].as<std::string>());
+  }
+  EXPECT_EQ(kept, (std::vector<std::string>{"node/n1/", "pod/web-1/0.1", "pod/web-2/0.2"}));
+}
+
 TEST_F(RecommendationServiceTest, AFillingVolumeIsACriticalPredictionAndAnAlert) {
   std::vector<std::pair<absl::Time, double>> used, capacity;
   for (int m = 6 * 60; m >= 0; m -= 5) {
