@@ -3,6 +3,8 @@
 // attributed by the job, the hand-computed fixture to a millionth of a dollar, conservation,
 // re-running, backfill and recompute, a price change, budgets, the path through ingest and
 // Kafka, and the role and tenant-isolation matrices.
+#include "services/cost/cost_service.h"
+
 #include <cmath>
 
 #include "absl/strings/match.h"
@@ -22,12 +24,10 @@
 #include "services/cost/config.h"
 #include "services/cost/consumers.h"
 #include "services/cost/core/window.h"
-#include "services/cost/cost_service.h"
 #include "services/cost/migrations.h"
 #include "services/cost/wiring.h"
 #include "services/ingest/testing/harness.h"
-#include "services/inventory/admin_service.h"
-#include "services/inventory/store/pg_control_store.h"
+#include "services/inventory/testing/harness.h"
 
 namespace k8i::cost {
 namespace {
@@ -125,45 +125,32 @@ class CostServiceTest : public ::testing::Test {
     auto h = IngestHarness::Start({.topic_prefix = prefix_});
     ASSERT_TRUE(h.ok()) << h.status();
     ingest_ = *std::move(h);
-    vars_ = kit::testing::StackVars(ingest_->db_url(),
-                                    {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
-                                     {"K8I_COST_JOB_INTERVAL", "1h"},
-                                     {"K8I_COST_PUBLISH_INTERVAL", "1h"},
-                                     {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
-                                     {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
-                                     {"K8I_RATE_LIMIT_BURST", "10000"},
-                                     {"K8I_COST_GROUP", "k8i-cost-" + prefix_}});
-    EnvReader env = kit::testing::MapEnv(vars_);
-    auto cfg = LoadConfig(env);
-    ASSERT_TRUE(cfg.ok()) << cfg.status();
-    config_ = *std::move(cfg);
-    auto pool = pg::Pool::Create({.url = ingest_->db_url(), .size = 4});
-    ASSERT_TRUE(pool.ok());
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(pg::Migrate(*pool_, kSchema, Migrations()).ok());
     clock_.Set(kH - absl::Hours(2));
-    auto svc = kit::Service::Start(
-        Spec(), config_.common,
-        [this](kit::Service& s) {
-          return Wire(s, config_, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)},
-                      &parts_);
+    const absl::Status started = kit::testing::StartService(
+        Spec(), ingest_->db_url(),
+        {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
+         {"K8I_COST_JOB_INTERVAL", "1h"},
+         {"K8I_COST_PUBLISH_INTERVAL", "1h"},
+         {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+         {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+         {"K8I_RATE_LIMIT_BURST", "10000"},
+         {"K8I_COST_GROUP", "k8i-cost-" + prefix_}},
+        LoadConfig,
+        [this](kit::Service& s, const Config& c) {
+          return Wire(s, c, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)}, &parts_);
         },
-        {.clock = &clock_, .registry = &registry_, .pool = pool_.get()});
-    ASSERT_TRUE(svc.ok()) << svc.status();
-    service_ = *std::move(svc);
-    stub_ = v1::CostService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", service_->grpc_port()), grpc::InsecureChannelCredentials()));
-    inventory::PgControlStore control(&ingest_->pool());
-    auto key = [&](const std::string& tenant, auth::Role role) {
-      EXPECT_TRUE(control.EnsureTenant(tenant, tenant).ok());
-      auto k = inventory::IssueApiKey(control, tenant, "test", role);
-      EXPECT_TRUE(k.ok()) << k.status();
-      return k.ok() ? k->key : "";
-    };
-    viewer_ = key(tenant(), auth::Role::kViewer);
-    operator_ = key(tenant(), auth::Role::kOperator);
-    admin_ = key(tenant(), auth::Role::kAdmin);
-    stranger_ = key(tenant() + "x", auth::Role::kAdmin);
+        {.clock = &clock_, .registry = &registry_}, started_);
+    ASSERT_TRUE(started.ok()) << started;
+    pool_ = started_.pool.get();
+    stub_ = v1::CostService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", started_.service->grpc_port()),
+                            grpc::InsecureChannelCredentials()));
+    auto keys = inventory::testing::IssueRoleKeys(ingest_->pool(), tenant());
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    viewer_ = keys->viewer;
+    operator_ = keys->op;
+    admin_ = keys->admin;
+    stranger_ = keys->stranger;
   }
 
   const std::string& tenant() const { return ingest_->tenant(); }
@@ -206,15 +193,15 @@ class CostServiceTest : public ::testing::Test {
   // 2 GiB; used 1 core and 3 GiB) all hour with claim data (10 GiB), web-2 (0.5 core, 1 GiB)
   // from :15 to :45 mounting it too.
   void SendFixture() {
-    Observe({Node("n1", 4, 16), Namespace("shop", "storefront"), Pod("web-1", 1, 2, true),
-             Claim()},
+    Observe({Node("n1", 4, 16), Namespace("shop", "storefront"), Pod("web-1", 1, 2, true), Claim()},
             kH - absl::Hours(1));
     Observe({Pod("web-2", 0.5, 1, true)}, kH + absl::Minutes(15));
     Observe({Deleted(Pod("web-2", 0.5, 1, true))}, kH + absl::Minutes(45));
-    Metrics({Usage("web-1", kCpuMetric, {{kH + absl::Minutes(10), 0.5}, {kH + absl::Minutes(40), 1.5}}),
-             Usage("web-1", kMemoryMetric,
-                   {{kH + absl::Minutes(10), 3.0 * kGiB}, {kH + absl::Minutes(40), 3.0 * kGiB}})},
-            kH + absl::Minutes(50));
+    Metrics(
+        {Usage("web-1", kCpuMetric, {{kH + absl::Minutes(10), 0.5}, {kH + absl::Minutes(40), 1.5}}),
+         Usage("web-1", kMemoryMetric,
+               {{kH + absl::Minutes(10), 3.0 * kGiB}, {kH + absl::Minutes(40), 3.0 * kGiB}})},
+        kH + absl::Minutes(50));
     // The metrics consumer reads past the hour: it can be final.
     Metrics({}, kH + absl::Hours(1) + absl::Minutes(2));
   }
@@ -227,10 +214,7 @@ class CostServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    return ctx;
+    return inventory::testing::KeyContext(key);
   }
 
   v1::QueryAllocationResponse Allocation(const std::string& by, absl::Time start, absl::Time end,
@@ -255,7 +239,8 @@ class CostServiceTest : public ::testing::Test {
     return nullptr;
   }
 
-  v1::ListCostLinesResponse Lines(absl::Time start, absl::Time end, const std::string& filter = "") {
+  v1::ListCostLinesResponse Lines(absl::Time start, absl::Time end,
+                                  const std::string& filter = "") {
     v1::ListCostLinesRequest req;
     *req.mutable_window()->mutable_start_time() = Ts(start);
     *req.mutable_window()->mutable_end_time() = Ts(end);
@@ -268,13 +253,11 @@ class CostServiceTest : public ::testing::Test {
 
   std::string prefix_;
   std::unique_ptr<IngestHarness> ingest_;
-  std::map<std::string, std::string> vars_;
-  Config config_;
-  std::unique_ptr<pg::Pool> pool_;
+  pg::Pool* pool_ = nullptr;
   metrics::Registry registry_;
   k8i::testing::FakeClock clock_;
   Parts parts_;
-  std::unique_ptr<kit::Service> service_;
+  kit::testing::StartedService<Config> started_;
   std::unique_ptr<v1::CostService::Stub> stub_;
   std::string viewer_, operator_, admin_, stranger_;
   int64_t offset_ = 0;
@@ -285,7 +268,7 @@ TEST_F(CostServiceTest, HandComputedHourToAMillionthAndConserved) {
   RunJob(kH + absl::Hours(1) + absl::Minutes(10));  // H is final (lateness 5m)
 
   const double node = 4 * kCpu + 16 * kMem;
-  const double web1_cpu = 1 * kCpu, web1_mem = 3 * kMem;            // usage above request
+  const double web1_cpu = 1 * kCpu, web1_mem = 3 * kMem;                // usage above request
   const double web2_cpu = 0.5 * 0.5 * kCpu, web2_mem = 1 * 0.5 * kMem;  // 30 minutes
   const double storage = 10 * kStorageHour;
   const auto ns = Allocation("namespace", kH, kH + absl::Hours(1));
@@ -321,7 +304,8 @@ TEST_F(CostServiceTest, HandComputedHourToAMillionthAndConserved) {
   const auto shared = Allocation("namespace", kH, kH + absl::Hours(1), v1::IDLE_MODE_SHARE);
   ASSERT_EQ(shared.allocations_size(), 1);
   EXPECT_NEAR(shared.allocations(0).total_cost(), node + storage, 1e-9);
-  EXPECT_EQ(Allocation("namespace", kH, kH + absl::Hours(1), v1::IDLE_MODE_HIDE).allocations_size(), 1);
+  EXPECT_EQ(Allocation("namespace", kH, kH + absl::Hours(1), v1::IDLE_MODE_HIDE).allocations_size(),
+            1);
 
   // Lines, and one explained.
   const auto lines = Lines(kH, kH + absl::Hours(1));
@@ -442,8 +426,8 @@ TEST_F(CostServiceTest, ABudgetAlertsOnItsProjection) {
   auto lease = pool_->Acquire();
   ASSERT_TRUE(lease.ok());
   pqxx::work tx(lease->conn());
-  const auto rows = tx.exec_params(
-      "SELECT value FROM cost.outbox WHERE topic = $1 ORDER BY id", prefix_ + "alerts.v1");
+  const auto rows = tx.exec_params("SELECT value FROM cost.outbox WHERE topic = $1 ORDER BY id",
+                                   prefix_ + "alerts.v1");
   ASSERT_EQ(rows.size(), 1u);
   v1::AlertBatch alert;
   ASSERT_TRUE(alert.ParseFromString(pqxx::binarystring(rows[0][0]).str()));
@@ -461,8 +445,8 @@ TEST_F(CostServiceTest, ABudgetAlertsOnItsProjection) {
   v1::DeleteBudgetResponse deleted;
   ASSERT_TRUE(stub_->DeleteBudget(ctx3.get(), dr, &deleted).ok());
   pqxx::work tx2(lease->conn());
-  const auto after = tx2.exec_params(
-      "SELECT value FROM cost.outbox WHERE topic = $1 ORDER BY id", prefix_ + "alerts.v1");
+  const auto after = tx2.exec_params("SELECT value FROM cost.outbox WHERE topic = $1 ORDER BY id",
+                                     prefix_ + "alerts.v1");
   ASSERT_EQ(after.size(), 2u);
   v1::AlertBatch resolved;
   ASSERT_TRUE(resolved.ParseFromString(pqxx::binarystring(after[1][0]).str()));
@@ -490,8 +474,8 @@ TEST_F(CostServiceTest, ThroughIngestAndKafka) {
   }
   ASSERT_NE(Row(r, "shop"), nullptr);
   EXPECT_GT(Row(r, "shop")->cpu_cost(), 0);
-  const auto lines = Lines(FloorHour(absl::Now()), FloorHour(absl::Now()) + absl::Hours(1),
-                           "pod = \"web-1\"");
+  const auto lines =
+      Lines(FloorHour(absl::Now()), FloorHour(absl::Now()) + absl::Hours(1), "pod = \"web-1\"");
   ASSERT_EQ(lines.lines_size(), 1);
   EXPECT_EQ(lines.lines(0).cluster(), ingest_->cluster());
 }
@@ -514,7 +498,8 @@ TEST_F(CostServiceTest, AnHourIsFinalOnlyOnceItsUsageWasRead) {
   };
   EXPECT_TRUE(explain().provisional());
   // Usage of the hour that arrives late still counts, then the hour is final.
-  Metrics({Usage("web-1", kCpuMetric, {{kH + absl::Minutes(55), 4.0}})}, kH + absl::Hours(1) + absl::Minutes(31));
+  Metrics({Usage("web-1", kCpuMetric, {{kH + absl::Minutes(55), 4.0}})},
+          kH + absl::Hours(1) + absl::Minutes(31));
   RunJob(kH + absl::Hours(1) + absl::Minutes(32));
   const v1::CostLine l = explain();
   EXPECT_FALSE(l.provisional());
@@ -700,9 +685,11 @@ TEST_F(CostServiceTest, RoleAndTenantMatrices) {
     auto ctx = Ctx(stranger_);
     EXPECT_EQ(row.call(ctx.get()).error_code(), grpc::NOT_FOUND) << row.method;
   }
-  for (const auto& [key, code] : std::vector<std::pair<std::string, grpc::StatusCode>>{
-           {viewer_, grpc::PERMISSION_DENIED}, {operator_, grpc::PERMISSION_DENIED},
-           {"", grpc::UNAUTHENTICATED}, {admin_, grpc::OK}}) {
+  for (const auto& [key, code] :
+       std::vector<std::pair<std::string, grpc::StatusCode>>{{viewer_, grpc::PERMISSION_DENIED},
+                                                             {operator_, grpc::PERMISSION_DENIED},
+                                                             {"", grpc::UNAUTHENTICATED},
+                                                             {admin_, grpc::OK}}) {
     auto ctx = Ctx(key);
     EXPECT_EQ(rows.back().call(ctx.get()).error_code(), code) << key;
   }

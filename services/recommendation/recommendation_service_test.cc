@@ -2,6 +2,8 @@
 // wiring with a fake clock: objects, usage and alerts applied as the consumers apply them, the
 // runner at chosen times, recommendations opened, kept, dismissed and resolved, their events
 // and alerts in the outbox; the path through ingest and Kafka; the role and tenant matrices.
+#include "services/recommendation/recommendation_service.h"
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
@@ -15,12 +17,10 @@
 #include "libs/pg/migrate.h"
 #include "libs/testing/stack.h"
 #include "services/ingest/testing/harness.h"
-#include "services/inventory/admin_service.h"
-#include "services/inventory/store/pg_control_store.h"
+#include "services/inventory/testing/harness.h"
 #include "services/recommendation/config.h"
 #include "services/recommendation/consumers.h"
 #include "services/recommendation/migrations.h"
-#include "services/recommendation/recommendation_service.h"
 #include "services/recommendation/wiring.h"
 
 namespace k8i::recommendation {
@@ -75,44 +75,32 @@ class RecommendationServiceTest : public ::testing::Test {
     auto h = IngestHarness::Start({.topic_prefix = prefix_});
     ASSERT_TRUE(h.ok()) << h.status();
     ingest_ = *std::move(h);
-    vars_ = kit::testing::StackVars(ingest_->db_url(),
-                                    {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
-                                     {"K8I_RECOMMEND_INTERVAL", "1h"},
-                                     {"K8I_RECOMMEND_PUBLISH_INTERVAL", "1h"},
-                                     {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
-                                     {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
-                                     {"K8I_RATE_LIMIT_BURST", "10000"},
-                                     {"K8I_RECOMMEND_GROUP", "k8i-rec-" + prefix_}});
-    EnvReader env = kit::testing::MapEnv(vars_);
-    auto cfg = LoadConfig(env);
-    ASSERT_TRUE(cfg.ok()) << cfg.status();
-    config_ = *std::move(cfg);
-    auto pool = pg::Pool::Create({.url = ingest_->db_url(), .size = 4});
-    ASSERT_TRUE(pool.ok());
-    pool_ = *std::move(pool);
-    ASSERT_TRUE(pg::Migrate(*pool_, kSchema, Migrations()).ok());
     clock_.Set(kNow - absl::Hours(100));
-    auto svc = kit::Service::Start(
-        Spec(), config_.common,
-        [this](kit::Service& s) {
-          return Wire(s, config_, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)}, &parts_);
+    const absl::Status started = kit::testing::StartService(
+        Spec(), ingest_->db_url(),
+        {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
+         {"K8I_RECOMMEND_INTERVAL", "1h"},
+         {"K8I_RECOMMEND_PUBLISH_INTERVAL", "1h"},
+         {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+         {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+         {"K8I_RATE_LIMIT_BURST", "10000"},
+         {"K8I_RECOMMEND_GROUP", "k8i-rec-" + prefix_}},
+        LoadConfig,
+        [this](kit::Service& s, const Config& c) {
+          return Wire(s, c, {.rate_limit_prefix = absl::StrCat("k8i:rl:", prefix_)}, &parts_);
         },
-        {.clock = &clock_, .registry = &registry_, .pool = pool_.get()});
-    ASSERT_TRUE(svc.ok()) << svc.status();
-    service_ = *std::move(svc);
-    stub_ = v1::RecommendationService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", service_->grpc_port()), grpc::InsecureChannelCredentials()));
-    inventory::PgControlStore control(&ingest_->pool());
-    auto key = [&](const std::string& tenant, auth::Role role) {
-      EXPECT_TRUE(control.EnsureTenant(tenant, tenant).ok());
-      auto k = inventory::IssueApiKey(control, tenant, "test", role);
-      EXPECT_TRUE(k.ok()) << k.status();
-      return k.ok() ? k->key : "";
-    };
-    viewer_ = key(tenant(), auth::Role::kViewer);
-    operator_ = key(tenant(), auth::Role::kOperator);
-    admin_ = key(tenant(), auth::Role::kAdmin);
-    stranger_ = key(tenant() + "x", auth::Role::kAdmin);
+        {.clock = &clock_, .registry = &registry_}, started_);
+    ASSERT_TRUE(started.ok()) << started;
+    pool_ = started_.pool.get();
+    stub_ = v1::RecommendationService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", started_.service->grpc_port()),
+                            grpc::InsecureChannelCredentials()));
+    auto keys = inventory::testing::IssueRoleKeys(ingest_->pool(), tenant());
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    viewer_ = keys->viewer;
+    operator_ = keys->op;
+    admin_ = keys->admin;
+    stranger_ = keys->stranger;
   }
 
   const std::string& tenant() const { return ingest_->tenant(); }
@@ -153,10 +141,7 @@ class RecommendationServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<grpc::ClientContext> Ctx(const std::string& key) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
-    ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
-    return ctx;
+    return inventory::testing::KeyContext(key);
   }
 
   std::vector<v1::Recommendation> List(const std::string& filter = "") {
@@ -197,13 +182,11 @@ class RecommendationServiceTest : public ::testing::Test {
 
   std::string prefix_;
   std::unique_ptr<IngestHarness> ingest_;
-  std::map<std::string, std::string> vars_;
-  Config config_;
-  std::unique_ptr<pg::Pool> pool_;
+  pg::Pool* pool_ = nullptr;
   metrics::Registry registry_;
   k8i::testing::FakeClock clock_;
   Parts parts_;
-  std::unique_ptr<kit::Service> service_;
+  kit::testing::StartedService<Config> started_;
   std::unique_ptr<v1::RecommendationService::Stub> stub_;
   std::string viewer_, operator_, admin_, stranger_;
   int64_t offset_ = 0;
@@ -217,8 +200,9 @@ TEST_F(RecommendationServiceTest, RightsizingOpensIsDismissedAndResolves) {
   const v1::Recommendation r = recs[0];
   EXPECT_EQ(r.rule(), "over-provisioned");
   EXPECT_EQ(r.subject_name(), "web");
-  EXPECT_TRUE(absl::StartsWith(r.command(), "kubectl set resources deployment/web -n shop -c app "
-                                            "--requests=cpu="))
+  EXPECT_TRUE(absl::StartsWith(r.command(),
+                               "kubectl set resources deployment/web -n shop -c app "
+                               "--requests=cpu="))
       << r.command();
   EXPECT_GT(r.monthly_impact(), 0);
   EXPECT_FALSE(r.arithmetic().empty());
@@ -269,8 +253,9 @@ TEST_F(RecommendationServiceTest, EveryObjectOfABatchIsKept) {
   ASSERT_TRUE(lease.ok());
   pqxx::work tx(lease->conn());
   std::vector<std::string> kept;
-  for (const auto& r : tx.exec("SELECT kind || '/' || name || '/' || coalesce(facts->'containers'->0->>'cpu_req', '') "
-                               "FROM recommendation.objects ORDER BY 1")) {
+  for (const auto& r : tx.exec(
+           "SELECT kind || '/' || name || '/' || coalesce(facts->'containers'->0->>'cpu_req', '') "
+           "FROM recommendation.objects ORDER BY 1")) {
     kept.push_back(r[0].as<std::string>());
   }
   EXPECT_EQ(kept, (std::vector<std::string>{"node/n1/", "pod/web-1/0.1", "pod/web-2/0.2"}));
@@ -311,7 +296,8 @@ TEST_F(RecommendationServiceTest, APredictionRaisesItsAlertWhenItTurnsCriticalAn
     std::vector<std::pair<absl::Time, double>> used, capacity;
     const double n = absl::ToDoubleMinutes(to - from) / 5;
     for (int i = 0; i <= static_cast<int>(n); ++i) {
-      used.push_back({from + absl::Minutes(5 * i), (gib_from + (gib_to - gib_from) * i / n) * kGiB});
+      used.push_back(
+          {from + absl::Minutes(5 * i), (gib_from + (gib_to - gib_from) * i / n) * kGiB});
       capacity.push_back({from + absl::Minutes(5 * i), 100.0 * kGiB});
     }
     v1::MetricSeries u = Series("kubelet_volume_stats_used_bytes", used);
@@ -392,7 +378,8 @@ TEST_F(RecommendationServiceTest, BadInputAndTheMatrices) {
     req.set_filter("colour = \"red\"");
     v1::ListRecommendationsResponse resp;
     auto ctx = Ctx(viewer_);
-    EXPECT_EQ(stub_->ListRecommendations(ctx.get(), req, &resp).error_code(), grpc::INVALID_ARGUMENT);
+    EXPECT_EQ(stub_->ListRecommendations(ctx.get(), req, &resp).error_code(),
+              grpc::INVALID_ARGUMENT);
     v1::DismissRecommendationRequest dr;
     dr.set_name(name);
     v1::DismissRecommendationResponse out;
@@ -407,7 +394,8 @@ TEST_F(RecommendationServiceTest, BadInputAndTheMatrices) {
          r.set_filter("state != \"resolved\"");
          v1::ListRecommendationsResponse resp;
          auto st = stub_->ListRecommendations(c, r, &resp);
-         if (st.ok() && resp.recommendations().empty()) return grpc::Status(grpc::NOT_FOUND, "none");
+         if (st.ok() && resp.recommendations().empty())
+           return grpc::Status(grpc::NOT_FOUND, "none");
          return st;
        }},
       {"GetRecommendation", auth::Role::kViewer,

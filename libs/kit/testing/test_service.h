@@ -14,9 +14,14 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "libs/common/config.h"
+#include "libs/kit/service.h"
+#include "libs/pg/migrate.h"
+#include "libs/pg/pool.h"
 
 namespace k8i::kit::testing {
 
@@ -28,5 +33,40 @@ std::map<std::string, std::string> StackVars(
 
 // MapEnv is an EnvReader over `vars` (which must outlive it); empty values read as unset.
 EnvReader MapEnv(const std::map<std::string, std::string>& vars);
+
+// A service started through its own wiring for an integration test. Keep it where it is (the
+// wiring holds a pointer to `config`).
+template <typename Config>
+struct StartedService {
+  std::map<std::string, std::string> vars;
+  Config config;
+  std::unique_ptr<pg::Pool> pool;
+  std::unique_ptr<Service> service;
+};
+
+// StartService: StackVars(db_url, overrides) read by `load` (Config's LoadConfig), a pool of 4
+// on `db_url`, the spec's migrations, then Service::Start calling `wire(service, config)` with
+// `deps` (its pool the one made here) — how main starts it, on the test stack.
+template <typename Config, typename LoadFn, typename WireFn>
+absl::Status StartService(const ServiceSpec& spec, const std::string& db_url,
+                          const std::map<std::string, std::string>& overrides, LoadFn load,
+                          WireFn wire, ServiceDeps deps, StartedService<Config>& out) {
+  out.vars = StackVars(db_url, overrides);
+  EnvReader env = MapEnv(out.vars);
+  auto cfg = load(env);
+  if (!cfg.ok()) return cfg.status();
+  out.config = *std::move(cfg);
+  auto pool = pg::Pool::Create({.url = db_url, .size = 4});
+  if (!pool.ok()) return pool.status();
+  out.pool = *std::move(pool);
+  if (auto s = pg::Migrate(*out.pool, spec.schema, spec.migrations()); !s.ok()) return s;
+  deps.pool = out.pool.get();
+  const Config* config = &out.config;
+  auto svc = Service::Start(
+      spec, out.config.common, [config, wire](Service& s) { return wire(s, *config); }, deps);
+  if (!svc.ok()) return svc.status();
+  out.service = *std::move(svc);
+  return absl::OkStatus();
+}
 
 }  // namespace k8i::kit::testing

@@ -140,4 +140,31 @@ absl::Status InventoryHarness::Exec(const std::string& sql) {
   });
 }
 
+absl::StatusOr<RoleKeys> IssueRoleKeys(pg::Pool& pool, const std::string& tenant) {
+  PgControlStore control(&pool);
+  auto key = [&](const std::string& t, auth::Role role) -> absl::StatusOr<std::string> {
+    if (auto s = control.EnsureTenant(t, t); !s.ok()) return s;
+    auto k = IssueApiKey(control, t, "test", role);
+    if (!k.ok()) return k.status();
+    return k->key;
+  };
+  RoleKeys keys;
+  for (auto [out, t, role] : {std::tuple{&keys.viewer, tenant, auth::Role::kViewer},
+                              {&keys.op, tenant, auth::Role::kOperator},
+                              {&keys.admin, tenant, auth::Role::kAdmin},
+                              {&keys.stranger, tenant + "x", auth::Role::kAdmin}}) {
+    auto k = key(t, role);
+    if (!k.ok()) return k.status();
+    *out = *std::move(k);
+  }
+  return keys;
+}
+
+std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (!key.empty()) ctx->AddMetadata("authorization", "Bearer " + key);
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  return ctx;
+}
+
 }  // namespace k8i::inventory::testing

@@ -26,6 +26,17 @@
 
 namespace k8i::inventory::testing {
 
+// API keys of every role for `tenant`, and an admin's of another tenant ("<tenant>x"), in the
+// control schema of `pool`'s database (tenants made as needed): what the role and
+// tenant-isolation matrices of a service's tests present.
+struct RoleKeys {
+  std::string viewer, op, admin, stranger;
+};
+absl::StatusOr<RoleKeys> IssueRoleKeys(pg::Pool& pool, const std::string& tenant);
+
+// A client context presenting `key` ("" for none) with a 10 s deadline.
+std::unique_ptr<grpc::ClientContext> KeyContext(const std::string& key);
+
 struct HarnessOptions {
   absl::Duration cache_ttl = absl::Seconds(1);
   // How long a user's role binding is cached (PgRoleDirectory).
