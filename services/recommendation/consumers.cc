@@ -33,6 +33,24 @@ std::string Label(const v1::MetricSeries& s, const char* name) {
 
 int64_t FloorTo(int64_t ms, int64_t step_ms) { return ms / step_ms * step_ms; }
 
+// Records that input of each batch's cluster arrived (the runner evaluates the clusters seen).
+template <typename Batch>
+void TouchClusters(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  std::map<Cluster, int64_t> seen;
+  for (const kit::Delivery* d : batch) {
+    const auto& b = static_cast<const Batch&>(*d->payload);
+    int64_t& at = seen[{b.tenant(), b.cluster()}];
+    at = std::max(at, absl::ToUnixMicros(d->event.time));
+  }
+  for (const auto& [c, at] : seen) {
+    tx.exec_params(
+        "INSERT INTO recommendation.clusters (tenant_id, cluster_id, last_seen) VALUES ($1, $2, "
+        "to_timestamp($3::float8 / 1e6)) ON CONFLICT (tenant_id, cluster_id) DO UPDATE SET "
+        "last_seen = GREATEST(recommendation.clusters.last_seen, excluded.last_seen)",
+        c.first, c.second, at);
+  }
+}
+
 }  // namespace
 
 const google::protobuf::Message& InventoryHandler::Prototype() const {
@@ -45,6 +63,7 @@ absl::Status InventoryHandler::Validate(const kit::Delivery& d) const {
 
 absl::Status InventoryHandler::Apply(pqxx::work& tx,
                                      const std::vector<const kit::Delivery*>& batch) {
+  TouchClusters<v1::InventoryBatch>(tx, batch);
   // The last observation of each object in the batch (current state is all that is kept).
   std::map<Cluster, std::map<std::tuple<std::string, std::string, std::string>,
                              std::pair<ObjectFacts, int64_t>>>
@@ -101,6 +120,7 @@ absl::Status MetricsHandler::Validate(const kit::Delivery& d) const {
 
 absl::Status MetricsHandler::Apply(pqxx::work& tx,
                                    const std::vector<const kit::Delivery*>& batch) {
+  TouchClusters<v1::MetricBatch>(tx, batch);
   struct Usage {
     Sketch cpu;
     double mem_peak = 0;
@@ -237,6 +257,7 @@ absl::Status AlertHandler::Validate(const kit::Delivery& d) const {
 }
 
 absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  TouchClusters<v1::AlertBatch>(tx, batch);
   std::map<Cluster, pg::Columns> firings;
   for (const kit::Delivery* d : batch) {
     const auto& b = static_cast<const v1::AlertBatch&>(*d->payload);

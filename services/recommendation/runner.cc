@@ -183,8 +183,8 @@ absl::Status Runner::Run(kit::JobRun& run) {
   std::vector<std::pair<std::string, std::string>> clusters;
   {
     pqxx::work tx(run.conn);
-    // Clusters with objects, and those with live recommendations (whose objects are gone).
-    for (const auto& r : tx.exec("SELECT tenant_id, cluster_id FROM recommendation.objects UNION "
+    // The clusters any input came from, and those with live recommendations.
+    for (const auto& r : tx.exec("SELECT tenant_id, cluster_id FROM recommendation.clusters UNION "
                                  "SELECT tenant_id, cluster_id FROM recommendation.recommendations "
                                  "WHERE state IN (1, 2) ORDER BY 1, 2")) {
       clusters.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());

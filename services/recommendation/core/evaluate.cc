@@ -142,7 +142,8 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
   std::map<std::tuple<std::string, std::string, std::string>, int> ooms;  // ns, workload, container
   for (const Firing& f : d.firings) {
     if (f.name == "OOMKilled" && f.start >= d.now - o.window) {
-      ++ooms[{f.ns, f.workload, f.container}];
+      // A pod without a controller is its own workload (named as the pod).
+      ++ooms[{f.ns, f.workload.empty() ? f.subject : f.workload, f.container}];
     }
   }
   for (const auto& [key, m] : merged) {
@@ -237,8 +238,9 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
   }
   for (const Firing& f : d.firings) {
     if (f.name != "OOMKilled" || f.start < d.now - absl::Hours(24)) continue;
+    const std::string w = f.workload.empty() ? f.subject : f.workload;
     for (auto& [k, h] : health) {
-      if (std::get<0>(k) == f.ns && std::get<2>(k) == f.workload && std::get<3>(k) == f.container) {
+      if (std::get<0>(k) == f.ns && std::get<2>(k) == w && std::get<3>(k) == f.container) {
         ++h.oom_kills;
       }
     }

@@ -3,6 +3,14 @@
 -- predicts from, alert firings) and the recommendations it made. Written by
 -- k8i-recommendation only. Every row carries tenant_id.
 
+-- The clusters seen on any input, and when input last arrived (the runner evaluates these).
+CREATE TABLE clusters (
+  tenant_id  text NOT NULL,
+  cluster_id text NOT NULL,
+  last_seen  timestamptz NOT NULL,
+  PRIMARY KEY (tenant_id, cluster_id)
+);
+
 -- Objects as last observed (kind: node, pod, workload, pvc, tls): the facts the rules use.
 CREATE TABLE objects (
   tenant_id   text NOT NULL,
