@@ -11,6 +11,7 @@
 #include "libs/common/ids.h"
 #include "libs/grpcx/status.h"
 #include "libs/kit/audit.h"
+#include "libs/kit/outbox.h"
 #include "libs/pg/bulk.h"
 #include "services/cost/budgets.h"
 #include "services/cost/config.h"
@@ -342,6 +343,22 @@ grpc::Status CostServiceImpl::CreatePriceVersion(grpc::ServerContext* ctx,
     const auto affected = tx.exec_params1(
         "SELECT count(*) FROM cost.hours WHERE tenant_id = $1 AND hour >= $2::timestamptz",
         who.tenant, Ts(eff));
+    if (!options_.prices_topic.empty()) {
+      v1::PriceVersionEvent e;
+      e.set_tenant(who.tenant);
+      *e.mutable_price_version() = stored;
+      *e.mutable_price_version()->mutable_create_time() = ToProto(now);
+      e.mutable_price_version()->set_creator(who.subject);
+      kit::OutboxMessage m;
+      m.topic = options_.prices_topic;
+      m.key = who.tenant;
+      e.SerializeToString(&m.value);
+      m.event = {.id = absl::StrCat(who.tenant, "/", absl::ToUnixMicros(eff)),
+                 .source = absl::StrCat("/k8intel/cost/tenants/", who.tenant),
+                 .type = "dev.k8intel.prices.v1",
+                 .time = now};
+      kit::Enqueue(tx, kSchema, m);
+    }
     Audit(tx, options_, who, ctx, "CreatePriceVersion",
           absl::StrCat("prices/", absl::FormatTime(absl::RFC3339_sec, eff, absl::UTCTimeZone())),
           now);

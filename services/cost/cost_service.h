@@ -22,6 +22,8 @@ struct CostServiceOptions {
   // <prefix>audit.v1 ("" writes no audit events) and <prefix>alerts.v1.
   std::string audit_topic;
   std::string alerts_topic;
+  // <prefix>prices.v1: every new price version, for the other services ("" publishes none).
+  std::string prices_topic;
   // How far back RecomputeCosts may reach (the job's backfill).
   absl::Duration backfill = absl::Hours(24 * 90);
   // Wakes the attribution job (after RecomputeCosts), optional.

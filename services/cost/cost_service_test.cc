@@ -371,6 +371,18 @@ TEST_F(CostServiceTest, APriceChangeAppliesFromItsTimeAndRecomputeIsExplicit) {
   auto st = stub_->CreatePriceVersion(ctx.get(), pr, &created);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_GE(created.hours_affected(), 1);
+  {  // and published for the other services
+    auto lease = pool_->Acquire();
+    ASSERT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    const auto rows = tx.exec_params("SELECT value FROM cost.outbox WHERE topic = $1",
+                                     prefix_ + "prices.v1");
+    ASSERT_EQ(rows.size(), 1u);
+    v1::PriceVersionEvent e;
+    ASSERT_TRUE(e.ParseFromString(pqxx::binarystring(rows[0][0]).str()));
+    EXPECT_EQ(e.tenant(), tenant());
+    EXPECT_DOUBLE_EQ(e.price_version().cpu_core_hour(), 2 * kCpu);
+  }
   EXPECT_DOUBLE_EQ(created.price_version().memory_gib_hour(), kMem);  // the default kept
   // H keeps its prices; H+1 (attributed now) has the new ones.
   RunJob(kH + absl::Hours(2) + absl::Minutes(10));

@@ -47,6 +47,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
       &s.pool(), p.users.page_tokens, &s.clock(),
       CostServiceOptions{.audit_topic = s.Topic("audit.v1"),
                          .alerts_topic = alerts_topic,
+                         .prices_topic = s.Topic("prices.v1"),
                          .backfill = cfg.job.backfill,
                          .wake = [attribute, publish] {
                            attribute->Wake();

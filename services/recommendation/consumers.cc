@@ -5,7 +5,9 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "k8intel/v1/cost.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
+#include "services/cost/prices.h"
 #include "libs/pg/bulk.h"
 #include "services/recommendation/core/facts.h"
 #include "services/recommendation/core/sketch.h"
@@ -301,6 +303,35 @@ absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::De
                  "$8::text[], $9::text[], $10::text[], $11::text[]) AS u(f, t, n, k, ns, s, wk, w, "
                  "c) ON CONFLICT DO NOTHING",
                  c.first, c.second, cols);
+  }
+  return absl::OkStatus();
+}
+
+const google::protobuf::Message& PriceHandler::Prototype() const {
+  return v1::PriceVersionEvent::default_instance();
+}
+
+absl::Status PriceHandler::Validate(const kit::Delivery& d) const {
+  const auto& e = static_cast<const v1::PriceVersionEvent&>(*d.payload);
+  if (e.tenant().empty()) return absl::InvalidArgumentError("tenant is empty");
+  if (!e.price_version().has_effective_time()) {
+    return absl::InvalidArgumentError("price_version.effective_time is unset");
+  }
+  if (auto v = cost::CheckPriceVersion(e.price_version()); !v.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(v[0].field, ": ", v[0].description));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PriceHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  for (const kit::Delivery* d : batch) {
+    const auto& e = static_cast<const v1::PriceVersionEvent&>(*d->payload);
+    const auto& t = e.price_version().effective_time();
+    tx.exec_params(
+        "INSERT INTO recommendation.price_versions (tenant_id, effective_time, body) VALUES ($1, "
+        "to_timestamp($2::float8 / 1e6), $3::jsonb) ON CONFLICT (tenant_id, effective_time) DO "
+        "UPDATE SET body = excluded.body",
+        e.tenant(), t.seconds() * 1'000'000 + t.nanos() / 1000, cost::PriceJson(e.price_version()));
   }
   return absl::OkStatus();
 }

@@ -21,6 +21,7 @@ namespace k8i::recommendation {
 inline constexpr char kInventoryConsumer[] = "k8i-recommendation-inventory";
 inline constexpr char kMetricsConsumer[] = "k8i-recommendation-metrics";
 inline constexpr char kAlertConsumer[] = "k8i-recommendation-alerts";
+inline constexpr char kPriceConsumer[] = "k8i-recommendation-prices";
 
 class InventoryHandler final : public kit::Handler {
  public:
@@ -53,6 +54,14 @@ class MetricsHandler final : public kit::Handler {
 };
 
 class AlertHandler final : public kit::Handler {
+ public:
+  const google::protobuf::Message& Prototype() const override;
+  absl::Status Validate(const kit::Delivery& d) const override;
+  absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+};
+
+// PriceHandler (k8i.prices.v1): the tenants' price versions from k8i-cost.
+class PriceHandler final : public kit::Handler {
  public:
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "k8intel/v1/cost.pb.h"
 #include "k8intel/v1/recommendations.grpc.pb.h"
 #include "libs/auth/grpc_auth.h"
 #include "libs/auth/testing/role_matrix.h"
@@ -241,6 +242,26 @@ TEST_F(RecommendationServiceTest, RightsizingOpensIsDismissedAndResolves) {
     changes.push_back(ev.change());
   }
   EXPECT_EQ(changes, (std::vector<std::string>{"opened", "dismissed", "resolved"}));
+}
+
+TEST_F(RecommendationServiceTest, RightsizingPricesWithTheTenantsPriceVersion) {
+  SendOverProvisioned(1000);
+  Run(kNow);
+  const double with_defaults = List("kind = \"rightsizing\"")[0].monthly_impact();
+  ASSERT_GT(with_defaults, 0);
+  // k8i-cost publishes a version ten times the defaults (effective a day before).
+  v1::PriceVersionEvent e;
+  e.set_tenant(tenant());
+  auto* pv = e.mutable_price_version();
+  pv->mutable_effective_time()->set_seconds(absl::ToUnixSeconds(kNow - absl::Hours(24)));
+  pv->set_currency("USD");
+  pv->set_cpu_core_hour(0.31611);
+  pv->set_memory_gib_hour(0.04237);
+  pv->set_storage_gib_month(0.4);
+  Apply<PriceHandler>(e, kNow, kPriceConsumer);
+  Run(kNow + absl::Minutes(5));
+  EXPECT_NEAR(List("kind = \"rightsizing\"")[0].monthly_impact(), 10 * with_defaults,
+              1e-9 * with_defaults);
 }
 
 TEST_F(RecommendationServiceTest, EveryObjectOfABatchIsKept) {

@@ -92,7 +92,8 @@ absl::Status Runner::EvaluateCluster(pqxx::connection& conn, const std::string& 
   // What the runner itself records (the hour's requested CPU, the restart counts), also into
   // this evaluation's data.
   RecordRunnerPoints(tx, tenant, cluster, ToRecord(d.objects), now, d);
-  const Evaluation ev = Evaluate(d, cost::PriceVersion(),
+  const cost::PriceBook prices = LoadPrices(tx, tenant);
+  const Evaluation ev = Evaluate(d, prices.At(now),
                                  {.rightsizing = config_.rightsizing,
                                   .stability = config_.stability,
                                   .window = config_.window});

@@ -82,6 +82,12 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                             .topics = {s.Topic("alerts.v1")},
                                             .max_batch = cfg.max_batch},
                                            alerts));
+  auto* prices = s.Own(std::make_unique<PriceHandler>());
+  ASSIGN_OR_RETURN(p.prices, s.AddConsumer({.name = kPriceConsumer,
+                                            .group_id = cfg.group + "-prices",
+                                            .topics = {s.Topic("prices.v1")},
+                                            .max_batch = cfg.max_batch},
+                                           prices));
   const absl::Duration window = cfg.runner.window;
   p.retention = s.AddJob({.name = "retention",
                           .interval = absl::Hours(1),

@@ -18,6 +18,7 @@ struct Parts {
   kit::TransactionalConsumer* inventory = nullptr;
   kit::TransactionalConsumer* metrics = nullptr;
   kit::TransactionalConsumer* alerts = nullptr;
+  kit::TransactionalConsumer* prices = nullptr;
   kit::LeaderJob* evaluate = nullptr;
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* retention = nullptr;

@@ -11,6 +11,15 @@ CREATE TABLE clusters (
   PRIMARY KEY (tenant_id, cluster_id)
 );
 
+-- The tenant's price versions as k8i-cost publishes them (k8i.prices.v1): body is the
+-- k8intel.v1.PriceVersion as JSON. Rightsizing's $ impact uses the one in effect.
+CREATE TABLE price_versions (
+  tenant_id      text NOT NULL,
+  effective_time timestamptz NOT NULL,
+  body           jsonb NOT NULL,
+  PRIMARY KEY (tenant_id, effective_time)
+);
+
 -- Objects as last observed (kind: node, pod, workload, pvc, tls): the facts the rules use.
 CREATE TABLE objects (
   tenant_id   text NOT NULL,

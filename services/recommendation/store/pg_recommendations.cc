@@ -6,6 +6,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
 #include "libs/pg/bulk.h"
+#include "services/cost/prices.h"
 
 namespace k8i::recommendation {
 namespace {
@@ -26,6 +27,19 @@ v1::Severity ToSeverity(Severity s) {
 }
 
 }  // namespace
+
+cost::PriceBook LoadPrices(pqxx::work& tx, const std::string& tenant) {
+  std::vector<cost::PriceVersion> versions;
+  for (const auto& r : tx.exec_params(
+           "SELECT body::text FROM recommendation.price_versions WHERE tenant_id = $1 ORDER BY "
+           "effective_time",
+           tenant)) {
+    if (auto p = cost::PriceFromJson(r[0].as<std::string>()); p.ok()) {
+      versions.push_back(cost::FromProto(*p));
+    }
+  }
+  return cost::PriceBook(std::move(versions));
+}
 
 ClusterData LoadClusterData(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
                             absl::Time now, absl::Duration window) {

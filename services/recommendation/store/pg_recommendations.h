@@ -7,9 +7,13 @@
 #include "k8intel/v1/recommendations.pb.h"
 #include "pqxx/pqxx"
 #include "services/recommendation/core/advice.h"
+#include "services/cost/core/pricing.h"
 #include "services/recommendation/core/evaluate.h"
 
 namespace k8i::recommendation {
+
+// The tenant's price versions (from k8i.prices.v1; the built-in defaults when none).
+cost::PriceBook LoadPrices(pqxx::work& tx, const std::string& tenant);
 
 // Everything kept of a cluster that one evaluation at `now` reads.
 ClusterData LoadClusterData(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
