@@ -68,10 +68,10 @@ std::vector<Advice> StabilityAdvice(const std::vector<AlertCount>& alerts,
       a.arithmetic = absl::StrFormat("%d >= %d", c.restarts_1h, o.restarts);
       a.command = c.liveness_failures > 0
                       ? absl::StrFormat(
-                            "kubectl patch %s %s -n %s --type=json -p '[{\"op\":\"replace\","
-                            "\"path\":\"/spec/template/spec/containers/0/livenessProbe/"
-                            "failureThreshold\",\"value\":6}]'  # or a startupProbe",
-                            kind, c.subject.name, c.subject.ns)
+                            "kubectl patch %s %s -n %s -p '{\"spec\":{\"template\":{\"spec\":"
+                            "{\"containers\":[{\"name\":\"%s\",\"livenessProbe\":"
+                            "{\"failureThreshold\":6}}]}}}}'  # or a startupProbe",
+                            kind, c.subject.name, c.subject.ns, c.subject.container)
                       : absl::StrFormat("kubectl describe pod %s -n %s", c.pod, c.subject.ns);
       out.push_back(std::move(a));
     }

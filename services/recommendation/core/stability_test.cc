@@ -25,7 +25,7 @@ TEST(StabilityTest, Table) {
        {"crash-loop"}, "kubectl logs web-1 -n shop -c app --previous"},
       {"restarts with probe failures", {}, {{.subject = web, .pod = "web-1", .restarts_1h = 3,
                                              .liveness_failures = 9}},
-       {"frequent-restarts"}, "failureThreshold"},
+       {"frequent-restarts"}, "{\"name\":\"app\",\"livenessProbe\":{\"failureThreshold\":6}}"},
       {"two restarts: nothing", {}, {{.subject = web, .pod = "web-1", .restarts_1h = 2}}, {}, ""},
       {"OOM kills", {}, {{.subject = web, .pod = "web-1", .oom_kills = 2, .memory_limit = 256 * kMiB}},
        {"oom-killed"}, "--limits=memory=320Mi"},
