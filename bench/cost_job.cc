@@ -259,17 +259,7 @@ int main(int argc, char** argv) {
   app.add_option("--runs", o.runs, "hour jobs timed");
   app.add_option("--queries", o.queries, "queries timed");
   CLI11_PARSE(app, argc, argv);
-  const std::string pg = k8i::bench::Env("K8I_TEST_PG_URL");
-  if (pg.empty()) {
-    std::fprintf(stderr, "K8I_TEST_PG_URL unset: run through `tools/dev bench cost-job`\n");
-    return 2;
-  }
-  const std::string db = absl::StrCat("k8i_bench_cost_job_", getpid());
-  if (auto s = k8i::bench::Exec(pg, "CREATE DATABASE " + db); !s.ok()) {
-    std::fprintf(stderr, "%s\n", s.ToString().c_str());
-    return 1;
-  }
-  const int rc = Run(k8i::bench::WithDatabase(pg, db), o);
-  k8i::bench::Exec(pg, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)").IgnoreError();
-  return rc;
+  return k8i::bench::InScratchDatabase("k8i_bench_cost_job_", [&](const std::string& url) {
+    return Run(url, o);
+  });
 }

@@ -85,4 +85,21 @@ double Latencies::Percentile(double p) const {
   return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
+int InScratchDatabase(const std::string& prefix,
+                      const std::function<int(const std::string&)>& fn) {
+  const std::string pg = Env("K8I_TEST_PG_URL");
+  if (pg.empty()) {
+    std::fprintf(stderr, "K8I_TEST_PG_URL unset: run the benchmark through `tools/dev bench`\n");
+    return 2;
+  }
+  const std::string db = absl::StrCat(prefix, getpid());
+  if (auto s = Exec(pg, "CREATE DATABASE " + db); !s.ok()) {
+    std::fprintf(stderr, "%s\n", s.ToString().c_str());
+    return 1;
+  }
+  const int rc = fn(WithDatabase(pg, db));
+  Exec(pg, "DROP DATABASE IF EXISTS " + db + " WITH (FORCE)").IgnoreError();
+  return rc;
+}
+
 }  // namespace k8i::bench

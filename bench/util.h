@@ -2,6 +2,7 @@
 // number formatting and latency percentiles.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ std::string WithDatabase(const std::string& url, const std::string& database);
 
 // Exec runs one SQL statement outside a transaction (CREATE/DROP DATABASE, CHECKPOINT).
 absl::Status Exec(const std::string& url, const std::string& sql);
+
+// InScratchDatabase creates a database named `<prefix><pid>` on the test stack's PostgreSQL
+// (K8I_TEST_PG_URL), runs `fn` with its URL, drops it, and returns fn's exit code (2 when the
+// variable is unset: run the benchmark through `tools/dev bench`, 1 when the database cannot be
+// made).
+int InScratchDatabase(const std::string& prefix, const std::function<int(const std::string&)>& fn);
 
 // Thousands formats 1234567.8 as "1,234,568".
 std::string Thousands(double v);
