@@ -56,6 +56,12 @@ absl::Time FromMicros(const pqxx::field& f, absl::Time if_null) {
   return f.is_null() ? if_null : absl::FromUnixMicros(f.as<int64_t>());
 }
 
+std::string Ts(absl::Time t) {
+  if (t == absl::InfinitePast()) return "-infinity";
+  if (t == absl::InfiniteFuture()) return "infinity";
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
 std::string Double(double v) { return absl::StrFormat("%.17g", v); }
 
 }  // namespace k8i::pg

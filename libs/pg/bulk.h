@@ -45,6 +45,10 @@ std::string MicrosOf(const std::string& column);
 std::optional<int64_t> ToMicros(absl::Time t);
 absl::Time FromMicros(const pqxx::field& f, absl::Time if_null);
 
+// Ts renders a time as a timestamptz literal for a `$n::timestamptz` parameter, in UTC to the
+// microsecond ("-infinity" / "infinity" for the infinite ones).
+std::string Ts(absl::Time t);
+
 // Double renders a double for a text[] column without losing precision.
 std::string Double(double v);
 

@@ -1,5 +1,6 @@
 #include "services/cost/attribution_job.h"
 
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -35,7 +36,8 @@ absl::StatusOr<int> AttributionJob::AttributeHour(pqxx::connection& conn,
                                                   const std::string& tenant,
                                                   const std::string& cluster, absl::Time hour,
                                                   absl::Time end, bool final,
-                                                  absl::Time now) const {
+                                                  absl::Time now,
+                                                  const PriceBook* book) const {
   const absl::Time began = absl::Now();
   pqxx::work tx(conn);
   // The hour's record, locked: a RecomputeCosts marking it meanwhile waits, and its mark then
@@ -44,8 +46,12 @@ absl::StatusOr<int> AttributionJob::AttributeHour(pqxx::connection& conn,
       "SELECT 1 FROM cost.hours WHERE tenant_id = $1 AND cluster_id = $2 AND hour = "
       "$3::timestamptz FOR UPDATE",
       tenant, cluster, Ts(hour));
-  auto book = LoadPriceBook(tx, tenant);
-  if (!book.ok()) return book.status();
+  std::optional<PriceBook> loaded;
+  if (book == nullptr) {
+    auto b = LoadPriceBook(tx, tenant);
+    if (!b.ok()) return b.status();
+    book = &loaded.emplace(*std::move(b));
+  }
   const PriceVersion& prices = book->At(hour);
   HourData data = LoadHourData(tx, tenant, cluster, hour, end);
   const HourResult result = Attribute(data.input, prices, config_.attribution);
@@ -101,10 +107,17 @@ absl::Status AttributionJob::Run(kit::JobRun& run) {
              : (c.metrics_seen != absl::InfinitePast() ? c.metrics_seen : c.last_seen);
     const absl::Time final_end = std::min(HourOf(now - config_.lateness), HourOf(read));
     const absl::Time first = HourOf(std::max(c.first_seen, now - config_.backfill));
+    std::optional<PriceBook> book;  // the tenant's prices, read once for the cluster's hours
     auto attribute = [&](absl::Time h, bool final) -> absl::Status {
       const absl::Time end = std::min({h + absl::Hours(1), now, charged_until});
       try {
-        auto n = AttributeHour(run.conn, c.tenant, c.cluster, h, end, final, now);
+        if (!book) {
+          pqxx::work tx(run.conn);
+          auto b = LoadPriceBook(tx, c.tenant);
+          if (!b.ok()) return b.status();
+          book.emplace(*std::move(b));
+        }
+        auto n = AttributeHour(run.conn, c.tenant, c.cluster, h, end, final, now, &*book);
         return n.ok() ? absl::OkStatus() : n.status();
       } catch (const pqxx::broken_connection&) {
         throw;  // the job reconnects

@@ -19,6 +19,7 @@
 #include "libs/kit/job.h"
 #include "libs/metrics/metrics.h"
 #include "services/cost/config.h"
+#include "services/cost/core/pricing.h"
 
 namespace k8i::cost {
 
@@ -34,10 +35,12 @@ class AttributionJob {
   absl::Status Run(kit::JobRun& run);
 
   // AttributeHour attributes one hour of one cluster now (final when `final`), in its own
-  // transaction on `conn`. Returns the number of lines.
+  // transaction on `conn`, with the tenant's prices `book` (read in that transaction when
+  // null). Returns the number of lines.
   absl::StatusOr<int> AttributeHour(pqxx::connection& conn, const std::string& tenant,
                                     const std::string& cluster, absl::Time hour, absl::Time end,
-                                    bool final, absl::Time now) const;
+                                    bool final, absl::Time now,
+                                    const PriceBook* book = nullptr) const;
 
  private:
   const JobConfig config_;

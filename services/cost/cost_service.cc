@@ -326,9 +326,6 @@ grpc::Status CostServiceImpl::CreatePriceVersion(grpc::ServerContext* ctx,
   }
   // Stored as given, with the defaults made explicit.
   v1::PriceVersion stored = cost::ToProto(cost::FromProto(p));
-  p.clear_create_time();
-  p.clear_creator();
-  p.clear_builtin();
   return InTx(pool_, [&](pqxx::work& tx) {
     const absl::Time eff = FromProto(stored.effective_time());
     const auto ins = tx.exec_params(

@@ -22,9 +22,7 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using google::protobuf::util::TimeUtil;
 
-std::string Ts(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
+using pg::Ts;
 
 
 bool Alerting(const Advice& a) {

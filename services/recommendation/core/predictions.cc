@@ -33,12 +33,6 @@ bool Rising(const Line& l, int min_points, double min_r2) {
   return l.n >= min_points && l.slope > 0 && l.r2 >= min_r2 && l.T() >= 5;
 }
 
-int HourOfWeek(absl::Time t) {
-  const absl::CivilHour h = absl::ToCivilHour(t, absl::UTCTimeZone());
-  const int dow = static_cast<int>(absl::GetWeekday(absl::CivilDay(h)));  // Monday = 0
-  return dow * 24 + h.hour();
-}
-
 }  // namespace
 
 std::optional<Advice> PredictFill(const FillInput& in) {

@@ -14,9 +14,7 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using google::protobuf::util::TimeUtil;
 
-std::string Ts(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
+using pg::Ts;
 
 v1::Severity ToSeverity(Severity s) {
   switch (s) {
