@@ -226,8 +226,9 @@ TEST_F(IngestServiceTest, ObjectsEventsAndAlertsAreUpserted) {
   EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.cluster_heartbeats"), 1);
 }
 
-// What the agent sends for ConfigMaps, Secrets (TLS and generic), pod volumes and env sources
-// and template hashes lands in the read model, each Secret as one row of kind Secret.
+// What the agent sends for ConfigMaps, Secrets (TLS and generic), pod volumes and env sources,
+// template hashes and PodDisruptionBudgets lands in the read model, each Secret as one row of
+// kind Secret.
 TEST_F(IngestServiceTest, ConfigMapsSecretsAndPodReferencesAreStored) {
   k8intel::v1::TelemetryBatch b;
   b.set_batch_id("refs-1");
@@ -262,6 +263,11 @@ TEST_F(IngestServiceTest, ConfigMapsSecretsAndPodReferencesAreStored) {
   meta(w->mutable_meta(), "api");
   w->set_kind(k8intel::v1::WORKLOAD_KIND_DEPLOYMENT);
   w->set_template_sha256(std::string(64, 'f'));
+  auto* pdb = b.add_objects()->mutable_pod_disruption_budget();
+  meta(pdb->mutable_meta(), "api");
+  (*pdb->mutable_selector()->mutable_match_labels())["app"] = "api";
+  pdb->set_min_available("1");
+  pdb->set_disruptions_allowed(1);
   ASSERT_TRUE(Push(b).ok());
 
   EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Secret'"), 2);
@@ -285,6 +291,11 @@ TEST_F(IngestServiceTest, ConfigMapsSecretsAndPodReferencesAreStored) {
             1);
   EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE kind = 'Deployment' AND "
                          "object->>'template_sha256' = '" + std::string(64, 'f') + "'"),
+            1);
+  EXPECT_EQ(h_->QueryInt("SELECT count(*) FROM telemetry.objects WHERE "
+                         "kind = 'PodDisruptionBudget' AND namespace = 'shop' AND name = 'api' AND "
+                         "object->>'min_available' = '1' AND "
+                         "object->'selector'->'match_labels'->>'app' = 'api'"),
             1);
   // The protobuf body is the message that was sent.
   k8intel::v1::SecretMeta stored;

@@ -84,6 +84,11 @@ const auth::Policy& RecommendationPolicy() {
         .Allow(svc + "ListRecommendations", auth::Role::kViewer)
         .Allow(svc + "GetRecommendation", auth::Role::kViewer)
         .Allow(svc + "DismissRecommendation", auth::Role::kOperator);
+    // Simulations read the stored inventory and change nothing.
+    const std::string sim = "/k8intel.v1.SimulationService/";
+    policy->Allow(sim + "SimulateNodeRemoval", auth::Role::kViewer)
+        .Allow(sim + "SimulateScale", auth::Role::kViewer)
+        .Allow(sim + "SimulateObjectDeletion", auth::Role::kViewer);
     return policy;
   }();
   return *p;

@@ -7,6 +7,7 @@
 #include "services/recommendation/consumers.h"
 #include "services/recommendation/recommendation_service.h"
 #include "services/recommendation/runner.h"
+#include "services/recommendation/simulation_service.h"
 
 namespace k8i::recommendation {
 
@@ -50,6 +51,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
              .policy = &RecommendationPolicy(),
              .rate_limiter = p.users.limiter});
   s.AddGrpcService(p.service, "k8intel.v1.RecommendationService");
+  p.simulation = s.Own(std::make_unique<SimulationServiceImpl>(&s.pool()));
+  s.AddGrpcService(p.simulation, "k8intel.v1.SimulationService");
 
   // Inventory changes wake the runner, at most every 30 s (a snapshot arrives in many batches).
   struct Debounce {

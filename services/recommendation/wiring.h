@@ -10,10 +10,12 @@ namespace k8i::recommendation {
 
 class Runner;
 class RecommendationServiceImpl;
+class SimulationServiceImpl;
 
 // The objects Wire creates (owned by the kit::Service), for tests.
 struct Parts {
   RecommendationServiceImpl* service = nullptr;
+  SimulationServiceImpl* simulation = nullptr;
   Runner* runner = nullptr;
   kit::TransactionalConsumer* inventory = nullptr;
   kit::TransactionalConsumer* metrics = nullptr;
@@ -25,7 +27,7 @@ struct Parts {
   inventory::UserAuth users;
 };
 
-// Wire registers RecommendationService behind the auth interceptor (RecommendationPolicy,
+// Wire registers RecommendationService and SimulationService behind the auth interceptor (RecommendationPolicy,
 // Redis rate limits), the consumers of <prefix>inventory.v1, <prefix>metrics.v1 and
 // <prefix>alerts.v1, and the leader-elected jobs: the runner (every K8I_RECOMMEND_INTERVAL),
 // the outbox publisher (<prefix>recommendations.v1, alerts, audit) and retention.

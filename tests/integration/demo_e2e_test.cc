@@ -491,6 +491,19 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
     const std::string out = Cli("predict", rec_port);
     return absl::StrContains(out, "PVC shop/data-db-0") && absl::StrContains(out, "kubectl patch pvc");
   })) << last_cli_;
+  // Security advice from the pod specs the agent sent (kubesim's pods set no runAsNonRoot).
+  EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
+    return absl::StrContains(Cli("recommend --kind security --cluster e2e", rec_port),
+                             "may run as root");
+  })) << last_cli_;
+  // What happens if node-2 is drained: the agent DaemonSet pod stays, the rest is judged; and
+  // deleting web-config breaks both web pods' next start.
+  EXPECT_TRUE(Eventually(absl::Seconds(30), [&] {
+    const std::string out = Cli("simulate drain node/node-2 --cluster e2e", rec_port);
+    return absl::StrContains(out, "DaemonSet pod") && absl::StrContains(out, "drain node/node-2:");
+  })) << last_cli_;
+  const std::string cm = Cli("simulate delete configmap/shop/web-config --cluster e2e", rec_port);
+  EXPECT_TRUE(absl::StrContains(cm, "NOT safe — 2 pod(s) would fail to start")) << cm;
     // The agent DaemonSet's CPU jump (75 s) is an anomaly against its baseline: an incident.
   EXPECT_TRUE(Eventually(absl::Seconds(60), [&] {
     const std::string out = Cli("incidents --cluster e2e", correlation_port);

@@ -16,6 +16,8 @@
 //   k8i budgets [create --scope S --key K --amount A | delete NAME]   monthly budgets
 //   k8i recommend [--kind K] [show NAME | dismiss NAME --reason R]     advice with its fix
 //   k8i predict [--days 7]                             preventable failures, ranked
+//   k8i simulate drain|delete node/N, delete configmap|secret/NS/N, scale deployment/NS/N R
+//                [--cluster C]   what happens if…; exit 3 when not safe
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -37,6 +39,7 @@
 #include "tools/cli/notifications.h"
 #include "tools/cli/metrics.h"
 #include "tools/cli/resources.h"
+#include "tools/cli/simulate.h"
 
 namespace {
 
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   k8i::cli::AuditCommands audit_commands(app);
   k8i::cli::CostCommands cost_commands(app);
   k8i::cli::RecommendCommands recommend_commands(app);
+  k8i::cli::SimulateCommands simulate_commands(app);
   CLI11_PARSE(app, argc, argv);
   k8i::tools::ApplyTlsClientFlags(tls);
   if (*health) return Health(endpoint, service, tls);
@@ -156,6 +160,7 @@ int main(int argc, char** argv) {
   if (int rc = audit_commands.Run(connect); rc >= 0) return rc;
   if (int rc = cost_commands.Run(connect); rc >= 0) return rc;
   if (int rc = recommend_commands.Run(connect); rc >= 0) return rc;
+  if (int rc = simulate_commands.Run(connect); rc >= 0) return rc;
   if (token.empty()) {
     std::cerr << "error: no agent token: set K8I_AGENT_TOKEN (eval \"$(tools/dev env)\")\n";
     return 2;

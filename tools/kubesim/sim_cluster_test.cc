@@ -19,14 +19,16 @@ namespace {
 
 using Json = nlohmann::json;
 
-Scenario E2eScenario() {
-  std::ifstream in(std::string(KUBESIM_SCENARIO_DIR) + "/e2e.yaml");
+Scenario ShippedScenario(const std::string& file) {
+  std::ifstream in(std::string(KUBESIM_SCENARIO_DIR) + "/" + file);
   std::stringstream ss;
   ss << in.rdbuf();
   auto s = ParseScenario(ss.str());
   EXPECT_TRUE(s.ok()) << s.status();
   return *s;
 }
+
+Scenario E2eScenario() { return ShippedScenario("e2e.yaml"); }
 
 TEST(QuantityTest, MetricsServerForms) {
   struct Case {
@@ -148,6 +150,79 @@ TEST(SimClusterTest, PodsCarryTheirWorkloadsRequests) {
     }
   }
   EXPECT_EQ(checked, static_cast<int>(requests.size()));
+}
+
+// The demo's security and drain settings as the agent sends them: the pod scheduling and
+// security facts and the PodDisruptionBudgets the recommendation service reads.
+TEST(SimClusterTest, DemoSettingsAsTheAgentSeesThem) {
+  SimCluster c(ShippedScenario("demo.yaml"),
+               SimOptions{.origin = absl::FromUnixSeconds(1'800'000'000)});
+  c.Start();
+  auto list = [&](const char* resource) {
+    return Json::parse(c.store().List(*FindResourceByName(resource), "", 0, "").body)["items"];
+  };
+  std::map<std::string, std::vector<k8intel::v1::Pod>> pods;  // by app label
+  for (const Json& item : list("pods")) {
+    auto o = agent::kube::ToKubeObject("pods", item);
+    ASSERT_TRUE(o && o->has_pod()) << item;
+    pods[o->pod().meta().labels().at("app")].push_back(o->pod());
+  }
+  // log-shipper: root, the node's /var/log.
+  ASSERT_FALSE(pods["log-shipper"].empty());
+  const auto& shipper = pods["log-shipper"][0];
+  EXPECT_TRUE(shipper.security().security_context().has_run_as_user());
+  EXPECT_EQ(shipper.security().security_context().run_as_user(), 0);
+  bool host_log = false;
+  for (const auto& v : shipper.volumes()) {
+    host_log |= v.type() == "hostPath" && v.source() == "/var/log";
+  }
+  EXPECT_TRUE(host_log);
+  // frontend: non-root, no escalation; not privileged because nothing says so.
+  const auto& frontend = pods["frontend"].at(0);
+  EXPECT_TRUE(frontend.security().security_context().run_as_non_root());
+  EXPECT_EQ(frontend.security().security_context().run_as_user(), 10001);
+  ASSERT_TRUE(frontend.specs(0).security_context().has_allow_privilege_escalation());
+  EXPECT_FALSE(frontend.specs(0).security_context().allow_privilege_escalation());
+  EXPECT_FALSE(frontend.specs(0).security_context().has_privileged());
+  // fraud-detector: NET_ADMIN on both containers; redis: a mutable tag.
+  for (const auto& spec : pods["fraud-detector"].at(0).specs()) {
+    ASSERT_EQ(spec.security_context().capabilities_add_size(), 1) << spec.name();
+    EXPECT_EQ(spec.security_context().capabilities_add(0), "NET_ADMIN");
+  }
+  EXPECT_EQ(pods["redis"].at(0).specs(0).image(), "redis:latest");
+  // catalog: an emptyDir.
+  bool scratch = false;
+  for (const auto& v : pods["catalog"].at(0).volumes()) scratch |= v.type() == "emptyDir";
+  EXPECT_TRUE(scratch);
+  // postgres: one replica per db node, priority 1000, its anti-affinity, selector, toleration.
+  ASSERT_EQ(pods["postgres"].size(), 2u);
+  EXPECT_NE(pods["postgres"][0].node_name(), pods["postgres"][1].node_name());
+  for (const auto& p : pods["postgres"]) {
+    const auto& s = p.scheduling();
+    EXPECT_EQ(s.priority(), 1000) << p.meta().name();
+    EXPECT_EQ(p.priority_class(), "priority-1000");
+    ASSERT_EQ(s.required_pod_anti_affinity_size(), 1);
+    EXPECT_EQ(s.required_pod_anti_affinity(0).topology_key(), "kubernetes.io/hostname");
+    EXPECT_EQ(s.required_pod_anti_affinity(0).selector().match_labels().at("app"), "postgres");
+    EXPECT_EQ(s.node_selector().at("pool"), "db");
+    EXPECT_EQ(s.tolerations(0).key(), "dedicated");
+    EXPECT_EQ(s.tolerations(0).operator_(), "Equal");
+    EXPECT_FALSE(s.mirror());
+    EXPECT_EQ(s.safe_to_evict(), "");
+  }
+  // The PodDisruptionBudgets.
+  std::map<std::string, k8intel::v1::PodDisruptionBudget> pdbs;
+  for (const Json& item : list("poddisruptionbudgets")) {
+    auto o = agent::kube::ToKubeObject("poddisruptionbudgets", item);
+    ASSERT_TRUE(o && o->has_pod_disruption_budget()) << item;
+    pdbs[o->pod_disruption_budget().meta().name()] = o->pod_disruption_budget();
+  }
+  ASSERT_EQ(pdbs.size(), 3u);  // frontend, checkout, payments-api
+  EXPECT_EQ(pdbs["frontend"].min_available(), "2");
+  EXPECT_EQ(pdbs["frontend"].selector().match_labels().at("app"), "frontend");
+  EXPECT_EQ(pdbs["frontend"].expected_pods(), 3);
+  EXPECT_EQ(pdbs["frontend"].disruptions_allowed(), 1);
+  EXPECT_EQ(pdbs["payments-api"].max_unavailable(), "1");
 }
 
 TEST(RunnerTest, AdvancesToClockTimesSpeed) {

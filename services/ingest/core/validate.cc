@@ -51,6 +51,7 @@ const k8intel::v1::ObjectMeta* MetaOf(const KubeObject& o) {
     case KubeObject::kHelmRelease: return &o.helm_release().meta();
     case KubeObject::kService: return &o.service().meta();
     case KubeObject::kSecret: return &o.secret().meta();
+    case KubeObject::kPodDisruptionBudget: return &o.pod_disruption_budget().meta();
     case KubeObject::OBJECT_NOT_SET: return nullptr;
   }
   return nullptr;

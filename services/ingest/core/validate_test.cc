@@ -142,6 +142,20 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"SecretWithoutNamespace",
              [](auto& b) { b.mutable_objects(0)->mutable_secret()->mutable_meta()->set_name("s"); },
              "batch.objects[0].meta.namespace", "without a namespace"},
+        Case{"PdbWithoutNamespace",
+             [](auto& b) {
+               b.mutable_objects(0)->mutable_pod_disruption_budget()->mutable_meta()->set_name(
+                   "web");
+             },
+             "batch.objects[0].meta.namespace", "without a namespace"},
+        Case{"PdbWithoutName",
+             [](auto& b) {
+               b.mutable_objects(0)
+                   ->mutable_pod_disruption_budget()
+                   ->mutable_meta()
+                   ->set_namespace_("shop");
+             },
+             "batch.objects[0].meta.name", "object name is empty"},
         Case{"SecretWithoutName",
              [](auto& b) {
                b.mutable_objects(0)->mutable_secret()->mutable_meta()->set_namespace_("shop");
@@ -176,6 +190,10 @@ TEST(ValidateTest, EveryObjectKindPasses) {
   named(b.add_objects()->mutable_tls_secret()->mutable_meta(), true);
   named(b.add_objects()->mutable_helm_release()->mutable_meta(), true);
   named(b.add_objects()->mutable_service()->mutable_meta(), true);
+  auto* pdb = b.add_objects()->mutable_pod_disruption_budget();
+  named(pdb->mutable_meta(), true);
+  (*pdb->mutable_selector()->mutable_match_labels())["app"] = "web";
+  pdb->set_min_available("50%");
   auto* secret = b.add_objects()->mutable_secret();
   named(secret->mutable_meta(), true);
   secret->set_type("Opaque");
@@ -188,6 +206,12 @@ TEST(ValidateTest, EveryObjectKindPasses) {
   v->set_type("secret");
   v->set_source("x");
   pod->add_env_sources()->set_kind("ConfigMap");
+  pod->mutable_scheduling()->set_priority(1000);
+  pod->mutable_scheduling()->add_tolerations()->set_operator_("Exists");
+  pod->mutable_security()->mutable_security_context()->set_run_as_user(0);
+  auto* spec = pod->add_specs();
+  spec->set_name("app");
+  spec->mutable_security_context()->add_capabilities_add("NET_ADMIN");
   ValidationResult r = ValidateBatch(b, Limits{}, kNow);
   EXPECT_TRUE(r.ok()) << (r.violations.empty() ? "" : r.violations[0].field);
 }

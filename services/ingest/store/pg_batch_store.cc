@@ -86,6 +86,9 @@ ObjectRow Describe(const KubeObject& o) {
               &o.helm_release()};
     case KubeObject::kService:
       return {"Service", &o.service().meta(), ToJson(o.service()), &o.service()};
+    case KubeObject::kPodDisruptionBudget:
+      return {"PodDisruptionBudget", &o.pod_disruption_budget().meta(),
+              ToJson(o.pod_disruption_budget()), &o.pod_disruption_budget()};
     case KubeObject::OBJECT_NOT_SET: break;
   }
   return {"", nullptr, ""};

@@ -7,23 +7,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "nlohmann/json.hpp"
+#include "services/recommendation/core/json.h"
 #include "services/recommendation/core/predictions.h"
+#include "services/recommendation/core/security.h"
 
 namespace k8i::recommendation {
 namespace {
 
-using Json = nlohmann::json;
-
-double Num(const Json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
-}
-
-std::string Str(const Json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using namespace facts;  // NOLINT: the facts readers
 
 struct Requests {
   double cpu_req = 0, mem_req = 0, cpu_lim = 0, mem_lim = 0;
@@ -307,6 +298,7 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
                               .now = d.now})) {
     out.advice.push_back(std::move(*a));
   }
+  for (Advice& a : SecurityAdvice(d.cluster, d.objects)) out.advice.push_back(std::move(a));
   // Several leaks of one workload container (its pods) are one piece of advice: the most severe,
   // then the soonest.
   std::map<std::string, Advice> unique;

@@ -11,17 +11,125 @@ using Json = nlohmann::json;
 
 constexpr size_t kMaxName = 253;
 
-Json Containers(const google::protobuf::RepeatedPtrField<v1::ContainerSpec>& specs) {
+// A securityContext: only the fields written (an absent key is "not set").
+Json Security(const v1::SecurityContext& s) {
+  Json out = Json::object();
+  if (s.has_privileged()) out["privileged"] = s.privileged();
+  if (s.has_run_as_non_root()) out["non_root"] = s.run_as_non_root();
+  if (s.has_run_as_user()) out["user"] = s.run_as_user();
+  if (s.has_read_only_root_filesystem()) out["ro_root"] = s.read_only_root_filesystem();
+  if (s.has_allow_privilege_escalation()) out["escalation"] = s.allow_privilege_escalation();
+  if (!s.capabilities_add().empty()) {
+    out["add"] = std::vector<std::string>(s.capabilities_add().begin(), s.capabilities_add().end());
+  }
+  if (!s.capabilities_drop().empty()) {
+    out["drop"] =
+        std::vector<std::string>(s.capabilities_drop().begin(), s.capabilities_drop().end());
+  }
+  return out;
+}
+
+Json Containers(const google::protobuf::RepeatedPtrField<v1::ContainerSpec>& specs,
+                bool pod_spec = false) {
   Json out = Json::array();
   for (const auto& c : specs) {
     const auto& r = c.resources();
-    out.push_back({{"name", c.name()},
-                   {"cpu_req", r.requests().cpu_millicores() / 1000.0},
-                   {"mem_req", static_cast<double>(r.requests().memory_bytes())},
-                   {"cpu_lim", r.limits().cpu_millicores() / 1000.0},
-                   {"mem_lim", static_cast<double>(r.limits().memory_bytes())}});
+    Json j = {{"name", c.name()},
+              {"cpu_req", r.requests().cpu_millicores() / 1000.0},
+              {"mem_req", static_cast<double>(r.requests().memory_bytes())},
+              {"cpu_lim", r.limits().cpu_millicores() / 1000.0},
+              {"mem_lim", static_cast<double>(r.limits().memory_bytes())}};
+    if (pod_spec) {
+      j["image"] = c.image();
+      if (Json sc = Security(c.security_context()); !sc.empty()) j["sc"] = std::move(sc);
+    }
+    out.push_back(std::move(j));
   }
   return out;
+}
+
+Json Requirements(const google::protobuf::RepeatedPtrField<v1::SelectorRequirement>& rs) {
+  Json out = Json::array();
+  for (const auto& r : rs) {
+    out.push_back({{"key", r.key()},
+                   {"op", r.operator_()},
+                   {"values", std::vector<std::string>(r.values().begin(), r.values().end())}});
+  }
+  return out;
+}
+
+Json Selector(const v1::LabelSelector& s) {
+  return {{"labels", Json(std::map<std::string, std::string>(s.match_labels().begin(),
+                                                             s.match_labels().end()))},
+          {"exprs", Requirements(s.match_expressions())}};
+}
+
+Json AffinityTerms(const google::protobuf::RepeatedPtrField<v1::PodAffinityTerm>& terms) {
+  Json out = Json::array();
+  for (const auto& t : terms) {
+    out.push_back({{"selector", Selector(t.selector())},
+                   {"topology", t.topology_key()},
+                   {"namespaces",
+                    std::vector<std::string>(t.namespaces().begin(), t.namespaces().end())}});
+  }
+  return out;
+}
+
+// What scheduling, eviction and the security advice read of a pod (from its spec). Empty
+// settings are left out: a cluster's pods are most of what is kept and read back.
+void AddPodSpec(const v1::Pod& p, Json& f) {
+  if (!p.meta().labels().empty()) {
+    f["labels"] = std::map<std::string, std::string>(p.meta().labels().begin(),
+                                                      p.meta().labels().end());
+  }
+  const auto& s = p.scheduling();
+  Json sched = Json::object();
+  if (!s.node_selector().empty()) {
+    sched["node_selector"] =
+        std::map<std::string, std::string>(s.node_selector().begin(), s.node_selector().end());
+  }
+  if (s.priority() != 0) sched["priority"] = s.priority();
+  if (s.mirror()) sched["mirror"] = true;
+  if (!s.safe_to_evict().empty()) sched["safe_to_evict"] = s.safe_to_evict();
+  if (!s.required_node_affinity().empty()) {
+    Json terms = Json::array();
+    for (const auto& t : s.required_node_affinity()) {
+      terms.push_back({{"exprs", Requirements(t.match_expressions())},
+                       {"fields", Requirements(t.match_fields())}});
+    }
+    sched["node_affinity"] = std::move(terms);
+  }
+  if (!s.tolerations().empty()) {
+    Json tolerations = Json::array();
+    for (const auto& t : s.tolerations()) {
+      tolerations.push_back(
+          {{"key", t.key()}, {"op", t.operator_()}, {"value", t.value()}, {"effect", t.effect()}});
+    }
+    sched["tolerations"] = std::move(tolerations);
+  }
+  if (!s.required_pod_affinity().empty()) sched["affinity"] = AffinityTerms(s.required_pod_affinity());
+  if (!s.required_pod_anti_affinity().empty()) {
+    sched["anti_affinity"] = AffinityTerms(s.required_pod_anti_affinity());
+  }
+  if (!sched.empty()) f["sched"] = std::move(sched);
+  // Older agents send no security settings: then "host" is absent, and nothing is inferred
+  // from settings that were never reported.
+  if (p.has_security()) {
+    const auto& sec = p.security();
+    f["host"] = {{"network", sec.host_network()}, {"pid", sec.host_pid()}, {"ipc", sec.host_ipc()}};
+    if (Json sc = Security(sec.security_context()); !sc.empty()) f["sc"] = std::move(sc);
+  }
+  Json volumes = Json::array();
+  for (const auto& v : p.volumes()) {
+    volumes.push_back(
+        {{"name", v.name()}, {"type", v.type()}, {"source", v.source()}, {"optional", v.optional()}});
+  }
+  if (!volumes.empty()) f["volumes"] = std::move(volumes);
+  Json env = Json::array();
+  for (const auto& e : p.env_sources()) {
+    env.push_back({{"kind", e.kind()}, {"name", e.name()}, {"optional", e.optional()}});
+  }
+  if (!env.empty()) f["env"] = std::move(env);
 }
 
 const char* KindName(v1::WorkloadKind k) {
@@ -46,9 +154,22 @@ std::optional<ObjectFacts> FactsOf(const v1::KubeObject& o) {
       const auto& n = o.node();
       out.kind = "node";
       out.name = n.meta().name();
+      bool ready = true;
+      for (const auto& c : n.conditions()) {
+        if (c.type() == "Ready") ready = c.status() == "True";
+      }
+      Json taints = Json::array();
+      for (const auto& t : n.taints()) {
+        taints.push_back({{"key", t.key()}, {"value", t.value()}, {"effect", t.effect()}});
+      }
       f = {{"cpu", n.allocatable().cpu_millicores() / 1000.0},
            {"mem", static_cast<double>(n.allocatable().memory_bytes())},
-           {"unschedulable", n.unschedulable()}};
+           {"pods", n.allocatable().pods()},
+           {"unschedulable", n.unschedulable()},
+           {"ready", ready},
+           {"labels", std::map<std::string, std::string>(n.meta().labels().begin(),
+                                                          n.meta().labels().end())},
+           {"taints", std::move(taints)}};
       break;
     }
     case v1::KubeObject::kPod: {
@@ -68,8 +189,9 @@ std::optional<ObjectFacts> FactsOf(const v1::KubeObject& o) {
            {"phase", p.phase()},
            {"wk", p.workload_kind()},
            {"w", p.workload_name()},
-           {"containers", Containers(p.specs())},
+           {"containers", Containers(p.specs(), /*pod_spec=*/true)},
            {"statuses", statuses}};
+      AddPodSpec(p, f);
       break;
     }
     case v1::KubeObject::kWorkload: {
@@ -89,6 +211,33 @@ std::optional<ObjectFacts> FactsOf(const v1::KubeObject& o) {
                                                                    : c.requested_bytes())}};
       break;
     }
+    case v1::KubeObject::kPodDisruptionBudget: {
+      const auto& b = o.pod_disruption_budget();
+      out.kind = "pdb";
+      out.ns = b.meta().namespace_();
+      out.name = b.meta().name();
+      f = {{"selector", Selector(b.selector())},
+           {"allowed", b.disruptions_allowed()},
+           {"min_available", b.min_available()},
+           {"max_unavailable", b.max_unavailable()},
+           {"healthy", b.current_healthy()},
+           {"desired", b.desired_healthy()},
+           {"expected", b.expected_pods()}};
+      break;
+    }
+    // ConfigMaps and Secrets: that they exist (what deleting one would break is in the pods).
+    case v1::KubeObject::kConfigMap:
+      out.kind = "configmap";
+      out.ns = o.config_map().meta().namespace_();
+      out.name = o.config_map().meta().name();
+      f = Json::object();
+      break;
+    case v1::KubeObject::kSecret:
+      out.kind = "secret";
+      out.ns = o.secret().meta().namespace_();
+      out.name = o.secret().meta().name();
+      f = {{"type", o.secret().type()}};
+      break;
     case v1::KubeObject::kTlsSecret: {
       const auto& s = o.tls_secret();
       out.kind = "tls";

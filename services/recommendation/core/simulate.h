@@ -1,25 +1,33 @@
-// "What happens if…" (pure, deterministic): draining or deleting a node, or scaling a workload,
-// simulated on an inventory snapshot with the scheduler's hard rules and `kubectl drain`'s.
+// "What happens if…" (pure, deterministic): draining or deleting a node, scaling a workload, or
+// deleting a ConfigMap or Secret, simulated on an inventory snapshot with the scheduler's hard
+// rules and `kubectl drain`'s. SimulationMethod() states the rules for users; in short:
 //
 // Drain or delete node X — every pod on X gets one verdict and reason:
 //   - ignored: DaemonSet pods (recreated by their controller on any node) and mirror pods;
 //   - blocked (drain only; a deleted node takes them with it): no controller (`kubectl drain`
-//     needs --force and nothing recreates it), local storage (emptyDir, hostPath) unless
-//     safe-to-evict=true, `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`, or a
-//     PodDisruptionBudget with no disruption left (each moved pod uses one of its budget);
+//     needs --force and nothing recreates it), `cluster-autoscaler.kubernetes.io/safe-to-evict:
+//     "false"`, local storage (emptyDir, hostPath) unless safe-to-evict is "true", or a
+//     PodDisruptionBudget with no disruption left (each evicted pod uses one of its budget);
 //   - moves to node N, or finds no room (with why, per node): pods are placed one by one —
 //     higher priority first, then larger CPU + memory requests, then namespace/name — so
-//     capacity taken by earlier pods counts. A node fits when it is not X, schedulable, has the
-//     free allocatable CPU and memory for the requests, matches the nodeSelector and one
-//     required node-affinity term, tolerates its NoSchedule/NoExecute taints, and runs no pod
-//     the pod's required anti-affinity (hostname topology) excludes. Among fitting nodes the one
-//     left with the least free CPU wins (bin-packing, as the autoscaler's simulator), then name.
-//   - the cascade: workloads left below their desired replicas, PDBs left without budget.
-// Scale workload W to N replicas — where each extra pod would go, or why it cannot.
+//     capacity taken by earlier pods counts. A node fits when it is not X, Ready, schedulable,
+//     below its pod limit, has the free allocatable CPU and memory for the requests, matches
+//     the nodeSelector and one required node-affinity term, tolerates its NoSchedule/NoExecute
+//     taints, satisfies the pod's required pod affinity, and neither the pod's required
+//     anti-affinity nor that of a pod already in the same topology domain excludes it. Among
+//     fitting nodes the one left with the least free CPU wins (bin-packing, as the cluster
+//     autoscaler's simulator), then name.
+//   - the cascade: workloads left below their desired replicas, PDBs left without budget (drain)
+//     or pushed below their minimum (delete).
+// Scale workload W to N replicas — where each extra pod would go, or why it cannot (new pods
+// are copies of an existing one).
+// Delete ConfigMap/Secret X — each pod of its namespace that mounts it or reads it as
+// environment fails to start on its next restart, unless the reference is optional.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,18 +41,52 @@ struct Toleration {
   std::string key, op = "Equal", value, effect;  // op Equal or Exists; "" effect: all
 };
 
-// One requirement of a node-affinity term: In, NotIn, Exists, DoesNotExist.
-struct NodeRequirement {
+// One requirement of a selector: In, NotIn, Exists, DoesNotExist, and Gt, Lt (node selectors).
+struct Requirement {
   std::string key, op;
   std::vector<std::string> values;
+};
+
+// A label selector: every pair of `labels` and every expression must hold. An empty selector
+// selects nothing here (a PodDisruptionBudget written without a selector protects nothing the
+// simulation can name).
+struct Selector {
+  std::map<std::string, std::string> labels;
+  std::vector<Requirement> expressions;
+  bool Matches(const std::map<std::string, std::string>& object_labels) const;
+};
+
+// A required node-affinity term: every expression on the node's labels, every field
+// requirement on its fields (metadata.name).
+struct NodeTerm {
+  std::vector<Requirement> expressions, fields;
+};
+
+// A required pod (anti-)affinity term: pods selected in `namespaces` (the pod's own when empty)
+// in the same domain of `topology_key` (nodes with equal values of that label;
+// kubernetes.io/hostname falls back to the node's name).
+struct AffinityTerm {
+  Selector selector;
+  std::string topology_key;
+  std::vector<std::string> namespaces;
 };
 
 struct SimNode {
   std::string name;
   double cpu = 0, memory = 0;  // allocatable cores, bytes
+  int max_pods = 0;            // allocatable pods; 0: no limit known
   std::map<std::string, std::string> labels;
   std::vector<Taint> taints;
   bool unschedulable = false;
+  bool ready = true;
+};
+
+// A ConfigMap or Secret a pod uses: through a volume or as environment.
+struct ObjectUse {
+  std::string kind;  // ConfigMap, Secret
+  std::string name;
+  std::string via;   // "volume <name>" or "env"
+  bool optional = false;
 };
 
 struct SimPod {
@@ -55,17 +97,18 @@ struct SimPod {
   double cpu = 0, memory = 0;  // requests
   int priority = 0;
   std::map<std::string, std::string> node_selector;
-  std::vector<std::vector<NodeRequirement>> node_affinity;  // OR of terms, AND within one
+  std::vector<NodeTerm> node_affinity;  // OR of terms, AND within one
   std::vector<Toleration> tolerations;
-  std::vector<std::map<std::string, std::string>> anti_affinity;  // label selectors, per node
+  std::vector<AffinityTerm> affinity, anti_affinity;  // required during scheduling
   bool mirror = false;
-  bool local_storage = false;
+  bool local_storage = false;  // emptyDir or hostPath volumes
   std::optional<bool> safe_to_evict;
+  std::vector<ObjectUse> uses;
 };
 
 struct SimPdb {
   std::string ns, name;
-  std::map<std::string, std::string> selector;
+  Selector selector;
   int disruptions_allowed = 0;
 };
 
@@ -79,27 +122,36 @@ struct Snapshot {
   std::vector<SimPod> pods;
   std::vector<SimPdb> pdbs;
   std::vector<SimWorkload> workloads;
+  std::set<std::string> objects;  // ConfigMaps and Secrets present: "ConfigMap/ns/name"
 };
 
-enum class Verdict { kMoves, kNoRoom, kBlocked, kIgnored };
+enum class Verdict { kMoves, kNoRoom, kBlocked, kIgnored, kFailsToStart, kUnaffected };
 const char* VerdictName(Verdict v);
 
 struct PodOutcome {
-  std::string ns, pod;
+  std::string ns, pod, workload;
   Verdict verdict = Verdict::kMoves;
   std::string node;    // where it moves
-  std::string reason;  // why (blocked, no room, ignored) or how it fits
+  std::string reason;  // why (blocked, no room, ignored, fails) or how it fits
+  double cpu = 0, memory = 0;
 };
 
 struct Simulation {
-  bool ok = true;           // every pod that must move can, and none is blocked
-  std::string summary;      // one line
+  bool ok = true;       // every pod that must move can, none is blocked, none breaks
+  std::string action;   // "drain node/worker-5"
+  std::string summary;  // one line
   std::vector<PodOutcome> pods;
   std::vector<std::string> cascade;
 };
 
+// The rules the simulations apply, in words (shown with every simulation).
+const std::string& SimulationMethod();
+
 Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool drain);
 Simulation SimulateScale(const Snapshot& s, const std::string& ns, const std::string& workload,
                          int replicas);
+// `kind` ConfigMap or Secret.
+Simulation SimulateObjectDeletion(const Snapshot& s, const std::string& kind,
+                                  const std::string& ns, const std::string& name);
 
 }  // namespace k8i::recommendation

@@ -56,9 +56,9 @@ Snapshot Cluster() {
   ssd.node_selector = {{"disk", "ssd"}};
   s.pods.push_back(ssd);
   SimPod anti = Pod("anti", "a", "ReplicaSet", 0.1, "Deployment/anti");
-  anti.anti_affinity = {{{"app", "db"}}};
+  anti.anti_affinity = {{.selector = {.labels = {{"app", "db"}}}, .topology_key = "kubernetes.io/hostname"}};
   s.pods.push_back(anti);
-  s.pdbs = {{.ns = "shop", .name = "web", .selector = {{"app", "web"}}, .disruptions_allowed = 1}};
+  s.pdbs = {{.ns = "shop", .name = "web", .selector = {.labels = {{"app", "web"}}}, .disruptions_allowed = 1}};
   s.workloads = {{"shop", "Deployment/big2", 1}};
   return s;
 }
@@ -73,22 +73,29 @@ TEST(SimulateTest, DrainVerdictsMatchTheHandComputation) {
     Verdict verdict;
     std::string node, reason_has;
   };
+  // Placement order: big (1.75), big2 and gpu-job (1.25), then the 0.35s by name.
   const std::vector<Case> cases = {
+      {"big", Verdict::kMoves, "b", "fits: 0.300 cores"},  // b: 2 - 0.2 (db-0) - 1.5
+      {"big2", Verdict::kNoRoom, "",
+       "insufficient cpu on b (0.300 < 1.000 cores); taint gpu=true:NoSchedule not tolerated on "
+       "c; unschedulable on d"},
+      {"gpu-job", Verdict::kMoves, "c", "fits: 7.000 cores"},
       {"agent-x", Verdict::kIgnored, "", "DaemonSet"},
-      {"etcd-a", Verdict::kIgnored, "", "mirror"},
+      {"anti", Verdict::kNoRoom, "", "anti-affinity (kubernetes.io/hostname) on b (with shop/db-0)"},
       {"bare", Verdict::kBlocked, "", "no controller"},
-      {"tmp", Verdict::kBlocked, "", "local storage"},
+      {"etcd-a", Verdict::kIgnored, "", "mirror"},
       {"keep", Verdict::kBlocked, "", "safe-to-evict"},
-      {"web-1", Verdict::kMoves, "b", "fits"},
+      {"ssd", Verdict::kNoRoom, "", "nodeSelector disk=ssd on 2 nodes: b, c; unschedulable on d"},
+      {"tmp", Verdict::kBlocked, "", "local storage"},
+      {"web-1", Verdict::kMoves, "b", "fits: 0.200 cores"},
       {"web-2", Verdict::kBlocked, "", "PodDisruptionBudget shop/web"},
-      // b: 2 - 0.2 (db) = 1.8 free; big (1.5) goes first and leaves 0.3.
-      {"big", Verdict::kMoves, "b", "fits"},
-      {"big2", Verdict::kNoRoom, "", "cpu 1.000 > 0.300 free (b); taint gpu=true:NoSchedule (c); "
-                                     "unschedulable (d)"},
-      {"gpu-job", Verdict::kMoves, "c", "fits"},
-      {"ssd", Verdict::kNoRoom, "", "nodeSelector disk=ssd (b, c); unschedulable (d)"},
-      {"anti", Verdict::kNoRoom, "", "anti-affinity with shop/db-0 (b)"},
   };
+  // The pods come in the order they were considered.
+  std::vector<std::string> order;
+  for (const auto& o : sim.pods) order.push_back(o.pod);
+  std::vector<std::string> want;
+  for (const Case& c : cases) want.push_back(c.pod);
+  EXPECT_EQ(order, want);
   ASSERT_EQ(sim.pods.size(), cases.size());
   for (const Case& c : cases) {
     ASSERT_TRUE(by.contains(c.pod)) << c.pod;
@@ -104,8 +111,8 @@ TEST(SimulateTest, DrainVerdictsMatchTheHandComputation) {
   EXPECT_TRUE(std::any_of(sim.cascade.begin(), sim.cascade.end(), [](const std::string& l) {
     return absl::StrContains(l, "PodDisruptionBudget shop/web has no disruptions left");
   }));
-  EXPECT_TRUE(absl::StartsWith(sim.summary, "drain a: NOT safe — 3 pod(s) move, 4 blocked, 3 without room"))
-      << sim.summary;
+  EXPECT_EQ(sim.summary,
+            "drain node/a: NOT safe — 3 pod(s) move, 4 blocked, 3 without room, 2 ignored");
 }
 
 TEST(SimulateTest, DeletingTheNodeIgnoresDrainRulesButLosesBarePods) {
@@ -116,6 +123,11 @@ TEST(SimulateTest, DeletingTheNodeIgnoresDrainRulesButLosesBarePods) {
   EXPECT_TRUE(absl::StrContains(by["bare"].reason, "never recreated"));
   EXPECT_NE(by["web-2"].verdict, Verdict::kBlocked);  // PDBs do not stop a node dying
   EXPECT_NE(by["tmp"].verdict, Verdict::kBlocked);
+  EXPECT_TRUE(absl::StrContains(by["tmp"].reason, "data is lost")) << by["tmp"].reason;
+  // web-1 and web-2 go at once; the budget allowed one.
+  EXPECT_TRUE(std::any_of(sim.cascade.begin(), sim.cascade.end(), [](const std::string& l) {
+    return absl::StartsWith(l, "PodDisruptionBudget shop/web: 2 of its pods go at once, 1 disruption");
+  })) << absl::StrJoin(sim.cascade, "\n");
   EXPECT_FALSE(SimulateNodeRemoval(Cluster(), "nope", true).ok);
 }
 
@@ -128,7 +140,170 @@ TEST(SimulateTest, ScaleShowsWhereNewReplicasGo) {
   EXPECT_EQ(sim.pods[0].node, "b");
   EXPECT_EQ(sim.pods[1].verdict, Verdict::kNoRoom);
   EXPECT_FALSE(sim.ok);
-  EXPECT_EQ(sim.summary, "scale shop/Deployment/big to 4: 1 of 3 new pod(s) fit");
+  EXPECT_EQ(sim.summary,
+            "scale Deployment/big in shop to 4: NOT safe — 1 of 3 new pod(s) fit (modelled on big)");
+  EXPECT_TRUE(SimulateScale(Cluster(), "shop", "Deployment/big", 1).ok);
+  EXPECT_FALSE(SimulateScale(Cluster(), "shop", "Deployment/none", 2).ok);
+}
+
+// Topology: zone-wide anti-affinity leaves with the evicted pod; a pod's anti-affinity keeps
+// others out of its domain (symmetry); required pod affinity needs a matching pod in the domain.
+Snapshot Zones() {
+  Snapshot s;
+  auto node = [](std::string name, std::string zone, double cpu) {
+    return SimNode{.name = name, .cpu = cpu, .memory = 8 * kGi,
+                   .labels = {{"topology.kubernetes.io/zone", zone}}};
+  };
+  s.nodes = {node("x", "1", 8), node("z1a", "1", 2), node("z1b", "1", 4), node("z2", "2", 1)};
+  const AffinityTerm by_zone{.selector = {.labels = {{"app", "cache"}}},
+                             .topology_key = "topology.kubernetes.io/zone"};
+  SimPod c1 = Pod("cache-1", "x", "StatefulSet", 0.1, "StatefulSet/cache");
+  c1.labels = {{"app", "cache"}};
+  c1.anti_affinity = {by_zone};
+  SimPod c2 = c1;
+  c2.name = "cache-2";
+  c2.node = "z2";
+  SimPod loner = Pod("loner", "x", "ReplicaSet", 0.1, "Deployment/loner");
+  loner.labels = {{"app", "batch"}};
+  SimPod guard = Pod("guard", "z1a", "ReplicaSet", 0.1, "Deployment/guard");
+  guard.anti_affinity = {{.selector = {.expressions = {{"app", "In", {"batch", "etl"}}}},
+                          .topology_key = "kubernetes.io/hostname"}};
+  SimPod side = Pod("sidecar", "x", "ReplicaSet", 0.1, "Deployment/sidecar");
+  side.affinity = {{.selector = {.labels = {{"app", "cache"}}}, .topology_key = "kubernetes.io/hostname"}};
+  SimPod orphan = Pod("orphan", "x", "ReplicaSet", 0.1, "Deployment/orphan");
+  orphan.affinity = {{.selector = {.labels = {{"app", "nothing"}}}, .topology_key = "kubernetes.io/hostname"}};
+  s.pods = {c1, c2, loner, guard, side, orphan};
+  return s;
+}
+
+TEST(SimulateTest, TopologyTermsMatchTheHandComputation) {
+  const Simulation sim = SimulateNodeRemoval(Zones(), "x", /*drain=*/true);
+  std::map<std::string, PodOutcome> by;
+  for (const auto& o : sim.pods) by[o.pod] = o;
+  // cache-1: zone 1 is free of cache pods once it is evicted; zone 2 has cache-2. Of z1a (2
+  // cores) and z1b (4), z1a is left with less: 2 - 0.1 (guard) - 0.1.
+  EXPECT_EQ(by["cache-1"].node, "z1a") << by["cache-1"].reason;
+  // loner (app=batch): guard's hostname anti-affinity keeps it off z1a; z1b has 4 - 0.0 free,
+  // z2 1 - 0.1 (cache-2): z2 is left with less.
+  EXPECT_EQ(by["loner"].node, "z2") << by["loner"].reason;
+  // sidecar needs a cache pod on its node: cache-1 was placed on z1a (first, by name), cache-2
+  // is on z2 (0.8 free after loner). z1a has 1.7 free: z2 is left with less.
+  EXPECT_EQ(by["sidecar"].node, "z2") << by["sidecar"].reason;
+  // orphan's affinity selects no pod anywhere, and not itself: no node fits.
+  EXPECT_EQ(by["orphan"].verdict, Verdict::kNoRoom);
+  EXPECT_EQ(by["orphan"].reason,
+            "pod affinity (kubernetes.io/hostname) has no matching pod on 3 nodes: z1a, z1b, z2");
+
+  // Without guard's symmetry loner would take z2 as well; with a second cache pod in zone 1,
+  // cache-1 has nowhere to go.
+  Snapshot full = Zones();
+  SimPod c3 = full.pods[0];
+  c3.name = "cache-3";
+  c3.node = "z1b";
+  full.pods.push_back(c3);
+  const Simulation blocked = SimulateNodeRemoval(full, "x", true);
+  for (const auto& o : blocked.pods) {
+    if (o.pod != "cache-1") continue;
+    EXPECT_EQ(o.verdict, Verdict::kNoRoom);
+    EXPECT_TRUE(absl::StrContains(o.reason, "anti-affinity (topology.kubernetes.io/zone) on 3 nodes"))
+        << o.reason;
+  }
+}
+
+TEST(SimulateTest, NodeRulesMatchTheHandComputation) {
+  Snapshot s;
+  s.nodes = {{.name = "x", .cpu = 8, .memory = 8 * kGi},
+             {.name = "full", .cpu = 8, .memory = 8 * kGi, .max_pods = 1},
+             {.name = "down", .cpu = 8, .memory = 8 * kGi, .ready = false},
+             {.name = "gen7", .cpu = 1, .memory = 8 * kGi, .labels = {{"gen", "7"}}},
+             {.name = "gen5", .cpu = 8, .memory = 8 * kGi, .labels = {{"gen", "5"}}}};
+  s.pods.push_back(Pod("resident", "full", "ReplicaSet", 0.1, "Deployment/resident"));
+  // Priority first: small-hi (0.6) takes gen7's core before big-lo (0.8) is placed.
+  SimPod hi = Pod("small-hi", "x", "ReplicaSet", 0.6, "Deployment/hi");
+  hi.priority = 100;
+  hi.node_affinity = {{.expressions = {{"gen", "Gt", {"6"}}}}};
+  SimPod lo = Pod("big-lo", "x", "ReplicaSet", 0.8, "Deployment/lo");
+  lo.node_affinity = {{.expressions = {{"gen", "Gt", {"6"}}}},
+                      {.fields = {{"metadata.name", "In", {"full"}}}}};
+  s.pods = {s.pods[0], lo, hi};
+  s.workloads = {{"shop", "Deployment/lo", 2}};
+  const Simulation sim = SimulateNodeRemoval(s, "x", true);
+  ASSERT_EQ(sim.pods.size(), 2u);
+  EXPECT_EQ(sim.pods[0].pod, "small-hi");
+  EXPECT_EQ(sim.pods[0].node, "gen7");
+  EXPECT_EQ(sim.pods[1].pod, "big-lo");
+  EXPECT_EQ(sim.pods[1].verdict, Verdict::kNoRoom);
+  EXPECT_EQ(sim.pods[1].reason,
+            "insufficient cpu on gen7 (0.400 < 0.800 cores); not Ready on down; pod limit reached "
+            "on full (1/1); required node affinity on gen5");
+  EXPECT_EQ(sim.cascade, std::vector<std::string>{"shop/Deployment/lo left with 1 of 2 replicas"});
+}
+
+TEST(SimulateTest, PdbSelectorsWithExpressions) {
+  Snapshot s;
+  s.nodes = {{.name = "x", .cpu = 8, .memory = 8 * kGi}, {.name = "y", .cpu = 8, .memory = 8 * kGi}};
+  for (const char* n : {"api-1", "api-2", "api-3"}) {
+    SimPod p = Pod(n, "x", "ReplicaSet", 0.1, "Deployment/api");
+    p.labels = {{"tier", "api"}};
+    s.pods.push_back(p);
+  }
+  s.pdbs = {{.ns = "shop", .name = "api", .selector = {.expressions = {{"tier", "In", {"api"}}}},
+             .disruptions_allowed = 2},
+            {.ns = "other", .name = "api", .selector = {.labels = {{"tier", "api"}}},
+             .disruptions_allowed = 0}};
+  const Simulation sim = SimulateNodeRemoval(s, "x", true);
+  std::vector<Verdict> got;
+  for (const auto& o : sim.pods) got.push_back(o.verdict);
+  EXPECT_EQ(got, (std::vector<Verdict>{Verdict::kMoves, Verdict::kMoves, Verdict::kBlocked}));
+  EXPECT_EQ(sim.summary, "drain node/x: NOT safe — 2 pod(s) move, 1 blocked, 0 without room, 0 ignored");
+}
+
+TEST(SimulateTest, DeletingAConfigMapBreaksThePodsThatNeedIt) {
+  Snapshot s;
+  s.objects = {"ConfigMap/shop/settings"};
+  SimPod vol = Pod("web-1", "a", "ReplicaSet", 0.1, "Deployment/web");
+  vol.uses = {{"ConfigMap", "settings", "volume config"}};
+  SimPod env = Pod("web-2", "a", "ReplicaSet", 0.1, "Deployment/web");
+  env.uses = {{"ConfigMap", "settings", "volume config"}, {"ConfigMap", "settings", "env"}};
+  SimPod opt = Pod("batch", "a", "Job", 0.1, "Job/batch");
+  opt.uses = {{"ConfigMap", "settings", "env", /*optional=*/true}};
+  SimPod other = Pod("cron", "a", "Job", 0.1, "Job/cron");
+  other.uses = {{"Secret", "settings", "env"}};  // a Secret of the same name
+  SimPod elsewhere = Pod("far", "a", "ReplicaSet", 0.1, "Deployment/far");
+  elsewhere.ns = "other";
+  elsewhere.uses = {{"ConfigMap", "settings", "env"}};
+  s.pods = {vol, env, opt, other, elsewhere};
+  const Simulation sim = SimulateObjectDeletion(s, "ConfigMap", "shop", "settings");
+  struct Case {
+    std::string pod;
+    Verdict verdict;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"batch", Verdict::kUnaffected, "optional reference (env): starts without it"},
+      {"web-1", Verdict::kFailsToStart,
+       "uses it (volume config): keeps running, but its next start fails (the volume cannot be "
+       "mounted)"},
+      {"web-2", Verdict::kFailsToStart,
+       "uses it (volume config, env): keeps running, but its next start fails "
+       "(CreateContainerConfigError)"},
+  };
+  ASSERT_EQ(sim.pods.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    EXPECT_EQ(sim.pods[i].pod, cases[i].pod);
+    EXPECT_EQ(sim.pods[i].verdict, cases[i].verdict) << cases[i].pod;
+    EXPECT_EQ(sim.pods[i].reason, cases[i].reason);
+  }
+  EXPECT_EQ(sim.cascade, std::vector<std::string>{
+                             "Deployment/web in shop: 2 of its 2 pod(s) using it fail on their "
+                             "next restart (rollout, eviction, node loss)"});
+  EXPECT_EQ(sim.summary,
+            "delete configmap/shop/settings: NOT safe — 2 pod(s) would fail to start, 1 unaffected");
+  const Simulation none = SimulateObjectDeletion(s, "Secret", "shop", "missing");
+  EXPECT_TRUE(none.ok);
+  EXPECT_EQ(none.summary,
+            "delete secret/shop/missing: safe — 0 pod(s) would fail to start, 0 unaffected (it is "
+            "not in the inventory)");
 }
 
 }  // namespace

@@ -6,19 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "libs/common/ids.h"
 #include "tools/agent/kube/quantity.h"
+#include "tools/agent/kube/scheduling.h"
 #include "tools/agent/kube/secrets.h"
 
 namespace k8i::agent::kube {
 namespace {
 
 using k8intel::v1::KubeObject;
-
-void CopyStringMap(const Json& m, google::protobuf::Map<std::string, std::string>* out) {
-  if (!m.is_object()) return;
-  for (auto it = m.begin(); it != m.end(); ++it) {
-    if (it.value().is_string()) (*out)[it.key()] = it.value().get<std::string>();
-  }
-}
 
 k8intel::v1::ContainerResources ToResources(const Json& resources) {
   k8intel::v1::ContainerResources r;
@@ -28,14 +22,21 @@ k8intel::v1::ContainerResources ToResources(const Json& resources) {
 }
 
 // AddContainerSpecs appends the containers of a pod spec (a workload's template or a pod's own)
-// with their requests and limits as written; init containers are left out.
-void AddContainerSpecs(const Json& pod_spec,
+// with their requests and limits as written; init containers are left out. With
+// `security_context` (a pod's own spec: ContainerSpec.security_context is for Pod.specs only) a
+// container's securityContext is added when it has one, so a spec without one stays as old
+// agents sent it.
+void AddContainerSpecs(const Json& pod_spec, bool security_context,
                        google::protobuf::RepeatedPtrField<k8intel::v1::ContainerSpec>* out) {
   for (const Json& c : Arr(pod_spec, "containers")) {
     auto* spec = out->Add();
     spec->set_name(Str(c, "name"));
     spec->set_image(Str(c, "image"));
     *spec->mutable_resources() = ToResources(Obj(c, "resources"));
+    const Json* sc = Field(c, "securityContext");
+    if (security_context && sc != nullptr && sc->is_object()) {
+      *spec->mutable_security_context() = ToSecurityContext(*sc);
+    }
   }
 }
 
@@ -117,7 +118,8 @@ k8intel::v1::Workload ToWorkload(const std::string& resource, const Json& o) {
     w.set_updated_replicas(Int32(status, "updatedReplicas"));
   }
   CopyStringMap(Obj(Obj(spec, "selector"), "matchLabels"), w.mutable_selector());
-  AddContainerSpecs(Obj(Obj(spec, "template"), "spec"), w.mutable_containers());
+  AddContainerSpecs(Obj(Obj(spec, "template"), "spec"), /*security_context=*/false,
+                    w.mutable_containers());
   w.set_template_sha256(TemplateHash(resource, spec));
   return w;
 }
@@ -149,7 +151,8 @@ k8intel::v1::ContainerStatus ToContainerStatus(const Json& s, const Json& spec) 
 
 // AddVolumes lists the pod's volumes by what backs them. A projected volume is listed as
 // `projected`, then once more per ConfigMap or Secret it projects (typed configMap/secret, the
-// volume's name), so whoever follows ConfigMap and Secret volumes sees those too.
+// volume's name), so whoever follows ConfigMap and Secret volumes sees those too. A ConfigMap or
+// Secret (volume or projected source) marked `optional` is sent so: the pod starts without it.
 void AddVolumes(const Json& pod_spec, k8intel::v1::Pod* p) {
   // Volume source field (also the type sent) and the field naming what backs it.
   static constexpr std::pair<const char*, const char*> kSources[] = {
@@ -164,6 +167,9 @@ void AddVolumes(const Json& pod_spec, k8intel::v1::Pod* p) {
       if (f == nullptr || !f->is_object()) continue;
       out->set_type(type);
       if (source != nullptr) out->set_source(Str(*f, source));
+      if (out->type() == "configMap" || out->type() == "secret") {
+        out->set_optional(Bool(*f, "optional"));
+      }
       break;
     }
     if (out->type() != "projected") continue;
@@ -176,6 +182,7 @@ void AddVolumes(const Json& pod_spec, k8intel::v1::Pod* p) {
         projected->set_name(name);
         projected->set_type(type);
         projected->set_source(Str(*ref, "name"));
+        projected->set_optional(Bool(*ref, "optional"));
       }
     }
   }
@@ -230,9 +237,11 @@ k8intel::v1::Pod ToPod(const Json& o) {
   for (const Json& s : Arr(status, "containerStatuses")) {
     *p.add_containers() = ToContainerStatus(s, spec);
   }
-  AddContainerSpecs(spec, p.mutable_specs());
+  AddContainerSpecs(spec, /*security_context=*/true, p.mutable_specs());
   AddVolumes(spec, &p);
   AddEnvSources(spec, &p);
+  *p.mutable_scheduling() = ToPodScheduling(o);
+  *p.mutable_security() = ToPodSecurity(spec);
   // The direct controller; the collector replaces a ReplicaSet by its Deployment.
   for (const auto& owner : p.meta().owners()) {
     if (owner.controller()) {
@@ -257,6 +266,31 @@ k8intel::v1::PersistentVolumeClaim ToPvc(const Json& o) {
     if (m.is_string()) c.add_access_modes(m.get<std::string>());
   }
   return c;
+}
+
+// IntOrString renders an intstr field as written: an integer as its decimal string, a string
+// ("50%") as is; "" when absent or of another type.
+std::string IntOrString(const Json& j, const char* key) {
+  const Json* f = Field(j, key);
+  if (f == nullptr) return "";
+  if (f->is_string()) return f->get<std::string>();
+  if (auto n = OptInt(j, key)) return absl::StrCat(*n);
+  return "";
+}
+
+k8intel::v1::PodDisruptionBudget ToPdb(const Json& o) {
+  k8intel::v1::PodDisruptionBudget b;
+  *b.mutable_meta() = ToMeta(Obj(o, "metadata"));
+  const Json& spec = Obj(o, "spec");
+  const Json& status = Obj(o, "status");
+  *b.mutable_selector() = ToLabelSelector(Obj(spec, "selector"));
+  b.set_min_available(IntOrString(spec, "minAvailable"));
+  b.set_max_unavailable(IntOrString(spec, "maxUnavailable"));
+  b.set_disruptions_allowed(Int32(status, "disruptionsAllowed"));
+  b.set_current_healthy(Int32(status, "currentHealthy"));
+  b.set_desired_healthy(Int32(status, "desiredHealthy"));
+  b.set_expected_pods(Int32(status, "expectedPods"));
+  return b;
 }
 
 k8intel::v1::Service ToService(const Json& o) {
@@ -337,6 +371,8 @@ std::optional<KubeObject> ToKubeObject(const std::string& resource, const Json& 
     *out.mutable_persistent_volume_claim() = ToPvc(o);
   } else if (resource == "services") {
     *out.mutable_service() = ToService(o);
+  } else if (resource == "poddisruptionbudgets") {
+    *out.mutable_pod_disruption_budget() = ToPdb(o);
   } else if (resource == "configmaps") {
     auto* cm = out.mutable_config_map();
     *cm->mutable_meta() = ToMeta(Obj(o, "metadata"));
@@ -427,6 +463,8 @@ const k8intel::v1::ObjectMeta& ObjectMetaOf(const KubeObject& o) {
       return o.service().meta();
     case KubeObject::kSecret:
       return o.secret().meta();
+    case KubeObject::kPodDisruptionBudget:
+      return o.pod_disruption_budget().meta();
     default:
       return k8intel::v1::ObjectMeta::default_instance();
   }

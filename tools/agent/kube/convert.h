@@ -1,7 +1,7 @@
 // Conversion of Kubernetes API objects (JSON as served by the API server) into the k8intel
 // telemetry protos: Node, Namespace, Workload, Pod, PersistentVolumeClaim, Service, ConfigMap,
-// TlsSecret, HelmRelease, SecretMeta and KubeEvent. Never throws: missing or mistyped fields
-// become defaults.
+// TlsSecret, HelmRelease, SecretMeta, PodDisruptionBudget and KubeEvent. Never throws: missing
+// or mistyped fields become defaults.
 #pragma once
 
 #include <optional>

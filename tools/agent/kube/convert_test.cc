@@ -219,6 +219,7 @@ struct VolumeCase {
   std::string name;
   std::string volume;  // JSON of one spec.volumes[] entry
   std::string type, source;
+  bool optional = false;
 };
 
 class PodVolumeCases : public ::testing::TestWithParam<VolumeCase> {};
@@ -233,6 +234,7 @@ TEST_P(PodVolumeCases, TypeAndSource) {
   EXPECT_EQ(o->pod().volumes(0).name(), "v");
   EXPECT_EQ(o->pod().volumes(0).type(), c.type);
   EXPECT_EQ(o->pod().volumes(0).source(), c.source);
+  EXPECT_EQ(o->pod().volumes(0).optional(), c.optional);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -241,7 +243,16 @@ INSTANTIATE_TEST_SUITE_P(
         VolumeCase{"ConfigMap", R"({"name": "v", "configMap": {"name": "cfg", "defaultMode": 1}})",
                    "configMap", "cfg"},
         VolumeCase{"Secret", R"({"name": "v", "secret": {"secretName": "pw", "optional": true}})",
-                   "secret", "pw"},
+                   "secret", "pw", true},
+        VolumeCase{"SecretNotOptional",
+                   R"({"name": "v", "secret": {"secretName": "pw", "optional": false}})", "secret",
+                   "pw", false},
+        VolumeCase{"ConfigMapOptional",
+                   R"({"name": "v", "configMap": {"name": "cfg", "optional": true}})", "configMap",
+                   "cfg", true},
+        VolumeCase{"ConfigMapMistypedOptional",
+                   R"({"name": "v", "configMap": {"name": "cfg", "optional": "true"}})",
+                   "configMap", "cfg", false},
         VolumeCase{"Pvc", R"({"name": "v", "persistentVolumeClaim": {"claimName": "data-0"}})",
                    "persistentVolumeClaim", "data-0"},
         VolumeCase{"HostPath", R"({"name": "v", "hostPath": {"path": "/var/log", "type": ""}})",
@@ -260,17 +271,17 @@ TEST(ConvertTest, ProjectedVolumeListsItsConfigMapsAndSecrets) {
       {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
       {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
       {"downwardAPI": {"items": []}},
-      {"secret": {"name": "app-creds"}}]}},
+      {"secret": {"name": "app-creds", "optional": true}}]}},
       {"name": "logs", "emptyDir": {}}]}})");
   auto o = ToKubeObject("pods", pod);
   ASSERT_TRUE(o && o->has_pod());
   std::vector<std::string> got;
   for (const auto& v : o->pod().volumes()) {
-    got.push_back(absl::StrCat(v.name(), "|", v.type(), "|", v.source()));
+    got.push_back(absl::StrCat(v.name(), "|", v.type(), "|", v.source(), v.optional() ? "?" : ""));
   }
   EXPECT_THAT(got, ::testing::ElementsAre("kube-api-access|projected|",
                                           "kube-api-access|configMap|kube-root-ca.crt",
-                                          "kube-api-access|secret|app-creds", "logs|emptyDir|"));
+                                          "kube-api-access|secret|app-creds?", "logs|emptyDir|"));
 }
 
 // Env references of a pod's containers and what is sent: "Kind/name" or "Kind/name?" (optional).
@@ -336,6 +347,61 @@ INSTANTIATE_TEST_SUITE_P(
                   "envFrom": [{"secretRef": {"name": 7}}, 5]}]})",
                 {}}),
     [](const auto& info) { return info.param.name; });
+
+TEST(ConvertTest, PodDisruptionBudget) {
+  // Shaped like `kubectl get pdb -o json` items (policy/v1).
+  const Json pdb = Json::parse(R"({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+    "metadata": {"name": "web", "namespace": "shop", "uid": "u-pdb", "generation": 1,
+                 "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+    "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"},
+             "matchExpressions": [{"key": "track", "operator": "In", "values": ["stable"]}]}},
+    "status": {"currentHealthy": 3, "desiredHealthy": 2, "disruptionsAllowed": 1,
+               "expectedPods": 3, "observedGeneration": 1,
+               "conditions": [{"type": "DisruptionAllowed", "status": "True"}]}})");
+  auto o = ToKubeObject("poddisruptionbudgets", pdb);
+  ASSERT_TRUE(o && o->has_pod_disruption_budget());
+  const auto& b = o->pod_disruption_budget();
+  EXPECT_EQ(&ObjectMetaOf(*o), &b.meta());
+  EXPECT_EQ(b.meta().namespace_(), "shop");
+  EXPECT_EQ(b.meta().uid(), "u-pdb");
+  EXPECT_TRUE(b.meta().annotations().empty());
+  EXPECT_EQ(b.selector().match_labels().at("app"), "web");
+  ASSERT_EQ(b.selector().match_expressions_size(), 1);
+  EXPECT_EQ(b.selector().match_expressions(0).key(), "track");
+  EXPECT_EQ(b.selector().match_expressions(0).operator_(), "In");
+  EXPECT_EQ(b.min_available(), "2");
+  EXPECT_EQ(b.max_unavailable(), "");
+  EXPECT_EQ(b.disruptions_allowed(), 1);
+  EXPECT_EQ(b.current_healthy(), 3);
+  EXPECT_EQ(b.desired_healthy(), 2);
+  EXPECT_EQ(b.expected_pods(), 3);
+}
+
+// minAvailable / maxUnavailable are IntOrString: sent as written ("" when absent).
+TEST(ConvertTest, PodDisruptionBudgetIntOrString) {
+  struct Case {
+    const char* name;
+    const char* spec;
+    const char* min_available;
+    const char* max_unavailable;
+  };
+  const Case cases[] = {
+      {"integer", R"({"minAvailable": 1})", "1", ""},
+      {"zero", R"({"maxUnavailable": 0})", "", "0"},
+      {"percentage", R"({"maxUnavailable": "50%"})", "", "50%"},
+      {"integer as string", R"({"minAvailable": "3"})", "3", ""},
+      {"neither", R"({})", "", ""},
+      {"mistyped", R"({"minAvailable": true, "maxUnavailable": [1]})", "", ""},
+      {"out of range", R"({"minAvailable": 1e300})", "", ""},
+  };
+  for (const Case& c : cases) {
+    Json pdb = {{"metadata", {{"name", "b"}, {"namespace", "ns"}}}, {"spec", Json::parse(c.spec)}};
+    auto o = ToKubeObject("poddisruptionbudgets", pdb);
+    ASSERT_TRUE(o && o->has_pod_disruption_budget()) << c.name;
+    EXPECT_EQ(o->pod_disruption_budget().min_available(), c.min_available) << c.name;
+    EXPECT_EQ(o->pod_disruption_budget().max_unavailable(), c.max_unavailable) << c.name;
+  }
+}
 
 TEST(ConvertTest, OldShapedPodHasNoVolumesOrEnvSources) {
   auto o = ToKubeObject("pods", Json::parse(R"({"metadata": {"name": "p", "namespace": "ns"},
@@ -459,15 +525,34 @@ TEST(ConvertTest, HostileJsonNeverCrashes) {
                                          "valueFrom",
                                          "secretKeyRef",
                                          "configMapRef",
-                                         "optional"};
+                                         "optional",
+                                         "annotations",
+                                         "affinity",
+                                         "podAntiAffinity",
+                                         "requiredDuringSchedulingIgnoredDuringExecution",
+                                         "labelSelector",
+                                         "matchExpressions",
+                                         "tolerations",
+                                         "securityContext",
+                                         "capabilities",
+                                         "minAvailable",
+                                         "maxUnavailable"};
   std::mt19937 rng(42);
   const Json bases[] = {Json::parse(kDeployment), Json::parse(R"({
-    "metadata": {"name": "p", "namespace": "ns"},
+    "metadata": {"name": "p", "namespace": "ns",
+                 "annotations": {"kubernetes.io/config.mirror": "m"}},
     "spec": {"volumes": [{"name": "a", "projected": {"sources": [{"secret": {"name": "s"}}]}},
                          {"name": "b", "configMap": {"name": "c"}}],
              "initContainers": [{"name": "i", "envFrom": [{"configMapRef": {"name": "c"}}]}],
              "containers": [{"name": "c", "env": [{"name": "X", "valueFrom":
-                              {"secretKeyRef": {"name": "s", "key": "k", "optional": true}}}]}]},
+                              {"secretKeyRef": {"name": "s", "key": "k", "optional": true}}}],
+                             "securityContext": {"runAsUser": 0, "capabilities": {"add": ["X"]}}}],
+             "securityContext": {"runAsNonRoot": true},
+             "tolerations": [{"key": "k", "operator": "Exists"}],
+             "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+               {"labelSelector": {"matchExpressions": [{"key": "a", "values": ["b"]}]},
+                "topologyKey": "kubernetes.io/hostname"}]}},
+             "minAvailable": "50%", "selector": {"matchLabels": {"app": "x"}}},
     "jobTemplate": {"spec": {}}})")};
   for (int i = 0; i < 3000; ++i) {
     Json o = bases[i % 2];

@@ -30,6 +30,7 @@ const std::vector<ResourceInfo>& KnownResources() {
       {"pods", "/api/v1/pods"},
       {"services", "/api/v1/services"},
       {"persistentvolumeclaims", "/api/v1/persistentvolumeclaims"},
+      {"poddisruptionbudgets", "/apis/policy/v1/poddisruptionbudgets"},
       {"configmaps", "/api/v1/configmaps"},
       {"secrets", "/api/v1/secrets"},
       {"events", "/api/v1/events"},

@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace k8i::agent::kube {
 
@@ -40,23 +42,29 @@ inline std::string Str(const Json& j, const char* key) {
   return f && f->is_string() ? f->get_ref<const std::string&>() : std::string();
 }
 
-// Int returns j[key] as an integer if it is a number that fits int64 (floats truncated), else
-// `def`.
-inline int64_t Int(const Json& j, const char* key, int64_t def = 0) {
+// OptInt returns j[key] as an integer if it is a number that fits int64 (floats truncated),
+// else nullopt: for fields whose absence means "not written".
+inline std::optional<int64_t> OptInt(const Json& j, const char* key) {
   const Json* f = Field(j, key);
-  if (!f) return def;
+  if (!f) return std::nullopt;
   if (f->is_number_unsigned()) {
     const uint64_t u = f->get<uint64_t>();
-    return u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ? def
-                                                                          : static_cast<int64_t>(u);
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
   }
   if (f->is_number_integer()) return f->get<int64_t>();
   if (f->is_number_float()) {
     const double d = f->get<double>();
-    if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18) return def;
+    if (!std::isfinite(d) || d >= 9.2e18 || d <= -9.2e18) return std::nullopt;
     return static_cast<int64_t>(d);
   }
-  return def;
+  return std::nullopt;
+}
+
+// Int returns j[key] as an integer if it is a number that fits int64 (floats truncated), else
+// `def`.
+inline int64_t Int(const Json& j, const char* key, int64_t def = 0) {
+  return OptInt(j, key).value_or(def);
 }
 
 // Int32 is Int clamped to int32 (out of range gives `def`).
@@ -71,6 +79,33 @@ inline int32_t Int32(const Json& j, const char* key, int32_t def = 0) {
 inline bool Bool(const Json& j, const char* key, bool def = false) {
   const Json* f = Field(j, key);
   return f && f->is_boolean() ? f->get<bool>() : def;
+}
+
+// OptBool returns j[key] if it is a boolean, else nullopt (not written, or mistyped).
+inline std::optional<bool> OptBool(const Json& j, const char* key) {
+  const Json* f = Field(j, key);
+  return f && f->is_boolean() ? std::optional<bool>(f->get<bool>()) : std::nullopt;
+}
+
+// Strings returns the string elements of j[key] (others skipped); empty when it is no array.
+inline std::vector<std::string> Strings(const Json& j, const char* key) {
+  std::vector<std::string> out;
+  const Json* f = Field(j, key);
+  if (f == nullptr || !f->is_array()) return out;
+  for (const Json& v : *f) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// CopyStringMap copies the string members of the object `m` into `out` (a protobuf map or any
+// map of strings); other members are skipped.
+template <typename Map>
+void CopyStringMap(const Json& m, Map* out) {
+  if (!m.is_object()) return;
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    if (it.value().is_string()) (*out)[it.key()] = it.value().template get<std::string>();
+  }
 }
 
 }  // namespace k8i::agent::kube

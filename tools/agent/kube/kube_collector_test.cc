@@ -370,5 +370,52 @@ TEST(KubeCollectorTest, PodIsResolvedAgainWhenItsReplicaSetArrivesLater) {
   EXPECT_EQ(workloads.back(), "Deployment/web");
 }
 
+// PodDisruptionBudgets are listed from policy/v1 like any namespaced object, converted, and
+// pass ingest's validation (a kind ingest did not know would make it refuse the whole batch).
+TEST(KubeCollectorTest, PodDisruptionBudgetsAreCollected) {
+  FakeApiServer api;
+  const Json pdb = {
+      {"apiVersion", "policy/v1"},
+      {"kind", "PodDisruptionBudget"},
+      {"metadata", {{"name", "web"}, {"namespace", "shop"}, {"uid", "u-pdb"}}},
+      {"spec", {{"maxUnavailable", "25%"}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}},
+      {"status",
+       {{"currentHealthy", 4},
+        {"desiredHealthy", 3},
+        {"disruptionsAllowed", 1},
+        {"expectedPods", 4}}}};
+  Json cluster_scoped = pdb;  // without a namespace: ingest would refuse it, so it is dropped
+  cluster_scoped["metadata"] = {{"name", "broken"}};
+  api.SetList("/apis/policy/v1/poddisruptionbudgets",
+              {List("PodDisruptionBudget", "10", Json::array({pdb, cluster_scoped}))});
+  KubeOptions options;
+  options.resources = {"poddisruptionbudgets"};
+  options.usage = false;
+  metrics::Registry registry;
+  options.registry = &registry;
+  auto config = LoadKubeconfig(WriteKubeconfig(api.port()));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto collector = KubeCollector::Create(*config, options);
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  ASSERT_EQ((*collector)->informers().size(), 1u);
+  EXPECT_EQ((*collector)->informers()[0]->resource().path, "/apis/policy/v1/poddisruptionbudgets");
+  Collection all;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline && all.objects.empty()) {
+    ASSERT_TRUE((*collector)->Collect(absl::Now(), all).ok());
+    if (all.objects.empty()) absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(all.objects.size(), 1u);
+  const auto& b = all.objects[0].pod_disruption_budget();
+  EXPECT_EQ(b.meta().name(), "web");
+  EXPECT_EQ(b.max_unavailable(), "25%");
+  EXPECT_EQ(b.disruptions_allowed(), 1);
+  for (auto& batch : SplitIntoBatches(all, "cluster-1", BatchLimits{})) {
+    batch.set_batch_id("node-1-1-pdb");
+    const auto v = ingest::ValidateBatch(batch, ingest::Limits{}, absl::Now());
+    for (const auto& f : v.violations) ADD_FAILURE() << f.field << ": " << f.description;
+  }
+}
+
 }  // namespace
 }  // namespace k8i::agent::kube

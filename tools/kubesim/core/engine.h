@@ -22,6 +22,13 @@ using JsonPtr = std::shared_ptr<const Json>;
 // Rendered objects by resource, then by "<namespace>/<name>".
 using Rendered = std::map<std::string, std::map<std::string, JsonPtr>>;
 
+// HostPort is the port a pod of `w` binds on its node: with hostNetwork the API server defaults
+// a container port's hostPort to its containerPort (the service port, on the first container);
+// 0 when none.
+inline int HostPort(const WorkloadSpec& w) {
+  return w.security && w.security->host_network && w.service ? w.service->port : 0;
+}
+
 // What a controller stamps out; shared by the pods made from it.
 struct PodTemplate {
   std::vector<ContainerSpec> containers;
@@ -162,6 +169,15 @@ struct ObjectRef {
   std::string kind, ns, name, uid, api_version, field_path;
 };
 
+// What the scheduler knows of the pods already bound while it places pending ones.
+struct Placement {
+  std::map<std::string, std::array<double, 3>> used;  // node -> cpu, memory, pods requested
+  std::vector<const PodRun*> bound;                   // active pods with a node
+  // Whether any bound pod has a required anti-affinity or a host port: else the inter-pod
+  // checks are skipped for pods without either.
+  bool constrained = false;
+};
+
 class Engine {
  public:
   Engine(Scenario s, SimOptions o, ObjectSink& sink);
@@ -201,8 +217,14 @@ class Engine {
 
   // kubelet.cc: scheduler, pod lifecycle, usage.
   void Schedule();
+  // Misfits says why pod `p` cannot go to node `n`, in the default scheduler's words; empty
+  // when it fits.
   std::vector<std::string> Misfits(const PodRun& p, const NodeRun& n,
-                                   const std::map<std::string, std::array<double, 3>>& used) const;
+                                   const Placement& placement) const;
+  // InterPodMisfit: the InterPodAffinity filter (the bound pods' required anti-affinity, then
+  // the pod's own); "" when `p` may join `n`.
+  std::string InterPodMisfit(const PodRun& p, const WorkloadRun& w, const NodeRun& n,
+                             const Placement& placement) const;
   void RunKubelet(bool warm);
   void StartContainers(PodRun& p, bool warm);
   void RunContainer(PodRun& p, ContainerRun& c, const ContainerSpec& spec);

@@ -51,6 +51,15 @@ std::string ImagePullFailure(const std::string& image) {
                       "\": failed to resolve reference \"", image, "\": not found");
 }
 
+std::string AppOf(const PodRun& p) {
+  auto it = p.labels.find("app");
+  return it == p.labels.end() ? "" : it->second;
+}
+
+// Whether a workload's pods take part in the inter-pod checks (a host port or a required
+// anti-affinity).
+bool Constrained(const WorkloadSpec& w) { return HostPort(w) != 0 || !w.anti_affinity.empty(); }
+
 // GoDuration formats like Go's time.Duration String() ("10s", "1m20s", "5m0s"), as the kubelet's
 // messages do.
 std::string GoDuration(absl::Duration d) {
@@ -62,9 +71,35 @@ std::string GoDuration(absl::Duration d) {
 
 }  // namespace
 
-std::vector<std::string> Engine::Misfits(
-    const PodRun& p, const NodeRun& n,
-    const std::map<std::string, std::array<double, 3>>& used) const {
+std::string Engine::InterPodMisfit(const PodRun& p, const WorkloadRun& w, const NodeRun& n,
+                                   const Placement& placement) const {
+  if (!placement.constrained && w.spec.anti_affinity.empty()) return "";
+  // Two pods share a domain when both nodes carry the topology key with the same value.
+  auto same_domain = [&](const PodRun& q, const std::string& key) {
+    auto mine = n.labels.find(key);
+    if (mine == n.labels.end()) return false;
+    const StringMap& theirs = nodes_.at(q.node).labels;
+    auto it = theirs.find(key);
+    return it != theirs.end() && it->second == mine->second;
+  };
+  // Every term selects the pods of its own namespace with its pod's app label, so only pods of
+  // p's namespace and app label count, whoever holds the term.
+  const std::string app = AppOf(p);
+  bool own = false;
+  for (const PodRun* q : placement.bound) {
+    if (q->ns != p.ns || AppOf(*q) != app) continue;
+    const WorkloadRun* qw = FindWorkload(q->workload);
+    if (qw != nullptr && !qw->spec.anti_affinity.empty() &&
+        same_domain(*q, qw->spec.anti_affinity)) {
+      return "node(s) didn't satisfy existing pods anti-affinity rules";
+    }
+    own = own || (!w.spec.anti_affinity.empty() && same_domain(*q, w.spec.anti_affinity));
+  }
+  return own ? "node(s) didn't match pod anti-affinity rules" : "";
+}
+
+std::vector<std::string> Engine::Misfits(const PodRun& p, const NodeRun& n,
+                                         const Placement& placement) const {
   const WorkloadRun* w = FindWorkload(p.workload);
   std::vector<Taint> taints = n.group->taints;
   if (!n.ready) {
@@ -85,18 +120,39 @@ std::vector<std::string> Engine::Misfits(
     if (l == n.labels.end() || l->second != v) selected = false;
   }
   if (!selected) return {"node(s) didn't match Pod's node affinity/selector"};
+  // The default scheduler's filter order: ports, then resources, then inter-pod affinity.
+  if (const int port = HostPort(w->spec); port != 0) {
+    for (const PodRun* q : placement.bound) {
+      const WorkloadRun* qw = q->node == n.name ? FindWorkload(q->workload) : nullptr;
+      if (qw != nullptr && HostPort(qw->spec) == port) {
+        return {"node(s) didn't have free ports for the requested pod ports"};
+      }
+    }
+  }
   std::vector<std::string> out;
-  const auto u = used.count(n.name) ? used.at(n.name) : std::array<double, 3>{0, 0, 0};
+  auto it = placement.used.find(n.name);
+  const auto u = it != placement.used.end() ? it->second : std::array<double, 3>{0, 0, 0};
   if (u[0] + PodRequest(p, true) > n.Allocatable(true) + 1e-9) out.push_back("Insufficient cpu");
   if (u[1] + PodRequest(p, false) > n.Allocatable(false) + 0.5) {
     out.push_back("Insufficient memory");
   }
   if (u[2] + 1 > n.group->pods) out.push_back("Too many pods");
+  if (!out.empty()) return out;
+  if (std::string why = InterPodMisfit(p, *w, n, placement); !why.empty()) return {why};
   return out;
 }
 
 void Engine::Schedule() {
-  std::map<std::string, std::array<double, 3>> used;
+  Placement placement;
+  auto bind = [&](const PodRun& p) {
+    auto& u = placement.used[p.node];
+    u[0] += PodRequest(p, true);
+    u[1] += PodRequest(p, false);
+    u[2] += 1;
+    placement.bound.push_back(&p);
+    const WorkloadRun* w = FindWorkload(p.workload);
+    placement.constrained = placement.constrained || (w != nullptr && Constrained(w->spec));
+  };
   std::vector<PodRun*> pending;
   for (auto& [key, p] : pods_) {
     if (!p.Active()) continue;
@@ -104,10 +160,7 @@ void Engine::Schedule() {
       pending.push_back(&p);
       continue;
     }
-    auto& u = used[p.node];
-    u[0] += PodRequest(p, true);
-    u[1] += PodRequest(p, false);
-    u[2] += 1;
+    bind(p);
   }
   std::stable_sort(pending.begin(), pending.end(),
                    [](const PodRun* a, const PodRun* b) { return a->created < b->created; });
@@ -116,12 +169,12 @@ void Engine::Schedule() {
     double best_score = 0;
     std::map<std::string, int> reasons;
     for (const auto& [name, n] : nodes_) {
-      auto misfits = Misfits(*p, n, used);
+      auto misfits = Misfits(*p, n, placement);
       if (!misfits.empty()) {
         for (const auto& r : misfits) ++reasons[r];
         continue;
       }
-      const double score = (used[name][0] + PodRequest(*p, true)) / n.Allocatable(true);
+      const double score = (placement.used[name][0] + PodRequest(*p, true)) / n.Allocatable(true);
       if (best == nullptr || score < best_score) {
         best = &n;
         best_score = score;
@@ -147,10 +200,7 @@ void Engine::Schedule() {
     p->scheduled_at = now_;
     p->ip = absl::StrCat("10.244.", n.index, ".", n.next_ip);
     n.next_ip = n.next_ip >= 254 ? 2 : n.next_ip + 1;
-    auto& u = used[n.name];
-    u[0] += PodRequest(*p, true);
-    u[1] += PodRequest(*p, false);
-    u[2] += 1;
+    bind(*p);
     Event(PodRef(*p), "Normal", "Scheduled",
           absl::StrCat("Successfully assigned ", p->ns, "/", p->name, " to ", n.name),
           "default-scheduler");

@@ -61,6 +61,24 @@ Json Condition(const std::string& type, bool status, const std::string& when,
   return c;
 }
 
+// A container's securityContext: the container-level settings given, nothing when none is.
+Json ContainerSecurity(const SecuritySpec& s) {
+  Json j = Json::object();
+  if (s.privileged) j["privileged"] = *s.privileged;
+  if (s.read_only_root_filesystem) j["readOnlyRootFilesystem"] = *s.read_only_root_filesystem;
+  if (s.allow_privilege_escalation) j["allowPrivilegeEscalation"] = *s.allow_privilege_escalation;
+  if (!s.capabilities.empty()) j["capabilities"] = {{"add", s.capabilities}};
+  return j;
+}
+
+// The pod's securityContext: the API server serves {} when the spec sets none.
+Json PodSecurity(const std::optional<SecuritySpec>& s) {
+  Json j = Json::object();
+  if (s && s->run_as_user) j["runAsUser"] = *s->run_as_user;
+  if (s && s->run_as_non_root) j["runAsNonRoot"] = *s->run_as_non_root;
+  return j;
+}
+
 std::string CronSchedule(absl::Duration every) {
   const int64_t minutes = absl::ToInt64Minutes(every);
   if (every == absl::Minutes(minutes)) {
@@ -173,6 +191,8 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
   const PodTemplate& t = *tp;
   Json containers = Json::array();
   const bool job = w.spec.kind == WorkloadKind::kJob || w.spec.kind == WorkloadKind::kCronJob;
+  const std::optional<SecuritySpec>& security = w.spec.security;
+  const int host_port = HostPort(w.spec);
   for (const auto& c : t.containers) {
     Json cj = {{"name", c.name},
                {"image", c.image},
@@ -180,18 +200,30 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
                {"resources", ResourcesJson(c)},
                {"terminationMessagePath", "/dev/termination-log"},
                {"terminationMessagePolicy", "File"}};
-    if (w.spec.service) {
-      cj["ports"] = {{{"containerPort", w.spec.service->port}, {"protocol", "TCP"}}};
+    // With hostNetwork a port is bound on the node: one container declares it (the API server
+    // refuses a hostPort twice in a pod, and defaults hostPort to the containerPort).
+    if (w.spec.service && (host_port == 0 || containers.empty())) {
+      Json port = {{"containerPort", w.spec.service->port}, {"protocol", "TCP"}};
+      if (host_port != 0) port["hostPort"] = host_port;
+      cj["ports"] = {port};
     }
     Json mounts = Json::array();
     for (const auto& cm : w.spec.config_maps) {
       mounts.push_back({{"name", cm}, {"mountPath", "/etc/" + cm}, {"readOnly", true}});
     }
     if (w.spec.volume) mounts.push_back({{"name", "data"}, {"mountPath", "/data"}});
+    if (!w.spec.host_path.empty()) {
+      mounts.push_back({{"name", "host"}, {"mountPath", w.spec.host_path}});
+    }
+    if (w.spec.empty_dir) mounts.push_back({{"name", "scratch"}, {"mountPath", "/scratch"}});
     if (!mounts.empty()) cj["volumeMounts"] = mounts;
     Json env_from = Json::array();
     for (const auto& s : w.spec.env_secrets) env_from.push_back({{"secretRef", {{"name", s}}}});
     if (!env_from.empty()) cj["envFrom"] = env_from;
+    if (security) {
+      Json sc = ContainerSecurity(*security);
+      if (!sc.empty()) cj["securityContext"] = sc;
+    }
     containers.push_back(cj);
   }
   Json spec = {{"containers", containers},
@@ -201,7 +233,10 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
                {"serviceAccountName", "default"},
                {"serviceAccount", "default"},
                {"schedulerName", "default-scheduler"},
-               {"securityContext", Json::object()}};
+               {"securityContext", PodSecurity(security)}};
+  if (security && security->host_network) spec["hostNetwork"] = true;
+  if (security && security->host_pid) spec["hostPID"] = true;
+  if (security && security->host_ipc) spec["hostIPC"] = true;
   Json volumes = Json::array();
   for (const auto& cm : w.spec.config_maps) {
     volumes.push_back({{"name", cm}, {"configMap", {{"name", cm}, {"defaultMode", 420}}}});
@@ -210,7 +245,21 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
     volumes.push_back(
         {{"name", "data"}, {"persistentVolumeClaim", {{"claimName", w.spec.name + "-data"}}}});
   }
+  if (!w.spec.host_path.empty()) {
+    // The API server defaults an unset hostPath type to "".
+    volumes.push_back({{"name", "host"}, {"hostPath", {{"path", w.spec.host_path}, {"type", ""}}}});
+  }
+  if (w.spec.empty_dir) volumes.push_back({{"name", "scratch"}, {"emptyDir", Json::object()}});
   if (!volumes.empty()) spec["volumes"] = volumes;
+  if (w.spec.priority) spec["priorityClassName"] = absl::StrCat("priority-", *w.spec.priority);
+  if (!w.spec.anti_affinity.empty()) {
+    auto app = t.labels.find("app");
+    const Json term = {
+        {"labelSelector", {{"matchLabels", {{"app", app == t.labels.end() ? "" : app->second}}}}},
+        {"topologyKey", w.spec.anti_affinity}};
+    spec["affinity"] = {
+        {"podAntiAffinity", {{"requiredDuringSchedulingIgnoredDuringExecution", {term}}}}};
+  }
   if (!w.spec.node_selector.empty()) spec["nodeSelector"] = Labels(w.spec.node_selector);
   Json tolerations = Json::array();
   for (const auto& t : w.spec.tolerations) {
@@ -221,9 +270,12 @@ const Json& Engine::RenderPodTemplate(const WorkloadRun& w, const TemplatePtr& t
     tolerations.push_back(tj);
   }
   if (!tolerations.empty()) spec["tolerations"] = tolerations;
-  return template_cache_[tp] = {
-             {"metadata", {{"creationTimestamp", nullptr}, {"labels", Labels(t.labels)}}},
-             {"spec", spec}};
+  Json meta = {{"creationTimestamp", nullptr}, {"labels", Labels(t.labels)}};
+  if (w.spec.safe_to_evict) {
+    meta["annotations"] = {{"cluster-autoscaler.kubernetes.io/safe-to-evict",
+                            *w.spec.safe_to_evict ? "true" : "false"}};
+  }
+  return template_cache_[tp] = {{"metadata", meta}, {"spec", spec}};
 }
 
 Json Engine::RenderPod(const PodRun& p) const {
@@ -239,8 +291,12 @@ Json Engine::RenderPod(const PodRun& p) const {
                               {"uid", p.owner_uid},
                               {"controller", true},
                               {"blockOwnerDeletion", true}}};
+  const Json& tmpl = RenderPodTemplate(w, p.tmpl);
+  if (tmpl["metadata"].contains("annotations")) {
+    meta["annotations"] = tmpl["metadata"]["annotations"];
+  }
   o["metadata"] = meta;
-  Json spec = RenderPodTemplate(w, p.tmpl)["spec"];
+  Json spec = tmpl["spec"];
   // The DefaultTolerationSeconds admission plugin adds these to every pod.
   Json tolerations = spec.contains("tolerations") ? spec["tolerations"] : Json::array();
   for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
@@ -250,7 +306,8 @@ Json Engine::RenderPod(const PodRun& p) const {
                            {"tolerationSeconds", 300}});
   }
   spec["tolerations"] = tolerations;
-  spec["priority"] = 0;
+  // Admission resolves priorityClassName into the pod's priority (0 without one).
+  spec["priority"] = w.spec.priority.value_or(0);
   spec["enableServiceLinks"] = true;
   if (p.ordinal >= 0) {
     spec["hostname"] = p.name;

@@ -141,6 +141,23 @@ struct PdbSpec {
   std::optional<int> min_available, max_unavailable;
 };
 
+// `security: {...}`: securityContext settings of the workload's pods; only what is given is
+// written. `privileged`, `read_only_root_filesystem`, `allow_privilege_escalation` and
+// `capabilities` (capabilities.add, like NET_ADMIN) go on every container; `run_as_user`
+// (0 .. 2147483647) and `run_as_non_root` on the pod's securityContext, which every container
+// inherits; `host_network`, `host_pid` and `host_ipc` on the pod spec.
+struct SecuritySpec {
+  std::optional<bool> privileged, read_only_root_filesystem, allow_privilege_escalation;
+  std::optional<bool> run_as_non_root;
+  std::optional<int64_t> run_as_user;
+  std::vector<std::string> capabilities;
+  bool host_network = false, host_pid = false, host_ipc = false;
+};
+
+// The topology keys `anti_affinity: hostname` and `anti_affinity: zone` stand for.
+inline constexpr char kHostnameKey[] = "kubernetes.io/hostname";
+inline constexpr char kZoneKey[] = "topology.kubernetes.io/zone";
+
 enum class WorkloadKind { kDeployment, kStatefulSet, kDaemonSet, kJob, kCronJob };
 absl::string_view KindName(WorkloadKind k);
 
@@ -166,6 +183,24 @@ struct WorkloadSpec {
   absl::Duration duration = absl::Minutes(1);  // `duration`: Job/CronJob run time
   absl::Duration schedule = absl::Minutes(15);     // `schedule`: CronJob period (>= 1m)
   absl::Duration ready_after = absl::Seconds(10);  // `ready_after`: readiness delay
+
+  // Pod settings, all optional, rendered into the pod template and the pods.
+  std::optional<SecuritySpec> security;  // `security`
+  // `host_path`: an absolute path; a hostPath volume "host" mounted at that path in every
+  // container.
+  std::string host_path;
+  // `empty_dir`: an emptyDir volume "scratch" mounted at /scratch in every container.
+  bool empty_dir = false;
+  // `priority`: the pods' spec.priority (-2147483648 .. 1000000000, a user PriorityClass's
+  // range); the template and pods name the class priority-<N>, as admission resolves it
+  // (kubesim serves no PriorityClass objects).
+  std::optional<int> priority;
+  // `safe_to_evict`: the pods' annotation cluster-autoscaler.kubernetes.io/safe-to-evict.
+  std::optional<bool> safe_to_evict;
+  // `anti_affinity`: hostname or zone, held as its topology key (kHostnameKey, kZoneKey): a
+  // required pod anti-affinity on the pods' own `app` label, so no two of them share a node (a
+  // zone); the scheduler honours it. Empty: none.
+  std::string anti_affinity;
 };
 
 // What a happening does (`action:`).

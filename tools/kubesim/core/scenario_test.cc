@@ -68,6 +68,58 @@ happenings:
   EXPECT_EQ(s->happenings[1].replicas, 5);
 }
 
+TEST(ParseScenarioTest, PodSettings) {
+  auto s = ParseScenario(std::string(kHead) + R"(
+workloads:
+  - kind: DaemonSet
+    namespace: shop
+    name: agent
+    image: agent:1
+    host_path: /var/log
+    empty_dir: true
+    priority: -5
+    safe_to_evict: false
+    anti_affinity: zone
+    security: {privileged: true, run_as_user: 0, read_only_root_filesystem: false,
+               capabilities: [NET_ADMIN, SYS_TIME], host_network: true, host_pid: true,
+               host_ipc: false}
+  - {kind: Deployment, namespace: shop, name: web, image: x, anti_affinity: hostname,
+     security: {run_as_non_root: true, run_as_user: 10001, allow_privilege_escalation: false}}
+  - {kind: Deployment, namespace: shop, name: plain, image: x}
+)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  const WorkloadSpec& a = s->workloads[0];
+  EXPECT_EQ(a.host_path, "/var/log");
+  EXPECT_TRUE(a.empty_dir);
+  EXPECT_EQ(a.priority, -5);
+  EXPECT_EQ(a.safe_to_evict, false);
+  EXPECT_EQ(a.anti_affinity, "topology.kubernetes.io/zone");
+  ASSERT_TRUE(a.security.has_value());
+  EXPECT_EQ(a.security->privileged, true);
+  EXPECT_EQ(a.security->run_as_user, 0);
+  EXPECT_EQ(a.security->read_only_root_filesystem, false);
+  EXPECT_FALSE(a.security->run_as_non_root.has_value());
+  EXPECT_FALSE(a.security->allow_privilege_escalation.has_value());
+  EXPECT_EQ(a.security->capabilities, (std::vector<std::string>{"NET_ADMIN", "SYS_TIME"}));
+  EXPECT_TRUE(a.security->host_network);
+  EXPECT_TRUE(a.security->host_pid);
+  EXPECT_FALSE(a.security->host_ipc);
+  const WorkloadSpec& web = s->workloads[1];
+  EXPECT_EQ(web.anti_affinity, "kubernetes.io/hostname");
+  EXPECT_EQ(web.security->run_as_non_root, true);
+  EXPECT_EQ(web.security->run_as_user, 10001);
+  EXPECT_EQ(web.security->allow_privilege_escalation, false);
+  EXPECT_FALSE(web.security->privileged.has_value());
+  // Nothing given, nothing set.
+  const WorkloadSpec& plain = s->workloads[2];
+  EXPECT_FALSE(plain.security.has_value());
+  EXPECT_TRUE(plain.host_path.empty());
+  EXPECT_FALSE(plain.empty_dir);
+  EXPECT_FALSE(plain.priority.has_value());
+  EXPECT_FALSE(plain.safe_to_evict.has_value());
+  EXPECT_TRUE(plain.anti_affinity.empty());
+}
+
 TEST(ParseScenarioTest, ErrorsNameTheirField) {
   struct Case {
     const char* name;
@@ -133,6 +185,40 @@ TEST(ParseScenarioTest, ErrorsNameTheirField) {
       {"unknown pvc",
        "happenings: [{at: 1m, action: fill_volume, namespace: shop, pvc: x, rate: 1Gi/h}]\n",
        "happenings[0].pvc: \"x\" is not a PVC"},
+      {"security not a mapping", deploy + "security: true}\n",
+       "workloads[0].security: must be a mapping"},
+      {"security typo", deploy + "security: {root: true}}\n",
+       "workloads[0].security.root: unknown field"},
+      {"security bool", deploy + "security: {privileged: yes}}\n",
+       "workloads[0].security.privileged: \"yes\" is not true or false"},
+      {"run_as_user range", deploy + "security: {run_as_user: -1}}\n",
+       "workloads[0].security.run_as_user: -1 is out of range [0, 2147483647]"},
+      {"capability name", deploy + "security: {capabilities: [NET_ADMIN, net_raw]}}\n",
+       "workloads[0].security.capabilities[1]: \"net_raw\" is not a capability (like NET_ADMIN)"},
+      {"non-root as root", deploy + "security: {run_as_non_root: true, run_as_user: 0}}\n",
+       "workloads[0].security.run_as_non_root: true contradicts run_as_user: 0"},
+      {"privileged without escalation",
+       deploy + "security: {privileged: true, allow_privilege_escalation: false}}\n",
+       "workloads[0].security.allow_privilege_escalation: false contradicts privileged: true"},
+      {"SYS_ADMIN without escalation",
+       deploy + "security: {capabilities: [SYS_ADMIN], allow_privilege_escalation: false}}\n",
+       "workloads[0].security.allow_privilege_escalation: false contradicts capability SYS_ADMIN"},
+      {"host_network bool", deploy + "security: {host_network: 1}}\n",
+       "workloads[0].security.host_network: \"1\" is not true or false"},
+      {"relative host_path", deploy + "host_path: var/log}\n",
+       "workloads[0].host_path: \"var/log\" is not an absolute path"},
+      {"empty_dir bool", deploy + "empty_dir: sometimes}\n",
+       "workloads[0].empty_dir: \"sometimes\" is not true or false"},
+      {"priority range", deploy + "priority: 2000000000}\n",
+       "workloads[0].priority: 2000000000 is out of range [-2147483648, 1000000000]"},
+      {"priority integer", deploy + "priority: high}\n",
+       "workloads[0].priority: \"high\" is not an integer"},
+      {"safe_to_evict bool", deploy + "safe_to_evict: \"True\"}\n",
+       "workloads[0].safe_to_evict: \"True\" is not true or false"},
+      {"anti_affinity value", deploy + "anti_affinity: rack}\n",
+       "workloads[0].anti_affinity: \"rack\" is not hostname or zone"},
+      {"volume name clash", deploy + "config_maps: [cfg, host], host_path: /var/log}\n",
+       "workloads[0].config_maps[1]: \"host\" clashes with the host_path volume's name"},
   };
   for (const auto& c : cases) {
     // Each case is added to a valid head; "missing name" stands alone.

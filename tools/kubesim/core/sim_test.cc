@@ -169,6 +169,81 @@ workloads:
   }
 }
 
+// Required pod anti-affinity and host ports, as the default scheduler's InterPodAffinity and
+// NodePorts filters apply them: a-1 and a-2 are in zone-a, b-1 in zone-b.
+TEST(SchedulerTest, InterPodRules) {
+  constexpr char kNodes[] = R"(
+name: interpod
+namespaces: [shop]
+nodes:
+  - {pool: a, count: 2, zone: zone-a}
+  - {pool: b, count: 1, zone: zone-b}
+workloads:
+)";
+  struct Case {
+    const char* name;
+    const char* workloads;
+    std::vector<std::string> want_nodes;  // of every scheduled pod, sorted
+    const char* want_message;             // of the one pending pod; "" when none is
+  };
+  const Case cases[] = {
+      {"hostname: one per node",
+       "  - {kind: Deployment, namespace: shop, name: app, image: x, replicas: 3,\n"
+       "     requests: {cpu: 100m}, anti_affinity: hostname}\n",
+       {"a-1", "a-2", "b-1"},
+       ""},
+      {"hostname: a fourth replica has nowhere to go",
+       "  - {kind: Deployment, namespace: shop, name: app, image: x, replicas: 4,\n"
+       "     requests: {cpu: 100m}, anti_affinity: hostname}\n",
+       {"a-1", "a-2", "b-1"},
+       "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."},
+      {"zone: one per zone",
+       "  - {kind: Deployment, namespace: shop, name: app, image: x, replicas: 3,\n"
+       "     requests: {cpu: 100m}, anti_affinity: zone}\n",
+       {"a-1", "b-1"},
+       "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."},
+      {"without: replicas share nodes",
+       "  - {kind: Deployment, namespace: shop, name: app, image: x, replicas: 4,\n"
+       "     requests: {cpu: 100m}}\n",
+       {"a-1", "a-1", "a-2", "b-1"},
+       ""},
+      // web's pods (placed first) carry the same app label but no anti-affinity: zz's own term
+      // keeps it off their nodes, and its first pod's term keeps the second off b-1.
+      {"own term against pods without one",
+       "  - {kind: Deployment, namespace: shop, name: web, image: x, replicas: 2,\n"
+       "     requests: {cpu: 100m}, labels: {app: shared}}\n"
+       "  - {kind: Deployment, namespace: shop, name: zz, image: x, replicas: 2,\n"
+       "     requests: {cpu: 100m}, labels: {app: shared}, anti_affinity: hostname}\n",
+       {"a-1", "a-2", "b-1"},
+       "0/3 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity rules, "
+       "2 node(s) didn't match pod anti-affinity rules."},
+      {"host ports: one per node",
+       "  - {kind: Deployment, namespace: shop, name: app, image: x, replicas: 4,\n"
+       "     requests: {cpu: 100m}, service: {port: 9100}, security: {host_network: true}}\n",
+       {"a-1", "a-2", "b-1"},
+       "0/3 nodes are available: 3 node(s) didn't have free ports for the requested pod ports."},
+  };
+  for (const auto& c : cases) {
+    RecordingSink sink;
+    Simulation sim(MustParse(std::string(kNodes) + c.workloads), Options(), sink);
+    sim.Start();
+    sim.AdvanceTo(absl::Seconds(30));
+    std::vector<std::string> nodes;
+    for (const Json& p : sink.List("pods")) {
+      if (p["spec"].contains("nodeName")) nodes.push_back(p["spec"]["nodeName"]);
+    }
+    std::sort(nodes.begin(), nodes.end());
+    EXPECT_EQ(nodes, c.want_nodes) << c.name;
+    auto events = sink.Events("FailedScheduling");
+    if (std::string(c.want_message).empty()) {
+      EXPECT_TRUE(events.empty()) << c.name;
+    } else {
+      ASSERT_EQ(events.size(), 1u) << c.name;
+      EXPECT_EQ(events[0]["message"], c.want_message) << c.name;
+    }
+  }
+}
+
 TEST(LifecycleTest, OomKillsBackOffDoublingAndReset) {
   // 200Mi over a 128Mi limit from 10s; back to 100Mi at 690s; over again at 1700s, after the
   // container ran for more than 10 minutes, so the back-off starts over at 10s.
@@ -437,6 +512,24 @@ TEST(RenderTest, ObjectsCarryWhatTheAgentReads) {
             "Bound");
   EXPECT_EQ(sink.Pods("log-shipper").size(), 5u);  // one per node, db nodes included
   EXPECT_EQ(sink.Get("daemonsets", "monitoring", "log-shipper")["status"]["numberReady"], 5);
+  // The security and drain settings the demo shows.
+  const Json shipper = sink.Pods("log-shipper").at(0);
+  EXPECT_EQ(shipper["spec"]["securityContext"]["runAsUser"], 0);
+  EXPECT_EQ(shipper["spec"]["volumes"][0]["hostPath"]["path"], "/var/log");
+  EXPECT_EQ(pod["spec"]["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(pod["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(sink.Pods("fraud-detector")
+                .at(0)["spec"]["containers"][1]["securityContext"]["capabilities"]["add"][0],
+            "NET_ADMIN");
+  EXPECT_EQ(sink.Pods("redis").at(0)["spec"]["containers"][0]["image"], "redis:latest");
+  EXPECT_EQ(sink.Pods("catalog").at(0)["spec"]["volumes"].back()["name"], "scratch");
+  const Json& postgres1 = sink.Get("pods", "data", "postgres-1");
+  EXPECT_EQ(postgres["spec"]["priority"], 1000);
+  EXPECT_EQ(postgres["spec"]["affinity"]["podAntiAffinity"]
+                    ["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"],
+            "kubernetes.io/hostname");
+  EXPECT_NE(postgres["spec"]["nodeName"], postgres1["spec"]["nodeName"]);
+  EXPECT_EQ(postgres1["spec"]["nodeName"].get<std::string>().substr(0, 3), "db-");
   for (const Json& e : sink.List("events")) {
     EXPECT_FALSE(e["involvedObject"]["kind"].get<std::string>().empty());
     EXPECT_FALSE(e["source"]["component"].get<std::string>().empty());
@@ -460,6 +553,90 @@ TEST(RenderTest, ObjectsCarryWhatTheAgentReads) {
   }
   EXPECT_TRUE(postgres_volume);
   EXPECT_DOUBLE_EQ(sim.Nodes()[0].hourly_cost, 0.126);  // db-1 sorts first
+}
+
+// The pod-level scenario settings, rendered where Kubernetes puts them: in the workload's pod
+// template and, with admission's additions (priority), in every pod.
+TEST(RenderTest, PodSettings) {
+  RecordingSink sink;
+  Simulation sim(MustParse(R"(
+name: settings
+namespaces: [shop]
+nodes: [{pool: n, count: 2}]
+workloads:
+  - kind: Deployment
+    namespace: shop
+    name: agent
+    replicas: 1
+    labels: {team: ops}
+    service: {port: 9100}
+    containers:
+      - {name: main, image: "agent:1"}
+      - {name: sidecar, image: "proxy:1"}
+    host_path: /var/log
+    empty_dir: true
+    priority: 1000
+    safe_to_evict: false
+    anti_affinity: hostname
+    security: {privileged: true, run_as_user: 0, read_only_root_filesystem: true,
+               capabilities: [NET_ADMIN], host_network: true, host_pid: true, host_ipc: true}
+  - {kind: Deployment, namespace: shop, name: plain, image: x}
+)"),
+                 Options(), sink);
+  sim.Start();
+  sim.AdvanceTo(absl::Seconds(10));
+  const Json& dep = sink.Get("deployments", "shop", "agent");
+  const Json& tmpl = dep["spec"]["template"];
+  EXPECT_EQ(tmpl["metadata"]["annotations"],
+            Json::parse(R"({"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"})"));
+  const Json& spec = tmpl["spec"];
+  EXPECT_EQ(spec["hostNetwork"], true);
+  EXPECT_EQ(spec["hostPID"], true);
+  EXPECT_EQ(spec["hostIPC"], true);
+  EXPECT_EQ(spec["securityContext"], Json::parse(R"({"runAsUser": 0})"));
+  EXPECT_EQ(spec["priorityClassName"], "priority-1000");
+  EXPECT_FALSE(spec.contains("priority"));  // admission's, on the pod only
+  EXPECT_EQ(spec["affinity"], Json::parse(R"({"podAntiAffinity": {
+      "requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "agent"}},
+         "topologyKey": "kubernetes.io/hostname"}]}})"));
+  EXPECT_EQ(spec["volumes"], Json::parse(R"([
+      {"name": "host", "hostPath": {"path": "/var/log", "type": ""}},
+      {"name": "scratch", "emptyDir": {}}])"));
+  ASSERT_EQ(spec["containers"].size(), 2u);
+  for (const Json& c : spec["containers"]) {
+    EXPECT_EQ(c["securityContext"], Json::parse(R"({"privileged": true,
+        "readOnlyRootFilesystem": true, "capabilities": {"add": ["NET_ADMIN"]}})"))
+        << c["name"];
+    EXPECT_EQ(c["volumeMounts"], Json::parse(R"([{"name": "host", "mountPath": "/var/log"},
+        {"name": "scratch", "mountPath": "/scratch"}])"))
+        << c["name"];
+  }
+  // hostNetwork binds the port on the node: declared once, hostPort defaulted.
+  EXPECT_EQ(spec["containers"][0]["ports"],
+            Json::parse(R"([{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}])"));
+  EXPECT_FALSE(spec["containers"][1].contains("ports"));
+
+  const Json pod = sink.Pods("agent").at(0);
+  EXPECT_EQ(pod["metadata"]["annotations"], tmpl["metadata"]["annotations"]);
+  EXPECT_EQ(pod["spec"]["priority"], 1000);
+  EXPECT_EQ(pod["spec"]["priorityClassName"], "priority-1000");
+  EXPECT_EQ(pod["spec"]["affinity"], spec["affinity"]);
+  EXPECT_EQ(pod["spec"]["securityContext"], spec["securityContext"]);
+  EXPECT_EQ(pod["spec"]["containers"], spec["containers"]);
+  EXPECT_EQ(pod["spec"]["volumes"], spec["volumes"]);
+  EXPECT_EQ(pod["spec"]["hostNetwork"], true);
+
+  // Without settings: none of these keys, and an empty pod securityContext as served.
+  const Json plain = sink.Pods("plain").at(0);
+  EXPECT_FALSE(plain["metadata"].contains("annotations"));
+  for (const char* key :
+       {"hostNetwork", "hostPID", "hostIPC", "priorityClassName", "affinity", "volumes"}) {
+    EXPECT_FALSE(plain["spec"].contains(key)) << key;
+  }
+  EXPECT_EQ(plain["spec"]["securityContext"], Json::object());
+  EXPECT_EQ(plain["spec"]["priority"], 0);
+  EXPECT_FALSE(plain["spec"]["containers"][0].contains("securityContext"));
 }
 
 TEST(DeterminismTest, DemoTwoHoursIsReproducible) {
