@@ -1,5 +1,6 @@
 #include "services/recommendation/simulation_service.h"
 
+#include <algorithm>
 #include <future>
 #include <map>
 
@@ -50,7 +51,7 @@ void ToProto(const std::string& cluster, const Simulation& sim, const Inventory&
     p->set_node(o.node);
     p->set_reason(o.reason);
     p->set_cpu_cores(o.cpu);
-    p->set_memory_bytes(static_cast<int64_t>(o.memory));
+    p->set_memory_bytes(static_cast<int64_t>(std::clamp(o.memory, 0.0, 9.0e18)));
   }
   for (const auto& c : sim.cascade) out->add_cascade(c);
   if (inv.latest != absl::InfinitePast()) {
@@ -173,7 +174,11 @@ grpc::Status SimulationServiceImpl::SimulateScale(grpc::ServerContext* ctx,
       std::any_of(snapshot.pods.begin(), snapshot.pods.end(),
                   [&](const SimPod& p) { return p.ns == ns && p.workload == workload; });
   if (!known) {
-    return grpcx::ToGrpcStatus(absl::NotFoundError(absl::StrCat(req->workload(), " not found")));
+    return grpcx::ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+        req->workload(), " not found",
+        kind->second == "ReplicaSet"
+            ? " (a Deployment's ReplicaSet: its pods count as the Deployment's, scale that)"
+            : "")));
   }
   const Simulation sim = recommendation::SimulateScale(snapshot, ns, workload, req->replicas());
   ToProto(cluster, sim, *inv, resp->mutable_simulation());

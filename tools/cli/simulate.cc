@@ -26,8 +26,10 @@ constexpr int kMaxReplicas = 10000;
 constexpr char kExitCodes[] =
     "Exit status: 0 safe; 3 not safe (the simulation ran and found a blocked pod, a pod without "
     "room or a pod that would not start); 1 the call failed; 2 usage (the flag parser's own "
-    "errors: 100 and above). So `k8i simulate drain node/x && kubectl drain x` drains only what "
-    "the simulator finds safe.";
+    "errors: 100 and above). So `k8i simulate drain node/x && kubectl drain --ignore-daemonsets "
+    "--delete-emptydir-data x` drains only what the simulator finds safe (its rules are the "
+    "cluster autoscaler's, stricter than kubectl's: local storage and safe-to-evict \"false\" "
+    "block).";
 
 // What each verb accepts: its kinds and how to write them.
 struct VerbForms {

@@ -67,10 +67,11 @@ Json Selector(const v1::LabelSelector& s) {
 Json AffinityTerms(const google::protobuf::RepeatedPtrField<v1::PodAffinityTerm>& terms) {
   Json out = Json::array();
   for (const auto& t : terms) {
-    out.push_back({{"selector", Selector(t.selector())},
-                   {"topology", t.topology_key()},
-                   {"namespaces",
-                    std::vector<std::string>(t.namespaces().begin(), t.namespaces().end())}});
+    Json j = {{"topology", t.topology_key()},
+              {"namespaces", std::vector<std::string>(t.namespaces().begin(), t.namespaces().end())}};
+    if (t.has_selector()) j["selector"] = Selector(t.selector());
+    if (t.has_namespace_selector()) j["all_namespaces"] = true;
+    out.push_back(std::move(j));
   }
   return out;
 }
@@ -216,13 +217,13 @@ std::optional<ObjectFacts> FactsOf(const v1::KubeObject& o) {
       out.kind = "pdb";
       out.ns = b.meta().namespace_();
       out.name = b.meta().name();
-      f = {{"selector", Selector(b.selector())},
-           {"allowed", b.disruptions_allowed()},
+      f = {{"allowed", b.disruptions_allowed()},
            {"min_available", b.min_available()},
            {"max_unavailable", b.max_unavailable()},
            {"healthy", b.current_healthy()},
            {"desired", b.desired_healthy()},
            {"expected", b.expected_pods()}};
+      if (b.has_selector()) f["selector"] = Selector(b.selector());
       break;
     }
     // ConfigMaps and Secrets: that they exist (what deleting one would break is in the pods).

@@ -220,7 +220,10 @@ void CheckContainer(Collector& c, const Subject& s, const std::string& pod, cons
   if (!added.empty()) {
     std::vector<std::string> risky;
     for (const auto& cap : added) {
-      if (HostCapabilities().contains(absl::AsciiStrToUpper(cap))) risky.push_back(cap);
+      // CRI-O also accepts the kernel's names (CAP_SYS_ADMIN).
+      std::string name = absl::AsciiStrToUpper(cap);
+      if (absl::StartsWith(name, "CAP_")) name = name.substr(4);
+      if (HostCapabilities().contains(name)) risky.push_back(cap);
     }
     c.Add(s, name, "added-capabilities", risky.empty() ? Severity::kInfo : Severity::kWarning, pod,
           [&](Advice& a) {

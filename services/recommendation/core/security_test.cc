@@ -92,6 +92,9 @@ TEST(SecurityTest, EachCheckFindsItsCaseAndOnlyIt) {
        R"("capabilities":{"add":null,"drop":["ALL"]})"},
       {"a host capability", [&](v1::Pod& p) { sc(p)->add_capabilities_add("SYS_ADMIN"); },
        {"added-capabilities"}, Severity::kWarning, "SYS_ADMIN", ""},
+      {"a host capability by its kernel name",
+       [&](v1::Pod& p) { sc(p)->add_capabilities_add("cap_net_admin"); },
+       {"added-capabilities"}, Severity::kWarning, "cap_net_admin", ""},
       {"host network and pid",
        [](v1::Pod& p) {
          p.mutable_security()->set_host_network(true);

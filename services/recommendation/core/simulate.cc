@@ -49,6 +49,7 @@ const std::string* Domain(const SimNode& n, const std::string& key) {
 }
 
 bool InNamespaces(const AffinityTerm& t, const std::string& term_ns, const std::string& ns) {
+  if (t.all_namespaces) return true;
   if (t.namespaces.empty()) return ns == term_ns;
   return std::find(t.namespaces.begin(), t.namespaces.end(), ns) != t.namespaces.end();
 }
@@ -90,6 +91,12 @@ class World {
   }
 
   bool Has(const std::string& node) const { return nodes_.contains(node); }
+
+  // The pod is (back) on `node`: a pod the drain could not evict after all.
+  void Restore(const SimPod* p, const std::string& node) {
+    auto it = nodes_.find(node);
+    if (it != nodes_.end() && !where_.contains(p)) Add(p, it->second);
+  }
 
   // The pod leaves its node: capacity freed, gone from its domains.
   void Remove(const SimPod* p) {
@@ -144,7 +151,7 @@ class World {
   // affinity term selects any pod at all.
   struct Cache {
     std::map<std::pair<size_t, std::string>, const SimPod*> selected;
-    std::map<size_t, bool> any;
+    std::optional<bool> affinity_anywhere;  // some placed pod matches an affinity term
     // (topology key, domain) → a pod there whose anti-affinity excludes the pod placed.
     std::map<std::pair<std::string, std::string>, const SimPod*> guarded;
   };
@@ -207,8 +214,13 @@ class World {
 
   std::optional<Misfit> MisfitOf(const SimPod& p, const NodeState& n, Cache& cache) {
     const SimNode& node = *n.node;
-    if (node.unschedulable) return Misfit{"unschedulable", ""};
-    if (!node.ready) return Misfit{"not Ready", ""};
+    if (node.unschedulable &&
+        !Tolerates(p.tolerations, {"node.kubernetes.io/unschedulable", "", "NoSchedule"})) {
+      return Misfit{"unschedulable", ""};
+    }
+    if (!node.ready && !Tolerates(p.tolerations, {"node.kubernetes.io/not-ready", "", "NoSchedule"})) {
+      return Misfit{"not Ready", ""};
+    }
     for (const auto& [k, v] : p.node_selector) {
       auto it = node.labels.find(k);
       if (it == node.labels.end() || it->second != v) {
@@ -217,8 +229,10 @@ class World {
     }
     if (!p.node_affinity.empty()) {
       const std::map<std::string, std::string> fields = {{"metadata.name", node.name}};
+      // An empty term matches no node.
       auto term_holds = [&](const NodeTerm& term) {
-        return std::all_of(term.expressions.begin(), term.expressions.end(),
+        return !(term.expressions.empty() && term.fields.empty()) &&
+               std::all_of(term.expressions.begin(), term.expressions.end(),
                            [&](const Requirement& r) { return Satisfies(r, node.labels); }) &&
                std::all_of(term.fields.begin(), term.fields.end(),
                            [&](const Requirement& r) { return Satisfies(r, fields); });
@@ -234,16 +248,32 @@ class World {
                       ""};
       }
     }
-    for (size_t i = 0; i < p.affinity.size(); ++i) {
-      const AffinityTerm& t = p.affinity[i];
-      if (Selected(p, t, i, n, cache) != nullptr) continue;
-      // The first pod of a group that selects itself may go anywhere (as the scheduler allows).
-      auto [any, fresh] = cache.any.try_emplace(i, false);
-      if (fresh) any->second = SelectsAny(p, t);
-      if (!any->second && InNamespaces(t, p.ns, p.ns) && t.selector.Matches(p.labels)) {
-        continue;
+    if (!p.affinity.empty()) {
+      // As the scheduler: the node must carry every term's topology key, and every term must
+      // find a matching pod in the node's domain — unless no pod anywhere matches any term and
+      // the pod matches all of its own (the first pod of a group goes anywhere).
+      for (const AffinityTerm& t : p.affinity) {
+        if (Domain(node, t.topology_key) == nullptr) {
+          return Misfit{absl::StrCat("pod affinity: no ", t.topology_key, " label"), ""};
+        }
       }
-      return Misfit{absl::StrCat("pod affinity (", t.topology_key, ") has no matching pod"), ""};
+      const AffinityTerm* unmet = nullptr;
+      for (size_t i = 0; i < p.affinity.size() && unmet == nullptr; ++i) {
+        if (Selected(p, p.affinity[i], i, n, cache) == nullptr) unmet = &p.affinity[i];
+      }
+      if (unmet != nullptr) {
+        if (!cache.affinity_anywhere) {
+          cache.affinity_anywhere = std::any_of(p.affinity.begin(), p.affinity.end(),
+                                                [&](const AffinityTerm& t) { return SelectsAny(p, t); });
+        }
+        const bool self = std::all_of(p.affinity.begin(), p.affinity.end(), [&](const AffinityTerm& t) {
+          return InNamespaces(t, p.ns, p.ns) && t.selector.Matches(p.labels);
+        });
+        if (*cache.affinity_anywhere || !self) {
+          return Misfit{absl::StrCat("pod affinity (", unmet->topology_key, ") has no matching pod"),
+                        ""};
+        }
+      }
     }
     for (size_t i = 0; i < p.anti_affinity.size(); ++i) {
       const AffinityTerm& t = p.anti_affinity[i];
@@ -310,9 +340,10 @@ bool Before(const SimPod* a, const SimPod* b) {
 
 bool Protects(const SimPdb& b, const SimPod& p) { return b.ns == p.ns && b.selector.Matches(p.labels); }
 
-// Why `kubectl drain` stops at `p` ("" when it can be evicted); uses PDB budget.
-std::string DrainBlock(const SimPod& p, const Snapshot& s,
-                       std::map<std::pair<std::string, std::string>, int>& budget) {
+// Why the drain stops at `p` before any budget is looked at ("" when it does not); the one
+// PodDisruptionBudget protecting it, if any, into `pdb`.
+std::string DrainBlock(const SimPod& p, const Snapshot& s, const SimPdb*& pdb) {
+  pdb = nullptr;
   if (p.owner_kind.empty()) {
     return "no controller: kubectl drain refuses without --force, and nothing recreates it";
   }
@@ -320,15 +351,17 @@ std::string DrainBlock(const SimPod& p, const Snapshot& s,
     return "annotated cluster-autoscaler.kubernetes.io/safe-to-evict: \"false\"";
   }
   if (p.local_storage && p.safe_to_evict != true) {
-    return "local storage (emptyDir/hostPath) would be lost";
+    return "local storage (emptyDir/hostPath): its data does not move with it";
   }
+  std::vector<std::string> names;
   for (const SimPdb& b : s.pdbs) {
-    if (Protects(b, p) && budget[{b.ns, b.name}] <= 0) {
-      return absl::StrCat("PodDisruptionBudget ", b.ns, "/", b.name, " allows no more disruptions");
-    }
+    if (!Protects(b, p)) continue;
+    pdb = &b;
+    names.push_back(absl::StrCat(b.ns, "/", b.name));
   }
-  for (const SimPdb& b : s.pdbs) {
-    if (Protects(b, p)) --budget[{b.ns, b.name}];
+  if (names.size() > 1) {
+    return absl::StrCat("protected by ", names.size(), " PodDisruptionBudgets (",
+                        absl::StrJoin(names, ", "), "): the eviction API refuses such a pod");
   }
   return "";
 }
@@ -340,7 +373,7 @@ std::string Summary(const Simulation& sim, const std::string& detail) {
 }  // namespace
 
 bool Selector::Matches(const std::map<std::string, std::string>& object_labels) const {
-  if (labels.empty() && expressions.empty()) return false;
+  if (labels.empty() && expressions.empty()) return everything;
   for (const auto& [k, v] : labels) {
     auto it = object_labels.find(k);
     if (it == object_labels.end() || it->second != v) return false;
@@ -365,11 +398,13 @@ const std::string& SimulationMethod() {
   static const std::string kMethod =
       "Pods on the node are taken in placement order: higher priority first, then larger "
       "requests (cores + GiB), then namespace/name. DaemonSet and mirror pods are ignored. A "
-      "drain stops at pods without a controller, annotated safe-to-evict \"false\", with local "
-      "storage (emptyDir/hostPath) unless safe-to-evict \"true\", or protected by a "
-      "PodDisruptionBudget with no disruption left (each eviction uses one). Evicted pods are "
-      "placed one by one in that order, so capacity taken by earlier pods counts: a node fits "
-      "when it is Ready, schedulable, below its pod limit, has the free allocatable CPU and "
+      "drain stops where the cluster autoscaler's scale-down would (stricter than kubectl drain "
+      "--ignore-daemonsets --delete-emptydir-data): pods without a controller, annotated "
+      "safe-to-evict \"false\", with local storage (emptyDir/hostPath) unless safe-to-evict "
+      "\"true\", under more than one PodDisruptionBudget, or whose budget has no disruption left "
+      "(an eviction uses one and gives it back once the replacement runs elsewhere). Evicted pods "
+      "are placed one by one in that order, so capacity taken by earlier pods counts: a node fits "
+      "when it is Ready and schedulable (or the pod tolerates those taints), below its pod limit, has the free allocatable CPU and "
       "memory for the requests, matches the nodeSelector and a required node-affinity term, "
       "tolerates its NoSchedule/NoExecute taints, meets the required pod affinity, and no "
       "required anti-affinity (the pod's, or a pod's in the same topology domain) excludes it. "
@@ -398,6 +433,7 @@ Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool 
   for (const SimPdb& b : s.pdbs) budget[{b.ns, b.name}] = b.disruptions_allowed;
   std::map<std::pair<std::string, std::string>, int> lost_by_pdb;  // delete: pods gone at once
   std::vector<std::optional<PodOutcome>> outcomes(on.size());
+  std::vector<const SimPdb*> pdb_of(on.size(), nullptr);
   for (size_t i = 0; i < on.size(); ++i) {
     const SimPod& p = *on[i];
     PodOutcome o{p.ns, p.name, p.workload};
@@ -412,7 +448,7 @@ Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool 
     }
     std::string blocked;
     if (drain) {
-      blocked = DrainBlock(p, s, budget);
+      blocked = DrainBlock(p, s, pdb_of[i]);
     } else {
       if (p.owner_kind.empty()) blocked = "no controller: deleted with the node and never recreated";
       for (const SimPdb& b : s.pdbs) {
@@ -433,10 +469,27 @@ Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool 
   std::map<std::string, int> lost;  // ns/workload → pods that cannot come back
   for (size_t i = 0; i < on.size(); ++i) {
     if (outcomes[i]) continue;
+    const SimPdb* b = pdb_of[i];
+    if (b != nullptr && budget[{b->ns, b->name}] <= 0) {
+      PodOutcome o{on[i]->ns, on[i]->name, on[i]->workload, Verdict::kBlocked};
+      o.cpu = on[i]->cpu;
+      o.memory = on[i]->memory;
+      o.reason = absl::StrCat("PodDisruptionBudget ", b->ns, "/", b->name,
+                              b->disruptions_allowed > 0
+                                  ? " allows no more disruptions: earlier pods found no room"
+                                  : " allows no disruptions");
+      out.ok = false;
+      world.Restore(on[i], node);
+      outcomes[i] = std::move(o);
+      continue;
+    }
+    if (b != nullptr) --budget[{b->ns, b->name}];
     PodOutcome o = world.Place(*on[i], node);
     if (o.verdict == Verdict::kNoRoom) {
       out.ok = false;
       if (!on[i]->workload.empty()) ++lost[absl::StrCat(on[i]->ns, "/", on[i]->workload)];
+    } else if (b != nullptr) {
+      ++budget[{b->ns, b->name}];  // its replacement runs elsewhere: the budget comes back
     }
     if (o.verdict == Verdict::kMoves && !drain && on[i]->local_storage) {
       absl::StrAppend(&o.reason, "; its emptyDir/hostPath data is lost");

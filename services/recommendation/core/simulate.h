@@ -4,14 +4,18 @@
 //
 // Drain or delete node X — every pod on X gets one verdict and reason:
 //   - ignored: DaemonSet pods (recreated by their controller on any node) and mirror pods;
-//   - blocked (drain only; a deleted node takes them with it): no controller (`kubectl drain`
-//     needs --force and nothing recreates it), `cluster-autoscaler.kubernetes.io/safe-to-evict:
-//     "false"`, local storage (emptyDir, hostPath) unless safe-to-evict is "true", or a
-//     PodDisruptionBudget with no disruption left (each evicted pod uses one of its budget);
+//   - blocked (drain only; a deleted node takes them with it) — the cluster autoscaler's
+//     scale-down rules, stricter than `kubectl drain --ignore-daemonsets --delete-emptydir-data`:
+//     no controller (nothing recreates it), `cluster-autoscaler.kubernetes.io/safe-to-evict:
+//     "false"`, local storage (emptyDir, hostPath) unless safe-to-evict is "true", more than one
+//     PodDisruptionBudget (the eviction API refuses it), or a PodDisruptionBudget with no
+//     disruption left. An eviction uses one of the budget's disruptions and gives it back once
+//     the replacement runs elsewhere (a drain waits for that), so a budget runs out only at the
+//     start or through pods that find no room;
 //   - moves to node N, or finds no room (with why, per node): pods are placed one by one —
 //     higher priority first, then larger CPU + memory requests, then namespace/name — so
-//     capacity taken by earlier pods counts. A node fits when it is not X, Ready, schedulable,
-//     below its pod limit, has the free allocatable CPU and memory for the requests, matches
+//     capacity taken by earlier pods counts. A node fits when it is not X, Ready and
+//     schedulable (or the pod tolerates the not-ready / unschedulable taints), below its pod limit, has the free allocatable CPU and memory for the requests, matches
 //     the nodeSelector and one required node-affinity term, tolerates its NoSchedule/NoExecute
 //     taints, satisfies the pod's required pod affinity, and neither the pod's required
 //     anti-affinity nor that of a pod already in the same topology domain excludes it. Among
@@ -47,12 +51,13 @@ struct Requirement {
   std::vector<std::string> values;
 };
 
-// A label selector: every pair of `labels` and every expression must hold. An empty selector
-// selects nothing here (a PodDisruptionBudget written without a selector protects nothing the
-// simulation can name).
+// A label selector: every pair of `labels` and every expression must hold. With neither, it
+// selects everything when `everything` (written as `{}`) and nothing otherwise (not written), as
+// for policy/v1 PodDisruptionBudgets and affinity terms.
 struct Selector {
   std::map<std::string, std::string> labels;
   std::vector<Requirement> expressions;
+  bool everything = false;
   bool Matches(const std::map<std::string, std::string>& object_labels) const;
 };
 
@@ -62,13 +67,16 @@ struct NodeTerm {
   std::vector<Requirement> expressions, fields;
 };
 
-// A required pod (anti-)affinity term: pods selected in `namespaces` (the pod's own when empty)
-// in the same domain of `topology_key` (nodes with equal values of that label;
-// kubernetes.io/hostname falls back to the node's name).
+// A required pod (anti-)affinity term: pods selected in `namespaces` (the pod's own when empty),
+// or in every namespace when `all_namespaces` (a namespaceSelector was written: an empty one
+// means every namespace; a non-empty one is taken as every namespace too, since namespace
+// labels are not kept), in the same domain of `topology_key` (nodes with equal values of that
+// label; kubernetes.io/hostname falls back to the node's name).
 struct AffinityTerm {
   Selector selector;
   std::string topology_key;
   std::vector<std::string> namespaces;
+  bool all_namespaces = false;
 };
 
 struct SimNode {

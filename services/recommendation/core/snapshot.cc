@@ -1,5 +1,7 @@
 #include "services/recommendation/core/snapshot.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/recommendation/core/json.h"
 
@@ -16,15 +18,23 @@ std::vector<Requirement> Requirements(const Json& list) {
   return out;
 }
 
-Selector SelectorOf(const Json& j) {
-  return {StrMap(j, "labels"), Requirements(Arr(j, "exprs"))};
+// The selector at `key`: absent selects nothing, present but empty everything.
+Selector SelectorOf(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_object()) return {};
+  return {StrMap(*it, "labels"), Requirements(Arr(*it, "exprs")), /*everything=*/true};
+}
+
+int Int(const Json& j, const char* k) {
+  return static_cast<int>(std::clamp(Num(j, k), -1e9, 1e9));
 }
 
 std::vector<AffinityTerm> Terms(const Json& list) {
   std::vector<AffinityTerm> out;
   for (const Json& t : list) {
     if (!t.is_object()) continue;
-    out.push_back({SelectorOf(Obj(t, "selector")), Str(t, "topology"), Strs(t, "namespaces")});
+    out.push_back({SelectorOf(t, "selector"), Str(t, "topology"), Strs(t, "namespaces"),
+                   Bool(t, "all_namespaces")});
   }
   return out;
 }
@@ -33,7 +43,7 @@ SimNode NodeOf(const std::string& name, const Json& f) {
   SimNode n{.name = name,
             .cpu = Num(f, "cpu"),
             .memory = Num(f, "mem"),
-            .max_pods = static_cast<int>(Num(f, "pods")),
+            .max_pods = Int(f, "pods"),
             .labels = StrMap(f, "labels"),
             .unschedulable = Bool(f, "unschedulable"),
             .ready = Bool(f, "ready", true)};
@@ -52,7 +62,7 @@ SimPod PodOf(const StoredObject& ob, const Json& f) {
     p.memory += Num(c, "mem_req");
   }
   const Json& sched = Obj(f, "sched");
-  p.priority = static_cast<int>(Num(sched, "priority"));
+  p.priority = Int(sched, "priority");
   p.node_selector = StrMap(sched, "node_selector");
   for (const Json& t : Arr(sched, "node_affinity")) {
     p.node_affinity.push_back({Requirements(Arr(t, "exprs")), Requirements(Arr(t, "fields"))});
@@ -94,10 +104,9 @@ Snapshot SnapshotOf(absl::Span<const StoredObject> objects) {
     } else if (ob.kind == "pod") {
       s.pods.push_back(PodOf(ob, f));
     } else if (ob.kind == "workload") {
-      s.workloads.push_back({ob.ns, ob.name, static_cast<int>(Num(f, "replicas"))});
+      s.workloads.push_back({ob.ns, ob.name, Int(f, "replicas")});
     } else if (ob.kind == "pdb") {
-      s.pdbs.push_back({ob.ns, ob.name, SelectorOf(Obj(f, "selector")),
-                        static_cast<int>(Num(f, "allowed"))});
+      s.pdbs.push_back({ob.ns, ob.name, SelectorOf(f, "selector"), Int(f, "allowed")});
     } else if (ob.kind == "configmap") {
       s.objects.insert(absl::StrCat("ConfigMap/", ob.ns, "/", ob.name));
     } else if (ob.kind == "secret" || ob.kind == "tls") {

@@ -283,7 +283,10 @@ k8intel::v1::PodDisruptionBudget ToPdb(const Json& o) {
   *b.mutable_meta() = ToMeta(Obj(o, "metadata"));
   const Json& spec = Obj(o, "spec");
   const Json& status = Obj(o, "status");
-  *b.mutable_selector() = ToLabelSelector(Obj(spec, "selector"));
+  // Unset when not written (selects nothing); `{}` selects every pod of the namespace.
+  if (const Json* sel = Field(spec, "selector"); sel != nullptr && sel->is_object()) {
+    *b.mutable_selector() = ToLabelSelector(*sel);
+  }
   b.set_min_available(IntOrString(spec, "minAvailable"));
   b.set_max_unavailable(IntOrString(spec, "maxUnavailable"));
   b.set_disruptions_allowed(Int32(status, "disruptionsAllowed"));

@@ -403,6 +403,17 @@ TEST(ConvertTest, PodDisruptionBudgetIntOrString) {
   }
 }
 
+// policy/v1: `selector: {}` selects every pod of the namespace, no selector none.
+TEST(ConvertTest, PodDisruptionBudgetSelectorPresence) {
+  for (const auto& [spec, has] : std::vector<std::pair<const char*, bool>>{
+           {R"({"selector": {}})", true}, {R"({})", false}, {R"({"selector": "app=x"})", false}}) {
+    Json pdb = {{"metadata", {{"name", "b"}, {"namespace", "ns"}}}, {"spec", Json::parse(spec)}};
+    auto o = ToKubeObject("poddisruptionbudgets", pdb);
+    ASSERT_TRUE(o && o->has_pod_disruption_budget()) << spec;
+    EXPECT_EQ(o->pod_disruption_budget().has_selector(), has) << spec;
+  }
+}
+
 TEST(ConvertTest, OldShapedPodHasNoVolumesOrEnvSources) {
   auto o = ToKubeObject("pods", Json::parse(R"({"metadata": {"name": "p", "namespace": "ns"},
       "spec": {"containers": [{"name": "a", "image": "x"}]}})"));

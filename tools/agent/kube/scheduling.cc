@@ -18,14 +18,19 @@ void AddRequirements(const Json& list,
   }
 }
 
-// AddAffinityTerms converts the required terms of a podAffinity or podAntiAffinity.
-// namespaceSelector has no field in PodAffinityTerm and is left out.
+// AddAffinityTerms converts the required terms of a podAffinity or podAntiAffinity. A selector
+// is set only when written (unset selects nothing; `{}` everything).
 void AddAffinityTerms(const Json& affinity,
                       google::protobuf::RepeatedPtrField<k8intel::v1::PodAffinityTerm>* out) {
   for (const Json& t : Arr(affinity, "requiredDuringSchedulingIgnoredDuringExecution")) {
     if (!t.is_object()) continue;
     auto* term = out->Add();
-    *term->mutable_selector() = ToLabelSelector(Obj(t, "labelSelector"));
+    if (const Json* sel = Field(t, "labelSelector"); sel != nullptr && sel->is_object()) {
+      *term->mutable_selector() = ToLabelSelector(*sel);
+    }
+    if (const Json* sel = Field(t, "namespaceSelector"); sel != nullptr && sel->is_object()) {
+      *term->mutable_namespace_selector() = ToLabelSelector(*sel);
+    }
     term->set_topology_key(Str(t, "topologyKey"));
     for (auto& ns : Strings(t, "namespaces")) term->add_namespaces(std::move(ns));
   }

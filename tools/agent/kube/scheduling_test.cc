@@ -123,7 +123,16 @@ INSTANTIATE_TEST_SUITE_P(
                             "requiredDuringSchedulingIgnoredDuringExecution": [
                               {"labelSelector": "app=x", "topologyKey": 7,
                                "namespaces": [1, "ok"]}]}}}})",
-             R"(required_pod_affinity { selector {} namespaces: "ok" })"}),
+             R"(required_pod_affinity { namespaces: "ok" })"},
+        // `{}` selects every pod (and namespace); an absent selector, none: kept apart.
+        Case{"EmptySelectorsAreKept",
+             R"({"spec": {"affinity": {"podAntiAffinity": {
+               "requiredDuringSchedulingIgnoredDuringExecution": [
+                 {"labelSelector": {}, "namespaceSelector": {}, "topologyKey": "kubernetes.io/hostname"},
+                 {"topologyKey": "kubernetes.io/hostname"}]}}}})",
+             R"(required_pod_anti_affinity { selector {} topology_key: "kubernetes.io/hostname"
+                                             namespace_selector {} }
+                required_pod_anti_affinity { topology_key: "kubernetes.io/hostname" })"}),
     [](const auto& info) { return info.param.name; });
 
 class SecurityCases : public ::testing::TestWithParam<Case> {};
