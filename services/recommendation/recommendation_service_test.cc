@@ -4,7 +4,9 @@
 // and alerts in the outbox; the path through ingest and Kafka; the role and tenant matrices.
 #include "services/recommendation/recommendation_service.h"
 
+#include <cmath>
 #include <random>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -308,6 +310,93 @@ TEST_F(RecommendationServiceTest, FillPredictionsThroughIngestMeetTheirAims) {
   std::printf("through ingest: %zu filling volumes predicted, median time-to-full error %.2f%%; "
               "%d of 30 noisy flat volumes alarmed\n",
               errors.size(), median * 100, flat_alarms);
+}
+
+// Through ingest and Kafka: volumes with one-off steps (a log rotation down, a copy up) and no
+// trend never alarm; containers whose working set grows between restarts are leaks, steady
+// ones are not.
+TEST_F(RecommendationServiceTest, StepsAndLeaksThroughIngest) {
+  ingest::testing::ResilientSender agent(absl::StrCat("127.0.0.1:", ingest_->port()),
+                                         ingest_->token());
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) / 300 * 300);
+  std::mt19937_64 rng(23);
+  std::normal_distribution<double> noise(0, 0.3);
+  v1::TelemetryBatch b;
+  b.set_batch_id("steps-and-leaks");
+  constexpr double kMiB = 1024.0 * 1024;
+  for (int v = 0; v < 20; ++v) {
+    const bool down = v < 10;  // rotation: 70 → 30 GiB at 12 h; copy: 40 → 60 GiB at 20 h
+    v1::MetricSeries used, capacity;
+    for (auto* m : {&used, &capacity}) {
+      m->set_type(v1::METRIC_TYPE_GAUGE);
+      m->mutable_resource()->set_namespace_name("data");
+      m->mutable_resource()->set_pvc_name(absl::StrCat(down ? "rotated-" : "copied-", v));
+    }
+    used.set_name("kubelet_volume_stats_used_bytes");
+    capacity.set_name("kubelet_volume_stats_capacity_bytes");
+    for (int m = 24 * 60; m >= 0; m -= 5) {
+      const double h = (24 * 60 - m) / 60.0;
+      const double level = down ? (h < 12 ? 70 : 30) : (h < 20 ? 40 : 60);
+      auto* u = used.add_samples();
+      u->set_time_unix_ms(absl::ToUnixMillis(now - absl::Minutes(m)));
+      u->set_value((level + noise(rng)) * kGiB);
+      auto* c = capacity.add_samples();
+      c->set_time_unix_ms(u->time_unix_ms());
+      c->set_value(100.0 * kGiB);
+    }
+    *b.add_metrics() = used;
+    *b.add_metrics() = capacity;
+  }
+  for (int p = 0; p < 10; ++p) {
+    const bool leaky = p < 5;
+    const std::string pod = absl::StrCat(leaky ? "leaky-" : "steady-", p);
+    v1::KubeObject o = Pod(pod, 100);
+    o.mutable_pod()->set_workload_name(pod);
+    *b.add_objects() = o;
+    v1::MetricSeries ws;
+    ws.set_name("k8s_container_memory_working_set_bytes");
+    ws.set_type(v1::METRIC_TYPE_GAUGE);
+    auto* r = ws.mutable_resource();
+    r->set_namespace_name("shop");
+    r->set_pod_name(pod);
+    r->set_container_name("app");
+    r->set_workload_kind("Deployment");
+    r->set_workload_name(pod);
+    const double rate = 20 + 10 * p;  // MiB/h; restarted every 8 h
+    for (int m = 24 * 60; m >= 0; m -= 5) {
+      const double h = (24 * 60 - m) / 60.0;
+      const double mib = leaky ? 200 + rate * std::fmod(h, 8.0) : 300;
+      auto* smp = ws.add_samples();
+      smp->set_time_unix_ms(absl::ToUnixMillis(now - absl::Minutes(m)));
+      smp->set_value((mib + noise(rng) * 3) * kMiB);
+    }
+    *b.add_metrics() = ws;
+  }
+  ASSERT_TRUE(agent.Send(b, absl::Now() + absl::Seconds(60)).ok());
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  int series = 0, pods = 0;
+  while (absl::Now() < until && (series < 50 || pods < 10)) {
+    auto lease = pool_->Acquire();
+    ASSERT_TRUE(lease.ok());
+    pqxx::work tx(lease->conn());
+    series = tx.exec1("SELECT count(DISTINCT series) FROM recommendation.points")[0].as<int>();
+    pods = tx.exec1("SELECT count(*) FROM recommendation.objects WHERE kind = 'pod'")[0].as<int>();
+    tx.commit();
+    if (series < 50 || pods < 10) absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(series, 50);
+  ASSERT_EQ(pods, 10);
+  Run(now);
+  EXPECT_TRUE(List("kind = \"disk-full\"").empty());
+  std::set<std::string> leaks;
+  for (const auto& rec : List("kind = \"memory-leak\"")) leaks.insert(rec.subject_name());
+  EXPECT_EQ(leaks, (std::set<std::string>{"leaky-0", "leaky-1", "leaky-2", "leaky-3", "leaky-4"}));
+  const auto steady = std::count_if(leaks.begin(), leaks.end(), [](const std::string& n) {
+    return absl::StartsWith(n, "steady-");
+  });
+  std::printf("through ingest: 20 stepped volumes, %zu disk-full alarms; leaks found in %zu of 5 "
+              "leaking containers and %ld of 5 steady ones\n",
+              List("kind = \"disk-full\"").size(), leaks.size() - steady, steady);
 }
 
 TEST_F(RecommendationServiceTest, BadInputAndTheMatrices) {
