@@ -4,7 +4,9 @@
 #include <map>
 #include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "k8intel/v1/cost.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
 #include "services/cost/prices.h"
@@ -332,6 +334,62 @@ absl::Status PriceHandler::Apply(pqxx::work& tx, const std::vector<const kit::De
         "to_timestamp($2::float8 / 1e6), $3::jsonb) ON CONFLICT (tenant_id, effective_time) DO "
         "UPDATE SET body = excluded.body",
         e.tenant(), t.seconds() * 1'000'000 + t.nanos() / 1000, cost::PriceJson(e.price_version()));
+  }
+  return absl::OkStatus();
+}
+
+const google::protobuf::Message& EventHandler::Prototype() const {
+  return v1::EventBatch::default_instance();
+}
+
+absl::Status EventHandler::Validate(const kit::Delivery& d) const {
+  return CheckBatch<v1::EventBatch>(d);
+}
+
+absl::Status EventHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  TouchClusters<v1::EventBatch>(tx, batch);
+  std::map<Cluster, pg::Columns> rows;
+  for (const kit::Delivery* d : batch) {
+    const auto& b = static_cast<const v1::EventBatch&>(*d->payload);
+    for (const auto& e : b.events()) {
+      const auto& ref = e.involved_object();
+      if (e.reason() != "Unhealthy" || !absl::StartsWith(e.message(), "Liveness probe failed") ||
+          ref.kind() != "Pod" || e.uid().empty() || ref.name().empty() || !e.has_last_time()) {
+        continue;
+      }
+      // fieldPath `spec.containers{app}` names the probe's container.
+      std::string container;
+      const std::string& path = ref.field_path();
+      if (absl::StartsWith(path, "spec.containers{") && absl::EndsWith(path, "}")) {
+        container = path.substr(16, path.size() - 17);
+      }
+      const int64_t last = google::protobuf::util::TimeUtil::TimestampToMicroseconds(e.last_time());
+      const int64_t first = e.has_first_time()
+                                ? google::protobuf::util::TimeUtil::TimestampToMicroseconds(e.first_time())
+                                : last;
+      auto [it, fresh] = rows.try_emplace({b.tenant(), b.cluster()}, 7);
+      pg::Columns& cols = it->second;
+      cols.Add(0, e.uid());
+      cols.Add(1, ref.namespace_());
+      cols.Add(2, ref.name());
+      cols.Add(3, container);
+      cols.Add(4, absl::StrCat(std::min(first, last)));
+      cols.Add(5, absl::StrCat(last));
+      cols.Add(6, absl::StrCat(std::max(1, e.count())));
+    }
+  }
+  for (const auto& [c, cols] : rows) {
+    pg::ExecBulk(tx,
+                 "INSERT INTO recommendation.probe_failures AS p (tenant_id, cluster_id, event_uid, "
+                 "namespace, pod, container, first_time, last_time, count) SELECT DISTINCT ON "
+                 "(u.id) $1, $2, u.id, u.ns, u.pod, u.c, to_timestamp(u.f::float8 / 1e6), "
+                 "to_timestamp(u.l::float8 / 1e6), u.n FROM unnest($3::text[], $4::text[], "
+                 "$5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[]) AS u(id, ns, pod, "
+                 "c, f, l, n) ORDER BY u.id, u.n DESC ON CONFLICT (tenant_id, cluster_id, "
+                 "event_uid) DO UPDATE SET count = GREATEST(p.count, excluded.count), last_time = "
+                 "GREATEST(p.last_time, excluded.last_time), first_time = LEAST(p.first_time, "
+                 "excluded.first_time)",
+                 c.first, c.second, cols);
   }
   return absl::OkStatus();
 }

@@ -6,7 +6,9 @@
 //   MetricsHandler (k8i.metrics.v1): container CPU into hourly sketches and peak working set
 //     per workload container, and 5-minute points of the series predictions fit (PVC and node
 //     filesystem usage and capacity, container working sets);
-//   AlertHandler (k8i.alerts.v1): alert firings, for stability advice.
+//   AlertHandler (k8i.alerts.v1): alert firings, for stability advice;
+//   EventHandler (k8i.events.v1): liveness probe failures per pod container, for the probe
+//     settings in stability advice.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +24,7 @@ inline constexpr char kInventoryConsumer[] = "k8i-recommendation-inventory";
 inline constexpr char kMetricsConsumer[] = "k8i-recommendation-metrics";
 inline constexpr char kAlertConsumer[] = "k8i-recommendation-alerts";
 inline constexpr char kPriceConsumer[] = "k8i-recommendation-prices";
+inline constexpr char kEventConsumer[] = "k8i-recommendation-events";
 
 class InventoryHandler final : public kit::Handler {
  public:
@@ -54,6 +57,15 @@ class MetricsHandler final : public kit::Handler {
 };
 
 class AlertHandler final : public kit::Handler {
+ public:
+  const google::protobuf::Message& Prototype() const override;
+  absl::Status Validate(const kit::Delivery& d) const override;
+  absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
+};
+
+// Keeps each Unhealthy "Liveness probe failed" event of a pod as one row (its count only
+// grows; a redelivery or an older observation changes nothing).
+class EventHandler final : public kit::Handler {
  public:
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;

@@ -399,6 +399,51 @@ TEST_F(RecommendationServiceTest, StepsAndLeaksThroughIngest) {
               List("kind = \"disk-full\"").size(), leaks.size() - steady, steady);
 }
 
+// Liveness probe failures arrive as Kubernetes events (k8i.events.v1): with restarts, the
+// advice is the probe's failureThreshold, with the count of the last hour. A redelivered or
+// older observation of an event changes nothing; readiness failures do not count.
+TEST_F(RecommendationServiceTest, LivenessFailuresFromEventsChooseTheProbeFix) {
+  using google::protobuf::util::TimeUtil;
+  auto pod = [](int restarts) {
+    v1::KubeObject o = Pod("web-1", 100);
+    auto* c = o.mutable_pod()->add_containers();
+    c->set_name("app");
+    c->set_restart_count(restarts);
+    return o;
+  };
+  Objects({pod(2)}, kNow - absl::Minutes(90));
+  Run(kNow - absl::Minutes(90));
+  Objects({pod(9)}, kNow - absl::Minutes(1));
+  v1::EventBatch b;
+  b.set_tenant(tenant());
+  b.set_cluster("c1");
+  for (const char* kind : {"Liveness", "Readiness"}) {
+    auto* e = b.add_events();
+    e->set_uid(absl::StrCat("ev-", kind));
+    e->set_type("Warning");
+    e->set_reason("Unhealthy");
+    e->set_message(absl::StrCat(kind, " probe failed: HTTP probe failed with statuscode: 500"));
+    auto* ref = e->mutable_involved_object();
+    ref->set_kind("Pod");
+    ref->set_namespace_("shop");
+    ref->set_name("web-1");
+    ref->set_field_path("spec.containers{app}");
+    *e->mutable_first_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow - absl::Minutes(30)));
+    *e->mutable_last_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow - absl::Minutes(2)));
+    e->set_count(12);
+  }
+  Apply<EventHandler>(b, kNow - absl::Minutes(1), kEventConsumer);
+  b.mutable_events(0)->set_count(5);  // an older observation
+  Apply<EventHandler>(b, kNow - absl::Minutes(1), kEventConsumer);
+  Run(kNow);
+  const auto recs = List("rule = \"frequent-restarts\"");
+  ASSERT_EQ(recs.size(), 1u);
+  ASSERT_EQ(recs[0].evidence_size(), 2);
+  EXPECT_EQ(recs[0].evidence(1), "12 liveness probe failures in the last hour (events)");
+  EXPECT_TRUE(absl::StrContains(recs[0].command(), R"("livenessProbe":{"failureThreshold":6})"))
+      << recs[0].command();
+}
+
 TEST_F(RecommendationServiceTest, BadInputAndTheMatrices) {
   const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       "k8intel.v1.RecommendationService");

@@ -218,6 +218,8 @@ absl::Status RunRetention(kit::JobRun& run, absl::Duration window) {
                  Ts(run.now - window - absl::Hours(24)));
   tx.exec_params("DELETE FROM recommendation.firings WHERE start_time < $1::timestamptz",
                  Ts(run.now - std::max(window, absl::Hours(24))));
+  tx.exec_params("DELETE FROM recommendation.probe_failures WHERE last_time < $1::timestamptz",
+                 Ts(run.now - absl::Hours(24)));
   tx.exec_params("DELETE FROM recommendation.cluster_hours WHERE hour < $1::timestamptz",
                  Ts(run.now - absl::Hours(24 * 7 * 6)));
   tx.exec_params("DELETE FROM recommendation.recommendations WHERE state = 3 AND update_time < "

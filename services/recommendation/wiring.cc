@@ -85,6 +85,12 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                                             .topics = {s.Topic("alerts.v1")},
                                             .max_batch = cfg.max_batch},
                                            alerts));
+  auto* events = s.Own(std::make_unique<EventHandler>());
+  ASSIGN_OR_RETURN(p.events, s.AddConsumer({.name = kEventConsumer,
+                                            .group_id = cfg.group + "-events",
+                                            .topics = {s.Topic("events.v1")},
+                                            .max_batch = cfg.max_batch},
+                                           events));
   auto* prices = s.Own(std::make_unique<PriceHandler>());
   ASSIGN_OR_RETURN(p.prices, s.AddConsumer({.name = kPriceConsumer,
                                             .group_id = cfg.group + "-prices",

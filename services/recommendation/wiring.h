@@ -21,6 +21,7 @@ struct Parts {
   kit::TransactionalConsumer* metrics = nullptr;
   kit::TransactionalConsumer* alerts = nullptr;
   kit::TransactionalConsumer* prices = nullptr;
+  kit::TransactionalConsumer* events = nullptr;
   kit::LeaderJob* evaluate = nullptr;
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* retention = nullptr;

@@ -1,6 +1,7 @@
 #include "services/recommendation/core/evaluate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <tuple>
 
@@ -233,6 +234,29 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
     for (auto& [k, h] : health) {
       if (std::get<0>(k) == f.ns && std::get<2>(k) == w && std::get<3>(k) == f.container) {
         ++h.oom_kills;
+      }
+    }
+  }
+  // Liveness probe failures in the last hour: an event's count, or the share of it in the hour
+  // when the event began earlier (failures spread evenly over the event's span).
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> owner;
+  for (const Pod& p : pods) {
+    owner[{p.ns, p.name}] = {p.wk.empty() ? "Pod" : p.wk, p.w.empty() ? p.name : p.w};
+  }
+  const absl::Time hour_ago = d.now - absl::Hours(1);
+  for (const ProbeFailures& f : d.probe_failures) {
+    if (f.last < hour_ago || f.last > d.now) continue;
+    double n = f.count;
+    if (f.first < hour_ago && f.last > f.first) {
+      n *= absl::FDivDuration(f.last - hour_ago, f.last - f.first);
+    }
+    auto o = owner.find({f.ns, f.pod});
+    if (o == owner.end()) continue;
+    for (auto& [k, h] : health) {
+      const auto& [ns, wk, w, container] = k;
+      if (ns == f.ns && wk == o->second.first && w == o->second.second &&
+          (f.container.empty() || f.container == container)) {
+        h.liveness_failures += static_cast<int>(std::lround(n));
       }
     }
   }

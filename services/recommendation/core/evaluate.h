@@ -35,6 +35,14 @@ struct Firing {
   absl::Time start;
 };
 
+// One Kubernetes event object of liveness probe failures: `count` failures from `first` to
+// `last` (container "" when the event did not say).
+struct ProbeFailures {
+  std::string ns, pod, container;
+  absl::Time first, last;
+  int count = 0;
+};
+
 struct ClusterData {
   std::string cluster;
   absl::Time now;
@@ -43,6 +51,7 @@ struct ClusterData {
   std::map<std::string, std::vector<Point>> points;  // series → points in time order (24 h+)
   std::vector<Firing> firings;                       // the last 24 h
   std::vector<Point> cpu_requests_hourly;            // the forecast's history
+  std::vector<ProbeFailures> probe_failures;         // events seen in the last hour
 };
 
 struct EvaluateOptions {

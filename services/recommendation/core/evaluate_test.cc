@@ -107,5 +107,30 @@ TEST(EvaluateTest, RestartsInTheLastHourFromRecordedCounts) {
   EXPECT_TRUE(absl::StrContains(ev.advice[1].title, "restarted 5 times")) << ev.advice[1].title;
 }
 
+// Probe failures from events: an event inside the hour counts whole, one that began earlier
+// counts the share of its span inside the hour; an event of another pod, or an old one, not.
+TEST(EvaluateTest, LivenessFailuresFromEventsChooseTheProbeFix) {
+  ClusterData d;
+  d.cluster = "c1";
+  d.now = kNow;
+  d.objects = {Stored(Pod("web-1", "", 9)), Stored(Pod("web-2", "", 0))};
+  d.points["restarts/shop/web-1/app"] = {{kNow - absl::Minutes(90), 2}, {kNow, 9}};
+  d.probe_failures = {
+      {"shop", "web-1", "app", kNow - absl::Minutes(30), kNow - absl::Minutes(5), 4},
+      // 20 over two hours, half of them in the last hour: 10.
+      {"shop", "web-1", "", kNow - absl::Minutes(120), kNow, 20},
+      {"shop", "web-1", "app", kNow - absl::Hours(3), kNow - absl::Hours(2), 50},
+      {"shop", "other-pod", "app", kNow - absl::Minutes(10), kNow, 7}};
+  const Evaluation ev = Evaluate(d, {});
+  const Advice* restarts = nullptr;
+  for (const Advice& a : ev.advice) {
+    if (a.rule == "frequent-restarts") restarts = &a;
+  }
+  ASSERT_NE(restarts, nullptr);
+  EXPECT_EQ(restarts->evidence.back(), "14 liveness probe failures in the last hour (events)");
+  EXPECT_TRUE(absl::StrContains(restarts->command, R"("livenessProbe":{"failureThreshold":6})"))
+      << restarts->command;
+}
+
 }  // namespace
 }  // namespace k8i::recommendation

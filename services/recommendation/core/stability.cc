@@ -63,7 +63,8 @@ std::vector<Advice> StabilityAdvice(const std::vector<AlertCount>& alerts,
                                     c.restarts_1h, o.restarts,
                                     c.last_termination.empty() ? "unknown" : c.last_termination)};
       if (c.liveness_failures > 0) {
-        a.evidence.push_back(absl::StrCat(c.liveness_failures, " liveness probe failures"));
+        a.evidence.push_back(absl::StrCat(c.liveness_failures,
+                                          " liveness probe failures in the last hour (events)"));
       }
       a.arithmetic = absl::StrFormat("%d >= %d", c.restarts_1h, o.restarts);
       a.command = c.liveness_failures > 0

@@ -52,6 +52,19 @@ ClusterData LoadClusterData(pqxx::work& tx, const std::string& tenant, const std
                          r[3].as<std::string>()});
   }
   for (const auto& r : tx.exec_params(
+           absl::StrCat("SELECT namespace, pod, container, ", pg::MicrosOf("first_time"), ", ",
+                        pg::MicrosOf("last_time"),
+                        ", count FROM recommendation.probe_failures WHERE tenant_id = $1 AND "
+                        "cluster_id = $2 AND last_time >= $3::timestamptz ORDER BY event_uid"),
+           tenant, cluster, Ts(now - absl::Hours(1)))) {
+    d.probe_failures.push_back({.ns = r[0].as<std::string>(),
+                                .pod = r[1].as<std::string>(),
+                                .container = r[2].as<std::string>(),
+                                .first = absl::FromUnixMicros(r[3].as<int64_t>()),
+                                .last = absl::FromUnixMicros(r[4].as<int64_t>()),
+                                .count = r[5].as<int>()});
+  }
+  for (const auto& r : tx.exec_params(
            absl::StrCat("SELECT ", pg::MicrosOf("hour"),
                         ", namespace, workload_kind, workload, container, cpu_sketch, mem_peak FROM "
                         "recommendation.usage_hours WHERE tenant_id = $1 AND cluster_id = $2 AND "

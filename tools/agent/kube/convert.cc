@@ -414,6 +414,7 @@ std::optional<k8intel::v1::KubeEvent> ToKubeEvent(const Json& o) {
   ref->set_namespace_(Str(inv, "namespace"));
   ref->set_name(Str(inv, "name"));
   ref->set_uid(Str(inv, "uid"));
+  ref->set_field_path(Str(inv, "fieldPath").substr(0, 256));
   e.set_type(Str(o, "type"));
   e.set_reason(Str(o, "reason"));
   e.set_message(Str(o, "message").substr(0, 4096));
