@@ -61,8 +61,20 @@ RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& p
   if (memory_limit > 0 && r.memory_target > memory_limit) memory_limit = r.memory_target;
   double cpu_limit = c.cpu_limit;
   if (cpu_limit > 0 && r.cpu_target > cpu_limit) cpu_limit = r.cpu_target;
+  // Usage pinned at the CPU limit is throttled: what was seen is capped by the limit (as memory
+  // by OOM kills), so the limit goes up.
+  const bool throttled = c.cpu_limit > 0 && p >= o.throttle_ratio * c.cpu_limit;
+  std::string throttle;
+  if (throttled) {
+    // The request is not lowered on usage the limit capped.
+    r.cpu_target = std::max(r.cpu_target, c.cpu_request);
+    cpu_limit = std::max(cpu_limit, c.cpu_limit * o.cpu_limit_growth);
+    throttle = absl::StrFormat("; throttled (p%.0f >= %.2f x limit %.3f): limit %.3f x %.2f = %.3f",
+                               o.cpu_percentile * 100, o.throttle_ratio, c.cpu_limit, c.cpu_limit,
+                               o.cpu_limit_growth, cpu_limit);
+  }
 
-  const bool cpu_change = c.cpu_request <= 0 ||
+  const bool cpu_change = c.cpu_request <= 0 || throttled ||
                           Worth(c.cpu_request, r.cpu_target, o.min_change, o.min_cpu_step);
   const bool mem_change = c.memory_request <= 0 || c.oom_kills > 0 ||
                           Worth(c.memory_request, r.memory_target, o.min_change, o.min_memory_step);
@@ -73,10 +85,11 @@ RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& p
   a.subject = c.subject;
   const double new_cpu = cpu_change ? r.cpu_target : c.cpu_request;
   const double new_mem = mem_change ? r.memory_target : c.memory_request;
-  const bool up = (cpu_change && new_cpu > c.cpu_request) || (mem_change && new_mem > c.memory_request);
+  const bool up = throttled || (cpu_change && new_cpu > c.cpu_request) ||
+                  (mem_change && new_mem > c.memory_request);
   const bool down = (cpu_change && new_cpu < c.cpu_request) || (mem_change && new_mem < c.memory_request);
   a.rule = up && down ? "mixed" : up ? "under-provisioned" : "over-provisioned";
-  a.severity = c.oom_kills > 0 || (c.memory_request > 0 && peak > c.memory_request)
+  a.severity = c.oom_kills > 0 || throttled || (c.memory_request > 0 && peak > c.memory_request)
                    ? Severity::kWarning
                    : up ? Severity::kWarning : Severity::kInfo;
   const cost::NodeRates rates = cost::RatesFor(prices, {});
@@ -103,11 +116,16 @@ RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& p
                       c.cpu_limit > 0 ? CpuQuantity(c.cpu_limit) : "none",
                       c.memory_limit > 0 ? MemoryQuantity(c.memory_limit) : "none")};
   if (c.oom_kills > 0) a.evidence.push_back(absl::StrCat(c.oom_kills, " OOM kill(s) in the window"));
+  if (throttled) {
+    a.evidence.push_back(absl::StrFormat("cpu p%.0f %.3f cores = %.0f%% of its %.3f-core limit: throttled",
+                                         o.cpu_percentile * 100, p, 100 * p / c.cpu_limit,
+                                         c.cpu_limit));
+  }
   a.arithmetic = absl::StrFormat(
-      "cpu: max(p%.0f %.3f, floor %.3f) = %.3f cores; memory: max(peak %s x %.2f, floor %s)%s = "
+      "cpu: max(p%.0f %.3f, floor %.3f) = %.3f cores%s; memory: max(peak %s x %.2f, floor %s)%s = "
       "%s; monthly: ((%.3f - %.3f) cores x %.6f + (%.3f - %.3f) GiB x %.6f) x %.0f h x %d "
       "replicas = %.2f",
-      o.cpu_percentile * 100, p, o.cpu_floor, r.cpu_target, Mib(peak), o.memory_margin,
+      o.cpu_percentile * 100, p, o.cpu_floor, r.cpu_target, throttle, Mib(peak), o.memory_margin,
       Mib(o.memory_floor), oom, Mib(r.memory_target), c.cpu_request, new_cpu,
       rates.cpu_core_hour, c.memory_request / kGiB, new_mem / kGiB, rates.memory_gib_hour,
       cost::kHoursPerMonth, c.replicas, a.monthly_impact);

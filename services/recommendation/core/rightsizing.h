@@ -6,7 +6,8 @@
 //                    the limit raised with it (the usage seen was capped by it).
 // Both directions: over-provisioned (requests above the target by more than `min_change`, and
 // by at least the smallest step worth a change) saves money; under-provisioned (usage above
-// requests, OOM kills) risks throttling and kills. Skipped, with the reason, when the history
+// requests, OOM kills, CPU pinned at its limit: throttled, the limit raised × 1.5) risks
+// throttling and kills. Skipped, with the reason, when the history
 // is shorter than `min_history` (24h). Each with its monthly $ impact at the prices given and
 // a ready `kubectl set resources` command.
 #pragma once
@@ -25,6 +26,10 @@ struct RightsizingOptions {
   double cpu_percentile = 0.95;
   double memory_margin = 1.15;
   double oom_growth = 1.25;
+  // CPU usage at its limit: p95 >= throttle_ratio x limit is throttled; the limit grows by
+  // cpu_limit_growth.
+  double throttle_ratio = 0.90;
+  double cpu_limit_growth = 1.5;
   double cpu_floor = 0.010;                      // cores
   double memory_floor = 20.0 * 1024 * 1024;      // bytes
   absl::Duration min_history = absl::Hours(24);

@@ -65,6 +65,14 @@ TEST(RightsizingTest, Table) {
   for (auto& v : tiny.cpu) v = 0.0001;
   for (auto& v : tiny.memory) v = 1 * kMiB;
   cases.push_back({"floors", tiny, "over-provisioned", "--requests=cpu=10m,memory=20Mi"});
+  // p95 0.19005 >= 0.9 x 0.2: throttled; the limit x 1.5, the request kept.
+  ContainerUsage pinned = Web(0.2, 340 * kMiB);
+  pinned.cpu_limit = 0.2;
+  cases.push_back({"throttled at the CPU limit", pinned, "under-provisioned",
+                   "--requests=cpu=200m,memory=340Mi --limits=cpu=300m"});
+  ContainerUsage roomy = Web(0.2, 340 * kMiB);
+  roomy.cpu_limit = 0.5;
+  cases.push_back({"a limit well above usage", roomy, "", ""});
   for (const Case& c : cases) {
     const auto r = Rightsize(c.c, prices);
     if (c.rule.empty()) {
@@ -76,6 +84,13 @@ TEST(RightsizingTest, Table) {
     EXPECT_TRUE(absl::StrContains(r.advice->command, c.command_has))
         << c.what << ": " << r.advice->command;
   }
+  const auto t = Rightsize(pinned, prices);
+  ASSERT_TRUE(t.advice.has_value());
+  EXPECT_EQ(t.advice->severity, Severity::kWarning);
+  EXPECT_EQ(t.advice->evidence.back(), "cpu p95 0.190 cores = 95% of its 0.200-core limit: throttled");
+  EXPECT_TRUE(absl::StrContains(t.advice->arithmetic,
+                                "throttled (p95 >= 0.90 x limit 0.200): limit 0.200 x 1.50 = 0.300"))
+      << t.advice->arithmetic;
 }
 
 TEST(RightsizingTest, ShortHistoryIsSkippedWithTheReason) {
