@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/time_util.h"
 #include "k8intel/v1/cost.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
@@ -353,15 +354,19 @@ absl::Status EventHandler::Apply(pqxx::work& tx, const std::vector<const kit::De
     const auto& b = static_cast<const v1::EventBatch&>(*d->payload);
     for (const auto& e : b.events()) {
       const auto& ref = e.involved_object();
-      if (e.reason() != "Unhealthy" || !absl::StartsWith(e.message(), "Liveness probe failed") ||
+      // client-go's event aggregation prefixes "(combined from similar events): ".
+      absl::string_view message = e.message();
+      absl::ConsumePrefix(&message, "(combined from similar events): ");
+      if (e.reason() != "Unhealthy" || !absl::StartsWith(message, "Liveness probe failed") ||
           ref.kind() != "Pod" || e.uid().empty() || ref.name().empty() || !e.has_last_time()) {
         continue;
       }
-      // fieldPath `spec.containers{app}` names the probe's container.
-      std::string container;
-      const std::string& path = ref.field_path();
-      if (absl::StartsWith(path, "spec.containers{") && absl::EndsWith(path, "}")) {
-        container = path.substr(16, path.size() - 17);
+      // fieldPath `spec.containers{app}` names the probe's container; a sidecar's
+      // (`spec.initContainers{proxy}`) is kept under its own path, matching no container; ""
+      // (every container of the pod) only from agents that do not send the path.
+      std::string container = ref.field_path();
+      if (absl::StartsWith(container, "spec.containers{") && absl::EndsWith(container, "}")) {
+        container = container.substr(16, container.size() - 17);
       }
       const int64_t last = google::protobuf::util::TimeUtil::TimestampToMicroseconds(e.last_time());
       const int64_t first = e.has_first_time()

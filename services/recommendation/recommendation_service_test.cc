@@ -401,7 +401,8 @@ TEST_F(RecommendationServiceTest, StepsAndLeaksThroughIngest) {
 
 // Liveness probe failures arrive as Kubernetes events (k8i.events.v1): with restarts, the
 // advice is the probe's failureThreshold, with the count of the last hour. A redelivered or
-// older observation of an event changes nothing; readiness failures do not count.
+// older observation of an event changes nothing; readiness failures and a sidecar's do not
+// count; aggregated ("combined from similar events") ones do.
 TEST_F(RecommendationServiceTest, LivenessFailuresFromEventsChooseTheProbeFix) {
   using google::protobuf::util::TimeUtil;
   auto pod = [](int restarts) {
@@ -432,6 +433,15 @@ TEST_F(RecommendationServiceTest, LivenessFailuresFromEventsChooseTheProbeFix) {
     *e->mutable_last_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow - absl::Minutes(2)));
     e->set_count(12);
   }
+  // An aggregated event counts; a sidecar's (init container's) probe is not app's.
+  *b.add_events() = b.events(0);
+  b.mutable_events(2)->set_uid("ev-combined");
+  b.mutable_events(2)->set_message("(combined from similar events): Liveness probe failed: exit 1");
+  b.mutable_events(2)->set_count(3);
+  *b.add_events() = b.events(0);
+  b.mutable_events(3)->set_uid("ev-sidecar");
+  b.mutable_events(3)->mutable_involved_object()->set_field_path("spec.initContainers{proxy}");
+  b.mutable_events(3)->set_count(100);
   Apply<EventHandler>(b, kNow - absl::Minutes(1), kEventConsumer);
   b.mutable_events(0)->set_count(5);  // an older observation
   Apply<EventHandler>(b, kNow - absl::Minutes(1), kEventConsumer);
@@ -439,7 +449,7 @@ TEST_F(RecommendationServiceTest, LivenessFailuresFromEventsChooseTheProbeFix) {
   const auto recs = List("rule = \"frequent-restarts\"");
   ASSERT_EQ(recs.size(), 1u);
   ASSERT_EQ(recs[0].evidence_size(), 2);
-  EXPECT_EQ(recs[0].evidence(1), "12 liveness probe failures in the last hour (events)");
+  EXPECT_EQ(recs[0].evidence(1), "15 liveness probe failures in the last hour (events)");
   EXPECT_TRUE(absl::StrContains(recs[0].command(), R"("livenessProbe":{"failureThreshold":6})"))
       << recs[0].command();
 }

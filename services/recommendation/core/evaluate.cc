@@ -209,6 +209,9 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
       const std::string wk = p.wk.empty() ? "Pod" : p.wk, w = p.w.empty() ? p.name : p.w;
       ContainerHealth& h = health[{p.ns, wk, w, container}];
       h.subject = {.cluster = d.cluster, .kind = wk, .ns = p.ns, .name = w, .container = container};
+      if (auto wl = workloads.find({p.ns, absl::StrCat(wk, "/", w)}); wl != workloads.end()) {
+        h.replicas = wl->second.first;
+      }
       if (h.pod.empty()) h.pod = p.name;
       if (Str(s, "reason") == "CrashLoopBackOff") {
         h.crash_loop = true;
@@ -244,20 +247,26 @@ Evaluation Evaluate(const ClusterData& d, const cost::PriceVersion& prices,
     owner[{p.ns, p.name}] = {p.wk.empty() ? "Pod" : p.wk, p.w.empty() ? p.name : p.w};
   }
   const absl::Time hour_ago = d.now - absl::Hours(1);
+  std::map<const ContainerHealth*, double> failures;  // summed, rounded once
   for (const ProbeFailures& f : d.probe_failures) {
-    if (f.last < hour_ago || f.last > d.now) continue;
+    // The cluster's clock may run ahead of ours: an event "from the future" is now.
+    const absl::Time last = std::min(f.last, d.now);
+    if (last < hour_ago) continue;
     double n = f.count;
-    if (f.first < hour_ago && f.last > f.first) {
-      n *= absl::FDivDuration(f.last - hour_ago, f.last - f.first);
-    }
+    if (f.first < hour_ago && last > f.first) n *= absl::FDivDuration(last - hour_ago, last - f.first);
     auto o = owner.find({f.ns, f.pod});
     if (o == owner.end()) continue;
     for (auto& [k, h] : health) {
       const auto& [ns, wk, w, container] = k;
       if (ns == f.ns && wk == o->second.first && w == o->second.second &&
           (f.container.empty() || f.container == container)) {
-        h.liveness_failures += static_cast<int>(std::lround(n));
+        failures[&h] += n;
       }
+    }
+  }
+  for (auto& [k, h] : health) {
+    if (auto it = failures.find(&h); it != failures.end()) {
+      h.liveness_failures = static_cast<int>(std::lround(std::min(it->second, 1e9)));
     }
   }
   std::vector<ContainerHealth> containers;

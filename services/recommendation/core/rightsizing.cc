@@ -69,6 +69,8 @@ RightsizingResult Rightsize(const ContainerUsage& c, const cost::PriceVersion& p
     // The request is not lowered on usage the limit capped.
     r.cpu_target = std::max(r.cpu_target, c.cpu_request);
     cpu_limit = std::max(cpu_limit, c.cpu_limit * o.cpu_limit_growth);
+    // Request = limit (Guaranteed CPU: exclusive cores, eviction order) stays so.
+    if (c.cpu_request > 0 && std::abs(c.cpu_request - c.cpu_limit) < 1e-9) r.cpu_target = cpu_limit;
     throttle = absl::StrFormat("; throttled (p%.0f >= %.2f x limit %.3f): limit %.3f x %.2f = %.3f",
                                o.cpu_percentile * 100, o.throttle_ratio, c.cpu_limit, c.cpu_limit,
                                o.cpu_limit_growth, cpu_limit);

@@ -65,11 +65,16 @@ TEST(RightsizingTest, Table) {
   for (auto& v : tiny.cpu) v = 0.0001;
   for (auto& v : tiny.memory) v = 1 * kMiB;
   cases.push_back({"floors", tiny, "over-provisioned", "--requests=cpu=10m,memory=20Mi"});
-  // p95 0.19005 >= 0.9 x 0.2: throttled; the limit x 1.5, the request kept.
-  ContainerUsage pinned = Web(0.2, 340 * kMiB);
+  // p95 0.19005 >= 0.9 x 0.2: throttled; the limit x 1.5, the request not below the p95.
+  ContainerUsage pinned = Web(0.15, 340 * kMiB);
   pinned.cpu_limit = 0.2;
   cases.push_back({"throttled at the CPU limit", pinned, "under-provisioned",
-                   "--requests=cpu=200m,memory=340Mi --limits=cpu=300m"});
+                   "--requests=cpu=191m,memory=340Mi --limits=cpu=300m"});
+  // Request = limit (Guaranteed CPU) stays so: both to 0.3.
+  ContainerUsage guaranteed = Web(0.2, 340 * kMiB);
+  guaranteed.cpu_limit = 0.2;
+  cases.push_back({"throttled and Guaranteed", guaranteed, "under-provisioned",
+                   "--requests=cpu=300m,memory=340Mi --limits=cpu=300m"});
   ContainerUsage roomy = Web(0.2, 340 * kMiB);
   roomy.cpu_limit = 0.5;
   cases.push_back({"a limit well above usage", roomy, "", ""});

@@ -151,7 +151,9 @@ class World {
   // affinity term selects any pod at all.
   struct Cache {
     std::map<std::pair<size_t, std::string>, const SimPod*> selected;
-    std::optional<bool> affinity_anywhere;  // some placed pod matches an affinity term
+    // Placed pods matching every affinity term of the pod, counted per (topology key, domain)
+    // of each term (as the scheduler's affinityCounts); computed once per placement.
+    std::optional<std::map<std::pair<std::string, std::string>, int>> affinity_counts;
     // (topology key, domain) → a pod there whose anti-affinity excludes the pod placed.
     std::map<std::pair<std::string, std::string>, const SimPod*> guarded;
   };
@@ -204,12 +206,18 @@ class World {
     return nullptr;
   }
 
-  // Whether term `t` of `p` selects any pod placed anywhere.
-  bool SelectsAny(const SimPod& p, const AffinityTerm& t) const {
-    for (const auto& [pod, node] : where_) {
-      if (Selects(p, t, *pod)) return true;
+  std::map<std::pair<std::string, std::string>, int> AffinityCounts(const SimPod& p) const {
+    std::map<std::pair<std::string, std::string>, int> counts;
+    for (const auto& [q, n] : where_) {
+      if (!std::all_of(p.affinity.begin(), p.affinity.end(),
+                       [&](const AffinityTerm& t) { return Selects(p, t, *q); })) {
+        continue;
+      }
+      for (const AffinityTerm& t : p.affinity) {
+        if (const std::string* d = Domain(*n->node, t.topology_key)) ++counts[{t.topology_key, *d}];
+      }
     }
-    return false;
+    return counts;
   }
 
   std::optional<Misfit> MisfitOf(const SimPod& p, const NodeState& n, Cache& cache) {
@@ -218,7 +226,8 @@ class World {
         !Tolerates(p.tolerations, {"node.kubernetes.io/unschedulable", "", "NoSchedule"})) {
       return Misfit{"unschedulable", ""};
     }
-    if (!node.ready && !Tolerates(p.tolerations, {"node.kubernetes.io/not-ready", "", "NoSchedule"})) {
+    if (!node.ready && !Tolerates(p.tolerations, {"node.kubernetes.io/not-ready", "", "NoSchedule"}) &&
+        !Tolerates(p.tolerations, {"node.kubernetes.io/unreachable", "", "NoSchedule"})) {
       return Misfit{"not Ready", ""};
     }
     for (const auto& [k, v] : p.node_selector) {
@@ -249,27 +258,25 @@ class World {
       }
     }
     if (!p.affinity.empty()) {
-      // As the scheduler: the node must carry every term's topology key, and every term must
-      // find a matching pod in the node's domain — unless no pod anywhere matches any term and
-      // the pod matches all of its own (the first pod of a group goes anywhere).
+      // As the scheduler: the node must carry every term's topology key, and in each term's
+      // domain there must be a placed pod matching all the terms — unless no such pod exists
+      // anywhere and the pod matches all of its own terms (the first pod of a group).
+      if (!cache.affinity_counts) cache.affinity_counts = AffinityCounts(p);
+      const auto& counts = *cache.affinity_counts;
+      const AffinityTerm* unmet = nullptr;
       for (const AffinityTerm& t : p.affinity) {
-        if (Domain(node, t.topology_key) == nullptr) {
+        const std::string* d = Domain(node, t.topology_key);
+        if (d == nullptr) {
           return Misfit{absl::StrCat("pod affinity: no ", t.topology_key, " label"), ""};
         }
-      }
-      const AffinityTerm* unmet = nullptr;
-      for (size_t i = 0; i < p.affinity.size() && unmet == nullptr; ++i) {
-        if (Selected(p, p.affinity[i], i, n, cache) == nullptr) unmet = &p.affinity[i];
+        auto it = counts.find({t.topology_key, *d});
+        if (unmet == nullptr && (it == counts.end() || it->second <= 0)) unmet = &t;
       }
       if (unmet != nullptr) {
-        if (!cache.affinity_anywhere) {
-          cache.affinity_anywhere = std::any_of(p.affinity.begin(), p.affinity.end(),
-                                                [&](const AffinityTerm& t) { return SelectsAny(p, t); });
-        }
         const bool self = std::all_of(p.affinity.begin(), p.affinity.end(), [&](const AffinityTerm& t) {
           return InNamespaces(t, p.ns, p.ns) && t.selector.Matches(p.labels);
         });
-        if (*cache.affinity_anywhere || !self) {
+        if (!counts.empty() || !self) {
           return Misfit{absl::StrCat("pod affinity (", unmet->topology_key, ") has no matching pod"),
                         ""};
         }
@@ -449,6 +456,11 @@ Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool 
     std::string blocked;
     if (drain) {
       blocked = DrainBlock(p, s, pdb_of[i]);
+      // A budget at zero blocks from the start: the pod stays while the others are placed.
+      if (blocked.empty() && pdb_of[i] != nullptr && pdb_of[i]->disruptions_allowed <= 0) {
+        blocked = absl::StrCat("PodDisruptionBudget ", pdb_of[i]->ns, "/", pdb_of[i]->name,
+                               " allows no disruptions");
+      }
     } else {
       if (p.owner_kind.empty()) blocked = "no controller: deleted with the node and never recreated";
       for (const SimPdb& b : s.pdbs) {
@@ -474,10 +486,10 @@ Simulation SimulateNodeRemoval(const Snapshot& s, const std::string& node, bool 
       PodOutcome o{on[i]->ns, on[i]->name, on[i]->workload, Verdict::kBlocked};
       o.cpu = on[i]->cpu;
       o.memory = on[i]->memory;
+      // Used up by earlier pods that found no room. (Pods placed before this one saw it gone:
+      // an approximation for their affinity to it.)
       o.reason = absl::StrCat("PodDisruptionBudget ", b->ns, "/", b->name,
-                              b->disruptions_allowed > 0
-                                  ? " allows no more disruptions: earlier pods found no room"
-                                  : " allows no disruptions");
+                              " allows no more disruptions: earlier pods found no room");
       out.ok = false;
       world.Restore(on[i], node);
       outcomes[i] = std::move(o);

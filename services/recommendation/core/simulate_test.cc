@@ -329,8 +329,9 @@ TEST(SimulateTest, SchedulerCornersMatchTheHandComputation) {
   SimPod first = Pod("first", "x", "ReplicaSet", 0.1, "Deployment/cache");
   first.labels = {{"app", "cache"}};
   first.affinity = {{.selector = {.labels = {{"app", "cache"}}}, .topology_key = zone}};
-  // two-terms: zone affinity to its own kind (none yet) and hostname affinity to db (on n2):
-  // a db pod matches, so the first-pod exception does not apply and no node meets both.
+  // two-terms: zone affinity to its own kind (none yet) and hostname affinity to db (on n2).
+  // No pod matches both terms, so no domain counts; the first-pod exception needs the pod to
+  // match all its own terms, and it is not a db pod: no node fits.
   SimPod two = Pod("two-terms", "x", "ReplicaSet", 0.1, "Deployment/two");
   two.labels = {{"app", "cache2"}};
   two.affinity = {{.selector = {.labels = {{"app", "cache2"}}}, .topology_key = zone},
@@ -346,6 +347,35 @@ TEST(SimulateTest, SchedulerCornersMatchTheHandComputation) {
   EXPECT_EQ(sim.pods[1].reason,
             "pod affinity (topology.kubernetes.io/zone) has no matching pod on 2 nodes: n1, n2; "
             "pod affinity: no topology.kubernetes.io/zone label on nz");
+
+  // A pod whose budget is at zero stays: a higher-priority pod with affinity to it still finds
+  // it in the zone. A pod matching one term and another pod the other term is no match.
+  Snapshot b;
+  b.nodes = {{.name = "x", .cpu = 8, .memory = 8 * kGi, .labels = {{zone, "1"}}},
+             {.name = "y", .cpu = 8, .memory = 8 * kGi, .labels = {{zone, "1"}}},
+             {.name = "n1", .cpu = 8, .memory = 8 * kGi, .labels = {{zone, "2"}}}};
+  SimPod web = Pod("web", "x", "ReplicaSet", 0.1, "Deployment/web");
+  web.priority = 1000;
+  web.affinity = {{.selector = {.labels = {{"app", "cache"}}}, .topology_key = zone}};
+  SimPod cache = Pod("cache", "x", "ReplicaSet", 0.1, "Deployment/cache");
+  cache.labels = {{"app", "cache"}};
+  SimPod both = Pod("both", "x", "ReplicaSet", 0.1, "Deployment/both");
+  both.affinity = {{.selector = {.labels = {{"app", "a"}}}, .topology_key = zone},
+                   {.selector = {.labels = {{"app", "b"}}}, .topology_key = "kubernetes.io/hostname"}};
+  SimPod pa = Pod("pa", "n1", "ReplicaSet", 0.1, "Deployment/pa");
+  pa.labels = {{"app", "a"}};
+  SimPod pb = Pod("pb", "n1", "ReplicaSet", 0.1, "Deployment/pb");
+  pb.labels = {{"app", "b"}};
+  b.pods = {web, cache, both, pa, pb};
+  b.pdbs = {{.ns = "shop", .name = "cache", .selector = {.labels = {{"app", "cache"}}},
+             .disruptions_allowed = 0}};
+  sim = SimulateNodeRemoval(b, "x", true);
+  std::map<std::string, PodOutcome> by;
+  for (const auto& o : sim.pods) by[o.pod] = o;
+  ASSERT_EQ(by.size(), 3u);
+  EXPECT_EQ(by.at("cache").verdict, Verdict::kBlocked);
+  EXPECT_EQ(by.at("web").node, "y") << by.at("web").reason;
+  EXPECT_EQ(by.at("both").verdict, Verdict::kNoRoom) << by.at("both").reason;
 }
 
 TEST(SimulateTest, DeletingAConfigMapBreaksThePodsThatNeedIt) {

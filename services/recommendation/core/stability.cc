@@ -67,13 +67,44 @@ std::vector<Advice> StabilityAdvice(const std::vector<AlertCount>& alerts,
                                           " liveness probe failures in the last hour (events)"));
       }
       a.arithmetic = absl::StrFormat("%d >= %d", c.restarts_1h, o.restarts);
-      a.command = c.liveness_failures > 0
-                      ? absl::StrFormat(
-                            "kubectl patch %s %s -n %s -p '{\"spec\":{\"template\":{\"spec\":"
-                            "{\"containers\":[{\"name\":\"%s\",\"livenessProbe\":"
-                            "{\"failureThreshold\":6}}]}}}}'  # or a startupProbe",
-                            kind, c.subject.name, c.subject.ns, c.subject.container)
-                      : absl::StrFormat("kubectl describe pod %s -n %s", c.pod, c.subject.ns);
+      const std::string probe = absl::StrFormat(
+          "{\"containers\":[{\"name\":\"%s\",\"livenessProbe\":{\"failureThreshold\":6}}]}",
+          c.subject.container);
+      const bool templated = c.subject.kind == "Deployment" || c.subject.kind == "StatefulSet" ||
+                             c.subject.kind == "DaemonSet" || c.subject.kind == "ReplicaSet";
+      if (c.liveness_failures <= 0) {
+        a.command = absl::StrFormat("kubectl describe pod %s -n %s", c.pod, c.subject.ns);
+      } else if (templated || c.subject.kind == "CronJob") {
+        const std::string tmpl = absl::StrCat("{\"template\":{\"spec\":", probe, "}}");
+        a.command = absl::StrFormat(
+            "kubectl patch %s %s -n %s -p '{\"spec\":%s}'  # or a startupProbe", kind,
+            c.subject.name, c.subject.ns,
+            templated ? tmpl : absl::StrCat("{\"jobTemplate\":{\"spec\":", tmpl, "}}"));
+      } else {
+        a.command = absl::StrFormat(
+            "# %s %s/%s cannot be patched: raise container %s's livenessProbe.failureThreshold "
+            "(or add a startupProbe) in its manifest and re-create it",
+            c.subject.kind, c.subject.ns, c.subject.name, c.subject.container);
+      }
+      out.push_back(std::move(a));
+    }
+    const bool unstable = c.crash_loop || c.restarts_1h >= o.restarts || c.oom_kills > 0;
+    if (unstable && c.replicas == 1 &&
+        (c.subject.kind == "Deployment" || c.subject.kind == "StatefulSet")) {
+      Subject w = c.subject;
+      w.container.clear();  // one per workload
+      Advice a = Base(w, "single-replica", Severity::kWarning);
+      a.title = absl::StrFormat("%s runs one replica and is unstable: each restart is an outage",
+                                Who(w));
+      a.evidence = {absl::StrFormat("replicas 1; container %s: %s", c.subject.container,
+                                    c.crash_loop ? "CrashLoopBackOff"
+                                    : c.restarts_1h >= o.restarts
+                                        ? absl::StrFormat("%d restarts in the last hour", c.restarts_1h)
+                                        : absl::StrFormat("%d OOM kill(s) in 24h", c.oom_kills))};
+      a.arithmetic = "1 replica - 1 restarting = 0 serving while it restarts";
+      a.command = absl::StrFormat(
+          "kubectl scale %s/%s -n %s --replicas=2  # and a PodDisruptionBudget with minAvailable: 1",
+          kind, w.name, w.ns);
       out.push_back(std::move(a));
     }
     if (c.oom_kills > 0) {

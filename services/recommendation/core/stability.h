@@ -3,7 +3,9 @@
 //     or its threshold's hysteresis;
 //   - a container in CrashLoopBackOff: read its previous logs;
 //   - ≥ `restarts` (3) restarts in the last hour: probes or limits too tight;
-//   - OOM kills: raise the memory limit (by `oom_growth`, 1.25).
+//   - OOM kills: raise the memory limit (by `oom_growth`, 1.25);
+//   - any of these in a Deployment or StatefulSet of one replica: each restart is an outage —
+//     run two (and a PodDisruptionBudget).
 #pragma once
 
 #include <string>
@@ -34,6 +36,7 @@ struct ContainerHealth {
   double memory_limit = 0; // bytes
   std::string last_termination;  // "OOMKilled", "Error" ...
   int liveness_failures = 0;      // probe failures (events) in the last hour
+  int replicas = 0;               // the workload's desired replicas (0: unknown)
 };
 
 std::vector<Advice> StabilityAdvice(const std::vector<AlertCount>& alerts,

@@ -29,7 +29,26 @@ TEST(StabilityTest, Table) {
       {"two restarts: nothing", {}, {{.subject = web, .pod = "web-1", .restarts_1h = 2}}, {}, ""},
       {"OOM kills", {}, {{.subject = web, .pod = "web-1", .oom_kills = 2, .memory_limit = 256 * kMiB}},
        {"oom-killed"}, "--limits=memory=320Mi"},
+      {"a crash-looping single replica", {},
+       {{.subject = web, .pod = "web-1", .restarts_1h = 6, .crash_loop = true, .replicas = 1}},
+       {"crash-loop", "single-replica"}, "kubectl logs"},
+      {"one replica restarting often", {},
+       {{.subject = web, .pod = "web-1", .restarts_1h = 4, .replicas = 1}},
+       {"frequent-restarts", "single-replica"}, "kubectl describe pod"},
+      {"one replica, stable: nothing", {}, {{.subject = web, .pod = "web-1", .restarts_1h = 1, .replicas = 1}},
+       {}, ""},
+      {"three replicas: no replica advice", {},
+       {{.subject = web, .pod = "web-1", .restarts_1h = 4, .replicas = 3}},
+       {"frequent-restarts"}, ""},
   };
+  const auto single = StabilityAdvice(
+      {}, {{.subject = web, .pod = "web-1", .restarts_1h = 4, .replicas = 1}});
+  ASSERT_EQ(single.size(), 2u);
+  EXPECT_EQ(single[1].command,
+            "kubectl scale deployment/web -n shop --replicas=2  # and a PodDisruptionBudget with "
+            "minAvailable: 1");
+  EXPECT_EQ(single[1].evidence[0], "replicas 1; container app: 4 restarts in the last hour");
+  EXPECT_EQ(single[1].subject.container, "");
   for (const Case& c : cases) {
     const auto out = StabilityAdvice(c.alerts, c.containers);
     std::vector<std::string> rules;
