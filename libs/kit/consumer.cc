@@ -192,6 +192,12 @@ absl::Status TransactionalConsumer::DeadLetter(const kafka::ConsumedMessage& m,
   return absl::OkStatus();
 }
 
+absl::Status RequireTenantAndCluster(const std::string& tenant, const std::string& cluster) {
+  if (tenant.empty()) return absl::InvalidArgumentError("tenant is empty");
+  if (cluster.empty()) return absl::InvalidArgumentError("cluster is empty");
+  return absl::OkStatus();
+}
+
 std::string EventKey(const kafka::CloudEvent& e) { return absl::StrCat(e.source, "#", e.id); }
 
 namespace {

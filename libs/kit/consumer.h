@@ -154,6 +154,10 @@ class TransactionalConsumer {
   std::atomic<int64_t> dead_total_{0};
 };
 
+// RequireTenantAndCluster: the check every per-cluster stream's Validate starts with — a batch
+// without its tenant or cluster cannot be scoped and goes to the dead-letter topic.
+absl::Status RequireTenantAndCluster(const std::string& tenant, const std::string& cluster);
+
 // EventKey identifies a CloudEvent for deduplication: "<ce_source>#<ce_id>" (an id is unique
 // only within its source).
 std::string EventKey(const kafka::CloudEvent& event);

@@ -137,6 +137,13 @@ LeaderJob* Service::AddJob(JobOptions options, JobFn fn) {
   return jobs_.back().get();
 }
 
+LeaderJob* Service::AddOutbox(OutboxOptions outbox, JobOptions job) {
+  auto* publisher =
+      Own(std::make_unique<OutboxPublisher>(std::move(outbox), producer(), *registry_));
+  if (job.timeout == absl::ZeroDuration()) job.timeout = absl::Minutes(1);
+  return AddJob(std::move(job), [publisher](JobRun& run) { return publisher->Run(run); });
+}
+
 absl::Status Service::Serve() {
   ASSIGN_OR_RETURN(metrics_server_,
                    metrics::MetricsServer::Start(config_.metrics_addr, *registry_,

@@ -27,6 +27,7 @@
 #include "libs/kafka/producer.h"
 #include "libs/kit/consumer.h"
 #include "libs/kit/job.h"
+#include "libs/kit/outbox.h"
 #include "libs/metrics/metrics.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/pg/migrate.h"
@@ -130,6 +131,10 @@ class Service {
   // AddJob creates a leader-elected periodic job (pg_url and app filled in) that starts with
   // the service.
   LeaderJob* AddJob(JobOptions options, JobFn fn);
+  // AddOutbox publishes `outbox` (the producer and registry filled in from the service) from a
+  // leader-elected job `job` (a one-minute timeout unless set): what each service that writes
+  // events in its transactions runs.
+  LeaderJob* AddOutbox(OutboxOptions outbox, JobOptions job);
   // OnDrain runs `fn` when draining starts, before consumers and the server stop (e.g. to
   // refuse new streams).
   void OnDrain(std::function<void()> fn) { on_drain_.push_back(std::move(fn)); }

@@ -55,9 +55,7 @@ const google::protobuf::Message& AnomalyHandler::Prototype() const {
 
 absl::Status AnomalyHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::MetricBatch&>(*d.payload);
-  if (b.tenant().empty()) return absl::InvalidArgumentError("tenant is empty");
-  if (b.cluster().empty()) return absl::InvalidArgumentError("cluster is empty");
-  return absl::OkStatus();
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status AnomalyHandler::Apply(pqxx::work& tx,

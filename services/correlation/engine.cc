@@ -20,12 +20,6 @@ int64_t NewStamp() {
   return static_cast<int64_t>(rng() >> 1) + 1;
 }
 
-absl::Status CheckTenantCluster(const std::string& tenant, const std::string& cluster) {
-  if (tenant.empty()) return absl::InvalidArgumentError("tenant is empty");
-  if (cluster.empty()) return absl::InvalidArgumentError("cluster is empty");
-  return absl::OkStatus();
-}
-
 // Groups deliveries by (tenant, cluster), keeping each cluster's messages in order.
 template <typename Batch>
 std::vector<std::pair<std::pair<std::string, std::string>, std::vector<const kit::Delivery*>>>
@@ -129,7 +123,7 @@ const google::protobuf::Message& AlertHandler::Prototype() const {
 
 absl::Status AlertHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::AlertBatch&>(*d.payload);
-  return CheckTenantCluster(b.tenant(), b.cluster());
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
@@ -152,7 +146,7 @@ const google::protobuf::Message& InventoryHandler::Prototype() const {
 
 absl::Status InventoryHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::InventoryBatch&>(*d.payload);
-  return CheckTenantCluster(b.tenant(), b.cluster());
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status InventoryHandler::Apply(pqxx::work& tx,
@@ -182,7 +176,7 @@ const google::protobuf::Message& EventHandler::Prototype() const {
 
 absl::Status EventHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::EventBatch&>(*d.payload);
-  return CheckTenantCluster(b.tenant(), b.cluster());
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status EventHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {

@@ -72,15 +72,10 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   // Anomaly detection: metrics in, alerts out through the outbox (drained by a leader job every
   // publish_interval and right after each metrics transaction).
   if (!cfg.anomaly.metrics.empty()) {
-    auto* outbox = s.Own(std::make_unique<kit::OutboxPublisher>(
-        kit::OutboxOptions{.schema = kSchema,
-                           .timeout = cfg.common.delivery_timeout,
-                           .name = "correlation-alerts"},
-        s.producer(), s.registry()));
-    p.publish_alerts = s.AddJob({.name = "publish-anomaly-alerts",
-                                 .interval = cfg.publish_interval,
-                                 .timeout = absl::Minutes(1)},
-                                [outbox](kit::JobRun& run) { return outbox->Run(run); });
+    p.publish_alerts = s.AddOutbox({.schema = kSchema,
+                                    .timeout = cfg.common.delivery_timeout,
+                                    .name = "correlation-alerts"},
+                                   {.name = "publish-anomaly-alerts", .interval = cfg.publish_interval});
     kit::LeaderJob* publish_alerts = p.publish_alerts;
     auto* anomalies = s.Own(std::make_unique<AnomalyHandler>(
         cfg.anomaly, s.Topic("alerts.v1"), s.registry(),

@@ -15,12 +15,6 @@ namespace {
 namespace v1 = ::k8intel::v1;
 using Cluster = std::pair<std::string, std::string>;  // tenant, cluster
 
-absl::Status CheckBatch(const std::string& tenant, const std::string& cluster) {
-  if (tenant.empty()) return absl::InvalidArgumentError("tenant is empty");
-  if (cluster.empty()) return absl::InvalidArgumentError("cluster is empty");
-  return absl::OkStatus();
-}
-
 struct Timed {
   Observation o;
   int64_t at_us = 0;
@@ -106,7 +100,7 @@ const google::protobuf::Message& InventoryHandler::Prototype() const {
 
 absl::Status InventoryHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::InventoryBatch&>(*d.payload);
-  return CheckBatch(b.tenant(), b.cluster());
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status InventoryHandler::Apply(pqxx::work& tx,
@@ -153,7 +147,7 @@ const google::protobuf::Message& MetricsHandler::Prototype() const {
 
 absl::Status MetricsHandler::Validate(const kit::Delivery& d) const {
   const auto& b = static_cast<const v1::MetricBatch&>(*d.payload);
-  return CheckBatch(b.tenant(), b.cluster());
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 absl::Status MetricsHandler::Apply(pqxx::work& tx,

@@ -156,15 +156,7 @@ class CostServiceTest : public ::testing::Test {
   const std::string& tenant() const { return ingest_->tenant(); }
 
   kafka::ConsumedMessage Message(const google::protobuf::Message& payload, absl::Time at) {
-    kafka::ConsumedMessage m;
-    m.topic = prefix_ + "test";
-    m.partition = 0;
-    m.offset = offset_++;
-    m.key = tenant() + "/c1";
-    payload.SerializeToString(&m.value);
-    m.headers = kafka::CloudEventHeaders(
-        {.id = absl::StrCat("msg-", m.offset), .source = "/test", .type = "test", .time = at});
-    return m;
+    return kit::testing::TestMessage(prefix_ + "test", offset_++, payload, at, tenant() + "/c1");
   }
 
   // Applies inventory observed at `at`, as the inventory consumer does.

@@ -15,15 +15,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   Parts& p = parts != nullptr ? *parts : local;
   ASSIGN_OR_RETURN(p.users, inventory::BuildUserAuth(s, cfg, std::move(o)));
 
-  auto* outbox = s.Own(std::make_unique<kit::OutboxPublisher>(
-      kit::OutboxOptions{.schema = kSchema,
-                         .timeout = cfg.common.delivery_timeout,
-                         .name = "cost"},
-      s.producer(), s.registry()));
-  p.publish = s.AddJob({.name = "publish",
-                        .interval = cfg.publish_interval,
-                        .timeout = absl::Minutes(1)},
-                       [outbox](kit::JobRun& run) { return outbox->Run(run); });
+  p.publish = s.AddOutbox({.schema = kSchema, .timeout = cfg.common.delivery_timeout, .name = "cost"},
+                          {.name = "publish", .interval = cfg.publish_interval});
   kit::LeaderJob* publish = p.publish;
 
   const std::string alerts_topic = s.Topic("alerts.v1");

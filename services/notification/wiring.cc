@@ -58,15 +58,10 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                            tx.commit();
                            return absl::OkStatus();
                          });
-  auto* outbox = s.Own(std::make_unique<kit::OutboxPublisher>(
-      kit::OutboxOptions{.schema = kSchema,
-                         .timeout = cfg.common.delivery_timeout,
-                         .name = "notification-commands"},
-      s.producer(), s.registry()));
-  p.publish_commands = s.AddJob({.name = "publish-incident-commands",
-                                 .interval = absl::Seconds(5),
-                                 .timeout = absl::Minutes(1)},
-                                [outbox](kit::JobRun& run) { return outbox->Run(run); });
+  p.publish_commands = s.AddOutbox({.schema = kSchema,
+                                    .timeout = cfg.common.delivery_timeout,
+                                    .name = "notification-commands"},
+                                   {.name = "publish-incident-commands", .interval = absl::Seconds(5)});
   if (!cfg.inbound_addr.empty()) {
     kit::LeaderJob* publish = p.publish_commands;
     auto* inbound = s.Own(std::make_unique<InboundEndpoint>(

@@ -24,9 +24,7 @@ using Cluster = std::pair<std::string, std::string>;
 template <typename Batch>
 absl::Status CheckBatch(const kit::Delivery& d) {
   const auto& b = static_cast<const Batch&>(*d.payload);
-  if (b.tenant().empty()) return absl::InvalidArgumentError("tenant is empty");
-  if (b.cluster().empty()) return absl::InvalidArgumentError("cluster is empty");
-  return absl::OkStatus();
+  return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
 std::string Label(const v1::MetricSeries& s, const char* name) {

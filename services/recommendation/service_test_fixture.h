@@ -108,14 +108,8 @@ class RecommendationServiceTest : public ::testing::Test {
   template <typename Handler, typename Batch>
   void Apply(const Batch& b, absl::Time at, const char* consumer) {
     Handler h;
-    kafka::ConsumedMessage m;
-    m.topic = prefix_ + "test";
-    m.partition = 0;
-    m.offset = offset_++;
-    b.SerializeToString(&m.value);
-    m.headers = kafka::CloudEventHeaders(
-        {.id = absl::StrCat("m", m.offset), .source = "/test", .type = "t", .time = at});
-    auto r = kit::ApplyMessages(*pool_, kSchema, consumer, h, {m});
+    auto r = kit::ApplyMessages(*pool_, kSchema, consumer, h,
+                                {kit::testing::TestMessage(prefix_ + "test", offset_++, b, at)});
     ASSERT_TRUE(r.ok()) << r.status();
   }
   void Objects(const std::vector<v1::KubeObject>& objects, absl::Time at) {

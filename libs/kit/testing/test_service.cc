@@ -1,5 +1,7 @@
 #include "libs/kit/testing/test_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "libs/kafka/cloudevents.h"
 #include "libs/testing/stack.h"
 
 namespace k8i::kit::testing {
@@ -23,6 +25,20 @@ EnvReader MapEnv(const std::map<std::string, std::string>& vars) {
     auto it = vars.find(name);
     return it == vars.end() || it->second.empty() ? nullptr : it->second.c_str();
   });
+}
+
+kafka::ConsumedMessage TestMessage(const std::string& topic, int64_t offset,
+                                   const google::protobuf::Message& payload, absl::Time at,
+                                   const std::string& key) {
+  kafka::ConsumedMessage m;
+  m.topic = topic;
+  m.partition = 0;
+  m.offset = offset;
+  m.key = key;
+  payload.SerializeToString(&m.value);
+  m.headers = kafka::CloudEventHeaders(
+      {.id = absl::StrCat("msg-", offset), .source = "/test", .type = "test", .time = at});
+  return m;
 }
 
 }  // namespace k8i::kit::testing

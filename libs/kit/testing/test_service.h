@@ -18,7 +18,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "google/protobuf/message.h"
 #include "libs/common/config.h"
+#include "libs/kafka/message.h"
 #include "libs/kit/service.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
@@ -68,5 +70,12 @@ absl::Status StartService(const ServiceSpec& spec, const std::string& db_url,
   out.service = *std::move(svc);
   return absl::OkStatus();
 }
+
+// TestMessage: `payload` as a consumer would have read it from `topic` at `offset`, with the
+// CloudEvent headers of a unique id (by offset) and time `at` — for ApplyMessages in handler
+// tests, where the event time is what the test chooses.
+kafka::ConsumedMessage TestMessage(const std::string& topic, int64_t offset,
+                                   const google::protobuf::Message& payload, absl::Time at,
+                                   const std::string& key = "");
 
 }  // namespace k8i::kit::testing

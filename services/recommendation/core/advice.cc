@@ -1,5 +1,6 @@
 #include "services/recommendation/core/advice.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -19,6 +20,36 @@ std::string Advice::Fingerprint() const {
   return absl::StrJoin({kind, subject.cluster, subject.kind, subject.ns, subject.name,
                         subject.container, kind == "rightsizing" ? std::string() : rule},
                        "/");
+}
+
+bool TemplateFix::Patchable() const {
+  return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
+         kind == "ReplicaSet" || kind == "CronJob";
+}
+
+std::string TemplateFix::Patch(const std::string& pod_spec, const std::string& what) const {
+  if (!Patchable()) {
+    return absl::StrCat("# ",
+                        kind == "Pod" ? "a pod is immutable"
+                                      : absl::StrCat(kind, " pod templates are immutable"),
+                        ": ", what, " in the manifest of ", kind, " ", ns, "/", name,
+                        " and re-create it");
+  }
+  if (pod_spec.empty()) return absl::StrCat("# ", what, " on ", kind, " ", ns, "/", name);
+  std::string tmpl = absl::StrCat("{\"template\":{\"spec\":{", pod_spec, "}}}");
+  if (kind == "CronJob") tmpl = absl::StrCat("{\"jobTemplate\":{\"spec\":", tmpl, "}}");
+  return absl::StrCat("kubectl patch ", absl::AsciiStrToLower(kind), "/", name, " -n ", ns,
+                      " --type=strategic -p '{\"spec\":", tmpl, "}'");
+}
+
+std::string TemplateFix::ContainerPatch(const std::string& container, const std::string& fields,
+                                        const std::string& what) const {
+  return Patch(absl::StrCat("\"containers\":[{\"name\":\"", container, "\",", fields, "}]"),
+               what);
+}
+
+std::string TemplateFix::Who(const std::string& container) const {
+  return absl::StrCat(kind, " ", ns, "/", name, container.empty() ? "" : " container ", container);
 }
 
 std::string Human(absl::Duration d) {

@@ -41,6 +41,22 @@ struct Advice {
   std::string Fingerprint() const;
 };
 
+// Where a fix to a pod's spec goes: a workload's pod template (a CronJob's job template), or
+// the manifest of a pod or Job, whose templates cannot be changed.
+struct TemplateFix {
+  std::string kind, ns, name;
+
+  bool Patchable() const;
+  // `kubectl patch` (strategic merge) of the pod template with `pod_spec` (a JSON object's
+  // members); for what cannot be patched, a comment saying `what` to change in the manifest.
+  std::string Patch(const std::string& pod_spec, const std::string& what) const;
+  // Patch of one container's `fields` (JSON object members), merged by the container's name.
+  std::string ContainerPatch(const std::string& container, const std::string& fields,
+                             const std::string& what) const;
+  // "Deployment shop/web container app".
+  std::string Who(const std::string& container) const;
+};
+
 // Formats a duration for people: "3d 4h", "5h 20m", "12m".
 std::string Human(absl::Duration d);
 

@@ -46,39 +46,7 @@ std::optional<std::string> TagOf(const std::string& image) {
   return colon == std::string::npos ? "" : last.substr(colon + 1);
 }
 
-// Where the fix goes: a workload's pod template, or the pod itself (immutable).
-struct Subject {
-  std::string kind, ns, name;
-
-  bool Patchable() const {
-    return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
-           kind == "ReplicaSet" || kind == "CronJob";
-  }
-
-  // `kubectl patch` of the pod template with `pod_spec` (a JSON object's members).
-  std::string Patch(const std::string& pod_spec, const std::string& what) const {
-    if (!Patchable()) {
-      return absl::StrCat("# ", kind == "Pod" ? "a pod is immutable" : absl::StrCat(kind, " pod templates are immutable"),
-                          ": ", what, " in the manifest of ", kind, " ", ns, "/", name,
-                          " and re-create it");
-    }
-    if (pod_spec.empty()) return absl::StrCat("# ", what, " on ", kind, " ", ns, "/", name);
-    std::string tmpl = absl::StrCat("{\"template\":{\"spec\":{", pod_spec, "}}}");
-    if (kind == "CronJob") tmpl = absl::StrCat("{\"jobTemplate\":{\"spec\":", tmpl, "}}");
-    return absl::StrCat("kubectl patch ", absl::AsciiStrToLower(kind), "/", name, " -n ", ns,
-                        " --type=strategic -p '{\"spec\":", tmpl, "}'");
-  }
-
-  std::string ContainerPatch(const std::string& container, const std::string& fields,
-                             const std::string& what) const {
-    return Patch(absl::StrCat("\"containers\":[{\"name\":\"", container, "\",", fields, "}]"), what);
-  }
-
-  std::string Who(const std::string& container) const {
-    return absl::StrCat(kind, " ", ns, "/", name, container.empty() ? "" : " container ",
-                        container);
-  }
-};
+using Subject = TemplateFix;
 
 struct Finding {
   Advice advice;

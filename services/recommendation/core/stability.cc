@@ -67,25 +67,14 @@ std::vector<Advice> StabilityAdvice(const std::vector<AlertCount>& alerts,
                                           " liveness probe failures in the last hour (events)"));
       }
       a.arithmetic = absl::StrFormat("%d >= %d", c.restarts_1h, o.restarts);
-      const std::string probe = absl::StrFormat(
-          "{\"containers\":[{\"name\":\"%s\",\"livenessProbe\":{\"failureThreshold\":6}}]}",
-          c.subject.container);
-      const bool templated = c.subject.kind == "Deployment" || c.subject.kind == "StatefulSet" ||
-                             c.subject.kind == "DaemonSet" || c.subject.kind == "ReplicaSet";
-      if (c.liveness_failures <= 0) {
-        a.command = absl::StrFormat("kubectl describe pod %s -n %s", c.pod, c.subject.ns);
-      } else if (templated || c.subject.kind == "CronJob") {
-        const std::string tmpl = absl::StrCat("{\"template\":{\"spec\":", probe, "}}");
-        a.command = absl::StrFormat(
-            "kubectl patch %s %s -n %s -p '{\"spec\":%s}'  # or a startupProbe", kind,
-            c.subject.name, c.subject.ns,
-            templated ? tmpl : absl::StrCat("{\"jobTemplate\":{\"spec\":", tmpl, "}}"));
-      } else {
-        a.command = absl::StrFormat(
-            "# %s %s/%s cannot be patched: raise container %s's livenessProbe.failureThreshold "
-            "(or add a startupProbe) in its manifest and re-create it",
-            c.subject.kind, c.subject.ns, c.subject.name, c.subject.container);
-      }
+      const TemplateFix fix{c.subject.kind, c.subject.ns, c.subject.name};
+      a.command =
+          c.liveness_failures <= 0
+              ? absl::StrFormat("kubectl describe pod %s -n %s", c.pod, c.subject.ns)
+              : fix.ContainerPatch(c.subject.container, "\"livenessProbe\":{\"failureThreshold\":6}",
+                                   "raise the livenessProbe's failureThreshold (or add a "
+                                   "startupProbe)") +
+                    (fix.Patchable() ? "  # or a startupProbe" : "");
       out.push_back(std::move(a));
     }
     const bool unstable = c.crash_loop || c.restarts_1h >= o.restarts || c.oom_kills > 0;
