@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/common/check.h"
@@ -86,6 +87,12 @@ class AuthInterceptor final : public grpc::experimental::Interceptor {
       if (!result.ok()) {
         Logger("auth")->info("rpc {} rejected: {}", info_->method(), result.status().ToString());
         failure_ = result.status();
+        // The suite's handlers refuse a rejected call themselves (K8I_AUTHORIZE); gRPC's own
+        // reflection service does not, and would answer before the status is replaced:
+        // cancel it before its handler runs.
+        if (absl::StartsWith(info_->method(), "/grpc.reflection.")) {
+          info_->server_context()->TryCancel();
+        }
       }
       CallRegistry::Get().Put(info_->server_context(), std::move(result));
       registered_ = true;

@@ -67,6 +67,13 @@ Policy& Policy::AllowPublic(absl::string_view method) {
   return Add(method, {Requirement::Kind::kPublic, Role::kNone});
 }
 
+Policy& Policy::AllowHealthAndReflection() {
+  return AllowPublic("/grpc.health.v1.Health/Check")
+      .AllowPublic("/grpc.health.v1.Health/Watch")
+      .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", Role::kAdmin)
+      .Allow("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Role::kAdmin);
+}
+
 const Requirement* Policy::Find(absl::string_view method) const {
   auto it = table_.find(std::string(method));
   return it == table_.end() ? nullptr : &it->second;

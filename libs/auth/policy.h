@@ -33,6 +33,11 @@ class Policy {
   // AllowPublic makes `method` callable without credentials (health, reflection).
   Policy& AllowPublic(absl::string_view method);
 
+  // AllowHealthAndReflection: what every service serves beside its own methods — gRPC health
+  // (public) and server reflection, v1alpha and v1 (admin; gRPC 1.51 serves v1alpha only, so v1
+  // answers an admin UNIMPLEMENTED and clients fall back).
+  Policy& AllowHealthAndReflection();
+
   // Find returns the requirement of `method`, or nullptr.
   const Requirement* Find(absl::string_view method) const;
 

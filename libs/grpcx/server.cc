@@ -6,6 +6,16 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/support/server_interceptor.h"
+#include "k8intel/v1/admin.pb.h"
+#include "k8intel/v1/cluster.pb.h"
+#include "k8intel/v1/cost.pb.h"
+#include "k8intel/v1/incidents.pb.h"
+#include "k8intel/v1/ingest.pb.h"
+#include "k8intel/v1/metrics.pb.h"
+#include "k8intel/v1/notifications.pb.h"
+#include "k8intel/v1/recommendations.pb.h"
+#include "k8intel/v1/resources.pb.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "libs/metrics/metrics.h"
@@ -69,6 +79,22 @@ class ObservingFactory final : public grpc::experimental::ServerInterceptorFacto
 
 }  // namespace
 
+std::vector<const google::protobuf::FileDescriptor*> SuiteProtoFiles() {
+  // One message of each file: naming it links the file's generated code, whose static
+  // initializer adds the file (and its imports) to the generated descriptor pool.
+  return {k8intel::v1::GetTenantRequest::descriptor()->file(),
+          k8intel::v1::ListClustersRequest::descriptor()->file(),
+          k8intel::v1::QueryAllocationRequest::descriptor()->file(),
+          k8intel::v1::ListIncidentsRequest::descriptor()->file(),
+          k8intel::v1::PushRequest::descriptor()->file(),
+          k8intel::v1::QueryMetricRequest::descriptor()->file(),
+          k8intel::v1::ListChannelsRequest::descriptor()->file(),
+          k8intel::v1::ListRecommendationsRequest::descriptor()->file(),
+          k8intel::v1::GetNodeRequest::descriptor()->file(),
+          opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest::descriptor()
+              ->file()};
+}
+
 std::optional<grpc::Status> DecodeFailureStatus(const grpc::Status& status,
                                                 const std::string& method) {
   // gRPC reports a request it could not parse as INTERNAL with no message (proto3) or "No
@@ -102,6 +128,9 @@ void Server::AddService(grpc::Service* service, std::string health_name) {
 
 absl::Status Server::Start() {
   grpc::EnableDefaultHealthCheckService(true);
+  // Reflection answers from the generated pool: with every suite file in it, any one service
+  // describes all of them (the front sends all reflection to one service).
+  (void)SuiteProtoFiles();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   if (auto s = CheckListener("gRPC listen address", options_.address, options_.tls); !s.ok()) {
     return s;

@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/server_interceptor.h"
 #include "libs/grpcx/signals.h"
@@ -74,6 +75,12 @@ class Server {
 // ErrorInfo reason MALFORMED_REQUEST; nullopt for any other status.
 std::optional<grpc::Status> DecodeFailureStatus(const grpc::Status& status,
                                                 const std::string& method);
+
+// SuiteProtoFiles returns the k8intel.v1 files that declare services. Calling it links them
+// into the binary, so that server reflection of any k8intel service describes every service of
+// the suite, not only its own: the gRPC front routes all reflection requests to one service.
+// Add a file here when it gains a service.
+std::vector<const google::protobuf::FileDescriptor*> SuiteProtoFiles();
 
 // ServerInterceptors returns the logging + metrics interceptor factories (rpc count by method
 // and code, latency histogram), registered by Server on every service.

@@ -137,6 +137,17 @@ LeaderJob* Service::AddJob(JobOptions options, JobFn fn) {
   return jobs_.back().get();
 }
 
+absl::StatusOr<int> Service::AddHttpServer(const std::string& addr, metrics::HttpHandler handler,
+                                           metrics::HttpServerOptions options) {
+  options.tls = grpcx::MetricsTls(config_.tls);
+  ASSIGN_OR_RETURN(std::unique_ptr<metrics::HttpServer> server,
+                   metrics::HttpServer::Start(addr, std::move(handler), std::move(options)));
+  const int port = server->port();
+  auto* holder = Own(std::make_unique<std::unique_ptr<metrics::HttpServer>>(std::move(server)));
+  OnDrain([holder] { holder->reset(); });
+  return port;
+}
+
 LeaderJob* Service::AddOutbox(OutboxOptions outbox, JobOptions job) {
   auto* publisher =
       Own(std::make_unique<OutboxPublisher>(std::move(outbox), producer(), *registry_));

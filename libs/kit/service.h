@@ -29,6 +29,7 @@
 #include "libs/kit/job.h"
 #include "libs/kit/outbox.h"
 #include "libs/metrics/metrics.h"
+#include "libs/metrics/http_server.h"
 #include "libs/metrics/metrics_server.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
@@ -135,6 +136,11 @@ class Service {
   // leader-elected job `job` (a one-minute timeout unless set): what each service that writes
   // events in its transactions runs.
   LeaderJob* AddOutbox(OutboxOptions outbox, JobOptions job);
+  // AddHttpServer starts an HTTP(S) endpoint at `addr` serving `handler` (TLS from the
+  // service's K8I_TLS_* settings, `options.tls` is overwritten) and returns its port. It stops
+  // when the service drains, before the objects the handler calls (owned earlier) go away.
+  absl::StatusOr<int> AddHttpServer(const std::string& addr, metrics::HttpHandler handler,
+                                    metrics::HttpServerOptions options);
   // OnDrain runs `fn` when draining starts, before consumers and the server stop (e.g. to
   // refuse new streams).
   void OnDrain(std::function<void()> fn) { on_drain_.push_back(std::move(fn)); }

@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -20,6 +21,8 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,6 +41,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
@@ -108,21 +112,23 @@ Response Respond(const Request& req, const HttpHandler& handler, std::string pee
   return res;
 }
 
-// Server state shared by the connections; used only on the server thread.
+// Server state shared by the connections, which run on the server threads (each connection on
+// its own strand).
 class SessionBase;
 struct Shared {
   HttpHandler handler;
   HttpServerOptions options;
   asio::ssl::context* tls = nullptr;  // null: plaintext
-  bool stopping = false;
-  std::unordered_set<SessionBase*> sessions;
+  std::atomic<bool> stopping{false};
+  absl::Mutex mu;
+  std::unordered_set<SessionBase*> sessions ABSL_GUARDED_BY(mu);
 };
 
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
-  // Stop is called once when the server stops: an idle connection closes now, one with a
-  // request under way finishes it (and then closes).
+  // Stop is called once when the server stops (under Shared::mu, from any thread): an idle
+  // connection closes now, one with a request under way finishes it (and then closes).
   virtual void Stop() = 0;
 };
 
@@ -135,9 +141,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   Session(Shared& shared, tcp::socket socket)
       : shared_(shared), stream_(MakeStream(std::move(socket), shared)) {
+    absl::MutexLock l(&shared_.mu);
     shared_.sessions.insert(this);
   }
-  ~Session() override { shared_.sessions.erase(this); }
+  ~Session() override {
+    absl::MutexLock l(&shared_.mu);
+    shared_.sessions.erase(this);
+  }
 
   void Begin() {
     if constexpr (kTls) {
@@ -152,7 +162,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Stop() override {
-    if (reading_ && buffer_.size() == 0 && !parser_->got_some()) Lowest().close();
+    // A session whose last reference is gone is being destroyed (waiting for the lock).
+    auto self = this->weak_from_this().lock();
+    if (self == nullptr) return;
+    asio::post(Lowest().get_executor(), [self] {
+      if (self->reading_ && self->buffer_.size() == 0 && !self->parser_->got_some()) {
+        self->Lowest().close();
+      }
+    });
   }
 
  private:
@@ -250,29 +267,30 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 class HttpServer::Impl {
  public:
   Impl(HttpHandler handler, HttpServerOptions options, std::unique_ptr<asio::ssl::context> tls)
-      : tls_(std::move(tls)), ioc_(1), acceptor_(ioc_), retry_(ioc_) {
+      : tls_(std::move(tls)),
+        ioc_(std::max(1, options.threads)),
+        acceptor_(asio::make_strand(ioc_)),
+        retry_(acceptor_.get_executor()) {
     shared_.handler = std::move(handler);
     shared_.options = std::move(options);
     shared_.tls = tls_.get();
   }
 
   ~Impl() {
-    if (!thread_.joinable()) return;
-    asio::post(ioc_, [this] {
+    if (threads_.empty()) return;
+    asio::post(acceptor_.get_executor(), [this] {
       shared_.stopping = true;
       error_code ignored;
       acceptor_.close(ignored);
       retry_.cancel();
       // Stop only closes sockets; the sessions end later, in their handlers.
-      for (SessionBase* s :
-           std::vector<SessionBase*>(shared_.sessions.begin(), shared_.sessions.end())) {
-        s->Stop();
-      }
+      absl::MutexLock l(&shared_.mu);
+      for (SessionBase* s : shared_.sessions) s->Stop();
     });
     // run() returns once the last connection is done; past the grace period, stop it and let
     // the io_context's destructor drop what is left.
     if (!done_.WaitForNotificationWithTimeout(kStopGrace)) ioc_.stop();
-    thread_.join();
+    for (std::thread& t : threads_) t.join();
   }
 
   // Listen binds and listens on `hp` (trying each address a host name resolves to) and returns
@@ -281,18 +299,22 @@ class HttpServer::Impl {
     return BindAndListen(acceptor_, hp, host_port, shared_.options.what);
   }
 
-  // Run starts accepting on the server thread.
+  // Run starts accepting on the server threads.
   void Run() {
-    Accept();
-    thread_ = std::thread([this] {
-      ioc_.run();
-      done_.Notify();
-    });
+    asio::post(acceptor_.get_executor(), [this] { Accept(); });
+    const int n = std::max(1, shared_.options.threads);
+    running_ = n;
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        ioc_.run();
+        if (running_.fetch_sub(1) == 1) done_.Notify();
+      });
+    }
   }
 
  private:
   void Accept() {
-    acceptor_.async_accept([this](error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(asio::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
       if (shared_.stopping || !acceptor_.is_open()) return;
       if (ec) {
         retry_.expires_after(kAcceptRetry);
@@ -301,7 +323,12 @@ class HttpServer::Impl {
         });
         return;
       }
-      if (shared_.sessions.size() < shared_.options.max_connections) {
+      size_t open = 0;
+      {
+        absl::MutexLock l(&shared_.mu);
+        open = shared_.sessions.size();
+      }
+      if (open < shared_.options.max_connections) {
         SetCloseOnExec(socket.native_handle());
         if (tls_ != nullptr) {
           std::make_shared<Session<TlsStream>>(shared_, std::move(socket))->Begin();
@@ -321,7 +348,8 @@ class HttpServer::Impl {
   tcp::acceptor acceptor_;
   asio::steady_timer retry_;
   absl::Notification done_;
-  std::thread thread_;
+  std::atomic<int> running_{0};
+  std::vector<std::thread> threads_;
 };
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl, int port)

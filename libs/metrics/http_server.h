@@ -1,4 +1,5 @@
-// HttpServer: the project's small HTTP(S)/1.1 server on Boost.Beast — one background thread,
+// HttpServer: the project's small HTTP(S)/1.1 server on Boost.Beast — background threads (one
+// unless options.threads says more; each connection on its own strand),
 // keep-alive, per-request I/O timeouts, a connection cap, size limits, graceful stop — serving
 // whatever its handler answers. The metrics listener (metrics_server.h) and k8i-notification's
 // inbound endpoint (Slack interactivity, PagerDuty webhooks) are built on it. Plaintext only on
@@ -41,7 +42,8 @@ struct HttpResponse {
   static HttpResponse Text(int status, std::string body);
 };
 
-// The handler runs on the server thread, one request at a time; it must not throw. A HEAD
+// The handler runs on a server thread: one request at a time with one thread, concurrently
+// with more (HttpServerOptions::threads). It must not throw. A HEAD
 // request gets the handler's answer without its body.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
@@ -53,6 +55,9 @@ struct HttpServerOptions {
   uint64_t body_limit = 1 << 10;
   // Connections beyond this are closed on accept.
   size_t max_connections = 64;
+  // Server threads: requests of different connections handled at once. Above 1 the handler
+  // is called concurrently and must be thread-safe.
+  int threads = 1;
 };
 
 class HttpServer {

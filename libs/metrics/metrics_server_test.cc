@@ -11,10 +11,13 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/synchronization/notification.h"
 #include "libs/grpcx/testing/test_pki.h"
+#include "libs/metrics/http_server.h"
 
 namespace k8i::metrics {
 namespace {
@@ -348,6 +351,47 @@ TEST(MetricsServerTest, StartAndStopQuickly) {
     auto s = MetricsServer::Start("127.0.0.1:0", registry);
     ASSERT_TRUE(s.ok()) << s.status();
   }
+}
+
+}  // namespace
+}  // namespace k8i::metrics
+
+namespace k8i::metrics {
+namespace {
+
+// With two threads, a request waiting in its handler does not hold up another connection's:
+// the first handler waits until the second has run (with one thread it would time out).
+TEST(HttpServerTest, ThreadsServeConnectionsConcurrently) {
+  absl::Notification first_entered, second_ran;
+  std::atomic<bool> first_saw_second{false};
+  auto server = HttpServer::Start(
+      "127.0.0.1:0",
+      [&](const HttpRequest& r) {
+        if (r.path == "/first") {
+          first_entered.Notify();
+          first_saw_second = second_ran.WaitForNotificationWithTimeout(absl::Seconds(5));
+        } else {
+          second_ran.Notify();
+        }
+        return HttpResponse::Text(200, "ok\n");
+      },
+      {.what = "test", .threads = 2});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  std::thread first([port] {
+    auto c = LocalClient(port);
+    auto r = c->Get("/first");
+    EXPECT_TRUE(r && r->status == 200);
+  });
+  // The second request starts once the first is inside its handler.
+  EXPECT_TRUE(first_entered.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  auto c = LocalClient(port);
+  auto r = c->Get("/second");
+  first.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(first_saw_second.load());
+  server->reset();
 }
 
 }  // namespace

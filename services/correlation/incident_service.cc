@@ -66,9 +66,7 @@ const auth::Policy& CorrelationPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
     const std::string svc = "/k8intel.v1.IncidentService/";
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .Allow(svc + "ListIncidents", auth::Role::kViewer)
         .Allow(svc + "GetIncident", auth::Role::kViewer)
         .Allow(svc + "GetDependencies", auth::Role::kViewer)

@@ -139,9 +139,7 @@ const auth::Policy& CostPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
     const std::string svc = "/k8intel.v1.CostService/";
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .Allow(svc + "QueryAllocation", auth::Role::kViewer)
         .Allow(svc + "GetCostTrend", auth::Role::kViewer)
         .Allow(svc + "ListCostLines", auth::Role::kViewer)

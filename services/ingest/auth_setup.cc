@@ -7,11 +7,10 @@ namespace k8i::ingest {
 const auth::Policy& IngestPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .AllowAgent("/k8intel.v1.IngestService/Stream")
-        .AllowAgent("/k8intel.v1.IngestService/Push");
+        .AllowAgent("/k8intel.v1.IngestService/Push")
+        .AllowAgent("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export");
     return policy;
   }();
   return *p;

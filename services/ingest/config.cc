@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/common/status_macros.h"
+#include "libs/grpcx/tls_config.h"
 #include "services/ingest/migrations.h"
 #include "services/ingest/store/kafka_publisher.h"
 #include "services/ingest/store/pg_batch_store.h"
@@ -45,6 +46,10 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.rollups.max_batch = static_cast<int>(env.Int("K8I_ROLLUP_MAX_BATCH", 500, 1, 100'000));
   c.rollups.group = env.String("K8I_ROLLUP_GROUP", kRollupGroup);
   c.rollups.linger = env.Duration("K8I_ROLLUP_LINGER", absl::Seconds(1));
+  c.http.addr = env.String("K8I_HTTP_ADDR", absl::StrCat("127.0.0.1:", 7100 + Spec().port_index));
+  c.http.threads = static_cast<int>(env.Int("K8I_HTTP_THREADS", 4, 1, 256));
+  c.http.max_body = env.Int("K8I_HTTP_MAX_BODY", 16 << 20, 1024, 1 << 30);
+  inventory::ReadUserAuthConfig(env, c.users);
   c.republish.interval = env.Duration("K8I_REPUBLISH_INTERVAL", absl::Seconds(30));
   c.republish.grace = env.Duration("K8I_REPUBLISH_GRACE", absl::Minutes(2));
   for (const auto& [name, d] :
@@ -67,6 +72,10 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   }
   RETURN_IF_ERROR(env.Finish());
   RETURN_IF_ERROR(kit::CheckCommonConfig(env, c.common));
+  RETURN_IF_ERROR(inventory::CheckUserAuthConfig(c.users));
+  if (!c.http.addr.empty()) {
+    RETURN_IF_ERROR(grpcx::CheckListener("K8I_HTTP_ADDR", c.http.addr, c.common.tls));
+  }
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include "libs/common/config.h"
 #include "libs/kit/service.h"
 #include "services/ingest/core/limits.h"
+#include "services/inventory/user_auth.h"
 
 namespace k8i::ingest {
 
@@ -43,6 +44,14 @@ struct Config {
     absl::Duration linger;  // K8I_ROLLUP_LINGER: how long a transaction gathers messages
     std::string group;    // K8I_ROLLUP_GROUP: consumer group (default k8i-ingest-rollups)
   } rollups;
+  // The HTTP receivers (http_receiver.h): Prometheus remote_write and Alertmanager webhooks.
+  struct Http {
+    std::string addr;  // K8I_HTTP_ADDR (127.0.0.1:7101; "" turns the receivers off)
+    int threads = 4;   // K8I_HTTP_THREADS: requests handled at once
+    int64_t max_body = 0;  // K8I_HTTP_MAX_BODY (compressed; 16 MiB): larger requests get 413
+  } http;
+  // How API keys and SSO tokens are checked on the HTTP receivers (as every service does).
+  inventory::UserAuthConfig users;
   // The republisher of batches stored but never published (Kafka was down and the agent did
   // not resend).
   struct Republish {
@@ -56,7 +65,8 @@ struct Config {
 // K8I_KAFKA_BOOTSTRAP required, ...) and K8I_INGEST_INFLIGHT_SAMPLES, K8I_INGEST_RETENTION,
 // K8I_INGEST_MAX_SAMPLES_PER_BATCH, K8I_AGENT_TOKEN_CACHE_TTL, K8I_RETENTION_*,
 // K8I_ROLLUP_CONSUMER, K8I_ROLLUP_MAX_BATCH, K8I_ROLLUP_LINGER, K8I_ROLLUP_GROUP, K8I_REPUBLISH_INTERVAL,
-// K8I_REPUBLISH_GRACE. Every bad variable is named.
+// K8I_REPUBLISH_GRACE, K8I_HTTP_ADDR, K8I_HTTP_THREADS, K8I_HTTP_MAX_BODY. Every bad variable
+// is named.
 absl::StatusOr<Config> LoadConfig(EnvReader& env);
 
 }  // namespace k8i::ingest

@@ -1,10 +1,13 @@
 #include "services/ingest/wiring.h"
 
+#include "libs/common/ids.h"
 #include "libs/common/logging.h"
 #include "libs/common/status_macros.h"
 #include "services/ingest/auth_setup.h"
+#include "services/ingest/http_receiver.h"
 #include "services/ingest/ingest_service.h"
 #include "services/ingest/migrations.h"
+#include "services/ingest/otlp_service.h"
 #include "services/ingest/probe.h"
 #include "services/ingest/retention/retention_job.h"
 #include "services/ingest/store/kafka_publisher.h"
@@ -12,6 +15,7 @@
 #include "services/ingest/store/pg_rollups.h"
 #include "services/ingest/store/redis_heartbeat.h"
 #include "services/ingest/store/republisher.h"
+#include "services/inventory/user_auth.h"
 
 namespace k8i::ingest {
 
@@ -35,6 +39,25 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Parts* parts) {
   s.SetAuth({.authenticator = authenticator, .policy = &IngestPolicy()});
   s.AddGrpcService(p.service, "k8intel.v1.IngestService");
   s.OnDrain([svc = p.service] { svc->StartDraining(); });
+  // OTLP/gRPC metrics from OpenTelemetry Collectors, on the same port and agent tokens.
+  s.AddGrpcService(s.Own(std::make_unique<OtlpMetricsService>(p.ingestor, cfg.limits, clock)),
+                   "opentelemetry.proto.collector.metrics.v1.MetricsService");
+  if (!cfg.http.addr.empty()) {
+    // API keys and SSO tokens as every service checks them; ingest signs no page tokens.
+    inventory::UserAuthOverrides none{.page_token_key = RandomToken(32)};
+    ASSIGN_OR_RETURN(inventory::UserAuth users, inventory::BuildUserAuth(s, cfg.users, std::move(none)));
+    auto* receiver = s.Own(std::make_unique<HttpReceiver>(
+        p.ingestor, authenticator, users.authenticator, p.tokens, clock, s.registry(),
+        HttpReceiverOptions{.limits = cfg.limits}));
+    ASSIGN_OR_RETURN(p.http_port,
+                     s.AddHttpServer(
+                         cfg.http.addr,
+                         [receiver](const metrics::HttpRequest& r) { return receiver->Handle(r); },
+                         {.what = "ingest receivers",
+                          .body_limit = static_cast<uint64_t>(cfg.http.max_body),
+                          .max_connections = 256,
+                          .threads = cfg.http.threads}));
+  }
 
   if (cfg.rollups.enabled) {
     auto* handler = s.Own(std::make_unique<RollupHandler>(s.registry()));

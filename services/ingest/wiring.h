@@ -26,9 +26,10 @@ struct Parts {
   kit::LeaderJob* retention = nullptr;            // null when disabled
   kit::LeaderJob* republish = nullptr;            // null when disabled
   Republisher* republisher = nullptr;
+  int http_port = 0;  // the HTTP receivers' port (0 when K8I_HTTP_ADDR is "")
 };
 
-// Wire registers IngestService (agent tokens through the auth interceptor, IngestPolicy), the
+// Wire registers IngestService, the HTTP receivers (Prometheus remote_write, Alertmanager), (agent tokens through the auth interceptor, IngestPolicy), the
 // rollup consumer of <prefix>metrics.v1, and the leader-elected jobs: partitions (hourly),
 // retention and the republisher. `parts` (optional) receives the created objects.
 absl::Status Wire(kit::Service& service, const Config& config, Parts* parts = nullptr);

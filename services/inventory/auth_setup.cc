@@ -60,9 +60,7 @@ const auth::Policy& AdminPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
     const std::string svc = "/k8intel.v1.AdminService/";
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .Allow(svc + "GetTenant", auth::Role::kViewer)
         .Allow(svc + "UpdateTenant", auth::Role::kAdmin)
         .Allow(svc + "GetApiKey", auth::Role::kViewer)

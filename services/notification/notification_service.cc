@@ -114,9 +114,7 @@ const auth::Policy& NotificationPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
     const std::string svc = "/k8intel.v1.NotificationService/";
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .Allow(svc + "ListChannels", auth::Role::kViewer)
         .Allow(svc + "ListRoutes", auth::Role::kViewer)
         .Allow(svc + "ListDeliveries", auth::Role::kViewer)

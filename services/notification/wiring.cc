@@ -67,19 +67,15 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
     auto* inbound = s.Own(std::make_unique<InboundEndpoint>(
         p.store, &s.pool(), s.Topic("incident-commands.v1"), &s.clock(), s.registry(),
         [publish] { publish->Wake(); }));
-    ASSIGN_OR_RETURN(
-        std::unique_ptr<metrics::HttpServer> server,
-        metrics::HttpServer::Start(
-            cfg.inbound_addr, [inbound](const metrics::HttpRequest& r) { return inbound->Handle(r); },
-            {.tls = grpcx::MetricsTls(cfg.common.tls),
-             .what = "notification inbound",
-             .body_limit = 256 << 10,
-             .max_connections = 256}));
-    p.inbound_port = server->port();
     // Stopped when the service drains (and in any case before the endpoint it calls, being
     // owned after it).
-    auto* holder = s.Own(std::make_unique<std::unique_ptr<metrics::HttpServer>>(std::move(server)));
-    s.OnDrain([holder] { holder->reset(); });
+    ASSIGN_OR_RETURN(p.inbound_port,
+                     s.AddHttpServer(
+                         cfg.inbound_addr,
+                         [inbound](const metrics::HttpRequest& r) { return inbound->Handle(r); },
+                         {.what = "notification inbound",
+                          .body_limit = 256 << 10,
+                          .max_connections = 256}));
   }
   dispatcher->Start();
   s.OnDrain([dispatcher] { dispatcher->Stop(); });

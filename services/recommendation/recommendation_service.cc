@@ -78,9 +78,7 @@ const auth::Policy& RecommendationPolicy() {
   static const auth::Policy* p = [] {
     auto* policy = new auth::Policy;
     const std::string svc = "/k8intel.v1.RecommendationService/";
-    policy->AllowPublic("/grpc.health.v1.Health/Check")
-        .AllowPublic("/grpc.health.v1.Health/Watch")
-        .Allow("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", auth::Role::kAdmin)
+    policy->AllowHealthAndReflection()
         .Allow(svc + "ListRecommendations", auth::Role::kViewer)
         .Allow(svc + "GetRecommendation", auth::Role::kViewer)
         .Allow(svc + "DismissRecommendation", auth::Role::kOperator);

@@ -31,214 +31,48 @@
 #include "libs/common/ids.h"
 #include "libs/testing/process.h"
 #include "libs/testing/stack.h"
+#include "tests/integration/suite_fixture.h"
 #include "services/notification/core/signing.h"
 
-namespace k8i {
+namespace k8i::e2e {
 namespace {
 
 using testing::TestEnv;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Stack runs the binaries; the destructor stops them in reverse order and, when a test
-// failed, prints the tail of each log.
-class Stack {
- public:
-  explicit Stack(std::string dir) : dir_(std::move(dir)) {}
-  ~Stack() {
-    for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
-      testing::Terminate(it->second, absl::Seconds(10));
-    }
-    if (::testing::Test::HasFailure()) {
-      for (const auto& [name, pid] : children_) {
-        std::string log = ReadFile(Log(name));
-        if (log.size() > 4000) log = log.substr(log.size() - 4000);
-        std::cerr << "==== " << name << " (last lines)\n" << log << "\n";
-      }
-    }
-  }
-
-  std::string Log(const std::string& name) const { return absl::StrCat(dir_, "/", name, ".log"); }
-
-  absl::Status Start(const std::string& name, std::vector<std::string> argv,
-                     const std::vector<std::string>& env) {
-    auto pid = testing::Spawn(argv, env, Log(name));
-    if (!pid.ok()) return pid.status();
-    children_.emplace_back(name, *pid);
-    return absl::OkStatus();
-  }
-
-  // Alive: every child still runs.
-  std::string Dead() const {
-    for (const auto& [name, pid] : children_) {
-      if (kill(pid, 0) != 0) return name;
-      int status = 0;
-      if (testing::Exited(pid, &status)) return name;
-    }
-    return "";
-  }
-
- private:
-  std::string dir_;
-  std::vector<std::pair<std::string, pid_t>> children_;
-};
-
-// Eventually polls `check` until it returns true or `deadline` passes; `last` keeps what the
-// final attempt saw, for the failure message.
-bool Eventually(absl::Duration deadline, const std::function<bool()>& check) {
-  const absl::Time end = absl::Now() + deadline;
-  while (absl::Now() < end) {
-    if (check()) return true;
-    absl::SleepFor(absl::Milliseconds(500));  // a poll interval with a deadline, not a wait
-  }
-  return check();
-}
-
-class DemoE2eTest : public ::testing::Test {
+class DemoE2eTest : public SuiteTest {
  protected:
   void SetUp() override {
-    K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
-    K8I_REQUIRE_STACK("K8I_TEST_BIN_DIR");
-    K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
-    K8I_REQUIRE_STACK("K8I_TEST_REDIS_URL");
-    bin_ = TestEnv("K8I_TEST_BIN_DIR");
+    SuiteTest::SetUp();
+    if (HasFatalFailure() || IsSkipped()) return;
     for (const char* b :
          {"k8i-kubesim", "k8i-agent", "k8i-ingest", "k8i-inventory", "k8i-correlation",
           "k8i-notification", "k8i-cost", "k8i-recommendation", "k8i"}) {
       ASSERT_EQ(access((bin_ + "/" + b).c_str(), X_OK), 0) << b << " is not built in " << bin_;
     }
-    dir_ = absl::StrCat(::testing::TempDir(), "/demo-e2e-", getpid());
-    ASSERT_EQ(mkdir(dir_.c_str(), 0700) == 0 || errno == EEXIST, true);
-    auto db = testing::TempDatabase::Create();
-    ASSERT_TRUE(db.ok()) << db.status();
-    db_ = std::move(db).value();
-    stack_ = std::make_unique<Stack>(dir_);
   }
-
-  std::vector<std::string> BaseEnv() const {
-    return {absl::StrCat("PATH=", TestEnv("PATH").empty() ? "/usr/bin:/bin" : TestEnv("PATH")),
-            "K8I_LOG_FORMAT=text", "K8I_LOG_LEVEL=info"};
-  }
-
-  std::vector<std::string> ServiceEnv(int grpc, int http, int metrics) const {
-    auto env = BaseEnv();
-    for (std::string v :
-         {absl::StrCat("K8I_GRPC_ADDR=127.0.0.1:", grpc),
-          absl::StrCat("K8I_HTTP_ADDR=127.0.0.1:", http),
-          absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics), "K8I_PG_URL=" + db_->url(),
-          "K8I_REDIS_URL=" + TestEnv("K8I_TEST_REDIS_URL"),
-          "K8I_KAFKA_BOOTSTRAP=" + TestEnv("K8I_TEST_KAFKA_BOOTSTRAP"),
-          "K8I_KAFKA_TOPIC_PREFIX=" + topic_prefix_, std::string("K8I_SHUTDOWN_GRACE=2s")}) {
-      env.push_back(std::move(v));
-    }
-    return env;
-  }
-
-  bool Healthy(int port, const std::string& service) {
-    auto r = testing::Run({bin_ + "/k8i-health", "--addr", absl::StrCat("127.0.0.1:", port),
-                           "--service", service, "--timeout", "2s"},
-                          BaseEnv());
-    return r.ok() && r->exit_code == 0;
-  }
-
-  // Cli runs `k8i` against inventory (or `port`) with the admin key and returns its output.
-  std::string Cli(const std::string& args, int port = 0) {
-    std::vector<std::string> argv = {bin_ + "/k8i", "--endpoint",
-                                     absl::StrCat("127.0.0.1:", port ? port : inventory_port_)};
-    for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
-      argv.emplace_back(a);
-    }
-    auto env = BaseEnv();
-    env.push_back("K8I_API_KEY=" + api_key_);
-    auto r = testing::Run(argv, env);
-    last_cli_ = r.ok() ? r->out : std::string(r.status().message());
-    return last_cli_;
-  }
-
-  std::string bin_, dir_, api_key_, last_cli_;
-  std::string topic_prefix_ = absl::StrCat("e2e", NewId().substr(0, 8), ".");
-  int inventory_port_ = 0;
-  std::unique_ptr<testing::TempDatabase> db_;
-  std::unique_ptr<Stack> stack_;
 };
 
 TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   // inventory first: it owns the control schema that ingest checks agent tokens against.
-  // A keyring with one random 32-byte key (standard base64), as tools/dev makes.
-  const std::string keyring = dir_ + "/keyring";
-  std::string raw;
-  ASSERT_TRUE(absl::WebSafeBase64Unescape(RandomToken(32), &raw));
-  std::ofstream(keyring) << "*e2e-1:" << absl::Base64Escape(raw) << "\n";
-  chmod(keyring.c_str(), 0600);
-  inventory_port_ = testing::FreeTcpPort();
-  auto inv_env = ServiceEnv(inventory_port_, testing::FreeTcpPort(), testing::FreeTcpPort());
-  inv_env.push_back("K8I_KEYRING_FILE=" + keyring);
-  inv_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
-  ASSERT_TRUE(stack_->Start("inventory", {bin_ + "/k8i-inventory"}, inv_env).ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30),
-                         [&] { return Healthy(inventory_port_, "k8intel.v1.ResourceService"); }))
-      << "inventory not healthy; dead: " << stack_->Dead();
-
-  auto boot = testing::Run({bin_ + "/k8i-inventory", "bootstrap", "--tenant", "default"}, inv_env);
-  ASSERT_TRUE(boot.ok() && boot->exit_code == 0) << (boot.ok() ? boot->out : "");
-  api_key_ = std::string(absl::StripAsciiWhitespace(
-      std::vector<std::string>(absl::StrSplit(absl::StripAsciiWhitespace(boot->out), '\n')).back()));
-  auto tok = testing::Run(
-      {bin_ + "/k8i-inventory", "create-agent-token", "--tenant", "default", "--cluster", "e2e"},
-      inv_env);
-  ASSERT_TRUE(tok.ok() && tok->exit_code == 0) << (tok.ok() ? tok->out : "");
-  const std::string agent_token(absl::StripAsciiWhitespace(
-      std::vector<std::string>(absl::StrSplit(absl::StripAsciiWhitespace(tok->out), '\n')).back()));
-
-  const int ingest_port = testing::FreeTcpPort();
-  ASSERT_TRUE(stack_
-                  ->Start("ingest", {bin_ + "/k8i-ingest"},
-                          ServiceEnv(ingest_port, testing::FreeTcpPort(), testing::FreeTcpPort()))
-                  .ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30),
-                         [&] { return Healthy(ingest_port, "k8intel.v1.IngestService"); }))
-      << "ingest not healthy; dead: " << stack_->Dead();
-
+  StartInventory();
+  ASSERT_FALSE(HasFailure());
+  const std::string agent_token = CreateAgentToken("e2e");
+  ASSERT_FALSE(agent_token.empty());
+  const int ingest_port = StartService("ingest", "k8intel.v1.IngestService").grpc;
   // correlation: incidents from the alerts, the graph and history from the inventory.
-  const int correlation_port = testing::FreeTcpPort();
-  auto corr_env = ServiceEnv(correlation_port, testing::FreeTcpPort(), testing::FreeTcpPort());
-  corr_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
-  corr_env.push_back("K8I_CORRELATION_GROUP=k8i-correlation-" + topic_prefix_);
   // The story is short: baselines warm up after 10 samples, two in a row beyond 3 sigma fire.
-  corr_env.push_back("K8I_CORRELATION_ANOMALY_WARMUP=10");
-  corr_env.push_back("K8I_CORRELATION_ANOMALY_CONSECUTIVE=2");
-  ASSERT_TRUE(stack_->Start("correlation", {bin_ + "/k8i-correlation"}, corr_env).ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30),
-                         [&] { return Healthy(correlation_port, "k8intel.v1.IncidentService"); }))
-      << "correlation not healthy; dead: " << stack_->Dead();
-
+  const int correlation_port =
+      StartService("correlation", "k8intel.v1.IncidentService",
+                   {"K8I_CORRELATION_ANOMALY_WARMUP=10", "K8I_CORRELATION_ANOMALY_CONSECUTIVE=2"})
+          .grpc;
   // cost: the running hour attributed every 2 s.
-  const int cost_port = testing::FreeTcpPort();
-  auto cost_env = ServiceEnv(cost_port, testing::FreeTcpPort(), testing::FreeTcpPort());
-  cost_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
-  cost_env.push_back("K8I_COST_GROUP=k8i-cost-" + topic_prefix_);
-  cost_env.push_back("K8I_COST_JOB_INTERVAL=2s");
-  ASSERT_TRUE(stack_->Start("cost", {bin_ + "/k8i-cost"}, cost_env).ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30),
-                         [&] { return Healthy(cost_port, "k8intel.v1.CostService"); }))
-      << "cost not healthy; dead: " << stack_->Dead();
-
+  const int cost_port =
+      StartService("cost", "k8intel.v1.CostService", {"K8I_COST_JOB_INTERVAL=2s"}).grpc;
   // recommendation: every cluster evaluated every 2 s, points at 5 s (the story is short).
-  const int rec_port = testing::FreeTcpPort();
-  auto rec_env = ServiceEnv(rec_port, testing::FreeTcpPort(), testing::FreeTcpPort());
-  rec_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
-  rec_env.push_back("K8I_RECOMMEND_GROUP=k8i-recommendation-" + topic_prefix_);
-  rec_env.push_back("K8I_RECOMMEND_INTERVAL=2s");
-  rec_env.push_back("K8I_RECOMMEND_POINT_STEP=5s");
-  ASSERT_TRUE(stack_->Start("recommendation", {bin_ + "/k8i-recommendation"}, rec_env).ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30), [&] {
-    return Healthy(rec_port, "k8intel.v1.RecommendationService");
-  })) << "recommendation not healthy; dead: " << stack_->Dead();
+  const int rec_port = StartService("recommendation", "k8intel.v1.RecommendationService",
+                                    {"K8I_RECOMMEND_INTERVAL=2s", "K8I_RECOMMEND_POINT_STEP=5s"})
+                           .grpc;
+  ASSERT_FALSE(HasFailure());
 
   // notification: every incident change to a signed webhook on a local receiver.
   httplib::Server receiver;
@@ -263,17 +97,11 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
   };
   // stop() reaches the accept loop only once it runs.
   ASSERT_TRUE(Eventually(absl::Seconds(10), [&] { return receiver.is_running(); }));
-  const int notification_port = testing::FreeTcpPort();
-  const int inbound_port = testing::FreeTcpPort();
-  auto notify_env = ServiceEnv(notification_port, inbound_port, testing::FreeTcpPort());
-  notify_env.push_back("K8I_KEYRING_FILE=" + keyring);
-  notify_env.push_back("K8I_PAGE_TOKEN_KEY=" + Sha256Hex(NewId()));
-  notify_env.push_back("K8I_NOTIFY_ALLOW_CIDRS=127.0.0.0/8");
-  notify_env.push_back("K8I_NOTIFY_GROUP=k8i-notification-" + topic_prefix_);
-  ASSERT_TRUE(stack_->Start("notification", {bin_ + "/k8i-notification"}, notify_env).ok());
-  ASSERT_TRUE(Eventually(absl::Seconds(30), [&] {
-    return Healthy(notification_port, "k8intel.v1.NotificationService");
-  })) << "notification not healthy; dead: " << stack_->Dead();
+  const Ports notification = StartService("notification", "k8intel.v1.NotificationService",
+                                          {"K8I_NOTIFY_ALLOW_CIDRS=127.0.0.0/8"});
+  ASSERT_FALSE(HasFailure());
+  const int notification_port = notification.grpc;
+  const int inbound_port = notification.http;
   EXPECT_TRUE(absl::StrContains(
       Cli(absl::StrCat("channels create e2e-hook --type webhook --url http://127.0.0.1:",
                        receiver_port, "/hook"),
@@ -513,4 +341,4 @@ TEST_F(DemoE2eTest, ScenarioThroughTheRealAgentToTheReadApi) {
 }
 
 }  // namespace
-}  // namespace k8i
+}  // namespace k8i::e2e

@@ -24,6 +24,15 @@ class TokenStore {
   virtual absl::StatusOr<AgentIdentity> Authenticate(const std::string& token) = 0;
 };
 
+// ClusterDirectory says whether a tenant registered a cluster: callers that name the cluster
+// themselves (an API key on the HTTP receivers, `?cluster=`) may only write to registered ones.
+class ClusterDirectory {
+ public:
+  virtual ~ClusterDirectory() = default;
+  // Unavailable when the store cannot answer now.
+  virtual absl::StatusOr<bool> Registered(const std::string& tenant, const std::string& cluster) = 0;
+};
+
 // DeterministicPayload serializes `batch` deterministically (map order fixed), so a resent
 // batch has the same bytes and hash.
 std::string DeterministicPayload(const k8intel::v1::TelemetryBatch& batch);

@@ -57,72 +57,76 @@ const k8intel::v1::ObjectMeta* MetaOf(const KubeObject& o) {
   return nullptr;
 }
 
+// ValidateOneSeries checks one series' name, labels and samples; paths start at `path`.
+void ValidateOneSeries(const k8intel::v1::MetricSeries& s, const std::string& path,
+                       const Limits& limits, absl::Time now, Collector& c) {
+  const int64_t max_ms = absl::ToUnixMillis(now + limits.future_tolerance);
+  const int64_t min_ms = absl::ToUnixMillis(now - limits.retention);
+  if (s.name().empty()) {
+    c.Add(path + ".name", "metric name is empty");
+  } else if (static_cast<int>(s.name().size()) > limits.max_metric_name_length) {
+    c.Add(path + ".name", absl::StrCat("metric name is ", s.name().size(),
+                                       " characters; the limit is ",
+                                       limits.max_metric_name_length));
+  } else if (!IsValidMetricName(s.name())) {
+    c.Add(path + ".name", absl::StrCat("\"", s.name(),
+                                       "\" is not a valid metric name [a-zA-Z_:][a-zA-Z0-9_:]*"));
+  }
+  if (s.labels_size() > limits.max_labels_per_series) {
+    c.Add(path + ".labels", absl::StrCat(s.labels_size(), " labels exceed the limit of ",
+                                         limits.max_labels_per_series));
+  }
+  absl::flat_hash_set<absl::string_view> keys;
+  for (int j = 0; j < s.labels_size(); ++j) {
+    const auto& l = s.labels(j);
+    const std::string lpath = absl::StrCat(path, ".labels[", j, "]");
+    if (l.name().empty()) {
+      c.Add(lpath + ".name", "label name is empty");
+    } else if (static_cast<int>(l.name().size()) > limits.max_label_name_length) {
+      c.Add(lpath + ".name", absl::StrCat("label name is ", l.name().size(),
+                                          " characters; the limit is ",
+                                          limits.max_label_name_length));
+    } else if (!IsValidLabelName(l.name())) {
+      c.Add(lpath + ".name", absl::StrCat("\"", l.name(), "\" is not a valid label name"));
+    } else if (!keys.insert(l.name()).second) {
+      c.Add(lpath + ".name", absl::StrCat("duplicate label \"", l.name(), "\""));
+    }
+    if (static_cast<int>(l.value().size()) > limits.max_label_value_length) {
+      c.Add(lpath + ".value", absl::StrCat("label value is ", l.value().size(),
+                                           " bytes; the limit is ",
+                                           limits.max_label_value_length));
+    }
+  }
+  if (s.samples_size() == 0) c.Add(path + ".samples", "series has no samples");
+  for (int k = 0; k < s.samples_size(); ++k) {
+    const auto& sample = s.samples(k);
+    if (!std::isfinite(sample.value())) {
+      c.Add(absl::StrCat(path, ".samples[", k, "].value"),
+            std::isnan(sample.value()) ? "value is NaN" : "value is infinite");
+    }
+    if (sample.time_unix_ms() > max_ms) {
+      c.Add(absl::StrCat(path, ".samples[", k, "].time_unix_ms"),
+            absl::StrCat("timestamp ", sample.time_unix_ms(), " is more than ",
+                         absl::FormatDuration(limits.future_tolerance), " in the future"));
+    } else if (sample.time_unix_ms() < min_ms) {
+      c.Add(absl::StrCat(path, ".samples[", k, "].time_unix_ms"),
+            absl::StrCat("timestamp ", sample.time_unix_ms(),
+                         " is older than the retention period of ",
+                         absl::FormatDuration(limits.retention)));
+    }
+  }
+}
+
 void ValidateMetrics(const k8intel::v1::TelemetryBatch& batch, const Limits& limits,
                      absl::Time now, Collector& c) {
   if (batch.metrics_size() > limits.max_series_per_batch) {
     c.Add("batch.metrics", absl::StrCat(batch.metrics_size(), " series exceed the limit of ",
                                         limits.max_series_per_batch, " per batch"));
   }
-  const int64_t max_ms = absl::ToUnixMillis(now + limits.future_tolerance);
-  const int64_t min_ms = absl::ToUnixMillis(now - limits.retention);
   int64_t samples = 0;
   for (int i = 0; i < batch.metrics_size(); ++i) {
-    const auto& s = batch.metrics(i);
-    const std::string path = absl::StrCat("batch.metrics[", i, "]");
-    if (s.name().empty()) {
-      c.Add(path + ".name", "metric name is empty");
-    } else if (static_cast<int>(s.name().size()) > limits.max_metric_name_length) {
-      c.Add(path + ".name", absl::StrCat("metric name is ", s.name().size(),
-                                         " characters; the limit is ",
-                                         limits.max_metric_name_length));
-    } else if (!IsValidMetricName(s.name())) {
-      c.Add(path + ".name", absl::StrCat("\"", s.name(),
-                                         "\" is not a valid metric name [a-zA-Z_:][a-zA-Z0-9_:]*"));
-    }
-    if (s.labels_size() > limits.max_labels_per_series) {
-      c.Add(path + ".labels", absl::StrCat(s.labels_size(), " labels exceed the limit of ",
-                                           limits.max_labels_per_series));
-    }
-    absl::flat_hash_set<absl::string_view> keys;
-    for (int j = 0; j < s.labels_size(); ++j) {
-      const auto& l = s.labels(j);
-      const std::string lpath = absl::StrCat(path, ".labels[", j, "]");
-      if (l.name().empty()) {
-        c.Add(lpath + ".name", "label name is empty");
-      } else if (static_cast<int>(l.name().size()) > limits.max_label_name_length) {
-        c.Add(lpath + ".name", absl::StrCat("label name is ", l.name().size(),
-                                            " characters; the limit is ",
-                                            limits.max_label_name_length));
-      } else if (!IsValidLabelName(l.name())) {
-        c.Add(lpath + ".name", absl::StrCat("\"", l.name(), "\" is not a valid label name"));
-      } else if (!keys.insert(l.name()).second) {
-        c.Add(lpath + ".name", absl::StrCat("duplicate label \"", l.name(), "\""));
-      }
-      if (static_cast<int>(l.value().size()) > limits.max_label_value_length) {
-        c.Add(lpath + ".value", absl::StrCat("label value is ", l.value().size(),
-                                             " bytes; the limit is ",
-                                             limits.max_label_value_length));
-      }
-    }
-    if (s.samples_size() == 0) c.Add(path + ".samples", "series has no samples");
-    samples += s.samples_size();
-    for (int k = 0; k < s.samples_size(); ++k) {
-      const auto& sample = s.samples(k);
-      if (!std::isfinite(sample.value())) {
-        c.Add(absl::StrCat(path, ".samples[", k, "].value"),
-              std::isnan(sample.value()) ? "value is NaN" : "value is infinite");
-      }
-      if (sample.time_unix_ms() > max_ms) {
-        c.Add(absl::StrCat(path, ".samples[", k, "].time_unix_ms"),
-              absl::StrCat("timestamp ", sample.time_unix_ms(), " is more than ",
-                           absl::FormatDuration(limits.future_tolerance), " in the future"));
-      } else if (sample.time_unix_ms() < min_ms) {
-        c.Add(absl::StrCat(path, ".samples[", k, "].time_unix_ms"),
-              absl::StrCat("timestamp ", sample.time_unix_ms(),
-                           " is older than the retention period of ",
-                           absl::FormatDuration(limits.retention)));
-      }
-    }
+    ValidateOneSeries(batch.metrics(i), absl::StrCat("batch.metrics[", i, "]"), limits, now, c);
+    samples += batch.metrics(i).samples_size();
   }
   if (samples > limits.max_samples_per_batch) {
     c.Add("batch.metrics", absl::StrCat(samples, " samples exceed the limit of ",
@@ -224,6 +228,18 @@ bool IsValidId(absl::string_view id, int max_length) {
     }
   }
   return true;
+}
+
+ValidationResult ValidateSeries(const k8intel::v1::MetricSeries& series, const std::string& path,
+                                const Limits& limits, absl::Time now) {
+  Collector c(limits.max_reported_violations);
+  ValidateOneSeries(series, path, limits, now, c);
+  if (series.samples_size() > limits.max_samples_per_batch) {
+    c.Add(path + ".samples", absl::StrCat(series.samples_size(), " samples exceed the limit of ",
+                                          limits.max_samples_per_batch, " per batch"));
+  }
+  c.result().samples = series.samples_size();
+  return std::move(c.result());
 }
 
 ValidationResult ValidateBatch(const k8intel::v1::TelemetryBatch& batch, const Limits& limits,

@@ -2,6 +2,7 @@
 // offending item by its field path, so a partly invalid batch is rejected whole with reasons.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -23,6 +24,12 @@ struct ValidationResult {
 // ValidateBatch is pure and thread-safe. `now` anchors the future/retention checks.
 ValidationResult ValidateBatch(const k8intel::v1::TelemetryBatch& batch, const Limits& limits,
                                absl::Time now);
+
+// ValidateSeries checks one series by the rules ValidateBatch applies to each (name, labels,
+// samples, and the per-batch sample limit, which a single series must fit too), with field
+// paths under `path`. Pure and thread-safe.
+ValidationResult ValidateSeries(const k8intel::v1::MetricSeries& series, const std::string& path,
+                                const Limits& limits, absl::Time now);
 
 // IsValidMetricName: Prometheus metric name grammar [a-zA-Z_:][a-zA-Z0-9_:]*.
 bool IsValidMetricName(absl::string_view name);

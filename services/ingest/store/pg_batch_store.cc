@@ -7,6 +7,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "libs/common/ids.h"
 #include "libs/common/logging.h"
+#include "libs/common/status_macros.h"
 #include "libs/grpcx/status.h"
 #include "libs/pg/migrate.h"
 #include "services/ingest/core/rollup.h"
@@ -421,6 +422,28 @@ absl::StatusOr<AgentIdentity> PgTokenStore::Authenticate(const std::string& toke
   if (cache_.size() > 100'000) cache_.clear();
   cache_[hash] = {who, now + cache_ttl_};
   return who;
+}
+
+absl::StatusOr<bool> PgTokenStore::Registered(const std::string& tenant,
+                                              const std::string& cluster) {
+  const std::string key = absl::StrCat(tenant, "/", cluster);
+  const absl::Time now = clock_->Now();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = clusters_.find(key);
+    if (it != clusters_.end() && it->second.second > now) return it->second.first;
+  }
+  bool found = false;
+  RETURN_IF_ERROR(pool_->WithTransaction([&](pqxx::work& tx) {
+    found = !tx.exec_params("SELECT 1 FROM control.clusters WHERE tenant_id = $1 AND cluster_id = $2",
+                            tenant, cluster)
+                 .empty();
+    return absl::OkStatus();
+  }));
+  absl::MutexLock lock(&mu_);
+  if (clusters_.size() > 100'000) clusters_.clear();
+  clusters_[key] = {found, now + cache_ttl_};
+  return found;
 }
 
 }  // namespace k8i::ingest

@@ -59,10 +59,12 @@ class PgBatchStore final : public BatchStore {
 // `cache_ttl` (so a revocation takes effect within it). That table belongs to k8i-inventory,
 // which issues and revokes tokens (ClusterService, `k8i-inventory create-agent-token`); ingest
 // only reads it. Lookups before inventory has migrated fail with the database's error.
-class PgTokenStore final : public TokenStore {
+// It also answers which clusters a tenant registered (control.clusters), cached the same way.
+class PgTokenStore final : public TokenStore, public ClusterDirectory {
  public:
   PgTokenStore(pg::Pool* pool, const Clock* clock, absl::Duration cache_ttl = absl::Seconds(30));
   absl::StatusOr<AgentIdentity> Authenticate(const std::string& token) override;
+  absl::StatusOr<bool> Registered(const std::string& tenant, const std::string& cluster) override;
 
  private:
   struct Cached {
@@ -74,6 +76,8 @@ class PgTokenStore final : public TokenStore {
   const absl::Duration cache_ttl_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);
+  // tenant "/" cluster → registered, until the time.
+  absl::flat_hash_map<std::string, std::pair<bool, absl::Time>> clusters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace k8i::ingest

@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<IngestHarness>> IngestHarness::Start(HarnessOptio
         absl::StrCat(absl::ToInt64Milliseconds(options.delivery_timeout), "ms")},
        {"K8I_INGEST_INFLIGHT_SAMPLES", absl::StrCat(options.inflight_sample_budget)},
        {"K8I_AGENT_TOKEN_CACHE_TTL", "1s"},
+       {"K8I_HTTP_ADDR", "127.0.0.1:0"},
        {"K8I_RETENTION_INTERVAL", "0s"},
        {"K8I_ROLLUP_CONSUMER", options.rollup_consumer ? "true" : "false"},
        {"K8I_ROLLUP_GROUP", absl::StrCat("k8i-ingest-rollups-", h->tenant_)},

@@ -66,6 +66,8 @@ class IngestHarness {
   const std::string& db_url() const { return db_->url(); }
   int port() const { return service_->grpc_port(); }
   int metrics_port() const { return service_->metrics_port(); }
+  // The HTTP receivers (remote_write, Alertmanager).
+  int http_port() const { return parts_.http_port; }
   pg::Pool& pool() { return *pool_; }
   // Issues more agent tokens (for other clusters or tenants).
   AgentTokenIssuer& tokens() { return *issuer_; }

@@ -1,0 +1,70 @@
+// HttpReceiver: ingest's HTTP endpoint (K8I_HTTP_ADDR, 127.0.0.1:7101) for what already runs
+// beside a cluster, so it can send to k8intel without the agent:
+//   POST /api/v1/write         Prometheus remote_write 1.0 (snappy-compressed WriteRequest)
+//   POST /api/v1/alertmanager  Alertmanager webhook notifications (payload version 4)
+// Both take the credentials of the API: a cluster's agent token (`Authorization: Bearer
+// k8i_agt_...`), which names the tenant and the cluster, or an API key (or SSO token) of the
+// operator or admin role, which names the tenant, with the cluster in the query
+// (`?cluster=prod`; a cluster the tenant registered). Then the same Ingestor as agent batches:
+// stored
+// durably, deduplicated by a batch id derived from the request's bytes (a sender's retry is
+// stored once), published on k8i.metrics.v1 / k8i.alerts.v1.
+//
+// Answers: 204 when everything was stored; 400 with the reasons when some data was invalid
+// (the valid rest is stored, as Prometheus' receiver does; senders do not retry 4xx); 401/403
+// for credentials, 404 for a cluster the tenant did not register; 413 for an oversized body; 415 for a wrong content type, encoding or
+// protocol version; 429 (over capacity) and 503 (storage or Kafka unavailable) with
+// Retry-After, which senders retry. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "libs/auth/authenticator.h"
+#include "libs/common/clock.h"
+#include "libs/metrics/http_server.h"
+#include "libs/metrics/metrics.h"
+#include "services/ingest/core/ingestor.h"
+#include "services/ingest/core/limits.h"
+
+namespace k8i::ingest {
+
+struct HttpReceiverOptions {
+  Limits limits;
+  // Decompressed remote_write bodies above this are refused with 413.
+  int64_t max_decompressed = 128 << 20;
+};
+
+class HttpReceiver {
+ public:
+  // Borrows everything; all must outlive it. `agents` checks agent tokens; `users` (null:
+  // agent tokens only) API keys and SSO tokens, whose cluster `clusters` must know.
+  HttpReceiver(Ingestor* ingestor, auth::Authenticator* agents, auth::Authenticator* users,
+               ClusterDirectory* clusters, const Clock* clock, metrics::Registry& registry,
+               HttpReceiverOptions options);
+
+  metrics::HttpResponse Handle(const metrics::HttpRequest& request);
+
+ private:
+  metrics::HttpResponse RemoteWrite(const metrics::HttpRequest& request,
+                                    const AgentIdentity& who);
+  metrics::HttpResponse Alertmanager(const metrics::HttpRequest& request,
+                                     const AgentIdentity& who);
+  metrics::HttpResponse Respond(const std::string& endpoint, metrics::HttpResponse r);
+  // Caller resolves who is writing and for which cluster; an error answer when it can't.
+  std::optional<metrics::HttpResponse> Caller(const metrics::HttpRequest& request,
+                                              AgentIdentity* who);
+
+  Ingestor* ingestor_;
+  auth::Authenticator* agents_;
+  auth::Authenticator* users_;
+  ClusterDirectory* clusters_;
+  const Clock* clock_;
+  HttpReceiverOptions options_;
+  metrics::Family<metrics::Counter>& requests_;
+  metrics::Family<metrics::Counter>& samples_;
+  metrics::Family<metrics::Counter>& alerts_;
+};
+
+}  // namespace k8i::ingest
