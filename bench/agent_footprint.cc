@@ -206,6 +206,7 @@ absl::StatusOr<pid_t> StartIngest(const Options& o, const std::string& db_url, S
   const std::vector<std::string> env = {absl::StrCat("PATH=", Env("PATH")),
                                         absl::StrCat("K8I_GRPC_ADDR=", *target),
                                         absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port),
+                                        "K8I_HTTP_ADDR=",
                                         absl::StrCat("K8I_PG_URL=", db_url),
                                         absl::StrCat("K8I_REDIS_URL=", o.redis_url),
                                         absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka_bootstrap),

@@ -286,7 +286,7 @@ absl::StatusOr<Ingest> StartIngest(const Options& o, const std::string& db_url) 
   const int pool = o.pg_pool_size > 0 ? o.pg_pool_size : std::max(8, o.streams + 2);
   in.env = {absl::StrCat("PATH=", Env("PATH")),
             absl::StrCat("K8I_GRPC_ADDR=", in.target),
-            absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port),
+            absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", metrics_port), "K8I_HTTP_ADDR=",
             absl::StrCat("K8I_PG_URL=", db_url),
             absl::StrCat("K8I_REDIS_URL=", o.redis_url),
             absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka_bootstrap),

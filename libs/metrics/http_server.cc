@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -149,7 +150,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     shared_.sessions.erase(this);
   }
 
+  // Begin starts serving on the connection's strand (the accept handler runs on the
+  // acceptor's).
   void Begin() {
+    asio::dispatch(Lowest().get_executor(),
+                   [self = this->shared_from_this()] { self->BeginOnStrand(); });
+  }
+
+ private:
+  void BeginOnStrand() {
     if constexpr (kTls) {
       Lowest().expires_after(kIoTimeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
@@ -161,11 +170,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
+ public:
   void Stop() override {
     // A session whose last reference is gone is being destroyed (waiting for the lock).
     auto self = this->weak_from_this().lock();
     if (self == nullptr) return;
-    asio::post(Lowest().get_executor(), [self] {
+    // The reference moves into the handler: this thread (holding Shared::mu) must not drop
+    // the last one, whose ~Session would lock mu again.
+    asio::post(Lowest().get_executor(), [self = std::move(self)] {
       if (self->reading_ && self->buffer_.size() == 0 && !self->parser_->got_some()) {
         self->Lowest().close();
       }

@@ -383,7 +383,8 @@ TEST(HttpServerTest, ThreadsServeConnectionsConcurrently) {
     auto r = c->Get("/first");
     EXPECT_TRUE(r && r->status == 200);
   });
-  // The second request starts once the first is inside its handler.
+  // The second request starts once the first is inside its handler (with one thread it would
+  // wait behind it).
   EXPECT_TRUE(first_entered.WaitForNotificationWithTimeout(absl::Seconds(5)));
   auto c = LocalClient(port);
   auto r = c->Get("/second");
@@ -392,6 +393,44 @@ TEST(HttpServerTest, ThreadsServeConnectionsConcurrently) {
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(first_saw_second.load());
   server->reset();
+}
+
+// Stopping while several threads serve a stream of requests on many connections finishes
+// promptly, and every request either got an answer or a closed connection.
+TEST(HttpServerTest, StopsPromptlyUnderConcurrentLoad) {
+  std::atomic<int> served{0};
+  auto server = HttpServer::Start(
+      "127.0.0.1:0",
+      [&](const HttpRequest&) {
+        served.fetch_add(1);
+        return HttpResponse::Text(200, "ok\n");
+      },
+      {.what = "test", .max_connections = 32, .threads = 4});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([port, &stop] {
+      auto c = LocalClient(port);
+      c->set_keep_alive(true);
+      while (!stop.load()) {
+        auto r = c->Get("/x");
+        if (r) {
+          EXPECT_EQ(r->status, 200);
+        }
+      }
+    });
+  }
+  // Load under way: some requests served.
+  const Clock::time_point until = Clock::now() + std::chrono::seconds(10);
+  while (served.load() < 200 && Clock::now() < until) std::this_thread::yield();
+  EXPECT_GE(served.load(), 200);
+  const Clock::time_point before = Clock::now();
+  server->reset();
+  EXPECT_LT(Clock::now() - before, std::chrono::milliseconds(4500));
+  stop = true;
+  for (auto& t : clients) t.join();
 }
 
 }  // namespace

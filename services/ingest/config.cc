@@ -48,7 +48,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.rollups.linger = env.Duration("K8I_ROLLUP_LINGER", absl::Seconds(1));
   c.http.addr = env.String("K8I_HTTP_ADDR", absl::StrCat("127.0.0.1:", 7100 + Spec().port_index));
   c.http.threads = static_cast<int>(env.Int("K8I_HTTP_THREADS", 4, 1, 256));
-  c.http.max_body = env.Int("K8I_HTTP_MAX_BODY", 16 << 20, 1024, 1 << 30);
+  c.http.max_body = env.Int("K8I_HTTP_MAX_BODY", 4 << 20, 1024, 1 << 30);
   inventory::ReadUserAuthConfig(env, c.users);
   c.republish.interval = env.Duration("K8I_REPUBLISH_INTERVAL", absl::Seconds(30));
   c.republish.grace = env.Duration("K8I_REPUBLISH_GRACE", absl::Minutes(2));

@@ -48,7 +48,7 @@ struct Config {
   struct Http {
     std::string addr;  // K8I_HTTP_ADDR (127.0.0.1:7101; "" turns the receivers off)
     int threads = 4;   // K8I_HTTP_THREADS: requests handled at once
-    int64_t max_body = 0;  // K8I_HTTP_MAX_BODY (compressed; 16 MiB): larger requests get 413
+    int64_t max_body = 0;  // K8I_HTTP_MAX_BODY (compressed; 4 MiB): larger requests get 413
   } http;
   // How API keys and SSO tokens are checked on the HTTP receivers (as every service does).
   inventory::UserAuthConfig users;

@@ -14,6 +14,8 @@
 #include "services/ingest/auth_setup.h"
 #include "services/ingest/core/alertmanager.h"
 #include "services/ingest/core/remote_write.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "snappy.h"
 
 namespace k8i::ingest {
@@ -24,6 +26,8 @@ using metrics::HttpResponse;
 
 constexpr char kWritePath[] = "/api/v1/write";
 constexpr char kAlertmanagerPath[] = "/api/v1/alertmanager";
+// A remote_write request may hold this many batches' worth of series (Limits).
+constexpr int64_t kSeriesBatchesPerRequest = 10;
 
 HttpResponse Text(int status, std::string body) {
   if (body.empty() || body.back() != '\n') body += '\n';
@@ -38,21 +42,22 @@ std::string MediaType(const HttpRequest& r) {
 }
 
 // FromIngestError answers a failed Ingest: the sender must fix the data (4xx) or resend the
-// same request later (429/503 with Retry-After).
+// same request later (503 with Retry-After). Over capacity is 503 too, not 429: Alertmanager
+// retries only 5xx, and Prometheus retries 429 only when told to (retry_on_http_429).
 HttpResponse FromIngestError(const absl::Status& s) {
   int code = 500;
   switch (s.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kAlreadyExists: code = 400; break;
     case absl::StatusCode::kPermissionDenied: code = 403; break;
-    case absl::StatusCode::kResourceExhausted: code = 429; break;
+    case absl::StatusCode::kResourceExhausted:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kDeadlineExceeded: code = 503; break;
     default: break;
   }
   HttpResponse r = Text(code, std::string(s.message()));
-  if (code == 429 || code == 503) {
+  if (code == 503) {
     const absl::Duration delay = grpcx::GetRetryDelay(s);
     const int64_t secs = std::max<int64_t>(
         1, static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(delay))));
@@ -65,15 +70,30 @@ HttpResponse FromIngestError(const absl::Status& s) {
 }
 
 // Store ingests each batch in order; the first failure stops (the sender resends the whole
-// request, whose stored batches are then duplicates).
+// request, whose stored batches are then duplicates). AlreadyExists is such a resend whose
+// batch came out different (the clock moved a sample across the age bounds, or metadata
+// changed a type): the batch id, a hash of the request, was stored before — a duplicate.
 absl::Status Store(Ingestor* ingestor, const AgentIdentity& who,
                    std::vector<k8intel::v1::TelemetryBatch>& batches) {
   for (auto& b : batches) {
     b.set_cluster(who.cluster);
     auto r = ingestor->Ingest(who, b);
-    if (!r.ok()) return r.status();
+    if (!r.ok() && !absl::IsAlreadyExists(r.status())) return r.status();
   }
   return absl::OkStatus();
+}
+
+// CountSeries counts the WriteRequest's timeseries fields without parsing them (a small body
+// can hold millions of empty ones, each a parsed message); -1 when the bytes are malformed.
+int64_t CountSeries(const std::string& raw) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(raw.data()),
+                                            static_cast<int>(raw.size()));
+  int64_t n = 0;
+  while (const uint32_t tag = in.ReadTag()) {
+    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) == 1) ++n;
+    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return -1;
+  }
+  return in.ConsumedEntireMessage() ? n : -1;
 }
 
 }  // namespace
@@ -182,6 +202,13 @@ HttpResponse HttpReceiver::RemoteWrite(const HttpRequest& request, const AgentId
     return Text(415, absl::StrCat("Content-Type must be application/x-protobuf, not \"", media,
                                   "\""));
   }
+  // remote_write 2.0 names its message in the media type; only 1.0's WriteRequest is spoken.
+  if (const std::string* ct = request.Header("content-type");
+      ct != nullptr && absl::StrContains(*ct, "proto=") &&
+      !absl::StrContains(*ct, "proto=prometheus.WriteRequest")) {
+    return Text(415, absl::StrCat("\"", *ct, "\" is not remote_write 1.0 "
+                                  "(proto=prometheus.WriteRequest)"));
+  }
   const std::string* encoding = request.Header("content-encoding");
   if (encoding == nullptr || !absl::EqualsIgnoreCase(*encoding, "snappy")) {
     return Text(415, "Content-Encoding must be snappy (block format)");
@@ -202,6 +229,13 @@ HttpResponse HttpReceiver::RemoteWrite(const HttpRequest& request, const AgentId
   std::string raw;
   if (!snappy::Uncompress(request.body.data(), request.body.size(), &raw)) {
     return Text(400, "the body is not snappy block-compressed");
+  }
+  const int64_t series = CountSeries(raw);
+  if (series < 0) return Text(400, "the body is not a remote_write WriteRequest");
+  const int64_t most = int64_t{options_.limits.max_series_per_batch} * kSeriesBatchesPerRequest;
+  if (series > most) {
+    return Text(413, absl::StrCat("the request holds ", series, " series; the limit is ", most,
+                                  " (lower max_samples_per_send)"));
   }
   prometheus::WriteRequest req;
   if (!req.ParseFromString(raw)) return Text(400, "the body is not a remote_write WriteRequest");

@@ -12,9 +12,11 @@
 //
 // Answers: 204 when everything was stored; 400 with the reasons when some data was invalid
 // (the valid rest is stored, as Prometheus' receiver does; senders do not retry 4xx); 401/403
-// for credentials, 404 for a cluster the tenant did not register; 413 for an oversized body; 415 for a wrong content type, encoding or
-// protocol version; 429 (over capacity) and 503 (storage or Kafka unavailable) with
-// Retry-After, which senders retry. Thread-safe.
+// for credentials, 404 for a cluster the tenant did not register; 413 for an oversized body or
+// too many series; 415 for a wrong content type, encoding or protocol version; 503 with
+// Retry-After when ingest is over capacity or storage or Kafka is unavailable, which both
+// senders retry (not 429: Alertmanager retries only 5xx, Prometheus 429 only when configured).
+// Thread-safe.
 #pragma once
 
 #include <memory>
@@ -32,8 +34,9 @@ namespace k8i::ingest {
 
 struct HttpReceiverOptions {
   Limits limits;
-  // Decompressed remote_write bodies above this are refused with 413.
-  int64_t max_decompressed = 128 << 20;
+  // Decompressed remote_write bodies above this are refused with 413 (Prometheus sends at most
+  // a few MiB: max_samples_per_send is 2000 by default).
+  int64_t max_decompressed = 32 << 20;
 };
 
 class HttpReceiver {

@@ -1,6 +1,7 @@
 // The HTTP receivers of a real in-process ingest (real PostgreSQL, broker and Redis): Prometheus
 // remote_write and Alertmanager webhooks as a sender speaks them, over HTTP.
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -10,6 +11,8 @@
 #include "httplib.h"
 #include "prometheus/remote.pb.h"
 #include "services/ingest/core/remote_write.h"
+#include "services/ingest/http_receiver.h"
+#include "absl/synchronization/notification.h"
 #include "services/ingest/testing/harness.h"
 #include "services/inventory/admin_service.h"
 #include "services/inventory/store/pg_control_store.h"
@@ -171,6 +174,74 @@ TEST_F(HttpReceiverTest, RefusesWhatIsNotRemoteWrite) {
   EXPECT_EQ(other->status, 404);
 }
 
+// Over capacity: a request arriving while another holds the in-flight budget. Fakes stand in
+// for the store (it blocks until released) so the two overlap deterministically.
+class BlockingStore final : public BatchStore {
+ public:
+  absl::StatusOr<WriteResult> Write(const AgentIdentity&, const k8intel::v1::TelemetryBatch&,
+                                    const std::string&, const std::string&) override {
+    entered.Notify();
+    release.WaitForNotification();
+    return WriteResult{};
+  }
+  absl::Status MarkPublished(const AgentIdentity&, const std::string&) override {
+    return absl::OkStatus();
+  }
+  absl::Notification entered, release;
+};
+class NullPublisher final : public Publisher {
+ public:
+  absl::Status Publish(const AgentIdentity&, const k8intel::v1::TelemetryBatch&) override {
+    return absl::OkStatus();
+  }
+};
+class NullHeartbeat final : public HeartbeatCache {
+ public:
+  absl::Status Touch(const AgentIdentity&, absl::Time) override { return absl::OkStatus(); }
+};
+class AgentOf final : public auth::Authenticator {
+ public:
+  absl::StatusOr<auth::Principal> Authenticate(absl::string_view) override {
+    return auth::Principal{.subject = "agent:c1", .tenant = "t1", .role = auth::Role::kAgent,
+                           .credential_id = "c1"};
+  }
+};
+
+TEST(HttpReceiverCapacityTest, OverCapacityIs503WithRetryAfterWhichSendersRetry) {
+  BlockingStore store;
+  NullPublisher publisher;
+  NullHeartbeat heartbeat;
+  AgentOf agents;
+  k8i::testing::FakeClock clock(absl::Now());
+  metrics::Registry registry;
+  Ingestor ingestor(Limits{}, /*inflight_sample_budget=*/3, &store, &publisher, &heartbeat,
+                    &clock);
+  HttpReceiver receiver(&ingestor, &agents, nullptr, nullptr, &clock, registry, {});
+  auto request = [&](const std::string& name) {
+    prometheus::WriteRequest req;
+    *req.add_timeseries() = Series({{"__name__", name}}, {1, 2});
+    metrics::HttpRequest r;
+    r.method = "POST";
+    r.path = r.target = "/api/v1/write";
+    r.headers = {{"content-type", "application/x-protobuf"},
+                 {"content-encoding", "snappy"},
+                 {"authorization", "Bearer k8i_agt_x"}};
+    r.body = Compress(req);
+    return r;
+  };
+  metrics::HttpResponse first;
+  std::thread holder([&] { first = receiver.Handle(request("first")); });
+  ASSERT_TRUE(store.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  const metrics::HttpResponse second = receiver.Handle(request("second"));
+  store.release.Notify();
+  holder.join();
+  EXPECT_EQ(first.status, 204) << first.body;
+  EXPECT_EQ(second.status, 503) << second.body;
+  bool retry_after = false;
+  for (const auto& [k, v] : second.headers) retry_after = retry_after || (k == "Retry-After" && v == "1");
+  EXPECT_TRUE(retry_after);
+}
+
 TEST_F(HttpReceiverTest, ApiKeysNameTheirClusterInTheQuery) {
   inventory::PgControlStore control(&h_->pool());
   auto operator_key = inventory::IssueApiKey(control, h_->tenant(), "prometheus",
@@ -225,9 +296,12 @@ TEST_F(HttpReceiverTest, AlertmanagerAlertsAreStoredOnceWithTheirFingerprint) {
   auto r = Alerts(body);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  r = Alerts(body);  // a re-notification
+  r = Alerts(body);  // a re-notification: the same bytes, the same batch, stored once
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(h_->QueryInt(absl::StrCat("SELECT count(*) FROM telemetry.batches WHERE tenant_id = '",
+                                      h_->tenant(), "' AND batch_id LIKE 'am-%'")),
+            1);
   EXPECT_EQ(h_->QueryInt(absl::StrCat(
                 "SELECT count(*) FROM telemetry.alerts WHERE tenant_id = '", h_->tenant(),
                 "' AND fingerprint = '0123456789abcdef' AND source = 'alertmanager' AND "

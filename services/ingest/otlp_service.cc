@@ -5,6 +5,7 @@
 #include "libs/common/logging.h"
 #include "libs/grpcx/status.h"
 #include "services/ingest/auth_setup.h"
+#include "services/ingest/core/batching.h"
 #include "services/ingest/core/otlp.h"
 
 namespace k8i::ingest {
@@ -23,8 +24,12 @@ grpc::Status OtlpMetricsService::Export(grpc::ServerContext* context,
     return grpcx::ToGrpcStatus(grpcx::InvalidArgumentWithViolations(
         absl::StrCat("OTLP export rejected: ", m.error_message), m.violations));
   }
-  if (m.batch.metrics_size() > 0) {
-    auto result = ingestor_->Ingest(who, m.batch);
+  const std::string batch_id = m.batch.batch_id();
+  // A large export becomes several batches within the per-batch limits; a retry maps to the
+  // same ones, and those stored before are duplicates.
+  for (auto& batch : SplitSeries(std::move(*m.batch.mutable_metrics()), batch_id, limits_)) {
+    batch.set_cluster(who.cluster);
+    auto result = ingestor_->Ingest(who, batch);
     // AlreadyExists: this batch_id (a hash of the request bytes) was stored before, so this is
     // a retry of a request ingest already holds; its points differ only where the clock moved
     // a point across the retention or clock-skew bounds. Acknowledge like a duplicate.
@@ -38,7 +43,7 @@ grpc::Status OtlpMetricsService::Export(grpc::ServerContext* context,
     partial->set_rejected_data_points(m.rejected_points);
     partial->set_error_message(m.error_message);
     Logger("ingest")->debug("tenant={} cluster={} otlp batch={} partial success: {}", who.tenant,
-                            who.cluster, m.batch.batch_id(), m.error_message);
+                            who.cluster, batch_id, m.error_message);
   }
   return grpc::Status::OK;
 }

@@ -55,7 +55,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Parts* parts) {
                          [receiver](const metrics::HttpRequest& r) { return receiver->Handle(r); },
                          {.what = "ingest receivers",
                           .body_limit = static_cast<uint64_t>(cfg.http.max_body),
-                          .max_connections = 256,
+                          .max_connections = 128,
                           .threads = cfg.http.threads}));
   }
 

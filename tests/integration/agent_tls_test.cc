@@ -119,6 +119,7 @@ class AgentTlsTest : public ::testing::Test {
             {"K8I_KAFKA_BOOTSTRAP", testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP")},
             {"K8I_GRPC_ADDR", "127.0.0.1:" + std::to_string(port_)},
             {"K8I_METRICS_ADDR", "127.0.0.1:0"},
+            {"K8I_HTTP_ADDR", ""},
             {"K8I_LOG_FORMAT", "text"},
             {"K8I_TLS_CERT_FILE", pki_.server_cert},
             {"K8I_TLS_KEY_FILE", pki_.server_key},

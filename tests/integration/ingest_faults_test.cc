@@ -150,6 +150,7 @@ TEST_F(IngestFaultsTest, SigtermDuringStreamNeverHalfWrites) {
   if (pid == 0) {
     setenv("K8I_GRPC_ADDR", absl::StrCat("127.0.0.1:", port).c_str(), 1);
     setenv("K8I_METRICS_ADDR", "127.0.0.1:0", 1);
+    setenv("K8I_HTTP_ADDR", "", 1);  // the HTTP receivers are not under test here
     setenv("K8I_PG_URL", (*h)->db_url().c_str(), 1);
     setenv("K8I_REDIS_URL", k8i::testing::TestEnv("K8I_TEST_REDIS_URL").c_str(), 1);
     setenv("K8I_KAFKA_BOOTSTRAP", k8i::testing::TestEnv("K8I_TEST_KAFKA_BOOTSTRAP").c_str(), 1);

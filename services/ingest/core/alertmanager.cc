@@ -1,5 +1,6 @@
 #include "services/ingest/core/alertmanager.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -15,6 +16,49 @@ namespace {
 using json = nlohmann::json;
 
 constexpr size_t kMaxReasons = 10;
+// A notification nests four levels (body, alerts, alert, labels); anything much deeper is not
+// one, and copying or printing a deep value would recurse once per level.
+constexpr int kMaxDepth = 16;
+
+// Depth returns how deeply arrays and objects nest in `body` (outside strings), stopping
+// early past `limit`. Linear, no recursion.
+int Depth(absl::string_view body, int limit) {
+  int depth = 0, max = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      max = std::max(max, ++depth);
+      if (max > limit) return max;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return max;
+}
+
+// Field returns member `key` of object `j`, or null when absent (no copy).
+const json* Field(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+const json& FieldOrNull(const json& j, const char* key) {
+  static const json* const kNull = new json();
+  const json* f = Field(j, key);
+  return f == nullptr ? *kNull : *f;
+}
 
 k8intel::v1::Severity SeverityOf(const std::string& s) {
   const std::string v = absl::AsciiStrToLower(s);
@@ -58,13 +102,13 @@ void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
 std::string MapAlert(const json& a, k8intel::v1::Alert* out) {
   if (!a.is_object()) return "not an object";
   std::map<std::string, std::string> labels, annotations;
-  if (!StringMap(a.value("labels", json()), &labels)) return "labels must be an object of strings";
-  if (!StringMap(a.value("annotations", json()), &annotations)) {
+  if (!StringMap(FieldOrNull(a, "labels"), &labels)) return "labels must be an object of strings";
+  if (!StringMap(FieldOrNull(a, "annotations"), &annotations)) {
     return "annotations must be an object of strings";
   }
   auto name = labels.find("alertname");
   if (name == labels.end() || name->second.empty()) return "no alertname label";
-  const json status = a.value("status", json());
+  const json& status = FieldOrNull(a, "status");
   if (status == "firing") {
     out->set_status(k8intel::v1::ALERT_STATUS_FIRING);
   } else if (status == "resolved") {
@@ -73,10 +117,10 @@ std::string MapAlert(const json& a, k8intel::v1::Alert* out) {
     return "status must be \"firing\" or \"resolved\"";
   }
   absl::Time starts;
-  if (!ParseTime(a.value("startsAt", json()), &starts)) return "startsAt is not an RFC 3339 time";
+  if (!ParseTime(FieldOrNull(a, "startsAt"), &starts)) return "startsAt is not an RFC 3339 time";
   SetTimestamp(starts, out->mutable_start_time());
   absl::Time ends;
-  const json ends_at = a.value("endsAt", json());
+  const json& ends_at = FieldOrNull(a, "endsAt");
   if (!ends_at.is_null()) {
     if (!ParseTime(ends_at, &ends)) return "endsAt is not an RFC 3339 time";
     // Go's zero time (0001-01-01) means "not set".
@@ -85,7 +129,7 @@ std::string MapAlert(const json& a, k8intel::v1::Alert* out) {
   for (const auto& [k, v] : labels) {
     if (!IsValidLabelName(k)) return absl::StrCat("label name \"", k, "\" is not valid");
   }
-  const json fingerprint = a.value("fingerprint", json());
+  const json& fingerprint = FieldOrNull(a, "fingerprint");
   if (fingerprint.is_string()) out->set_fingerprint(fingerprint.get<std::string>());
   out->set_name(name->second);
   if (auto s = labels.find("severity"); s != labels.end()) {
@@ -98,7 +142,7 @@ std::string MapAlert(const json& a, k8intel::v1::Alert* out) {
     l->set_name(k);
     l->set_value(v);
   }
-  const json generator = a.value("generatorURL", json());
+  const json& generator = FieldOrNull(a, "generatorURL");
   if (generator.is_string() && !generator.get<std::string>().empty()) {
     annotations.emplace("generatorURL", generator.get<std::string>());
   }
@@ -119,19 +163,24 @@ std::string MapAlert(const json& a, k8intel::v1::Alert* out) {
 absl::StatusOr<AlertmanagerResult> MapAlertmanagerWebhook(absl::string_view body,
                                                           const std::string& request_id,
                                                           const Limits& limits) {
+  if (Depth(body, kMaxDepth) > kMaxDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the body nests deeper than ", kMaxDepth, " levels: not a notification"));
+  }
   const json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
     return absl::InvalidArgumentError("the body is not a JSON object");
   }
-  const json version = doc.value("version", json());
+  const json& version = FieldOrNull(doc, "version");
   if (version != "4") {
     return absl::InvalidArgumentError(absl::StrCat(
-        "payload version ", version.dump(), " is not supported (Alertmanager sends \"4\")"));
+        "payload version ", version.is_string() ? version.get<std::string>() : version.dump(),
+        " is not supported (Alertmanager sends \"4\")"));
   }
-  const json alerts = doc.value("alerts", json());
+  const json& alerts = FieldOrNull(doc, "alerts");
   if (!alerts.is_array()) return absl::InvalidArgumentError("alerts must be an array");
   AlertmanagerResult out;
-  const json truncated = doc.value("truncatedAlerts", json());
+  const json& truncated = FieldOrNull(doc, "truncatedAlerts");
   if (truncated.is_number_integer()) out.truncated = truncated.get<int64_t>();
   k8intel::v1::TelemetryBatch* batch = nullptr;
   for (size_t i = 0; i < alerts.size(); ++i) {

@@ -467,8 +467,11 @@ void Mapper::Commit(const Where& w, const Identity& id, const Labels& labels, in
     if (!series_.contains(key)) ++new_series;
     keyed.emplace_back(std::move(key), std::move(ls));
   }
-  if (out_.batch.metrics_size() + new_series > l.max_series_per_batch ||
-      samples_ + static_cast<int64_t>(emits.size()) > l.max_samples_per_batch) {
+  // One request may become several batches (SplitSeries), up to kOtlpBatchesPerRequest.
+  if (out_.batch.metrics_size() + new_series >
+          int64_t{l.max_series_per_batch} * kOtlpBatchesPerRequest ||
+      samples_ + static_cast<int64_t>(emits.size()) >
+          l.max_samples_per_batch * kOtlpBatchesPerRequest) {
     return Reject(w, OtlpReject::kBatchFull);
   }
   for (size_t i = 0; i < emits.size(); ++i) {
@@ -589,8 +592,9 @@ std::string OtlpRejectText(OtlpReject reason, const OtlpOptions& o) {
                           " attributes, or a name longer than ", o.limits.max_label_name_length,
                           " or a value longer than ", o.limits.max_label_value_length);
     case OtlpReject::kBatchFull:
-      return absl::StrCat("beyond ingest's limits of ", o.limits.max_series_per_batch,
-                          " series and ", o.limits.max_samples_per_batch,
+      return absl::StrCat("beyond ingest's limits of ",
+                          int64_t{o.limits.max_series_per_batch} * kOtlpBatchesPerRequest,
+                          " series and ", o.limits.max_samples_per_batch * kOtlpBatchesPerRequest,
                           " samples per request (lower the exporter's batch size)");
   }
   return "rejected";

@@ -49,6 +49,9 @@ enum class OtlpReject {
   kBatchFull,
 };
 inline constexpr int kOtlpRejectReasons = 12;
+// A request may hold this many batches' worth of series and samples (Limits); the caller
+// splits the mapped batch with SplitSeries (batching.h). Points beyond are kBatchFull.
+inline constexpr int64_t kOtlpBatchesPerRequest = 10;
 
 // The outcome of MapOtlpMetrics. Counts are of OTLP data points (a histogram point is one
 // point however many series it becomes).

@@ -79,6 +79,15 @@ mpb::HistogramDataPoint Hist(uint64_t count, std::optional<double> sum, std::vec
   return p;
 }
 
+// WideHist: one observation in a histogram of 40 bounds (43 series: count, sum, 41 buckets).
+mpb::HistogramDataPoint WideHist() {
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts(41, 0);
+  for (int i = 1; i <= 40; ++i) bounds.push_back(i);
+  counts[0] = 1;
+  return Hist(1, 1, bounds, counts);
+}
+
 mpb::Metric Histogram(const std::string& name, mpb::AggregationTemporality t,
                       std::vector<mpb::HistogramDataPoint> points, const std::string& unit = "") {
   mpb::Metric m;
@@ -488,17 +497,18 @@ INSTANTIATE_TEST_SUITE_P(
               return Request({}, {Gauge("g", {Num(1, kNowNs, {{"k", std::string(2049, 'v')}})})});
             },
             OtlpReject::kBadLabels, kGauge0},
-        // The histogram point needs 4 series (count, sum, 2 buckets) and 4 samples; "good" 1.
+        // A request holds kOtlpBatchesPerRequest (10) batches: 30 series or samples here. The
+        // histogram point needs 43 (count, sum, 41 buckets); "good" 1.
         RejectCase{"BeyondTheSeriesPerBatchLimit",
                    [] {
-                     return Request({}, {Histogram("h", kCumulative, {Hist(1, 1, {1}, {1, 0})})});
+                     return Request({}, {Histogram("h", kCumulative, {WideHist()})});
                    },
                    OtlpReject::kBatchFull,
                    "resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points[0]",
                    [](Limits& l) { l.max_series_per_batch = 3; }},
         RejectCase{"BeyondTheSamplesPerBatchLimit",
                    [] {
-                     return Request({}, {Histogram("h", kCumulative, {Hist(1, 1, {1}, {1, 0})})});
+                     return Request({}, {Histogram("h", kCumulative, {WideHist()})});
                    },
                    OtlpReject::kBatchFull,
                    "resource_metrics[0].scope_metrics[0].metrics[0].histogram.data_points[0]",

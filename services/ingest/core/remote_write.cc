@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/ingest/core/batching.h"
 #include "services/ingest/core/prom_identity.h"
 #include "services/ingest/core/validate.h"
 
@@ -120,8 +121,7 @@ RemoteWriteResult MapWriteRequest(const prometheus::WriteRequest& req,
       out.reasons.push_back(absl::StrCat("timeseries[", i, "]: ", why));
     }
   };
-  k8intel::v1::TelemetryBatch* batch = nullptr;
-  int64_t batch_samples = 0;
+  google::protobuf::RepeatedPtrField<MetricSeries> accepted;
   for (int i = 0; i < req.timeseries_size(); ++i) {
     const auto& ts = req.timeseries(i);
     if (ts.samples_size() == 0) {
@@ -179,17 +179,11 @@ RemoteWriteResult MapWriteRequest(const prometheus::WriteRequest& req,
     }
     out.stale_markers += stale;
     out.non_finite += non_finite;
-    if (batch == nullptr || batch->metrics_size() >= limits.max_series_per_batch ||
-        batch_samples + s.samples_size() > limits.max_samples_per_batch) {
-      batch = &out.batches.emplace_back();
-      batch->set_batch_id(absl::StrCat("prw-", request_id.substr(0, 40), "-", out.batches.size()));
-      batch_samples = 0;
-    }
     ++out.series;
     out.samples += s.samples_size();
-    batch_samples += s.samples_size();
-    *batch->add_metrics() = std::move(s);
+    *accepted.Add() = std::move(s);
   }
+  out.batches = SplitSeries(std::move(accepted), "prw-" + request_id.substr(0, 40), limits);
   return out;
 }
 

@@ -56,7 +56,7 @@ TEST(RemoteWriteTest, MapsSeriesToResourcesAndTypes) {
   EXPECT_EQ(r.samples, 3);
   EXPECT_EQ(r.rejected_series, 0);
   const auto& b = r.batches[0];
-  EXPECT_EQ(b.batch_id(), "prw-" + std::string(40, 'a') + "-1");
+  EXPECT_EQ(b.batch_id(), "prw-" + std::string(40, 'a'));
   const auto& mem = b.metrics(0);
   EXPECT_EQ(mem.name(), "container_memory_working_set_bytes");
   EXPECT_EQ(mem.type(), k8intel::v1::METRIC_TYPE_GAUGE);

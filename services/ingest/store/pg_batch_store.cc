@@ -1,5 +1,6 @@
 #include "services/ingest/store/pg_batch_store.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -442,7 +443,8 @@ absl::StatusOr<bool> PgTokenStore::Registered(const std::string& tenant,
   }));
   absl::MutexLock lock(&mu_);
   if (clusters_.size() > 100'000) clusters_.clear();
-  clusters_[key] = {found, now + cache_ttl_};
+  // "Not registered" for a few seconds only: a cluster just created is written to soon after.
+  clusters_[key] = {found, now + (found ? cache_ttl_ : std::min(cache_ttl_, absl::Seconds(2)))};
   return found;
 }
 
