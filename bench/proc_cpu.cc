@@ -74,14 +74,17 @@ pid_t ListeningPid(int port) {
     }
   }
   if (sockets.empty()) return -1;
+  // Incremented by hand with error codes: a process may exit mid-scan (a range-for would throw).
+  namespace fs = std::filesystem;
   std::error_code ec;
-  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+  for (fs::directory_iterator proc("/proc", ec), end; !ec && proc != end; proc.increment(ec)) {
     int pid = 0;
-    if (!absl::SimpleAtoi(proc.path().filename().string(), &pid)) continue;
+    if (!absl::SimpleAtoi(proc->path().filename().string(), &pid)) continue;
     std::error_code fd_ec;
-    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fd", fd_ec)) {
+    for (fs::directory_iterator fd(proc->path() / "fd", fd_ec); !fd_ec && fd != end;
+         fd.increment(fd_ec)) {
       std::error_code link_ec;
-      const auto target = std::filesystem::read_symlink(fd.path(), link_ec);
+      const auto target = fs::read_symlink(fd->path(), link_ec);
       if (!link_ec && sockets.contains(target.string())) return pid;
     }
   }

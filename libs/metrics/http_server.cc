@@ -163,7 +163,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       Lowest().expires_after(kIoTimeout);
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](error_code ec) {
-                                if (!ec) self->ReadRequest();
+                                if (ec) return;
+                                // Stopped while shaking hands: no request is under way.
+                                if (self->shared_.stopping) {
+                                  self->Lowest().close();
+                                  return;
+                                }
+                                self->ReadRequest();
                               });
     } else {
       ReadRequest();

@@ -7,6 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "libs/common/ids.h"
 #include "libs/common/url.h"
 #include "libs/grpcx/status.h"
@@ -26,8 +28,6 @@ using metrics::HttpResponse;
 
 constexpr char kWritePath[] = "/api/v1/write";
 constexpr char kAlertmanagerPath[] = "/api/v1/alertmanager";
-// A remote_write request may hold this many batches' worth of series (Limits).
-constexpr int64_t kSeriesBatchesPerRequest = 10;
 
 HttpResponse Text(int status, std::string body) {
   if (body.empty() || body.back() != '\n') body += '\n';
@@ -39,6 +39,25 @@ std::string MediaType(const HttpRequest& r) {
   const std::string* ct = r.Header("content-type");
   if (ct == nullptr) return "";
   return absl::AsciiStrToLower(absl::StripAsciiWhitespace(ct->substr(0, ct->find(';'))));
+}
+
+// MediaParameter returns the value of the Content-Type parameter `name` (case-insensitive
+// name, quotes stripped), nullopt when absent.
+std::optional<std::string> MediaParameter(const HttpRequest& r, absl::string_view name) {
+  const std::string* ct = r.Header("content-type");
+  if (ct == nullptr) return std::nullopt;
+  std::vector<absl::string_view> parts = absl::StrSplit(*ct, ';');
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t eq = parts[i].find('=');
+    if (eq == absl::string_view::npos) continue;
+    if (!absl::EqualsIgnoreCase(absl::StripAsciiWhitespace(parts[i].substr(0, eq)), name)) {
+      continue;
+    }
+    absl::string_view v = absl::StripAsciiWhitespace(parts[i].substr(eq + 1));
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    return std::string(v);
+  }
+  return std::nullopt;
 }
 
 // FromIngestError answers a failed Ingest: the sender must fix the data (4xx) or resend the
@@ -83,15 +102,31 @@ absl::Status Store(Ingestor* ingestor, const AgentIdentity& who,
   return absl::OkStatus();
 }
 
-// CountSeries counts the WriteRequest's timeseries fields without parsing them (a small body
-// can hold millions of empty ones, each a parsed message); -1 when the bytes are malformed.
-int64_t CountSeries(const std::string& raw) {
+// Elements counts what parsing the WriteRequest would allocate — its series and metadata, and
+// their labels, samples and exemplars — without parsing it: a small body can hold millions of
+// empty messages. -1 when the bytes are malformed.
+int64_t Elements(const std::string& raw) {
+  using google::protobuf::internal::WireFormatLite;
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(raw.data()),
                                             static_cast<int>(raw.size()));
   int64_t n = 0;
   while (const uint32_t tag = in.ReadTag()) {
-    if (google::protobuf::internal::WireFormatLite::GetTagFieldNumber(tag) == 1) ++n;
-    if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag)) return -1;
+    ++n;
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    if ((field == 1 || field == 3) &&
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length)) return -1;
+      const auto limit = in.PushLimit(static_cast<int>(length));
+      while (const uint32_t inner = in.ReadTag()) {
+        ++n;
+        if (!WireFormatLite::SkipField(&in, inner)) return -1;
+      }
+      if (!in.ConsumedEntireMessage() || in.BytesUntilLimit() != 0) return -1;
+      in.PopLimit(limit);
+      continue;
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return -1;
   }
   return in.ConsumedEntireMessage() ? n : -1;
 }
@@ -203,10 +238,9 @@ HttpResponse HttpReceiver::RemoteWrite(const HttpRequest& request, const AgentId
                                   "\""));
   }
   // remote_write 2.0 names its message in the media type; only 1.0's WriteRequest is spoken.
-  if (const std::string* ct = request.Header("content-type");
-      ct != nullptr && absl::StrContains(*ct, "proto=") &&
-      !absl::StrContains(*ct, "proto=prometheus.WriteRequest")) {
-    return Text(415, absl::StrCat("\"", *ct, "\" is not remote_write 1.0 "
+  if (auto proto = MediaParameter(request, "proto");
+      proto.has_value() && *proto != "prometheus.WriteRequest") {
+    return Text(415, absl::StrCat("proto=", *proto, " is not remote_write 1.0 "
                                   "(proto=prometheus.WriteRequest)"));
   }
   const std::string* encoding = request.Header("content-encoding");
@@ -230,12 +264,12 @@ HttpResponse HttpReceiver::RemoteWrite(const HttpRequest& request, const AgentId
   if (!snappy::Uncompress(request.body.data(), request.body.size(), &raw)) {
     return Text(400, "the body is not snappy block-compressed");
   }
-  const int64_t series = CountSeries(raw);
-  if (series < 0) return Text(400, "the body is not a remote_write WriteRequest");
-  const int64_t most = int64_t{options_.limits.max_series_per_batch} * kSeriesBatchesPerRequest;
-  if (series > most) {
-    return Text(413, absl::StrCat("the request holds ", series, " series; the limit is ", most,
-                                  " (lower max_samples_per_send)"));
+  const int64_t elements = Elements(raw);
+  if (elements < 0) return Text(400, "the body is not a remote_write WriteRequest");
+  if (elements > options_.max_elements) {
+    return Text(413, absl::StrCat("the request holds ", elements,
+                                  " series, labels and samples; the limit is ",
+                                  options_.max_elements, " (lower max_samples_per_send)"));
   }
   prometheus::WriteRequest req;
   if (!req.ParseFromString(raw)) return Text(400, "the body is not a remote_write WriteRequest");

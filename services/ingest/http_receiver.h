@@ -13,7 +13,7 @@
 // Answers: 204 when everything was stored; 400 with the reasons when some data was invalid
 // (the valid rest is stored, as Prometheus' receiver does; senders do not retry 4xx); 401/403
 // for credentials, 404 for a cluster the tenant did not register; 413 for an oversized body or
-// too many series; 415 for a wrong content type, encoding or protocol version; 503 with
+// too many elements; 415 for a wrong content type, encoding or protocol version; 503 with
 // Retry-After when ingest is over capacity or storage or Kafka is unavailable, which both
 // senders retry (not 429: Alertmanager retries only 5xx, Prometheus 429 only when configured).
 // Thread-safe.
@@ -34,9 +34,12 @@ namespace k8i::ingest {
 
 struct HttpReceiverOptions {
   Limits limits;
-  // Decompressed remote_write bodies above this are refused with 413 (Prometheus sends at most
-  // a few MiB: max_samples_per_send is 2000 by default).
-  int64_t max_decompressed = 32 << 20;
+  // Decompressed remote_write bodies above this are refused with 413 (Prometheus sends about
+  // 1 MiB: max_samples_per_send is 2000 by default, at a few hundred bytes each).
+  int64_t max_decompressed = 16 << 20;
+  // So are requests of more series, metadata, labels and samples than this, counted before
+  // parsing (each is an allocated message once parsed; 2000 samples of 12 labels are 28,000).
+  int64_t max_elements = 1'000'000;
 };
 
 class HttpReceiver {

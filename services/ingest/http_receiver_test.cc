@@ -140,6 +140,11 @@ TEST_F(HttpReceiverTest, RefusesWhatIsNotRemoteWrite) {
   const std::string good = Compress(req);
   std::string not_proto;
   snappy::Compress("\xff\xff\xff", 3, &not_proto);
+  // A million empty samples: 2 MB decompressed, a million messages once parsed.
+  prometheus::WriteRequest empties;
+  auto* bulk = empties.add_timeseries();
+  for (int i = 0; i < 1'000'001; ++i) bulk->add_samples();
+  const std::string bomb = Compress(empties);
   const struct {
     const char* name;
     std::string body;
@@ -157,6 +162,13 @@ TEST_F(HttpReceiverTest, RefusesWhatIsNotRemoteWrite) {
        "2.0.0"},
       {"not snappy", "plain text", {}, "", 400, "snappy"},
       {"not a WriteRequest", not_proto, {}, "", 400, "WriteRequest"},
+      {"a million empty samples", bomb, {}, "", 413, "series, labels and samples"},
+      {"remote_write 2.0 media type",
+       good,
+       {{"Content-Type", "application/x-protobuf; Proto = \"io.prometheus.write.v2.Request\""}},
+       "",
+       415,
+       "io.prometheus.write.v2.Request"},
   };
   for (const auto& c : cases) {
     auto r = Write(c.body, c.headers, c.token);

@@ -464,7 +464,12 @@ void Mapper::Commit(const Where& w, const Identity& id, const Labels& labels, in
     absl::StrAppend(&key, "\x1d", r.node_name(), "\x1f", r.namespace_name(), "\x1f", r.pod_name(),
                     "\x1f", r.pod_uid(), "\x1f", r.container_name(), "\x1f", r.workload_kind(),
                     "\x1f", r.workload_name(), "\x1f", r.pvc_name(), "\x1f", r.device());
-    if (!series_.contains(key)) ++new_series;
+    if (auto it = series_.find(key); it == series_.end()) {
+      ++new_series;
+    } else if (out_.batch.metrics(it->second).samples_size() >= l.max_samples_per_batch) {
+      // A series must fit one batch (SplitSeries never cuts one).
+      return Reject(w, OtlpReject::kBatchFull);
+    }
     keyed.emplace_back(std::move(key), std::move(ls));
   }
   // One request may become several batches (SplitSeries), up to kOtlpBatchesPerRequest.

@@ -8,7 +8,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/ingest/core/batching.h"
 #include "services/ingest/core/prom_identity.h"
 #include "services/ingest/core/validate.h"
 
@@ -121,7 +120,28 @@ RemoteWriteResult MapWriteRequest(const prometheus::WriteRequest& req,
       out.reasons.push_back(absl::StrCat("timeseries[", i, "]: ", why));
     }
   };
-  google::protobuf::RepeatedPtrField<MetricSeries> accepted;
+  // Batches are cut by position in the request, before anything is filtered, so each batch id
+  // always covers the same input series: a resend whose filtering came out differently (the
+  // clock moved a sample across the age bounds) never shifts a series into another batch.
+  std::vector<k8intel::v1::TelemetryBatch> groups;
+  std::vector<int> group_of(req.timeseries_size());
+  {
+    int series = 0;
+    int64_t samples = 0;
+    for (int i = 0; i < req.timeseries_size(); ++i) {
+      const int n = req.timeseries(i).samples_size();
+      if (groups.empty() || series >= limits.max_series_per_batch ||
+          (series > 0 && samples + n > limits.max_samples_per_batch)) {
+        std::string id = absl::StrCat("prw-", request_id.substr(0, 40), "-", groups.size() + 1);
+        groups.emplace_back().set_batch_id(std::move(id));
+        series = 0;
+        samples = 0;
+      }
+      ++series;
+      samples += n;
+      group_of[i] = static_cast<int>(groups.size()) - 1;
+    }
+  }
   for (int i = 0; i < req.timeseries_size(); ++i) {
     const auto& ts = req.timeseries(i);
     if (ts.samples_size() == 0) {
@@ -181,9 +201,11 @@ RemoteWriteResult MapWriteRequest(const prometheus::WriteRequest& req,
     out.non_finite += non_finite;
     ++out.series;
     out.samples += s.samples_size();
-    *accepted.Add() = std::move(s);
+    *groups[group_of[i]].add_metrics() = std::move(s);
   }
-  out.batches = SplitSeries(std::move(accepted), "prw-" + request_id.substr(0, 40), limits);
+  for (auto& g : groups) {
+    if (g.metrics_size() > 0) out.batches.push_back(std::move(g));
+  }
   return out;
 }
 

@@ -56,7 +56,7 @@ TEST(RemoteWriteTest, MapsSeriesToResourcesAndTypes) {
   EXPECT_EQ(r.samples, 3);
   EXPECT_EQ(r.rejected_series, 0);
   const auto& b = r.batches[0];
-  EXPECT_EQ(b.batch_id(), "prw-" + std::string(40, 'a'));
+  EXPECT_EQ(b.batch_id(), "prw-" + std::string(40, 'a') + "-1");
   const auto& mem = b.metrics(0);
   EXPECT_EQ(mem.name(), "container_memory_working_set_bytes");
   EXPECT_EQ(mem.type(), k8intel::v1::METRIC_TYPE_GAUGE);
@@ -193,6 +193,30 @@ TEST(RemoteWriteTest, SplitsIntoBatchesWithinLimits) {
   // The same request maps to the same batches (a resend is deduplicated).
   RemoteWriteResult again = MapWriteRequest(req, "abc", limits, kNow);
   EXPECT_EQ(again.batches[1].SerializeAsString(), r.batches[1].SerializeAsString());
+}
+
+TEST(RemoteWriteTest, BatchesAreCutByPositionSoFilteringNeverShiftsASeries) {
+  Limits limits;
+  limits.max_series_per_batch = 2;
+  prometheus::WriteRequest req;
+  for (int i = 0; i < 4; ++i) {
+    *req.add_timeseries() = Series({{"__name__", "m"}, {"i", std::to_string(i)}}, {1});
+  }
+  // Series 1 is an hour ahead (refused): series 2 and 3 still make up batch -2, as they would
+  // if it were accepted.
+  req.mutable_timeseries(1)->mutable_samples(0)->set_timestamp(kNowMs + 3'600'000);
+  RemoteWriteResult r = MapWriteRequest(req, "abc", limits, kNow);
+  ASSERT_EQ(r.batches.size(), 2u);
+  EXPECT_EQ(r.batches[0].batch_id(), "prw-abc-1");
+  EXPECT_EQ(r.batches[0].metrics_size(), 1);
+  EXPECT_EQ(r.batches[1].batch_id(), "prw-abc-2");
+  ASSERT_EQ(r.batches[1].metrics_size(), 2);
+  EXPECT_EQ(r.batches[1].metrics(0).labels(0).value(), "2");
+  // Everything of the first two series refused: batch -1 is absent, -2 unchanged.
+  req.mutable_timeseries(0)->mutable_labels(0)->set_name("");
+  RemoteWriteResult fewer = MapWriteRequest(req, "abc", limits, kNow);
+  ASSERT_EQ(fewer.batches.size(), 1u);
+  EXPECT_EQ(fewer.batches[0].SerializeAsString(), r.batches[1].SerializeAsString());
 }
 
 }  // namespace
