@@ -30,6 +30,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "libs/testing/process.h"
+#include "bench/child.h"
 #include "bench/util.h"
 #include "libs/common/status_macros.h"
 #include "libs/grpcx/testing/test_pki.h"
@@ -39,7 +40,6 @@ namespace k8i::bench {
 
 using ::k8i::testing::Spawn;
 using ::k8i::testing::Run;
-using ::k8i::testing::Exited;
 using ::k8i::testing::Terminate;
 using ::k8i::testing::ProcessCpuSeconds;
 using ::k8i::testing::RunResult;
@@ -173,21 +173,6 @@ struct Subject {
   double SteadyAnonMb() const { return SteadyMb(anon_kb); }
   double PeakRssMb() const { return static_cast<double>(hwm_kb) / 1024.0; }
 };
-
-absl::Status WaitFor(const std::function<bool()>& ready, pid_t pid, const std::string& what,
-                     const std::string& log_path, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    int status = 0;
-    if (Exited(pid, &status)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(what, " exited (status ", status, "); see ", log_path));
-    }
-    if (ready()) return absl::OkStatus();
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return absl::DeadlineExceededError(absl::StrCat(what, " not ready; see ", log_path));
-}
 
 // Stack: everything this run started, stopped in reverse order on destruction.
 struct Stack {

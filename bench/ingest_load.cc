@@ -28,6 +28,8 @@
 #include "absl/time/clock.h"
 #include "bench/load_stream.h"
 #include "libs/testing/process.h"
+#include "bench/child.h"
+#include "bench/proc_cpu.h"
 #include "bench/util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -77,32 +79,6 @@ struct Options {
   bool csv_header = false;
 };
 
-// PostmasterPid is the parent of a backend of the server at `url`: all of the server's
-// processes are its children.
-absl::StatusOr<pid_t> PostmasterPid(const std::string& url) {
-  pid_t backend = 0;
-  try {
-    pqxx::connection conn(url);
-    backend = pqxx::nontransaction(conn).exec1("SELECT pg_backend_pid()")[0].as<int>();
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(e.what());
-  }
-  ASSIGN_OR_RETURN(ProcStat st, ReadProcStat(absl::StrCat("/proc/", backend, "/stat")));
-  return st.ppid;
-}
-
-// WalBytes is the server's current WAL position in bytes, or -1 when it cannot be read.
-int64_t WalBytes(const std::string& url) {
-  try {
-    pqxx::connection conn(url);
-    return pqxx::nontransaction(conn)
-        .exec1("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")[0]
-        .as<int64_t>();
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 // Meter names what a phase's cost is measured on: the ingest process (and its threads by
 // name), PostgreSQL's processes and WAL, extra processes to watch (the broker, Redis), this
 // process and the machine.
@@ -113,7 +89,7 @@ struct Meter {
   std::vector<pid_t> watch;
 };
 
-struct Snapshot {
+struct MeterSnapshot {
   absl::Time at;
   double ingest = 0;
   std::map<std::string, double> ingest_threads;
@@ -124,8 +100,8 @@ struct Snapshot {
   MachineCpu machine;
 };
 
-Snapshot Take(const Meter& m) {
-  Snapshot s;
+MeterSnapshot Take(const Meter& m) {
+  MeterSnapshot s;
   if (!m.pg_url.empty()) s.wal = WalBytes(m.pg_url);
   s.at = absl::Now();
   if (m.ingest > 0) {
@@ -142,7 +118,7 @@ Snapshot Take(const Meter& m) {
   return s;
 }
 
-double WalMb(const Snapshot& before, const Snapshot& after) {
+double WalMb(const MeterSnapshot& before, const MeterSnapshot& after) {
   return before.wal < 0 || after.wal < 0 ? 0 : static_cast<double>(after.wal - before.wal) / 1e6;
 }
 
@@ -348,7 +324,7 @@ LoadReport RunLoad(const Options& o, const Ingest& ingest, const Meter& meter,
   std::atomic<int64_t> batches_left(o.batches);
   std::vector<StreamResult> results(o.streams);
   std::vector<std::thread> threads;
-  const Snapshot before = Take(meter);
+  const MeterSnapshot before = Take(meter);
   const absl::Time deadline = o.batches > 0 ? absl::InfiniteFuture() : before.at + duration;
   for (int i = 0; i < o.streams; ++i) {
     threads.emplace_back([&, i] {
@@ -361,7 +337,7 @@ LoadReport RunLoad(const Options& o, const Ingest& ingest, const Meter& meter,
     });
   }
   for (auto& t : threads) t.join();
-  const Snapshot after = Take(meter);
+  const MeterSnapshot after = Take(meter);
 
   LoadReport rep;
   rep.wal_mb = WalMb(before, after);
@@ -407,21 +383,6 @@ LoadReport RunLoad(const Options& o, const Ingest& ingest, const Meter& meter,
   }
   std::sort(rep.top_threads.rbegin(), rep.top_threads.rend());
   return rep;
-}
-
-// CountLogProblems counts the warning and error lines k8i-ingest logged.
-int64_t CountLogProblems(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    if (absl::StrContains(line, "\"level\":\"warning\"") ||
-        absl::StrContains(line, "\"level\":\"error\"") ||
-        absl::StrContains(line, "\"level\":\"critical\"")) {
-      ++n;
-    }
-  }
-  return n;
 }
 
 // WriteReferenceRows writes exactly the COPY text the streams' acked batches produced: the
@@ -471,13 +432,13 @@ absl::StatusOr<RefReport> RunReference(const Options& o, const LoadReport& load,
   // Both sides start from an empty table with the same partitions and index.
   RETURN_IF_ERROR(Exec(db_url, "TRUNCATE telemetry.samples"));
   Exec(db_url, "CHECKPOINT").IgnoreError();
-  const Snapshot before = Take(meter);
+  const MeterSnapshot before = Take(meter);
   ASSIGN_OR_RETURN(RunResult r,
                    Run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_url, "-c",
                         absl::StrCat("\\copy telemetry.samples (tenant_id, series_id, ts, value) "
                                      "from '", path, "'")},
                        {absl::StrCat("PATH=", Env("PATH")), "PGCONNECT_TIMEOUT=10"}));
-  const Snapshot after = Take(meter);
+  const MeterSnapshot after = Take(meter);
   std::remove(path.c_str());
   if (r.exit_code != 0) {
     return absl::InternalError(absl::StrCat("psql \\copy failed with exit code ", r.exit_code));

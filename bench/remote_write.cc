@@ -27,6 +27,7 @@
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "bench/child.h"
 #include "bench/proc_cpu.h"
 #include "bench/remote_write_payloads.h"
 #include "bench/util.h"
@@ -36,7 +37,6 @@
 
 namespace k8i::bench {
 
-using ::k8i::testing::Exited;
 using ::k8i::testing::Run;
 using ::k8i::testing::RunResult;
 using ::k8i::testing::Spawn;
@@ -162,21 +162,6 @@ std::optional<std::pair<int, std::string>> HttpGet(int port, const std::string& 
   return std::pair{res->status, res->body};
 }
 
-absl::Status WaitFor(const std::function<bool()>& ready, pid_t pid, const std::string& what,
-                     const std::string& log_path) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline) {
-    int status = 0;
-    if (Exited(pid, &status)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(what, " exited (status ", status, "); see ", log_path));
-    }
-    if (ready()) return absl::OkStatus();
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return absl::DeadlineExceededError(absl::StrCat(what, " not ready after 60 s; see ", log_path));
-}
-
 // ---- one receiver's run ---------------------------------------------------------------------
 
 struct Report {
@@ -278,21 +263,6 @@ int64_t DrainRollups(const std::string& db_url, const std::vector<Charged>& char
   return left;
 }
 
-// CountLines counts the lines of `path` that contain `what`.
-int64_t CountLines(const std::string& path, absl::string_view what) {
-  std::ifstream in(path);
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) n += absl::StrContains(line, what);
-  return n;
-}
-
-// CountLogProblems counts the warning and error lines of a JSON log.
-int64_t CountLogProblems(const std::string& path) {
-  return CountLines(path, "\"level\":\"warning\"") + CountLines(path, "\"level\":\"error\"") +
-         CountLines(path, "\"level\":\"critical\"");
-}
-
 // RunK8intel: a fresh database, an agent token, k8i-ingest on free ports; the load; the rows
 // counted; ingest stopped. Charged: k8i-ingest, every PostgreSQL process, the broker, Redis.
 absl::StatusOr<Report> RunK8intel(const Options& o, const Payload& p) {
@@ -371,7 +341,7 @@ absl::StatusOr<Report> RunK8intel(const Options& o, const Payload& p) {
         auto w = HttpGet(http_port, kWritePath);  // 405 once the receiver listens
         return m.has_value() && m->first == 200 && w.has_value();
       },
-      ingest, "k8i-ingest", log));
+      ingest, "k8i-ingest", log, absl::Seconds(60)));
   std::cerr << "k8i-ingest pid " << ingest << ", remote_write on 127.0.0.1:" << http_port
             << " (log " << log << "); charged:";
   for (const auto& c : charged) std::cerr << " " << c.name << "=" << c.pid;
@@ -462,7 +432,7 @@ absl::StatusOr<Report> RunPrometheus(const Options& o, const Payload& p) {
             auto r = HttpGet(port, "/-/ready");
             return r.has_value() && r->first == 200;
           },
-          pid, "prometheus", log);
+          pid, "prometheus", log, absl::Seconds(60));
       !s.ok()) {
     rm.keep = true;
     return s;

@@ -1,0 +1,28 @@
+// What the benchmarks that spawn services need of their children: waiting until one is ready
+// (or has died), and reading its log afterwards.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace k8i::bench {
+
+// WaitFor polls `ready` every 100 ms until it is true (OK), the process `pid` exits
+// (FailedPrecondition naming `what` and its log) or `timeout` passes (DeadlineExceeded).
+absl::Status WaitFor(const std::function<bool()>& ready, pid_t pid, const std::string& what,
+                     const std::string& log_path, absl::Duration timeout);
+
+// CountLines counts the lines of `path` that contain `what`.
+int64_t CountLines(const std::string& path, absl::string_view what);
+
+// CountLogProblems counts the warning, error and critical lines of a service's JSON log.
+int64_t CountLogProblems(const std::string& path);
+
+}  // namespace k8i::bench
