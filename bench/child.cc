@@ -1,9 +1,14 @@
 #include "bench/child.h"
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "libs/testing/process.h"
 
@@ -46,6 +51,52 @@ int64_t CountLogProblems(const std::string& path) {
     }
   }
   return n;
+}
+
+Buckets ScrapeHistogram(int port, const std::string& name, const std::string& labels) {
+  Buckets out;
+  const char* path = std::getenv("PATH");
+  auto r = k8i::testing::Run({"curl", "-sf", absl::StrCat("http://127.0.0.1:", port, "/metrics")},
+                             {absl::StrCat("PATH=", path == nullptr ? "" : path)});
+  if (!r.ok() || r->exit_code != 0) return out;
+  const std::string prefix = name + "_bucket{";
+  for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipWhitespace())) {
+    if (!absl::ConsumePrefix(&line, prefix)) continue;
+    const size_t close = line.find('}');
+    if (close == absl::string_view::npos) continue;
+    const absl::string_view set = line.substr(0, close);
+    if (!labels.empty() && !absl::StrContains(set, labels)) continue;
+    const size_t le = set.find("le=\"");
+    const size_t sp = line.rfind(' ');
+    if (le == absl::string_view::npos || sp == absl::string_view::npos) continue;
+    const absl::string_view bound = set.substr(le + 4, set.find('"', le + 4) - (le + 4));
+    double count = 0, upper = 0;
+    if (!absl::SimpleAtod(line.substr(sp + 1), &count)) continue;
+    if (bound == "+Inf") {
+      upper = std::numeric_limits<double>::infinity();
+    } else if (!absl::SimpleAtod(bound, &upper)) {
+      continue;
+    }
+    out.emplace_back(upper, count);
+  }
+  return out;
+}
+
+double HistogramQuantile(const Buckets& buckets, double q) {
+  if (buckets.empty() || buckets.back().second <= 0) return 0;
+  const double rank = q * buckets.back().second;
+  double prev_bound = 0, prev_count = 0;
+  for (const auto& [bound, count] : buckets) {
+    if (count >= rank) {
+      if (std::isinf(bound)) return prev_bound;
+      const double in_bucket = count - prev_count;
+      return in_bucket <= 0 ? bound
+                            : prev_bound + (bound - prev_bound) * (rank - prev_count) / in_bucket;
+    }
+    prev_bound = bound;
+    prev_count = count;
+  }
+  return prev_bound;
 }
 
 }  // namespace k8i::bench

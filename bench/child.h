@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -24,5 +26,16 @@ int64_t CountLines(const std::string& path, absl::string_view what);
 
 // CountLogProblems counts the warning, error and critical lines of a service's JSON log.
 int64_t CountLogProblems(const std::string& path);
+
+// Histogram buckets as (upper bound, cumulative count), +Inf last.
+using Buckets = std::vector<std::pair<double, double>>;
+
+// ScrapeHistogram reads histogram `name` from http://127.0.0.1:<port>/metrics: the buckets of
+// its series whose labels contain `labels` (e.g. `consumer="x"`), empty if it cannot.
+Buckets ScrapeHistogram(int port, const std::string& name, const std::string& labels = "");
+
+// HistogramQuantile estimates quantile q from cumulative buckets, linearly within the bucket
+// that holds it (as Prometheus' histogram_quantile does).
+double HistogramQuantile(const Buckets& buckets, double q);
 
 }  // namespace k8i::bench

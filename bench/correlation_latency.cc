@@ -10,12 +10,16 @@
 
 #include <atomic>
 #include <cstdio>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/child.h"
 #include "bench/kafka_reader.h"
+#include "bench/proc_cpu.h"
 #include "bench/util.h"
 #include "k8intel/v1/incidents.pb.h"
 #include "k8intel/v1/telemetry.pb.h"
@@ -43,6 +47,7 @@ struct Options {
   int warmup = 5;            // seconds sent first and not measured (group joins, first loads)
   std::string fetch_wait = "10ms";  // K8I_KAFKA_FETCH_WAIT of the service and the readers
   int consumers = 1;                // K8I_CORRELATION_ALERT_CONSUMERS
+  int workers = 2;                  // K8I_CORRELATION_ALERT_WORKERS
   std::string bin;
   std::string pg_url, redis_url, kafka;
 };
@@ -78,19 +83,33 @@ int Run(const Options& o) {
   const std::string target = absl::StrCat("127.0.0.1:", *port);
   const std::string log = absl::StrCat("/tmp/k8i-bench-correlation.", getpid(), ".log");
   const std::vector<std::string> env = {
-      absl::StrCat("PATH=", Env("PATH")), absl::StrCat("K8I_GRPC_ADDR=", target),
+      absl::StrCat("PATH=", Env("PATH")),
+      absl::StrCat("K8I_GRPC_ADDR=", target),
       absl::StrCat("K8I_METRICS_ADDR=127.0.0.1:", *mport),
       absl::StrCat("K8I_PG_URL=", k8i::bench::WithDatabase(o.pg_url, db)),
-      absl::StrCat("K8I_REDIS_URL=", o.redis_url), absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka),
-      absl::StrCat("K8I_KAFKA_TOPIC_PREFIX=", prefix), "K8I_PAGE_TOKEN_KEY=bench",
-      "K8I_LOG_LEVEL=warn", absl::StrCat("K8I_CORRELATION_GROUP=bench-", getpid()),
+      absl::StrCat("K8I_REDIS_URL=", o.redis_url),
+      absl::StrCat("K8I_KAFKA_BOOTSTRAP=", o.kafka),
+      absl::StrCat("K8I_KAFKA_TOPIC_PREFIX=", prefix),
+      "K8I_PAGE_TOKEN_KEY=bench",
+      "K8I_LOG_LEVEL=warn",
+      absl::StrCat("K8I_CORRELATION_GROUP=bench-", getpid()),
       absl::StrCat("K8I_KAFKA_FETCH_WAIT=", o.fetch_wait),
-      absl::StrCat("K8I_CORRELATION_ALERT_CONSUMERS=", o.consumers)};
+      absl::StrCat("K8I_CORRELATION_ALERT_CONSUMERS=", o.consumers),
+      absl::StrCat("K8I_CORRELATION_ALERT_WORKERS=", o.workers)};
   auto pid = k8i::testing::Spawn({o.bin + "/k8i-correlation"}, env, log);
   if (!pid.ok()) return 1;
   if (!k8i::bench::WaitServing(target, absl::Seconds(30))) {
     std::fprintf(stderr, "k8i-correlation not healthy; see %s\n", log.c_str());
     return 1;
+  }
+  // CPU charged to the pipeline: the service, every PostgreSQL process, the broker; and this
+  // process (the load generator and the two readers).
+  std::vector<k8i::bench::Charged> charged = {{"k8i-correlation", *pid, false}};
+  if (auto pm = k8i::bench::PostmasterPid(o.pg_url); pm.ok()) {
+    charged.push_back({"PostgreSQL", *pm, true});
+  }
+  if (pid_t b = k8i::bench::ListeningPid(k8i::bench::PortOf(o.kafka)); b > 0) {
+    charged.push_back({"broker", b, false});
   }
   auto producer = k8i::kafka::Producer::Create({.bootstrap = o.kafka});
   if (!producer.ok()) return 1;
@@ -103,6 +122,8 @@ int Run(const Options& o) {
   absl::Mutex mu;
   Latencies ours, floor;
   int64_t changes = 0;
+  std::set<std::pair<std::string, int64_t>> seen;  // (incident, sequence): duplicates on Kafka
+  int64_t duplicates = 0;
   std::thread incidents = Reader(o.kafka, prefix + "incidents.v1", stop, fetch_ms,
                                  [&](const std::string& value, absl::Time now) {
                                    v1::IncidentEvent e;
@@ -113,6 +134,10 @@ int Run(const Options& o) {
                                    }
                                    absl::MutexLock l(&mu);
                                    ++changes;
+                                   if (!seen.insert({e.incident().name(), e.change().sequence()})
+                                            .second) {
+                                     ++duplicates;
+                                   }
                                    ours.Add(now - FromTs(e.change().time()));
                                  });
   std::thread raw = Reader(o.kafka, prefix + "alerts.v1", stop, fetch_ms,
@@ -132,6 +157,7 @@ int Run(const Options& o) {
   const absl::Time start = warm + absl::Seconds(o.warmup);
   measure_from_us = absl::ToUnixMicros(start);
   int64_t sent = 0, n = 0;
+  std::optional<k8i::bench::Snapshot> cpu_start;
   const int64_t warm_ticks = static_cast<int64_t>(per_second) * o.warmup;
   for (int64_t tick = 0; tick < static_cast<int64_t>(per_second) * (o.warmup + o.seconds); ++tick) {
     const absl::Time due = warm + absl::Seconds(1) * (static_cast<double>(tick) / per_second);
@@ -155,7 +181,10 @@ int Run(const Options& o) {
       break;
     }
     if (tick >= warm_ticks) sent += o.batch;
+    if (tick + 1 == warm_ticks) cpu_start = k8i::bench::Take(charged, "");
   }
+  if (!cpu_start) cpu_start = k8i::bench::Take(charged, "");
+  const k8i::bench::Snapshot cpu_end = k8i::bench::Take(charged, "");
   const double send_s = absl::ToDoubleSeconds(absl::Now() - warm);
   // Drain: until no change arrived for 3 s (or 120 s passed).
   k8i::bench::WaitDrained(
@@ -167,21 +196,78 @@ int Run(const Options& o) {
   stop = true;
   incidents.join();
   raw.join();
+  // Where the time went, from the service's own histograms (quantiles interpolated within
+  // buckets): a poll's transaction, a message's age at its commit, a change's wait for Kafka.
+  struct Stage {
+    const char* what;
+    k8i::bench::Buckets buckets;
+  };
+  const std::string alerts = "consumer=\"k8i-correlation-alerts\"";
+  const std::vector<Stage> stages = {
+      {"alerts transaction",
+       k8i::bench::ScrapeHistogram(*mport, "k8i_consumer_batch_seconds", alerts)},
+      {"alert time → commit",
+       k8i::bench::ScrapeHistogram(*mport, "k8i_consumer_event_age_seconds", alerts)},
+      {"commit → published",
+       k8i::bench::ScrapeHistogram(*mport, "k8i_correlation_publish_delay_seconds")}};
   k8i::testing::Terminate(*pid, absl::Seconds(10));
+  // What the service stored: rows and bytes per table, the cost PostgreSQL pays per alert.
+  const auto stored = k8i::bench::QueryRow(
+      k8i::bench::WithDatabase(o.pg_url, db),
+      "SELECT (SELECT count(*) FROM correlation.members), "
+      "(SELECT coalesce(avg(octet_length(body)), 0)::int FROM correlation.members), "
+      "(SELECT count(*) FROM correlation.incidents), "
+      "(SELECT coalesce(avg(octet_length(body)), 0)::int FROM correlation.incidents), "
+      "(SELECT count(*) FROM correlation.changes), "
+      "(SELECT coalesce(avg(octet_length(body)), 0)::int FROM correlation.changes), "
+      "pg_size_pretty(pg_database_size(current_database()))");
   k8i::bench::Exec(o.pg_url, "DROP DATABASE IF EXISTS " + db).IgnoreError();
   absl::MutexLock l(&mu);
-  std::printf("sent %s new alerts measured over %s s after %d s of warm-up (%s alerts/s, %d per "
-              "message, %d clusters, fetch wait %s)\n",
-              Thousands(static_cast<double>(sent)).c_str(), Fixed(send_s - o.warmup, 1).c_str(),
-              o.warmup, Thousands(sent / std::max(1.0, send_s - o.warmup)).c_str(), o.batch,
-              o.clusters, o.fetch_wait.c_str());
-  std::printf("  alert → incident change on k8i.incidents.v1: %s changes, p50 %s ms, p99 %s ms, max %s ms\n",
-              Thousands(static_cast<double>(changes)).c_str(), Fixed(ours.Percentile(50), 1).c_str(),
-              Fixed(ours.Percentile(99), 1).c_str(), Fixed(ours.Percentile(100), 1).c_str());
+  std::printf(
+      "sent %s new alerts measured over %s s after %d s of warm-up (%s alerts/s, %d per "
+      "message, %d clusters, fetch wait %s, %d consumer(s) x %d worker(s))\n",
+      Thousands(static_cast<double>(sent)).c_str(), Fixed(send_s - o.warmup, 1).c_str(), o.warmup,
+      Thousands(sent / std::max(1.0, send_s - o.warmup)).c_str(), o.batch, o.clusters,
+      o.fetch_wait.c_str(), o.consumers, o.workers);
+  std::printf(
+      "  alert → incident change on k8i.incidents.v1: %s changes (%s read twice), p50 %s "
+      "ms, p99 %s ms, max %s ms\n",
+      Thousands(static_cast<double>(changes)).c_str(),
+      Thousands(static_cast<double>(duplicates)).c_str(), Fixed(ours.Percentile(50), 1).c_str(),
+      Fixed(ours.Percentile(99), 1).c_str(), Fixed(ours.Percentile(100), 1).c_str());
   std::printf("  reference: alert → read back from k8i.alerts.v1: p50 %s ms, p99 %s ms\n",
               Fixed(floor.Percentile(50), 1).c_str(), Fixed(floor.Percentile(99), 1).c_str());
   std::printf("  ratio p99 ours / reference: %sx\n",
               Fixed(ours.Percentile(99) / std::max(0.001, floor.Percentile(99)), 2).c_str());
+  // CPU over the measured sending (the backlog left at its end is not charged).
+  const double wall = absl::ToDoubleSeconds(cpu_end.at - cpu_start->at);
+  std::string cpu_line;
+  for (size_t i = 0; i < charged.size(); ++i) {
+    absl::StrAppend(
+        &cpu_line, i ? ", " : "", charged[i].name, " ",
+        Fixed(1e6 * (cpu_end.cpu[i] - cpu_start->cpu[i]) / std::max<int64_t>(1, sent), 1));
+  }
+  absl::StrAppend(&cpu_line, ", bench ",
+                  Fixed(1e6 * (cpu_end.self - cpu_start->self) / std::max<int64_t>(1, sent), 1));
+  std::printf(
+      "  CPU µs per alert: %s; machine %s of %s cores busy\n", cpu_line.c_str(),
+      Fixed((cpu_end.machine.busy - cpu_start->machine.busy) / std::max(0.001, wall), 2).c_str(),
+      Fixed((cpu_end.machine.total - cpu_start->machine.total) / std::max(0.001, wall), 1).c_str());
+  for (const Stage& st : stages) {
+    if (st.buckets.empty()) continue;
+    std::printf("  %s (whole run, incl. warm-up): %s, p50 %s ms, p99 %s ms\n", st.what,
+                Thousands(st.buckets.back().second).c_str(),
+                Fixed(1000 * k8i::bench::HistogramQuantile(st.buckets, 0.5), 1).c_str(),
+                Fixed(1000 * k8i::bench::HistogramQuantile(st.buckets, 0.99), 1).c_str());
+  }
+  if (stored.ok()) {
+    const auto& r = *stored;
+    std::printf(
+        "  stored: %s members (body %s B avg), %s incidents (body %s B), %s changes "
+        "(body %s B), database %s\n",
+        r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].c_str(), r[5].c_str(),
+        r[6].c_str());
+  }
   return 0;
 }
 
@@ -199,6 +285,7 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", o.warmup, "seconds sent before measuring");
   app.add_option("--fetch-wait", o.fetch_wait, "K8I_KAFKA_FETCH_WAIT of the service and readers");
   app.add_option("--consumers", o.consumers, "K8I_CORRELATION_ALERT_CONSUMERS of the service");
+  app.add_option("--workers", o.workers, "K8I_CORRELATION_ALERT_WORKERS of the service");
   CLI11_PARSE(app, argc, argv);
   o.pg_url = Env("K8I_TEST_PG_URL");
   o.redis_url = Env("K8I_TEST_REDIS_URL");

@@ -148,25 +148,6 @@ struct RollupReport {
   int64_t left = 0;  // batches still owing rollups at the end of the wait
 };
 
-// HistogramQuantile estimates quantile q from cumulative (upper bound, count) pairs, linearly
-// within the bucket that holds it (as Prometheus' histogram_quantile does).
-double HistogramQuantile(const std::vector<std::pair<double, double>>& buckets, double q) {
-  if (buckets.empty() || buckets.back().second <= 0) return 0;
-  const double rank = q * buckets.back().second;
-  double prev_bound = 0, prev_count = 0;
-  for (const auto& [bound, count] : buckets) {
-    if (count >= rank) {
-      if (std::isinf(bound)) return prev_bound;
-      const double in_bucket = count - prev_count;
-      return in_bucket <= 0 ? bound
-                            : prev_bound + (bound - prev_bound) * (rank - prev_count) / in_bucket;
-    }
-    prev_bound = bound;
-    prev_count = count;
-  }
-  return prev_bound;
-}
-
 // MeasureRollups waits (up to two minutes) until no batch owes the rollups anything, then reads
 // the lag histogram from k8i-ingest's /metrics.
 RollupReport MeasureRollups(int metrics_port, const std::string& db_url) {
@@ -186,24 +167,11 @@ RollupReport MeasureRollups(int metrics_port, const std::string& db_url) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   rep.drain_s = absl::ToDoubleSeconds(absl::Now() - start);
-  auto r = Run({"curl", "-sf", absl::StrCat("http://127.0.0.1:", metrics_port, "/metrics")},
-               {absl::StrCat("PATH=", Env("PATH"))});
-  if (!r.ok() || r->exit_code != 0) return rep;
-  std::vector<std::pair<double, double>> buckets;
-  for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipWhitespace())) {
-    if (!absl::ConsumePrefix(&line, "k8i_rollup_lag_seconds_bucket{le=\"")) continue;
-    const size_t q = line.find('"');
-    const size_t sp = line.rfind(' ');
-    if (q == absl::string_view::npos || sp == absl::string_view::npos) continue;
-    const std::string le(line.substr(0, q));
-    double count = 0;
-    if (!absl::SimpleAtod(line.substr(sp + 1), &count)) continue;
-    buckets.emplace_back(le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le),
-                         count);
-  }
+  const k8i::bench::Buckets buckets =
+      k8i::bench::ScrapeHistogram(metrics_port, "k8i_rollup_lag_seconds");
   if (!buckets.empty()) rep.batches = static_cast<int64_t>(buckets.back().second);
-  rep.p50_s = HistogramQuantile(buckets, 0.50);
-  rep.p99_s = HistogramQuantile(buckets, 0.99);
+  rep.p50_s = k8i::bench::HistogramQuantile(buckets, 0.50);
+  rep.p99_s = k8i::bench::HistogramQuantile(buckets, 0.99);
   return rep;
 }
 

@@ -54,6 +54,19 @@ absl::Status Exec(const std::string& url, const std::string& sql) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> QueryRow(const std::string& url, const std::string& sql) {
+  try {
+    pqxx::connection conn(url);
+    const pqxx::result r = pqxx::nontransaction(conn).exec(sql);
+    if (r.empty()) return absl::NotFoundError(absl::StrCat(sql, ": no row"));
+    std::vector<std::string> out;
+    for (const auto& f : r[0]) out.push_back(f.is_null() ? "" : f.c_str());
+    return out;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(sql, ": ", e.what()));
+  }
+}
+
 std::string Thousands(double v) {
   std::string digits = std::to_string(static_cast<int64_t>(v + 0.5));
   std::string out;

@@ -23,6 +23,9 @@ std::string WithDatabase(const std::string& url, const std::string& database);
 // Exec runs one SQL statement outside a transaction (CREATE/DROP DATABASE, CHECKPOINT).
 absl::Status Exec(const std::string& url, const std::string& sql);
 
+// QueryRow runs one SQL query and returns its first row's fields as text ("" for NULL).
+absl::StatusOr<std::vector<std::string>> QueryRow(const std::string& url, const std::string& sql);
+
 // InScratchDatabase creates a database named `<prefix><pid>` on the test stack's PostgreSQL
 // (K8I_TEST_PG_URL), runs `fn` with its URL, drops it, and returns fn's exit code (2 when the
 // variable is unset: run the benchmark through `tools/dev bench`, 1 when the database cannot be

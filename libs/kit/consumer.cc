@@ -343,6 +343,38 @@ absl::Status TransactionalConsumer::ApplyBatch(const std::vector<const Delivery*
   }
 }
 
+absl::Status TransactionalConsumer::ApplyGroups(const std::vector<Delivery>& deliveries,
+                                                ProcessReport& report) {
+  // Partitions in order of first appearance, dealt round-robin over the workers.
+  std::vector<std::vector<const Delivery*>> groups(
+      static_cast<size_t>(std::max(1, options_.workers)));
+  std::map<std::pair<std::string, int32_t>, size_t> group_of;
+  for (const Delivery& d : deliveries) {
+    const auto [it, added] =
+        group_of.try_emplace({d.message->topic, d.message->partition}, group_of.size());
+    groups[it->second % groups.size()].push_back(&d);
+  }
+  std::erase_if(groups, [](const auto& g) { return g.empty(); });
+  if (groups.empty()) return absl::OkStatus();
+  if (groups.size() == 1) return ApplyBatch(groups[0], report);
+  std::vector<ProcessReport> reports(groups.size());
+  std::vector<absl::Status> results(groups.size());
+  std::vector<std::thread> threads;
+  for (size_t g = 1; g < groups.size(); ++g) {
+    threads.emplace_back([&, g] { results[g] = ApplyBatch(groups[g], reports[g]); });
+  }
+  results[0] = ApplyBatch(groups[0], reports[0]);
+  for (auto& t : threads) t.join();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    report.applied += reports[g].applied;
+    report.duplicates += reports[g].duplicates;
+  }
+  // Any failure leaves the poll uncommitted: what the other groups applied is found processed
+  // when it is redelivered.
+  for (const absl::Status& s : results) RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     const std::vector<kafka::ConsumedMessage>& msgs) {
   const absl::Time start = absl::Now();
@@ -365,11 +397,8 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     }
     deliveries.push_back(std::move(d));
   }
-  std::vector<const Delivery*> batch;
-  batch.reserve(deliveries.size());
-  for (const Delivery& d : deliveries) batch.push_back(&d);
   ProcessReport applied;
-  RETURN_IF_ERROR(ApplyBatch(batch, applied));
+  RETURN_IF_ERROR(ApplyGroups(deliveries, applied));
   report.applied += applied.applied;
   report.duplicates += applied.duplicates;
   report.dead_lettered = static_cast<int>(dead_total_.load() - dead_before_poll);

@@ -36,7 +36,9 @@ struct Delivery {
   std::unique_ptr<google::protobuf::Message> payload;
 };
 
-// Handler applies the effect of messages. Called from the consumer's thread only.
+// Handler applies the effect of messages. Called from the consumer's thread only, unless the
+// consumer has more than one worker: then Apply and Committed run on several threads at once
+// (on different partitions' messages) and must be thread-safe.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -81,6 +83,12 @@ struct ConsumerOptions {
   // transaction. Larger batches amortise per-transaction work — a handler that merges what
   // its messages have in common (the rollups) writes less — at the price of this much lag.
   absl::Duration linger = absl::ZeroDuration();
+  // Transactions applied at once. A poll's messages are split by partition over this many
+  // threads, each group in its own transaction (a partition's messages stay together and in
+  // order); offsets are committed once every group is done. More than 1 lets one group member
+  // use several cores and connections where the handler's work per partition is independent
+  // (correlation's clusters); the handler must then be thread-safe.
+  int workers = 1;
   // Backoff between attempts of a batch that failed with a retryable error.
   absl::Duration initial_backoff = absl::Milliseconds(100);
   absl::Duration max_backoff = absl::Seconds(5);
@@ -130,6 +138,9 @@ class TransactionalConsumer {
 
   // Process applies `msgs` (one poll's worth) and commits their offsets.
   absl::StatusOr<ProcessReport> Process(const std::vector<kafka::ConsumedMessage>& msgs);
+  // ApplyGroups splits `deliveries` by partition over the workers and applies each group with
+  // ApplyBatch, in parallel.
+  absl::Status ApplyGroups(const std::vector<Delivery>& deliveries, ProcessReport& report);
   // ApplyBatch runs one transaction for `batch`; retryable failures are retried here.
   absl::Status ApplyBatch(const std::vector<const Delivery*>& batch, ProcessReport& report);
   absl::Status ApplyOnce(const std::vector<const Delivery*>& batch, ProcessReport& report);

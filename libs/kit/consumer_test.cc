@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "k8intel/v1/telemetry.pb.h"
@@ -55,6 +57,53 @@ class EffectHandler final : public Handler {
  private:
   const std::string member_;
   const absl::Duration delay_;
+};
+
+// ParallelHandler records the order it applied each key's messages in and whether two of its
+// Apply calls ever overlapped. The first Apply waits (up to 5 s) for a second one to start:
+// with workers, groups of one poll run at once; without, it would wait out the deadline.
+class ParallelHandler final : public Handler {
+ public:
+  const google::protobuf::Message& Prototype() const override {
+    return MetricBatch::default_instance();
+  }
+  absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) override {
+    {
+      absl::MutexLock l(&mu_);
+      ++inside_;
+      if (inside_ >= 2) overlapped_ = true;
+      mu_.AwaitWithTimeout(absl::Condition(&overlapped_), absl::Seconds(5));
+      for (const Delivery* d : batch) {
+        if (d->message->partition != batch[0]->message->partition) mixed_ = true;
+        order_[d->message->key].push_back(d->event.id);
+      }
+    }
+    for (const Delivery* d : batch) {
+      tx.exec_params("INSERT INTO kt.effects (ce_id, member) VALUES ($1, 'w')", d->event.id);
+    }
+    absl::MutexLock l(&mu_);
+    --inside_;
+    return absl::OkStatus();
+  }
+  bool overlapped() {
+    absl::MutexLock l(&mu_);
+    return overlapped_;
+  }
+  bool mixed() {
+    absl::MutexLock l(&mu_);
+    return mixed_;
+  }
+  std::map<std::string, std::vector<std::string>> order() {
+    absl::MutexLock l(&mu_);
+    return order_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int inside_ = 0;
+  bool overlapped_ = false;
+  bool mixed_ = false;
+  std::map<std::string, std::vector<std::string>> order_;  // key → ce ids as applied
 };
 
 constexpr char kSchemaSql[] = R"sql(
@@ -290,6 +339,37 @@ TEST_F(ConsumerTest, PoisonMessagesAreDeadLetteredAndThePartitionGoesOn) {
   auto again = NewConsumer(&handler, "poison");
   ASSERT_NE(again, nullptr);
   for (int i = 0; i < 15; ++i) {
+    auto r = again->PollOnce(absl::Milliseconds(200));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->applied + r->dead_lettered + r->duplicates, 0);
+  }
+}
+
+TEST_F(ConsumerTest, WorkersApplyPartitionsAtOnceEachInOrderAndOnce) {
+  constexpr int kN = 120;
+  Produce(Events(kN, "w"));  // 11 keys over 3 partitions, each key's events in order
+  ParallelHandler handler;
+  ConsumerOptions o = Options(broker_->Bootstrap(), topic_, "workers", 500);
+  o.workers = 3;
+  o.linger = absl::Milliseconds(500);  // one poll gathers every partition's messages
+  auto c = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &handler, registry_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  Drain(**c, kDistinctEffects, kN);
+  EXPECT_TRUE(handler.overlapped()) << "no two groups were applied at the same time";
+  EXPECT_FALSE(handler.mixed()) << "a transaction held two partitions' messages";
+  EXPECT_EQ(Query(kEffects), kN);
+  EXPECT_EQ(Query("SELECT count(*) FROM kt.processed_messages"), kN);
+  for (const auto& [key, ids] : handler.order()) {
+    for (size_t i = 1; i < ids.size(); ++i) {
+      const int prev = std::stoi(ids[i - 1].substr(1)), cur = std::stoi(ids[i].substr(1));
+      EXPECT_LT(prev, cur) << "key " << key << " applied out of order";
+    }
+  }
+  // Committed: a new member of the group finds nothing left.
+  c->reset();
+  auto again = NewConsumer(&handler, "workers");
+  ASSERT_NE(again, nullptr);
+  for (int i = 0; i < 10; ++i) {
     auto r = again->PollOnce(absl::Milliseconds(200));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->applied + r->dead_lettered + r->duplicates, 0);

@@ -12,6 +12,21 @@ std::vector<std::string> Columns::Params() const {
   return out;
 }
 
+void Columns::AddBytes(size_t i, std::string_view bytes) {
+  has_blob_ = true;
+  cols_[i].push_back(absl::StrCat(blob_.size() + 1));
+  cols_[i + 1].push_back(absl::StrCat(bytes.size()));
+  blob_.append(bytes);
+}
+
+void Columns::AddMessage(size_t i, const google::protobuf::MessageLite& m) {
+  has_blob_ = true;
+  const size_t offset = blob_.size();
+  m.AppendToString(&blob_);
+  cols_[i].push_back(absl::StrCat(offset + 1));
+  cols_[i + 1].push_back(absl::StrCat(blob_.size() - offset));
+}
+
 void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
               const std::string& cluster, const Columns& cols) {
   ExecBulkWith(tx, sql, {tenant, cluster}, cols);
@@ -21,6 +36,12 @@ void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::strin
                   const Columns& cols) {
   if (cols.rows() == 0) return;
   for (auto& p : cols.Params()) params.push_back(std::move(p));
+  if (cols.has_blob()) {
+    // Sent in binary format: pqxx marks a binarystring parameter as such.
+    tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params),
+                   pqxx::binarystring(cols.blob().data(), cols.blob().size()));
+    return;
+  }
   tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
 }
 

@@ -5,23 +5,38 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "google/protobuf/message_lite.h"
 #include "pqxx/pqxx"
 
 namespace k8i::pg {
 
 // Columns of a bulk statement: each one a text[] literal bound as one parameter.
+//
+// Bytes (protobuf bodies) do not cross as hex in a text[], which doubles them and makes the
+// server parse every character twice: AddBytes(i, b) appends b to one binary parameter, the
+// blob, and puts b's 1-based offset in column i and its length in column i + 1. The statement
+// reads it back with `substring($B::bytea FROM u.o FOR u.l)`, where $B is the parameter after the
+// last column.
 class Columns {
  public:
   explicit Columns(size_t n) : cols_(n) {}
   void Add(size_t i, std::string v) { cols_[i].push_back(std::move(v)); }
+  void AddBytes(size_t i, std::string_view bytes);
+  // AddMessage is AddBytes of `m`'s serialization, written straight into the blob.
+  void AddMessage(size_t i, const google::protobuf::MessageLite& m);
   size_t rows() const { return cols_.empty() ? 0 : cols_[0].size(); }
   std::vector<std::string> Params() const;
+  bool has_blob() const { return has_blob_; }
+  const std::string& blob() const { return blob_; }
 
  private:
   std::vector<std::vector<std::string>> cols_;
+  std::string blob_;
+  bool has_blob_ = false;
 };
 
 // ExecBulk runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4,
@@ -29,8 +44,8 @@ class Columns {
 void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
               const std::string& cluster, const Columns& cols);
 
-// ExecBulkWith runs `sql` with `params` as $1..$k and then the columns; nothing when there are
-// no rows.
+// ExecBulkWith runs `sql` with `params` as $1..$k, then the columns, then the blob when bytes
+// were added; nothing when there are no rows.
 void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
                   const Columns& cols);
 

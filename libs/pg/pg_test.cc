@@ -1,7 +1,9 @@
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "libs/pg/bulk.h"
 #include "libs/pg/migrate.h"
 #include "libs/pg/pool.h"
 #include "libs/testing/stack.h"
@@ -96,6 +98,42 @@ TEST_F(PgTest, CopyRowsLoadsTextFormat) {
     return absl::OkStatus();
   }).ok());
   EXPECT_DOUBLE_EQ(sum, 1.5 - 2e-07);
+}
+
+// Bytes cross as one binary parameter: NULs, quotes, backslashes, high bytes and empty values
+// come back exactly, row by row, beside text columns.
+TEST_F(PgTest, ExecBulkCarriesBytesInTheBlob) {
+  const std::vector<std::string> bodies = {std::string("a\0b", 3), "", "\"{},\\\x01\xff",
+                                           std::string(70000, '\x80'), "z"};
+  ASSERT_TRUE(pool_
+                  ->WithTransaction([&](pqxx::work& tx) {
+                    tx.exec("CREATE TABLE b (k text, body bytea, n int)");
+                    Columns cols(4);
+                    for (size_t r = 0; r < bodies.size(); ++r) {
+                      cols.Add(0, absl::StrCat("row", r));
+                      cols.AddBytes(1, bodies[r]);
+                      cols.Add(3, absl::StrCat(r));
+                    }
+                    ExecBulkWith(
+                        tx,
+                        "INSERT INTO b SELECT u.k, substring($5::bytea FROM u.o FOR u.l), u.n FROM "
+                        "unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS u(k, o, l, n)",
+                        {}, cols);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(pool_
+                  ->WithTransaction([&](pqxx::work& tx) {
+                    const pqxx::result r = tx.exec("SELECT k, body, n FROM b ORDER BY n");
+                    EXPECT_EQ(r.size(), bodies.size());
+                    for (size_t i = 0; i < r.size(); ++i) {
+                      const pqxx::binarystring b(r[i][1]);
+                      EXPECT_EQ(r[i][0].as<std::string>(), absl::StrCat("row", i));
+                      EXPECT_EQ(b.str(), bodies[i]) << "row " << i;
+                    }
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST(PgPoolTest, UnreachableServerIsUnavailable) {

@@ -40,6 +40,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   c.max_batch = static_cast<int>(env.Int("K8I_CORRELATION_MAX_BATCH", 500, 1, 10000));
   c.alert_consumers =
       static_cast<int>(env.Int("K8I_CORRELATION_ALERT_CONSUMERS", 1, 1, 64));
+  c.alert_workers = static_cast<int>(env.Int("K8I_CORRELATION_ALERT_WORKERS", 2, 1, 64));
   c.publish_interval = env.Duration("K8I_CORRELATION_PUBLISH_INTERVAL", absl::Milliseconds(200));
   c.tick_interval = env.Duration("K8I_CORRELATION_TICK_INTERVAL", absl::Seconds(15));
   c.idle_after = env.Duration("K8I_CORRELATION_IDLE_AFTER", absl::Minutes(1));

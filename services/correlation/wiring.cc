@@ -44,7 +44,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
                      s.AddConsumer({.name = kAlertConsumer,
                                     .group_id = cfg.group + "-alerts",
                                     .topics = {s.Topic("alerts.v1")},
-                                    .max_batch = cfg.max_batch},
+                                    .max_batch = cfg.max_batch,
+                                    .workers = cfg.alert_workers},
                                    alerts));
     if (p.alerts == nullptr) p.alerts = consumer;
   }

@@ -246,6 +246,7 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
     m.incident_id = inc->id;
     m.reason = reason;
     m.firing = true;
+    m.ord = static_cast<int>(inc->members.size());
     inc->members.push_back(fp);
     Count(*inc, m);
     // The rule is evidence once, with the member that opened the incident; every member keeps
@@ -372,6 +373,7 @@ void ClusterCorrelator::MergeInto(IncidentState& from, IncidentState& into, cons
     if (inserted) {
       slot->second.incident_id = into.id;
       slot->second.reason = why;
+      slot->second.ord = static_cast<int>(into.members.size());
       into.members.push_back(fp);
       Count(into, slot->second);
     }

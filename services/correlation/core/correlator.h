@@ -79,6 +79,7 @@ struct AlertState {
   std::string incident_id;
   std::string reason;  // why it joined its incident
   std::map<std::string, std::string> labels;  // as reported when it started firing
+  int ord = -1;  // its place in its incident's joining order (IncidentState::members)
 };
 
 // An alert starting to fire (first time, or again after it resolved): the history patterns

@@ -97,6 +97,11 @@ void ClusterCorrelator::SetMemberOrder(
     auto it = incidents_.find(id);
     if (it != incidents_.end()) {
       it->second.members = fps;
+      for (size_t i = 0; i < fps.size(); ++i) {
+        if (auto m = members_.find({id, fps[i]}); m != members_.end()) {
+          m->second.ord = static_cast<int>(i);
+        }
+      }
       Recount(it->second);
     }
   }

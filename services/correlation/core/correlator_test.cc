@@ -115,6 +115,17 @@ TEST(CorrelatorTest, WorkloadTitleCountsReplicasFromTopology) {
   EXPECT_TRUE(found);
 }
 
+// Every member knows its place in its incident's joining order (what the store writes as ord).
+void ExpectOrdsMatch(const ClusterCorrelator& c) {
+  for (const auto& [id, inc] : c.incidents()) {
+    for (size_t i = 0; i < inc.members.size(); ++i) {
+      const AlertState* m = c.member(id, inc.members[i]);
+      ASSERT_NE(m, nullptr);
+      EXPECT_EQ(m->ord, static_cast<int>(i)) << id << " " << inc.members[i];
+    }
+  }
+}
+
 TEST(CorrelatorTest, NodeIncidentAbsorbsEarlierPodIncidents) {
   ClusterCorrelator c("t1", "demo");
   Evaluate(Find("node-failure-cascade"), c, kStart);
@@ -135,6 +146,7 @@ TEST(CorrelatorTest, NodeIncidentAbsorbsEarlierPodIncidents) {
   EXPECT_EQ(node->members.size(), 31u);
   EXPECT_TRUE(absl::StartsWith(node->title, "Node node-3: ")) << node->title;
   EXPECT_EQ(node->severity, v1::SEVERITY_CRITICAL);
+  ExpectOrdsMatch(c);  // members merged in from the pod incidents included
 }
 
 TEST(CorrelatorTest, FlappingIsMarkedAndNotReannounced) {
@@ -263,16 +275,27 @@ TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
   const size_t half = s.alerts.size() / 2;
   for (size_t i = 0; i < half; ++i) a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
   a.TakeChanges();
+  // As LoadCluster does: members without their place (storage keeps it as a column), then the
+  // joining order.
+  std::map<std::string, std::vector<std::string>> order;
   for (const auto& [id, inc] : a.incidents()) b.Restore(inc);
   for (const auto& [id, inc] : a.incidents()) {
-    for (const auto& fp : inc.members) b.Restore(*a.member(id, fp));
+    for (const auto& fp : inc.members) {
+      AlertState m = *a.member(id, fp);
+      m.ord = -1;
+      b.Restore(std::move(m));
+      order[id].push_back(fp);
+    }
   }
+  b.SetMemberOrder(order);
+  ExpectOrdsMatch(b);
   b.Advance(a.watermark());
   for (size_t i = half; i < s.alerts.size(); ++i) {
     a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
     b.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
   }
   EXPECT_EQ(Transcript(a), Transcript(b));
+  ExpectOrdsMatch(b);
 }
 
 TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {

@@ -1,13 +1,12 @@
 #include "services/correlation/store/pg_store.h"
-#include "services/correlation/core/proto_time.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "services/correlation/core/proto_time.h"
 
 namespace k8i::correlation {
 namespace {
@@ -182,19 +181,20 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
   c.SetMemberOrder(order);
 }
 
-std::string Hex(const std::string& bytes) { return absl::BytesToHexString(bytes); }
 std::string MicrosOrEmpty(std::optional<int64_t> us) { return us ? absl::StrCat(*us) : ""; }
 
 void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
   const std::string& t = c.tenant();
   const std::string& cl = c.cluster();
   // Members: one statement for the batch.
-  Columns members(12);
+  Columns members(13);
   for (const auto& [id, fp] : c.TakeDirtyMembers()) {
     const IncidentState* inc = c.incident(id);
     const AlertState* m = c.member(id, fp);
     if (inc == nullptr || m == nullptr) continue;
-    const auto pos = std::find(inc->members.begin(), inc->members.end(), fp) - inc->members.begin();
+    const auto pos = m->ord >= 0 ? m->ord
+                                 : std::find(inc->members.begin(), inc->members.end(), fp) -
+                                       inc->members.begin();
     size_t i = 0;
     members.Add(i++, id);
     members.Add(i++, fp);
@@ -207,20 +207,22 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     members.Add(i++, m->object.kind);
     members.Add(i++, m->object.ns);
     members.Add(i++, m->object.name);
-    members.Add(i++, Hex(MemberToProto(*m).SerializeAsString()));
+    members.AddMessage(i, MemberToProto(*m));
   }
-  ExecBulk(tx,
-           "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
-           "firing, node, workload_kind, workload_ns, workload_name, object_kind, object_ns, "
-           "object_name, body) SELECT $1, $2, u.i, u.f, u.o, u.fi, u.n, u.wk, u.wns, u.wn, u.ok, "
-           "u.ons, u.onm, decode(u.b, 'hex') FROM unnest($3::text[], $4::text[], $5::int[], "
-           "$6::bool[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
-           "$12::text[], $13::text[], $14::text[]) AS u(i, f, o, fi, n, wk, wns, wn, ok, ons, onm, "
-           "b) ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = excluded.ord, "
-           "firing = excluded.firing, node = excluded.node, body = excluded.body",
-           t, cl, members);
+  ExecBulk(
+      tx,
+      "INSERT INTO correlation.members (tenant_id, cluster_id, incident_id, fingerprint, ord, "
+      "firing, node, workload_kind, workload_ns, workload_name, object_kind, object_ns, "
+      "object_name, body) SELECT $1, $2, u.i, u.f, u.o, u.fi, u.n, u.wk, u.wns, u.wn, u.ok, "
+      "u.ons, u.onm, substring($16::bytea FROM u.bo FOR u.bl) FROM unnest($3::text[], $4::text[], "
+      "$5::int[], $6::bool[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
+      "$12::text[], $13::text[], $14::int[], $15::int[]) AS u(i, f, o, fi, n, wk, wns, wn, "
+      "ok, ons, onm, bo, bl) ON CONFLICT (tenant_id, incident_id, fingerprint) DO UPDATE SET ord = "
+      "excluded.ord, "
+      "firing = excluded.firing, node = excluded.node, body = excluded.body",
+      t, cl, members);
   // Incidents.
-  Columns incidents(16);
+  Columns incidents(17);
   for (const auto& id : c.TakeDirtyIncidents()) {
     const IncidentState* inc = c.incident(id);
     if (inc == nullptr) continue;
@@ -244,7 +246,7 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->quiet_since)));
     incidents.Add(i++, absl::StrJoin(fires, ","));
     incidents.Add(i++, absl::StrCat(inc->desired));
-    incidents.Add(i++, Hex(c.ToProto(*inc, false).SerializeAsString()));
+    incidents.AddMessage(i, c.ToProto(*inc, false));
   }
   // Empty strings stand for NULL times.
   const std::string ts = "to_timestamp(nullif(%s, '')::double precision / 1e6)";
@@ -254,19 +256,22 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
                "INSERT INTO correlation.incidents (tenant_id, cluster_id, id, key, namespace, "
                "state, severity, scope, rule, title, flapping, open_time, update_time, "
                "resolve_time, quiet_since, fires, desired, body) SELECT $1, $2, u.id, u.k, u.ns, "
-               "u.st, u.sv, u.sc, u.r, u.ti, u.fl, ", T("u.ot"), ", ", T("u.ut"), ", ", T("u.rt"),
-               ", ", T("u.qs"), ", u.fi, u.d, decode(u.b, 'hex') FROM unnest($3::text[], "
-               "$4::text[], $5::text[], $6::smallint[], $7::smallint[], $8::smallint[], "
-               "$9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], $14::text[], "
-               "$15::text[], $16::text[], $17::int[], $18::text[]) AS u(id, k, ns, st, sv, sc, r, "
-               "ti, fl, ot, ut, rt, qs, fi, d, b) ON CONFLICT (tenant_id, id) DO UPDATE SET state "
+               "u.st, u.sv, u.sc, u.r, u.ti, u.fl, ",
+               T("u.ot"), ", ", T("u.ut"), ", ", T("u.rt"), ", ", T("u.qs"),
+               ", u.fi, u.d, substring($20::bytea FROM u.bo FOR u.bl) FROM "
+               "unnest($3::text[], $4::text[], $5::text[], $6::smallint[], $7::smallint[], "
+               "$8::smallint[], $9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], "
+               "$14::text[], $15::text[], $16::text[], $17::int[], $18::int[], $19::int[]) AS "
+               "u(id, k, ns, st, sv, sc, r, ti, fl, ot, ut, rt, qs, fi, d, bo, bl) ON CONFLICT "
+               "(tenant_id, id) DO UPDATE SET state "
                "= excluded.state, severity = excluded.severity, title = excluded.title, flapping "
                "= excluded.flapping, update_time = excluded.update_time, resolve_time = "
                "excluded.resolve_time, quiet_since = excluded.quiet_since, fires = "
                "excluded.fires, desired = excluded.desired, body = excluded.body"),
            t, cl, incidents);
-  // State changes into the outbox, with the incident as it is now.
-  Columns changes(6);
+  // State changes: the history (`changes`) and, with the incident as it is now, the event
+  // the publisher sends (`incident_events`, deleted once Kafka has it).
+  Columns changes(6), events(5);
   for (const Change& ch : c.TakeChanges()) {
     const IncidentState* inc = c.incident(ch.incident_id);
     if (inc == nullptr) continue;
@@ -274,22 +279,37 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     event.set_tenant(t);
     *event.mutable_change() = ch.change;
     *event.mutable_incident() = c.ToProto(*inc, true, kEventMembers);
+    const std::string seq = absl::StrCat(ch.change.sequence());
+    const std::string at =
+        absl::StrCat(absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
+                                        absl::Nanoseconds(ch.change.time().nanos())));
     size_t i = 0;
     changes.Add(i++, ch.incident_id);
-    changes.Add(i++, absl::StrCat(ch.change.sequence()));
+    changes.Add(i++, seq);
     changes.Add(i++, absl::StrCat(static_cast<int>(ch.change.type())));
-    changes.Add(i++, absl::StrCat(absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
-                                                      absl::Nanoseconds(ch.change.time().nanos()))));
-    changes.Add(i++, Hex(ch.change.SerializeAsString()));
-    changes.Add(i++, Hex(event.SerializeAsString()));
+    changes.Add(i++, at);
+    changes.AddMessage(i, ch.change);
+    i = 0;
+    events.Add(i++, ch.incident_id);
+    events.Add(i++, seq);
+    events.Add(i++, at);
+    events.AddMessage(i, event);
   }
   ExecBulk(tx,
            "INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, type, at, "
-           "body, event) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / 1e6), "
-           "decode(u.b, 'hex'), decode(u.e, 'hex') FROM unnest($3::text[], $4::bigint[], "
-           "$5::smallint[], $6::bigint[], $7::text[], $8::text[]) AS u(i, s, ty, a, b, e) "
+           "body) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / 1e6), "
+           "substring($9::bytea FROM u.bo FOR u.bl) FROM unnest($3::text[], $4::bigint[], "
+           "$5::smallint[], $6::bigint[], $7::int[], $8::int[]) AS u(i, s, ty, a, bo, bl) "
            "ON CONFLICT DO NOTHING",
            t, cl, changes);
+  // In sequence order within an incident: ids are drawn in row order.
+  ExecBulkWith(tx,
+               "INSERT INTO correlation.incident_events (tenant_id, incident_id, seq, at, event) "
+               "SELECT $1, u.i, u.s, to_timestamp(u.a::double precision / 1e6), "
+               "substring($7::bytea FROM u.bo FOR u.bl) FROM unnest($2::text[], $3::bigint[], "
+               "$4::bigint[], $5::int[], $6::int[]) WITH ORDINALITY AS u(i, s, a, bo, bl, n) "
+               "ORDER BY u.n",
+               {t}, events);
   // Firings, the history patterns are found in.
   Columns firings(9);
   for (const Firing& f : c.TakeFirings()) {

@@ -29,19 +29,20 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
   while (!run.cancelled()) {
     pqxx::work tx(run.conn);
     const pqxx::result rows = tx.exec_params(
-        "SELECT tenant_id, incident_id, seq, (extract(epoch FROM at) * 1000000)::bigint, event, "
-        "extract(epoch FROM (clock_timestamp() - created_at))::float8 "
-        "FROM correlation.changes WHERE published_at IS NULL "
-        "ORDER BY created_at, tenant_id, incident_id, seq LIMIT $1",
+        "SELECT id, tenant_id, incident_id, seq, (extract(epoch FROM at) * 1000000)::bigint, "
+        "event, extract(epoch FROM (clock_timestamp() - created_at))::float8 "
+        "FROM correlation.incident_events ORDER BY id LIMIT $1",
         kChunk);
     if (rows.empty()) return absl::OkStatus();
     std::vector<kafka::Message> msgs;
     msgs.reserve(rows.size());
+    std::vector<std::string> ids;
+    ids.reserve(rows.size());
     for (const auto& r : rows) {
-      const std::string tenant = r[0].as<std::string>();
-      const std::string incident = r[1].as<std::string>();
-      const int64_t seq = r[2].as<int64_t>();
-      const pqxx::binarystring event(r[4]);
+      const std::string tenant = r[1].as<std::string>();
+      const std::string incident = r[2].as<std::string>();
+      const int64_t seq = r[3].as<int64_t>();
+      const pqxx::binarystring event(r[5]);
       kafka::Message m;
       m.topic = topic_;
       m.key = absl::StrCat(tenant, "/", incident);
@@ -49,22 +50,14 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       m.headers = kafka::CloudEventHeaders({.id = absl::StrCat(tenant, "/", incident, "/", seq),
                                             .source = kIncidentEventSource,
                                             .type = kIncidentEventType,
-                                            .time = absl::FromUnixMicros(r[3].as<int64_t>())});
+                                            .time = absl::FromUnixMicros(r[4].as<int64_t>())});
       msgs.push_back(std::move(m));
+      ids.push_back(r[0].as<std::string>());
     }
     if (auto s = producer_->ProduceAll(msgs, timeout_); !s.ok()) return s;
-    std::vector<std::string> tenants, incidents, seqs;
-    for (const auto& r : rows) {
-      tenants.push_back(r[0].as<std::string>());
-      incidents.push_back(r[1].as<std::string>());
-      seqs.push_back(r[2].as<std::string>());
-      delay_.Observe(r[5].as<double>());
-    }
-    tx.exec_params(
-        "UPDATE correlation.changes c SET published_at = now() FROM unnest($1::text[], "
-        "$2::text[], $3::bigint[]) AS u(t, i, s) WHERE c.tenant_id = u.t AND c.incident_id = u.i "
-        "AND c.seq = u.s",
-        PgTextArray(tenants), PgTextArray(incidents), PgTextArray(seqs));
+    for (const auto& r : rows) delay_.Observe(r[6].as<double>());
+    tx.exec_params("DELETE FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
+                   PgTextArray(ids));
     tx.commit();
     published_.Inc(static_cast<double>(rows.size()));
     if (rows.size() < static_cast<size_t>(kChunk)) return absl::OkStatus();

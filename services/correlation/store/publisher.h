@@ -1,9 +1,9 @@
-// OutboxPublisher: drains correlation.changes to k8i.incidents.v1. Each state change was
-// written in the transaction that made it; the publisher (a leader-elected job) sends the
-// unpublished ones in order — per incident by sequence number — keyed `tenant/incident`, as
-// CloudEvents with id `<tenant>/<incident>/<seq>` (what consumers deduplicate on), and marks
-// them published once Kafka acknowledged them. A crash between the two sends them again:
-// delivery is at-least-once, effects are once by the id.
+// OutboxPublisher: drains correlation.incident_events to k8i.incidents.v1. Each state change's
+// event was written in the transaction that made the change; the publisher (a leader-elected
+// job) sends them in order — per incident by sequence number — keyed `tenant/incident`, as
+// CloudEvents with id `<tenant>/<incident>/<seq>` (what consumers deduplicate on), and deletes
+// them once Kafka acknowledged them. A crash between the two sends them again: delivery is
+// at-least-once, effects are once by the id.
 #pragma once
 
 #include <string>
