@@ -159,6 +159,7 @@ int Run(const Options& o) {
   int64_t sent = 0, n = 0;
   std::optional<k8i::bench::Snapshot> cpu_start;
   const int64_t warm_ticks = static_cast<int64_t>(per_second) * o.warmup;
+  if (warm_ticks == 0) cpu_start = k8i::bench::Take(charged, "");
   for (int64_t tick = 0; tick < static_cast<int64_t>(per_second) * (o.warmup + o.seconds); ++tick) {
     const absl::Time due = warm + absl::Seconds(1) * (static_cast<double>(tick) / per_second);
     const absl::Time now = absl::Now();

@@ -398,7 +398,8 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     deliveries.push_back(std::move(d));
   }
   ProcessReport applied;
-  RETURN_IF_ERROR(ApplyGroups(deliveries, applied));
+  // Counted even when a group failed: what the other groups committed is applied.
+  const absl::Status groups = ApplyGroups(deliveries, applied);
   report.applied += applied.applied;
   report.duplicates += applied.duplicates;
   report.dead_lettered = static_cast<int>(dead_total_.load() - dead_before_poll);
@@ -412,6 +413,7 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     }
   }
   applied_total_ += applied.applied;
+  RETURN_IF_ERROR(groups);
 
   // Every message of the poll is now applied, found processed or dead-lettered.
   std::map<std::pair<std::string, int32_t>, int64_t> next;

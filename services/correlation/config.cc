@@ -99,6 +99,16 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
           absl::StrCat("invalid configuration: ", p.name, ": must not be negative"));
     }
   }
+  // Every consumer transaction holds a pooled connection: the alerts consumers' workers, the
+  // inventory, commands, events and metrics consumers, and two left for the API.
+  const int needed = c.alert_consumers * c.alert_workers + 4 + 2;
+  if (c.common.pg_pool_size < needed) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid configuration: K8I_PG_POOL_SIZE (", c.common.pg_pool_size, ") must be at least ",
+        needed,
+        ": K8I_CORRELATION_ALERT_CONSUMERS x K8I_CORRELATION_ALERT_WORKERS transactions, "
+        "one per other consumer and two for the API"));
+  }
   if (c.engine.keep_resolved < r.reopen_window) {
     return absl::InvalidArgumentError(
         "invalid configuration: K8I_CORRELATION_KEEP_RESOLVED must be at least "

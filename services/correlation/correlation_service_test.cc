@@ -8,6 +8,34 @@
 namespace k8i::correlation {
 namespace {
 
+// Every consumer transaction needs a pooled connection: a pool too small for the alerts
+// workers is refused at start, naming the variables, instead of starving the API.
+TEST(CorrelationConfigTest, PoolMustHoldEveryConsumerTransaction) {
+  struct Case {
+    std::string pool, consumers, workers;
+    bool ok;
+  };
+  for (const Case& c :
+       {Case{"8", "1", "2", true}, Case{"7", "1", "2", false}, Case{"8", "2", "2", false},
+        Case{"10", "2", "2", true}, Case{"6", "1", "1", false}, Case{"7", "1", "1", true}}) {
+    const std::map<std::string, std::string> vars = {
+        {"K8I_PG_URL", "postgresql://localhost/x"},
+        {"K8I_REDIS_URL", "redis://localhost:6379"},
+        {"K8I_KAFKA_BOOTSTRAP", "localhost:9092"},
+        {"K8I_PAGE_TOKEN_KEY", "k"},
+        {"K8I_PG_POOL_SIZE", c.pool},
+        {"K8I_CORRELATION_ALERT_CONSUMERS", c.consumers},
+        {"K8I_CORRELATION_ALERT_WORKERS", c.workers}};
+    EnvReader env = kit::testing::MapEnv(vars);
+    auto cfg = LoadConfig(env);
+    EXPECT_EQ(cfg.ok(), c.ok) << c.pool << " " << c.consumers << "x" << c.workers << ": "
+                              << cfg.status();
+    if (!c.ok && !cfg.ok()) {
+      EXPECT_TRUE(absl::StrContains(cfg.status().message(), "K8I_PG_POOL_SIZE")) << cfg.status();
+    }
+  }
+}
+
 TEST_F(CorrelationServiceTest, AlertsBecomeOneExplainedIncidentOnceAcrossRedeliveryAndRestart) {
   v1::TelemetryBatch inv = Batch("inv-1");
   *inv.add_objects() = Deployment();

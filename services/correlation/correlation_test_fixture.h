@@ -118,7 +118,8 @@ class Correlation {
     auto cfg = LoadConfig(env);
     if (!cfg.ok()) return cfg.status();
     c->config_ = *std::move(cfg);
-    auto pool = pg::Pool::Create({.url = db_url, .size = 4});
+    // The size production checks for (LoadConfig): every consumer's transactions at once.
+    auto pool = pg::Pool::Create({.url = db_url, .size = c->config_.common.pg_pool_size});
     if (!pool.ok()) return pool.status();
     c->pool_ = *std::move(pool);
     if (auto s = pg::Migrate(*c->pool_, kSchema, Migrations()); !s.ok()) return s;

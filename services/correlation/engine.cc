@@ -65,8 +65,12 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
                                  const std::function<absl::Status(ClusterCorrelator&)>& fn) {
   const std::shared_ptr<Entry> entry = EntryOf(tenant, cluster);
   Entry& e = *entry;
-  absl::MutexLock lock(&e.mu);
+  // The row first, then the entry: a transaction that already holds the row (a second command
+  // for the same cluster in one batch) must not wait for the entry while another thread holds
+  // the entry and waits in PostgreSQL for that row — a deadlock PostgreSQL cannot see. Whoever
+  // holds the row is the only transaction that can get past this line for the cluster.
   const ClusterRow row = LockCluster(tx, tenant, cluster);
+  absl::MutexLock lock(&e.mu);
   if (e.correlator == nullptr || e.version != row.version) {
     e.correlator = std::make_unique<ClusterCorrelator>(tenant, cluster, options_.rules);
     const absl::Time since = row.watermark == absl::InfinitePast()

@@ -270,8 +270,9 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
                "excluded.fires, desired = excluded.desired, body = excluded.body"),
            t, cl, incidents);
   // State changes: the history (`changes`) and, with the incident as it is now, the event
-  // the publisher sends (`incident_events`, deleted once Kafka has it).
-  Columns changes(6), events(5);
+  // the publisher sends (`incident_events`, deleted once Kafka has it) — only for a change the
+  // history did not hold already, so an event is never queued twice under one id.
+  Columns changes(8);
   for (const Change& ch : c.TakeChanges()) {
     const IncidentState* inc = c.incident(ch.incident_id);
     if (inc == nullptr) continue;
@@ -279,37 +280,31 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
     event.set_tenant(t);
     *event.mutable_change() = ch.change;
     *event.mutable_incident() = c.ToProto(*inc, true, kEventMembers);
-    const std::string seq = absl::StrCat(ch.change.sequence());
-    const std::string at =
-        absl::StrCat(absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
-                                        absl::Nanoseconds(ch.change.time().nanos())));
     size_t i = 0;
     changes.Add(i++, ch.incident_id);
-    changes.Add(i++, seq);
+    changes.Add(i++, absl::StrCat(ch.change.sequence()));
     changes.Add(i++, absl::StrCat(static_cast<int>(ch.change.type())));
-    changes.Add(i++, at);
+    changes.Add(i++,
+                absl::StrCat(absl::ToUnixMicros(absl::FromUnixSeconds(ch.change.time().seconds()) +
+                                                absl::Nanoseconds(ch.change.time().nanos()))));
     changes.AddMessage(i, ch.change);
-    i = 0;
-    events.Add(i++, ch.incident_id);
-    events.Add(i++, seq);
-    events.Add(i++, at);
-    events.AddMessage(i, event);
+    i += 2;
+    changes.AddMessage(i, event);
   }
+  // Event ids are drawn in row order (ORDER BY u.n): within an incident, sequence order.
   ExecBulk(tx,
-           "INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, type, at, "
-           "body) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / 1e6), "
-           "substring($9::bytea FROM u.bo FOR u.bl) FROM unnest($3::text[], $4::bigint[], "
-           "$5::smallint[], $6::bigint[], $7::int[], $8::int[]) AS u(i, s, ty, a, bo, bl) "
-           "ON CONFLICT DO NOTHING",
+           "WITH u AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::smallint[], "
+           "$6::bigint[], $7::int[], $8::int[], $9::int[], $10::int[]) WITH ORDINALITY AS "
+           "u(i, s, ty, a, cbo, cbl, ebo, ebl, n)), "
+           "ins AS (INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, "
+           "type, at, body) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / "
+           "1e6), substring($11::bytea FROM u.cbo FOR u.cbl) FROM u ON CONFLICT DO NOTHING "
+           "RETURNING incident_id, seq) "
+           "INSERT INTO correlation.incident_events (tenant_id, incident_id, seq, at, event) "
+           "SELECT $1, u.i, u.s, to_timestamp(u.a::double precision / 1e6), "
+           "substring($11::bytea FROM u.ebo FOR u.ebl) FROM u JOIN ins ON ins.incident_id = u.i "
+           "AND ins.seq = u.s ORDER BY u.n",
            t, cl, changes);
-  // In sequence order within an incident: ids are drawn in row order.
-  ExecBulkWith(tx,
-               "INSERT INTO correlation.incident_events (tenant_id, incident_id, seq, at, event) "
-               "SELECT $1, u.i, u.s, to_timestamp(u.a::double precision / 1e6), "
-               "substring($7::bytea FROM u.bo FOR u.bl) FROM unnest($2::text[], $3::bigint[], "
-               "$4::bigint[], $5::int[], $6::int[]) WITH ORDINALITY AS u(i, s, a, bo, bl, n) "
-               "ORDER BY u.n",
-               {t}, events);
   // Firings, the history patterns are found in.
   Columns firings(9);
   for (const Firing& f : c.TakeFirings()) {
