@@ -95,7 +95,8 @@ int Run(const Options& o) {
       absl::StrCat("K8I_CORRELATION_GROUP=bench-", getpid()),
       absl::StrCat("K8I_KAFKA_FETCH_WAIT=", o.fetch_wait),
       absl::StrCat("K8I_CORRELATION_ALERT_CONSUMERS=", o.consumers),
-      absl::StrCat("K8I_CORRELATION_ALERT_WORKERS=", o.workers)};
+      absl::StrCat("K8I_CORRELATION_ALERT_WORKERS=", o.workers),
+      absl::StrCat("K8I_PG_POOL_SIZE=", std::max(8, o.consumers * o.workers + 6))};
   auto pid = k8i::testing::Spawn({o.bin + "/k8i-correlation"}, env, log);
   if (!pid.ok()) return 1;
   if (!k8i::bench::WaitServing(target, absl::Seconds(30))) {
