@@ -106,6 +106,7 @@ int main(int argc, char** argv) {
       changes += static_cast<int64_t>(c.TakeChanges().size());
       c.TakeDirtyIncidents();
       c.TakeDirtyMembers();
+      c.TakeFirings();
       c.Forget(c.watermark() - absl::Hours(2));
     }
   }
@@ -133,11 +134,13 @@ int main(int argc, char** argv) {
         held.TakeChanges();
         held.TakeDirtyIncidents();
         held.TakeDirtyMembers();
+        held.TakeFirings();
       }
     }
     held.TakeChanges();
     held.TakeDirtyIncidents();
     held.TakeDirtyMembers();
+    held.TakeFirings();
     const int64_t rss1 = RssBytes();
     absl::flat_hash_map<std::string, int64_t> ref;
     for (int64_t i = 0; i < active; ++i) {

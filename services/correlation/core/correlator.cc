@@ -335,6 +335,16 @@ void ClusterCorrelator::Fire(IncidentState& inc, absl::Time at) {
 }
 
 void ClusterCorrelator::Count(IncidentState& inc, const AlertState& m) {
+  if (!inc.has_members_counted) {
+    inc.common_labels = m.labels;
+    inc.has_members_counted = true;
+  } else {
+    for (auto it = inc.common_labels.begin(); it != inc.common_labels.end();) {
+      auto other = m.labels.find(it->first);
+      it = other == m.labels.end() || other->second != it->second ? inc.common_labels.erase(it)
+                                                                  : std::next(it);
+    }
+  }
   ++inc.names[m.name];
   if (m.object.kind == "Pod") {
     ++inc.pods[m.object.Key()];
@@ -359,6 +369,8 @@ void ClusterCorrelator::Recount(IncidentState& inc) {
   inc.names.clear();
   inc.pods.clear();
   inc.workloads.clear();
+  inc.common_labels.clear();
+  inc.has_members_counted = false;
   for (const auto& fp : inc.members) {
     if (auto m = members_.find({inc.id, fp}); m != members_.end()) Count(inc, m->second);
   }

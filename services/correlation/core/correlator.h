@@ -129,6 +129,10 @@ struct IncidentState {
   std::map<std::string, int> names;    // alert name -> members
   std::map<std::string, int> pods;     // pod key -> members
   std::map<ObjectRef, int> workloads;  // workload -> members
+  // The labels every member shares (key and value): the first member's, less what a later
+  // one lacks or has otherwise. Members' labels never change once they joined.
+  std::map<std::string, std::string> common_labels;
+  bool has_members_counted = false;
 
   bool active() const { return state != k8intel::v1::INCIDENT_STATE_RESOLVED; }
 };

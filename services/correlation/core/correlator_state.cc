@@ -150,25 +150,8 @@ v1::Incident ClusterCorrelator::ToProto(const IncidentState& inc, bool with_memb
   out.set_firing_count(std::max(0, inc.firing));
   out.set_pod_count(static_cast<int32_t>(inc.pods.size()));
   out.set_workload_count(static_cast<int32_t>(inc.workloads.size()));
-  // Common labels: the first member's, less what another member lacks or has otherwise.
-  std::map<std::string, std::string> common;
-  bool first = true;
-  for (size_t i = 0; i < inc.members.size(); ++i) {
-    auto m = members_.find({inc.id, inc.members[i]});
-    if (m == members_.end()) continue;
-    if (first) {
-      common = m->second.labels;
-      first = false;
-      continue;
-    }
-    for (auto it = common.begin(); it != common.end();) {
-      auto other = m->second.labels.find(it->first);
-      it = other == m->second.labels.end() || other->second != it->second ? common.erase(it)
-                                                                           : std::next(it);
-    }
-    if (common.empty()) break;
-  }
-  out.mutable_labels()->insert(common.begin(), common.end());
+  // Kept as members join (Count): the labels every member shares.
+  out.mutable_labels()->insert(inc.common_labels.begin(), inc.common_labels.end());
   if (with_members) {
     size_t from = 0;
     if (max_members >= 0 && inc.members.size() > static_cast<size_t>(max_members)) {

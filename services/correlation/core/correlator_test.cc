@@ -126,6 +126,26 @@ void ExpectOrdsMatch(const ClusterCorrelator& c) {
   }
 }
 
+// The incrementally kept common labels are what a scan of every member finds.
+void ExpectCommonLabelsMatch(const ClusterCorrelator& c) {
+  for (const auto& [id, inc] : c.incidents()) {
+    std::map<std::string, std::string> common;
+    for (size_t i = 0; i < inc.members.size(); ++i) {
+      const AlertState* m = c.member(id, inc.members[i]);
+      ASSERT_NE(m, nullptr);
+      if (i == 0) {
+        common = m->labels;
+        continue;
+      }
+      std::erase_if(common, [&](const auto& kv) {
+        auto o = m->labels.find(kv.first);
+        return o == m->labels.end() || o->second != kv.second;
+      });
+    }
+    EXPECT_EQ(inc.common_labels, common) << id;
+  }
+}
+
 TEST(CorrelatorTest, NodeIncidentAbsorbsEarlierPodIncidents) {
   ClusterCorrelator c("t1", "demo");
   Evaluate(Find("node-failure-cascade"), c, kStart);
@@ -147,6 +167,7 @@ TEST(CorrelatorTest, NodeIncidentAbsorbsEarlierPodIncidents) {
   EXPECT_TRUE(absl::StartsWith(node->title, "Node node-3: ")) << node->title;
   EXPECT_EQ(node->severity, v1::SEVERITY_CRITICAL);
   ExpectOrdsMatch(c);  // members merged in from the pod incidents included
+  ExpectCommonLabelsMatch(c);
 }
 
 TEST(CorrelatorTest, FlappingIsMarkedAndNotReannounced) {
@@ -289,6 +310,7 @@ TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
   }
   b.SetMemberOrder(order);
   ExpectOrdsMatch(b);
+  ExpectCommonLabelsMatch(b);
   b.Advance(a.watermark());
   for (size_t i = half; i < s.alerts.size(); ++i) {
     a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
@@ -296,6 +318,8 @@ TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
   }
   EXPECT_EQ(Transcript(a), Transcript(b));
   ExpectOrdsMatch(b);
+  ExpectCommonLabelsMatch(a);
+  ExpectCommonLabelsMatch(b);
 }
 
 TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
@@ -350,6 +374,7 @@ TEST(CorrelatorTest, IncidentLabelsAreThoseEveryMemberShares) {
   // Members keep their own.
   EXPECT_EQ(c.ToProto(c.incidents().begin()->second, true, -1).members(0).labels().at("pod"),
             "web-1");
+  ExpectCommonLabelsMatch(c);
 }
 
 TEST(CorrelatorTest, AlertsWithoutNameOrObjectAreIgnored) {
