@@ -72,17 +72,22 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
   const ClusterRow row = LockCluster(tx, tenant, cluster);
   absl::MutexLock lock(&e.mu);
   if (e.correlator == nullptr || e.version != row.version) {
-    e.correlator = std::make_unique<ClusterCorrelator>(tenant, cluster, options_.rules);
+    // Loaded aside and cached only once complete: a load that throws (connection lost,
+    // statement timeout) leaves nothing half-loaded behind a matching version.
+    e.correlator.reset();
+    e.version = -1;
+    auto loaded = std::make_unique<ClusterCorrelator>(tenant, cluster, options_.rules);
     const absl::Time since = row.watermark == absl::InfinitePast()
                                  ? absl::InfinitePast()
                                  : row.watermark - options_.keep_resolved;
-    LoadCluster(tx, *e.correlator, since);
-    e.correlator->Advance(row.watermark);
+    LoadCluster(tx, *loaded, since);
+    loaded->Advance(row.watermark);
     // Loading replays nothing: whatever Advance or Restore marked is already stored.
-    e.correlator->TakeChanges();
-    e.correlator->TakeFirings();
-    e.correlator->TakeDirtyIncidents();
-    e.correlator->TakeDirtyMembers();
+    loaded->TakeChanges();
+    loaded->TakeFirings();
+    loaded->TakeDirtyIncidents();
+    loaded->TakeDirtyMembers();
+    e.correlator = std::move(loaded);
     e.version = row.version;
     reloads_.Inc();
   }

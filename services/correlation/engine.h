@@ -49,9 +49,9 @@ class Engine {
   const Clock& clock() const { return *clock_; }
 
  private:
-  // One cluster's cached state. Its mutex is held for the whole of a WithCluster call (and
-  // taken before the cluster's row lock), so clusters proceed in parallel and one cluster's
-  // calls in order.
+  // One cluster's cached state. Its mutex is held for the whole of a WithCluster call (taken
+  // after the cluster's row lock), so clusters proceed in parallel and one cluster's calls in
+  // order.
   struct Entry {
     absl::Mutex mu;
     std::unique_ptr<ClusterCorrelator> correlator ABSL_GUARDED_BY(mu);
