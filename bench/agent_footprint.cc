@@ -9,7 +9,6 @@
 // while the agent also maps shared libraries such as libc, libstdc++ and OpenSSL whose resident
 // pages other processes share), its anonymous part, and CPU seconds per cycle (utime + stime of
 // all threads), and the ratios. RSS is the headline the issue asks for.
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,37 +104,6 @@ int64_t RollupKb(pid_t pid, std::initializer_list<absl::string_view> fields) {
   return found ? sum : -1;
 }
 
-// HttpGet fetches http://127.0.0.1:port/path (https:// verified with `ca_file` when set);
-// nullopt unless it answers 200.
-std::optional<std::string> HttpGet(int port, const std::string& path,
-                                   const std::string& ca_file = "") {
-  std::unique_ptr<httplib::ClientImpl> c;
-  if (ca_file.empty()) {
-    c = std::make_unique<httplib::ClientImpl>("127.0.0.1", port);
-  } else {
-    auto ssl = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
-    ssl->set_ca_cert_path(ca_file.c_str());
-    c = std::move(ssl);
-  }
-  c->set_connection_timeout(2);
-  c->set_read_timeout(10);
-  auto res = c->Get(path.c_str());
-  if (!res || res->status != 200) return std::nullopt;
-  return res->body;
-}
-
-// CounterValue sums the samples of `name` (any labels) in a Prometheus text exposition.
-double CounterValue(const std::string& text, absl::string_view name) {
-  double sum = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, name)) continue;
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != ' ' && next != '{') continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
-  }
-  return sum;
-}
 
 int SampleLines(const std::string& text) {
   int n = 0;
@@ -219,7 +187,7 @@ absl::StatusOr<pid_t> StartIngest(const Options& o, const std::string& db_url, S
   stack.pids.push_back(pid);
   // Healthy once its metrics endpoint answers (it starts after the gRPC server).
   const std::string metrics_ca = o.tls ? o.pki.ca_cert : "";
-  RETURN_IF_ERROR(WaitFor([&] { return HttpGet(metrics_port, "/metrics", metrics_ca).has_value(); },
+  RETURN_IF_ERROR(WaitFor([&] { return ScrapeText(metrics_port, metrics_ca).has_value(); },
                           pid, "k8i-ingest", log, absl::Seconds(60)));
   return pid;
 }
@@ -252,8 +220,8 @@ absl::Status StartAgent(const Options& o, const std::string& target, const std::
   // Ready once a first batch has been acknowledged by ingest.
   return WaitFor(
       [&] {
-        auto m = HttpGet(s.port, "/metrics");
-        return m && CounterValue(*m, "k8i_agent_batches_acked_total") >= 1;
+        auto m = ScrapeText(s.port);
+        return m && MetricSum(*m, "k8i_agent_batches_acked_total") >= 1;
       },
       s.pid, "k8i-agent", s.log_path, absl::Seconds(60));
 }
@@ -267,7 +235,7 @@ absl::Status StartNodeExporter(const Options& o, const std::vector<std::string>&
   argv.insert(argv.end(), flags.begin(), flags.end());
   ASSIGN_OR_RETURN(s.pid, Spawn(argv, {absl::StrCat("PATH=", Env("PATH"))}, s.log_path));
   stack.pids.push_back(s.pid);
-  return WaitFor([&] { return HttpGet(s.port, "/metrics").has_value(); }, s.pid,
+  return WaitFor([&] { return ScrapeText(s.port).has_value(); }, s.pid,
                  o.node_exporter_bin, s.log_path, absl::Seconds(30));
 }
 
@@ -410,7 +378,7 @@ int Main(int argc, char** argv) {
     } else {
       // Two warm-up cycles (first rates, Go runtime growth), then the measured window.
       auto scrape = [&](Subject& ne) {
-        auto body = HttpGet(ne.port, "/metrics");
+        auto body = ScrapeText(ne.port);
         if (!body) {
           ++ne.failed_scrapes;
           return;
@@ -424,7 +392,7 @@ int Main(int argc, char** argv) {
         scrape(subjects[1]);
         scrape(subjects[2]);
       }
-      auto agent_metrics = [&] { return HttpGet(subjects[0].port, "/metrics").value_or(""); };
+      auto agent_metrics = [&] { return ScrapeText(subjects[0].port).value_or(""); };
       const std::string m0 = agent_metrics();
       for (auto& sub : subjects) sub.cpu_start = ProcessCpuSeconds(sub.pid);
       for (int i = 0; i < o.cycles; ++i, next += interval) {
@@ -441,17 +409,17 @@ int Main(int argc, char** argv) {
       const std::string m1 = agent_metrics();
       // The agent's own count of rounds (one batch per round at this size) and samples.
       Subject& agent = subjects[0];
-      agent.cycles = static_cast<int>(CounterValue(m1, "k8i_agent_batches_spooled_total") -
-                                      CounterValue(m0, "k8i_agent_batches_spooled_total"));
-      agent.series = agent.cycles > 0 ? (CounterValue(m1, "k8i_agent_samples_spooled_total") -
-                                         CounterValue(m0, "k8i_agent_samples_spooled_total")) /
+      agent.cycles = static_cast<int>(MetricSum(m1, "k8i_agent_batches_spooled_total") -
+                                      MetricSum(m0, "k8i_agent_batches_spooled_total"));
+      agent.series = agent.cycles > 0 ? (MetricSum(m1, "k8i_agent_samples_spooled_total") -
+                                         MetricSum(m0, "k8i_agent_samples_spooled_total")) /
                                             agent.cycles
                                       : 0;
       for (size_t i = 1; i < subjects.size(); ++i) {
         subjects[i].cycles = o.cycles - subjects[i].failed_scrapes;
       }
       for (auto& sub : subjects) sub.hwm_kb = MemKb(sub.pid, "VmHWM:");
-      const double acked = CounterValue(m1, "k8i_agent_batches_acked_total");
+      const double acked = MetricSum(m1, "k8i_agent_batches_acked_total");
       Print(subjects, o, interval);
       std::cout << "  agent batches acknowledged by ingest so far: " << acked
                 << "; node_exporter scrape sizes: " << subjects[1].bytes << " / "

@@ -1,8 +1,11 @@
 #include "bench/child.h"
 
+#include <httplib.h>
+
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <memory>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -53,14 +56,47 @@ int64_t CountLogProblems(const std::string& path) {
   return n;
 }
 
+std::optional<HttpAnswer> HttpGet(int port, const std::string& path,
+                                  const std::string& ca_file) {
+  std::unique_ptr<httplib::ClientImpl> c;
+  if (ca_file.empty()) {
+    c = std::make_unique<httplib::ClientImpl>("127.0.0.1", port);
+  } else {
+    auto ssl = std::make_unique<httplib::SSLClient>("127.0.0.1", port);
+    ssl->set_ca_cert_path(ca_file.c_str());
+    c = std::move(ssl);
+  }
+  c->set_connection_timeout(2);
+  c->set_read_timeout(10);
+  auto res = c->Get(path.c_str());
+  if (!res) return std::nullopt;
+  return HttpAnswer{res->status, res->body};
+}
+
+std::optional<std::string> ScrapeText(int port, const std::string& ca_file) {
+  auto a = HttpGet(port, "/metrics", ca_file);
+  if (!a || a->status != 200) return std::nullopt;
+  return std::move(a->body);
+}
+
+double MetricSum(const std::string& text, absl::string_view name) {
+  double sum = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (!absl::StartsWith(line, name)) continue;
+    const char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != ' ' && next != '{') continue;
+    double v = 0;
+    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
+  }
+  return sum;
+}
+
 Buckets ScrapeHistogram(int port, const std::string& name, const std::string& labels) {
   Buckets out;
-  const char* path = std::getenv("PATH");
-  auto r = k8i::testing::Run({"curl", "-sf", absl::StrCat("http://127.0.0.1:", port, "/metrics")},
-                             {absl::StrCat("PATH=", path == nullptr ? "" : path)});
-  if (!r.ok() || r->exit_code != 0) return out;
+  const std::optional<std::string> text = ScrapeText(port);
+  if (!text) return out;
   const std::string prefix = name + "_bucket{";
-  for (absl::string_view line : absl::StrSplit(r->out, '\n', absl::SkipWhitespace())) {
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
     if (!absl::ConsumePrefix(&line, prefix)) continue;
     const size_t close = line.find('}');
     if (close == absl::string_view::npos) continue;

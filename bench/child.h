@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,23 @@ int64_t CountLines(const std::string& path, absl::string_view what);
 
 // CountLogProblems counts the warning, error and critical lines of a service's JSON log.
 int64_t CountLogProblems(const std::string& path);
+
+// What a local HTTP server answered.
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+
+// HttpGet is GET http://127.0.0.1:<port><path> (https://, verified with `ca_file`, when it is
+// set); nullopt when nothing answered.
+std::optional<HttpAnswer> HttpGet(int port, const std::string& path,
+                                  const std::string& ca_file = "");
+
+// ScrapeText is the body of a 200 answer to GET /metrics, or nullopt.
+std::optional<std::string> ScrapeText(int port, const std::string& ca_file = "");
+
+// MetricSum sums the samples of `name` (any labels) in a Prometheus text exposition.
+double MetricSum(const std::string& text, absl::string_view name);
 
 // Histogram buckets as (upper bound, cumulative count), +Inf last.
 using Buckets = std::vector<std::pair<double, double>>;

@@ -151,16 +151,6 @@ std::vector<std::unique_ptr<httplib::ClientImpl>> Clients(int n, int port) {
   return out;
 }
 
-// HttpGet answers (status, body) of GET http://127.0.0.1:port/path, or nullopt when nothing
-// answered.
-std::optional<std::pair<int, std::string>> HttpGet(int port, const std::string& path) {
-  httplib::ClientImpl c("127.0.0.1", port);
-  c.set_connection_timeout(2);
-  c.set_read_timeout(10);
-  auto res = c.Get(path.c_str());
-  if (!res) return std::nullopt;
-  return std::pair{res->status, res->body};
-}
 
 // ---- one receiver's run ---------------------------------------------------------------------
 
@@ -339,7 +329,7 @@ absl::StatusOr<Report> RunK8intel(const Options& o, const Payload& p) {
       [&] {
         auto m = HttpGet(metrics_port, "/metrics");
         auto w = HttpGet(http_port, kWritePath);  // 405 once the receiver listens
-        return m.has_value() && m->first == 200 && w.has_value();
+        return m.has_value() && m->status == 200 && w.has_value();
       },
       ingest, "k8i-ingest", log, absl::Seconds(60)));
   std::cerr << "k8i-ingest pid " << ingest << ", remote_write on 127.0.0.1:" << http_port
@@ -387,18 +377,6 @@ absl::StatusOr<Report> RunK8intel(const Options& o, const Payload& p) {
   return rep;
 }
 
-// MetricSum sums the samples of `name` (any labels) in a Prometheus text exposition.
-double MetricSum(const std::string& text, absl::string_view name) {
-  double sum = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, name)) continue;
-    const char next = line.size() > name.size() ? line[name.size()] : '\0';
-    if (next != ' ' && next != '{') continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(line.rfind(' ') + 1), &v)) sum += v;
-  }
-  return sum;
-}
 
 // RunPrometheus: prometheus with the remote_write receiver, its TSDB in a temp dir on the same
 // filesystem, no scrape jobs. Charged: its one process.
@@ -430,7 +408,7 @@ absl::StatusOr<Report> RunPrometheus(const Options& o, const Payload& p) {
   if (absl::Status s = WaitFor(
           [&] {
             auto r = HttpGet(port, "/-/ready");
-            return r.has_value() && r->first == 200;
+            return r.has_value() && r->status == 200;
           },
           pid, "prometheus", log, absl::Seconds(60));
       !s.ok()) {
@@ -446,10 +424,10 @@ absl::StatusOr<Report> RunPrometheus(const Options& o, const Payload& p) {
     rm.keep = true;
     return s;
   }
-  if (auto m = HttpGet(port, "/metrics"); m.has_value() && m->first == 200) {
+  if (auto m = ScrapeText(port); m.has_value()) {
     rep.stored_samples =
-        static_cast<int64_t>(MetricSum(m->second, "prometheus_tsdb_head_samples_appended_total"));
-    rep.stored_series = static_cast<int64_t>(MetricSum(m->second, "prometheus_tsdb_head_series"));
+        static_cast<int64_t>(MetricSum(*m, "prometheus_tsdb_head_samples_appended_total"));
+    rep.stored_series = static_cast<int64_t>(MetricSum(*m, "prometheus_tsdb_head_series"));
   }
   return rep;
 }

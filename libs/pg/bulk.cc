@@ -13,17 +13,20 @@ std::vector<std::string> Columns::Params() const {
 }
 
 void Columns::AddBytes(size_t i, std::string_view bytes) {
-  has_blob_ = true;
-  cols_[i].push_back(absl::StrCat(blob_.size() + 1));
-  cols_[i + 1].push_back(absl::StrCat(bytes.size()));
+  const size_t offset = blob_.size();
   blob_.append(bytes);
+  AddSlice(i, offset);
 }
 
 void Columns::AddMessage(size_t i, const google::protobuf::MessageLite& m) {
-  has_blob_ = true;
   const size_t offset = blob_.size();
   m.AppendToString(&blob_);
-  cols_[i].push_back(absl::StrCat(offset + 1));
+  AddSlice(i, offset);
+}
+
+void Columns::AddSlice(size_t i, size_t offset) {
+  has_blob_ = true;
+  cols_[i].push_back(absl::StrCat(offset + 1));  // substring() counts from 1
   cols_[i + 1].push_back(absl::StrCat(blob_.size() - offset));
 }
 

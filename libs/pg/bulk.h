@@ -34,6 +34,9 @@ class Columns {
   const std::string& blob() const { return blob_; }
 
  private:
+  // Records the blob's bytes from `offset` to its end as the slice of columns i and i + 1.
+  void AddSlice(size_t i, size_t offset);
+
   std::vector<std::vector<std::string>> cols_;
   std::string blob_;
   bool has_blob_ = false;

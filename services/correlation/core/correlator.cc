@@ -335,9 +335,8 @@ void ClusterCorrelator::Fire(IncidentState& inc, absl::Time at) {
 }
 
 void ClusterCorrelator::Count(IncidentState& inc, const AlertState& m) {
-  if (!inc.has_members_counted) {
+  if (inc.names.empty()) {  // the first member counted
     inc.common_labels = m.labels;
-    inc.has_members_counted = true;
   } else {
     for (auto it = inc.common_labels.begin(); it != inc.common_labels.end();) {
       auto other = m.labels.find(it->first);
@@ -370,7 +369,6 @@ void ClusterCorrelator::Recount(IncidentState& inc) {
   inc.pods.clear();
   inc.workloads.clear();
   inc.common_labels.clear();
-  inc.has_members_counted = false;
   for (const auto& fp : inc.members) {
     if (auto m = members_.find({inc.id, fp}); m != members_.end()) Count(inc, m->second);
   }

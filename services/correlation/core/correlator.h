@@ -132,7 +132,6 @@ struct IncidentState {
   // The labels every member shares (key and value): the first member's, less what a later
   // one lacks or has otherwise. Members' labels never change once they joined.
   std::map<std::string, std::string> common_labels;
-  bool has_members_counted = false;
 
   bool active() const { return state != k8intel::v1::INCIDENT_STATE_RESOLVED; }
 };
