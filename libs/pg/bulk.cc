@@ -30,22 +30,21 @@ void Columns::AddSlice(size_t i, size_t offset) {
   cols_[i + 1].push_back(absl::StrCat(blob_.size() - offset));
 }
 
-void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
-              const std::string& cluster, const Columns& cols) {
-  ExecBulkWith(tx, sql, {tenant, cluster}, cols);
+pqxx::result ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+                      const std::string& cluster, const Columns& cols) {
+  return ExecBulkWith(tx, sql, {tenant, cluster}, cols);
 }
 
-void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
-                  const Columns& cols) {
-  if (cols.rows() == 0) return;
+pqxx::result ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
+                          const Columns& cols) {
+  if (cols.rows() == 0) return {};
   for (auto& p : cols.Params()) params.push_back(std::move(p));
   if (cols.has_blob()) {
     // Sent in binary format: pqxx marks a binarystring parameter as such.
-    tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params),
-                   pqxx::binarystring(cols.blob().data(), cols.blob().size()));
-    return;
+    return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params),
+                          pqxx::binarystring(cols.blob().data(), cols.blob().size()));
   }
-  tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
+  return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params));
 }
 
 std::string PgTextArray(const std::vector<std::string>& values) {

@@ -43,14 +43,14 @@ class Columns {
 };
 
 // ExecBulk runs `sql` with the tenant, the cluster and then the columns as parameters $3, $4,
-// ...; nothing when there are no rows.
-void ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
-              const std::string& cluster, const Columns& cols);
+// ...; nothing when there are no rows (an empty result). Returns what the statement returned.
+pqxx::result ExecBulk(pqxx::work& tx, const std::string& sql, const std::string& tenant,
+                      const std::string& cluster, const Columns& cols);
 
 // ExecBulkWith runs `sql` with `params` as $1..$k, then the columns, then the blob when bytes
-// were added; nothing when there are no rows.
-void ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
-                  const Columns& cols);
+// were added; nothing when there are no rows (an empty result).
+pqxx::result ExecBulkWith(pqxx::work& tx, const std::string& sql, std::vector<std::string> params,
+                          const Columns& cols);
 
 // PgTextArray renders a text[] literal (every element quoted and escaped), for binding.
 std::string PgTextArray(const std::vector<std::string>& values);

@@ -151,6 +151,10 @@ TEST_F(CorrelationServiceTest, AlertsBecomeOneExplainedIncidentOnceAcrossRedeliv
     if (waiting != 0) absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_EQ(waiting, 0) << "published events are not deleted from the outbox";
+  // Since the restart: the alerts' changes were handed to the publisher by their transactions;
+  // the acknowledgement's (no alerts transaction) was read back from the outbox.
+  EXPECT_GT(correlation_->Published("memory"), 0);
+  EXPECT_GT(correlation_->Published("store"), 0);
 }
 
 // Acknowledgements and resolutions taken in Slack or PagerDuty arrive as IncidentCommands

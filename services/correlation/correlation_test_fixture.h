@@ -142,6 +142,12 @@ class Correlation {
   }
   pg::Pool& pool() { return *pool_; }
   const Parts& parts() const { return parts_; }
+  // Changes published since this start whose event bytes came from `body` (memory or store).
+  double Published(const std::string& body) {
+    return registry_.AddCounter("k8i_correlation_changes_published_total", "", {"body"})
+        .WithLabels({body})
+        .Value();
+  }
 
  private:
   std::map<std::string, std::string> vars_;

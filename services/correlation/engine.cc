@@ -62,7 +62,8 @@ std::shared_ptr<Engine::Entry> Engine::EntryOf(const std::string& tenant,
 
 absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
                                  const std::string& cluster, bool input,
-                                 const std::function<absl::Status(ClusterCorrelator&)>& fn) {
+                                 const std::function<absl::Status(ClusterCorrelator&)>& fn,
+                                 std::vector<QueuedEvent>* queued) {
   const std::shared_ptr<Entry> entry = EntryOf(tenant, cluster);
   Entry& e = *entry;
   // The row first, then the entry: a transaction that already holds the row (a second command
@@ -101,7 +102,7 @@ absl::Status Engine::WithCluster(pqxx::work& tx, const std::string& tenant,
       if (input) next.last_input = clock_->Now();
       // Save before forgetting: an incident resolved long ago by late input (an anomaly of
       // a series that stopped reporting hours ago) must be stored resolved, with its change.
-      SaveCluster(tx, c, next);
+      SaveCluster(tx, c, next, queued);
       c.Forget(c.watermark() - options_.keep_resolved);
       e.version = next.version;
       return absl::OkStatus();
@@ -135,18 +136,35 @@ absl::Status AlertHandler::Validate(const kit::Delivery& d) const {
   return kit::RequireTenantAndCluster(b.tenant(), b.cluster());
 }
 
+namespace {
+// The events queued by the transaction this thread is applying (the kit runs a transaction's
+// Apply and its Committed on one thread; with workers, several transactions run at once).
+thread_local std::vector<QueuedEvent> queued_by_this_thread;
+}  // namespace
+
 absl::Status AlertHandler::Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) {
+  // A retried transaction starts over: only the attempt that commits hands its events on.
+  queued_by_this_thread.clear();
   for (const auto& [key, deliveries] : ByCluster<v1::AlertBatch>(batch)) {
-    absl::Status s = engine_->WithCluster(tx, key.first, key.second, true, [&](ClusterCorrelator& c) {
-      for (const kit::Delivery* d : deliveries) {
-        const auto& b = static_cast<const v1::AlertBatch&>(*d->payload);
-        c.OnAlerts(b.alerts(), d->event.time);
-      }
-      return absl::OkStatus();
-    });
+    absl::Status s = engine_->WithCluster(
+        tx, key.first, key.second, true,
+        [&](ClusterCorrelator& c) {
+          for (const kit::Delivery* d : deliveries) {
+            const auto& b = static_cast<const v1::AlertBatch&>(*d->payload);
+            c.OnAlerts(b.alerts(), d->event.time);
+          }
+          return absl::OkStatus();
+        },
+        committed_ ? &queued_by_this_thread : nullptr);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+void AlertHandler::Committed() {
+  std::vector<QueuedEvent> queued;
+  queued.swap(queued_by_this_thread);
+  if (committed_) committed_(std::move(queued));
 }
 
 const google::protobuf::Message& InventoryHandler::Prototype() const {

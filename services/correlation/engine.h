@@ -20,6 +20,7 @@
 #include "libs/metrics/metrics.h"
 #include "pqxx/pqxx"
 #include "services/correlation/core/correlator.h"
+#include "services/correlation/store/pg_store.h"
 
 namespace k8i::correlation {
 
@@ -36,10 +37,12 @@ class Engine {
   // WithCluster runs `fn` on the cluster's correlator inside `tx` (locking the cluster row),
   // then saves what it changed. Calls for different clusters run in parallel; a transaction
   // that touches several clusters must take them in key order (the handlers do), so that two
-  // transactions never wait for each other's row locks. `input` marks the call as new input (the idle tick's clock).
-  // If `fn` or the save fails, the cached state is dropped (reloaded next time).
+  // transactions never wait for each other's row locks. `input` marks the call as new input (the
+  // idle tick's clock). If `fn` or the save fails, the cached state is dropped (reloaded next
+  // time). The events the save queued for publishing are appended to `queued` if given.
   absl::Status WithCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
-                           bool input, const std::function<absl::Status(ClusterCorrelator&)>& fn);
+                           bool input, const std::function<absl::Status(ClusterCorrelator&)>& fn,
+                           std::vector<QueuedEvent>* queued = nullptr);
 
   // Invalidate drops every cached cluster (after a failed transaction whose effects on the
   // cache are unknown).
@@ -68,22 +71,23 @@ class Engine {
 
 // AlertHandler applies AlertBatch messages of k8i.alerts.v1: each alert goes through its
 // cluster's correlator at its event time (the message's ce_time for repeats).
-// `committed` (optional) runs after each transaction that applied alerts: the wiring publishes
-// the new state changes right away instead of at the publisher's next interval.
+// `committed` (optional) runs after each transaction that applied alerts, with the events that
+// transaction queued: the wiring hands them to the publisher, which sends them right away
+// (instead of at its next interval) without reading their bytes back from PostgreSQL.
 class AlertHandler final : public kit::Handler {
  public:
-  explicit AlertHandler(Engine* engine, std::function<void()> committed = nullptr)
+  using OnCommitted = std::function<void(std::vector<QueuedEvent>)>;
+  explicit AlertHandler(Engine* engine, OnCommitted committed = nullptr)
       : engine_(engine), committed_(std::move(committed)) {}
   const google::protobuf::Message& Prototype() const override;
   absl::Status Validate(const kit::Delivery& d) const override;
   absl::Status Apply(pqxx::work& tx, const std::vector<const kit::Delivery*>& batch) override;
-  void Committed() override {
-    if (committed_) committed_();
-  }
+  // Runs on the thread whose Apply just committed (the kit's contract).
+  void Committed() override;
 
  private:
   Engine* engine_;
-  std::function<void()> committed_;
+  OnCommitted committed_;
 };
 
 // InventoryHandler applies InventoryBatch messages of k8i.inventory.v1: the topology, the

@@ -39,7 +39,11 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   // thread: the group spreads the partitions (hence the clusters) over them, and the engine
   // works on different clusters in parallel.
   for (int i = 0; i < cfg.alert_consumers; ++i) {
-    auto* alerts = s.Own(std::make_unique<AlertHandler>(p.engine, [publish] { publish->Wake(); }));
+    auto* alerts = s.Own(std::make_unique<AlertHandler>(
+        p.engine, [publisher, publish](std::vector<QueuedEvent> queued) {
+          publisher->Offer(std::move(queued));
+          publish->Wake();
+        }));
     ASSIGN_OR_RETURN(kit::TransactionalConsumer * consumer,
                      s.AddConsumer({.name = kAlertConsumer,
                                     .group_id = cfg.group + "-alerts",

@@ -1,5 +1,7 @@
 #include "services/correlation/store/pg_store.h"
 
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -183,7 +185,8 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
 
 std::string MicrosOrEmpty(std::optional<int64_t> us) { return us ? absl::StrCat(*us) : ""; }
 
-void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
+void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
+                 std::vector<QueuedEvent>* queued) {
   const std::string& t = c.tenant();
   const std::string& cl = c.cluster();
   // Members: one statement for the batch.
@@ -273,6 +276,8 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
   // the publisher sends (`incident_events`, deleted once Kafka has it) — only for a change the
   // history did not hold already, so an event is never queued twice under one id.
   Columns changes(8);
+  // Where each change's event lies in the blob, by (incident, seq).
+  std::map<std::pair<std::string, int64_t>, std::pair<size_t, size_t>> slices;
   for (const Change& ch : c.TakeChanges()) {
     const IncidentState* inc = c.incident(ch.incident_id);
     if (inc == nullptr) continue;
@@ -289,22 +294,35 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row) {
                                                 absl::Nanoseconds(ch.change.time().nanos()))));
     changes.AddMessage(i, ch.change);
     i += 2;
+    const size_t offset = changes.blob().size();
     changes.AddMessage(i, event);
+    if (queued != nullptr) {
+      slices[{ch.incident_id, ch.change.sequence()}] = {offset, changes.blob().size() - offset};
+    }
   }
   // Event ids are drawn in row order (ORDER BY u.n): within an incident, sequence order.
-  ExecBulk(tx,
-           "WITH u AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::smallint[], "
-           "$6::bigint[], $7::int[], $8::int[], $9::int[], $10::int[]) WITH ORDINALITY AS "
-           "u(i, s, ty, a, cbo, cbl, ebo, ebl, n)), "
-           "ins AS (INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, "
-           "type, at, body) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / "
-           "1e6), substring($11::bytea FROM u.cbo FOR u.cbl) FROM u ON CONFLICT DO NOTHING "
-           "RETURNING incident_id, seq) "
-           "INSERT INTO correlation.incident_events (tenant_id, incident_id, seq, at, event) "
-           "SELECT $1, u.i, u.s, to_timestamp(u.a::double precision / 1e6), "
-           "substring($11::bytea FROM u.ebo FOR u.ebl) FROM u JOIN ins ON ins.incident_id = u.i "
-           "AND ins.seq = u.s ORDER BY u.n",
-           t, cl, changes);
+  const pqxx::result ids = ExecBulk(
+      tx,
+      "WITH u AS (SELECT * FROM unnest($3::text[], $4::bigint[], $5::smallint[], "
+      "$6::bigint[], $7::int[], $8::int[], $9::int[], $10::int[]) WITH ORDINALITY AS "
+      "u(i, s, ty, a, cbo, cbl, ebo, ebl, n)), "
+      "ins AS (INSERT INTO correlation.changes (tenant_id, cluster_id, incident_id, seq, "
+      "type, at, body) SELECT $1, $2, u.i, u.s, u.ty, to_timestamp(u.a::double precision / "
+      "1e6), substring($11::bytea FROM u.cbo FOR u.cbl) FROM u ON CONFLICT DO NOTHING "
+      "RETURNING incident_id, seq) "
+      "INSERT INTO correlation.incident_events (tenant_id, incident_id, seq, at, event) "
+      "SELECT $1, u.i, u.s, to_timestamp(u.a::double precision / 1e6), "
+      "substring($11::bytea FROM u.ebo FOR u.ebl) FROM u JOIN ins ON ins.incident_id = u.i "
+      "AND ins.seq = u.s ORDER BY u.n RETURNING id, incident_id, seq",
+      t, cl, changes);
+  if (queued != nullptr) {
+    for (const auto& r : ids) {
+      const auto it = slices.find({r[1].as<std::string>(), r[2].as<int64_t>()});
+      if (it == slices.end()) continue;
+      queued->push_back(
+          {r[0].as<int64_t>(), changes.blob().substr(it->second.first, it->second.second)});
+    }
+  }
   // Firings, the history patterns are found in.
   Columns firings(9);
   for (const Firing& f : c.TakeFirings()) {

@@ -31,10 +31,18 @@ ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::str
 // resolved after `since`, and their members; then advances it to the stored watermark.
 void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since);
 
+// An event SaveCluster queued in correlation.incident_events: its row id and its bytes.
+struct QueuedEvent {
+  int64_t id = 0;
+  std::string event;
+};
+
 // SaveCluster writes what `c` changed since the last save — dirty incidents and members, new
 // changes (into the outbox, with the incident as it is now) — and sets the cluster row's
-// version, watermark and last_input.
-void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row);
+// version, watermark and last_input. The events it queued are appended to `queued` if given
+// (the publisher can then send them without reading them back).
+void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
+                 std::vector<QueuedEvent>* queued = nullptr);
 
 // LoadTopology applies every stored object of the cluster to `topology`.
 void LoadTopology(pqxx::work& tx, const std::string& tenant, const std::string& cluster,

@@ -8,6 +8,14 @@
 namespace k8i::correlation {
 namespace {
 constexpr int kChunk = 500;
+
+metrics::Family<metrics::Counter>& Published(metrics::Registry& registry) {
+  return registry.AddCounter("k8i_correlation_changes_published_total",
+                             "Incident state changes published on k8i.incidents.v1, by where the "
+                             "event's bytes came from (memory: handed over by the transaction "
+                             "that made the change; store: read back from PostgreSQL).",
+                             {"body"});
+}
 }  // namespace
 
 OutboxPublisher::OutboxPublisher(kafka::Producer* producer, std::string topic,
@@ -15,38 +23,84 @@ OutboxPublisher::OutboxPublisher(kafka::Producer* producer, std::string topic,
     : producer_(producer),
       topic_(std::move(topic)),
       timeout_(timeout),
-      published_(registry
-                     .AddCounter("k8i_correlation_changes_published_total",
-                                 "Incident state changes published on k8i.incidents.v1.", {})
-                     .WithLabels({})),
+      from_memory_(Published(registry).WithLabels({"memory"})),
+      from_store_(Published(registry).WithLabels({"store"})),
       delay_(registry
                  .AddHistogram("k8i_correlation_publish_delay_seconds",
                                "From a state change's commit to its publication.", {},
                                {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60})
                  .WithLabels({})) {}
 
+void OutboxPublisher::Offer(std::vector<QueuedEvent> events) {
+  absl::MutexLock lock(&mu_);
+  for (QueuedEvent& e : events) {
+    if (offered_.size() >= kMaxOffered) return;
+    offered_.emplace(e.id, std::move(e.event));
+  }
+}
+
 absl::Status OutboxPublisher::Run(kit::JobRun& run) {
   while (!run.cancelled()) {
+    // Everything offered so far was committed before this transaction's snapshot: an offered
+    // id up to here that the snapshot does not show was published already (by an earlier
+    // leader, or by us before a failed commit) and is forgotten below.
+    int64_t offered_up_to = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (!offered_.empty()) offered_up_to = offered_.rbegin()->first;
+    }
     pqxx::work tx(run.conn);
     const pqxx::result rows = tx.exec_params(
         "SELECT id, tenant_id, incident_id, seq, (extract(epoch FROM at) * 1000000)::bigint, "
-        "event, extract(epoch FROM (clock_timestamp() - created_at))::float8 "
+        "extract(epoch FROM (clock_timestamp() - created_at))::float8 "
         "FROM correlation.incident_events ORDER BY id LIMIT $1",
         kChunk);
+    const int64_t first = rows.empty() ? offered_up_to + 1 : rows[0][0].as<int64_t>();
+    std::vector<std::string> bodies(rows.size());
+    std::vector<std::string> missing;  // ids whose bytes are read back
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto it = offered_.begin();
+           it != offered_.end() && it->first < first && it->first <= offered_up_to;) {
+        it = offered_.erase(it);
+      }
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const auto it = offered_.find(rows[i][0].as<int64_t>());
+        if (it == offered_.end()) {
+          missing.push_back(rows[i][0].as<std::string>());
+        } else {
+          bodies[i] = std::move(it->second);
+          offered_.erase(it);
+        }
+      }
+    }
     if (rows.empty()) return absl::OkStatus();
+    if (!missing.empty()) {
+      std::map<int64_t, std::string> read;
+      for (const auto& r : tx.exec_params(
+               "SELECT id, event FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
+               PgTextArray(missing))) {
+        const pqxx::binarystring event(r[1]);
+        read[r[0].as<int64_t>()] = event.str();
+      }
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const auto it = read.find(rows[i][0].as<int64_t>());
+        if (it != read.end()) bodies[i] = std::move(it->second);
+      }
+    }
     std::vector<kafka::Message> msgs;
     msgs.reserve(rows.size());
     std::vector<std::string> ids;
     ids.reserve(rows.size());
-    for (const auto& r : rows) {
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
       const std::string tenant = r[1].as<std::string>();
       const std::string incident = r[2].as<std::string>();
       const int64_t seq = r[3].as<int64_t>();
-      const pqxx::binarystring event(r[5]);
       kafka::Message m;
       m.topic = topic_;
       m.key = absl::StrCat(tenant, "/", incident);
-      m.value.assign(reinterpret_cast<const char*>(event.data()), event.size());
+      m.value = std::move(bodies[i]);
       m.headers = kafka::CloudEventHeaders({.id = absl::StrCat(tenant, "/", incident, "/", seq),
                                             .source = kIncidentEventSource,
                                             .type = kIncidentEventType,
@@ -55,11 +109,12 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       ids.push_back(r[0].as<std::string>());
     }
     if (auto s = producer_->ProduceAll(msgs, timeout_); !s.ok()) return s;
-    for (const auto& r : rows) delay_.Observe(r[6].as<double>());
+    for (const auto& r : rows) delay_.Observe(r[5].as<double>());
     tx.exec_params("DELETE FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
                    PgTextArray(ids));
     tx.commit();
-    published_.Inc(static_cast<double>(rows.size()));
+    from_store_.Inc(static_cast<double>(missing.size()));
+    from_memory_.Inc(static_cast<double>(rows.size() - missing.size()));
     if (rows.size() < static_cast<size_t>(kChunk)) return absl::OkStatus();
   }
   return absl::OkStatus();

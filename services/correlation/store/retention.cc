@@ -13,7 +13,13 @@ absl::Status RunRetention(kit::JobRun& run, const RetentionOptions& options) {
   pqxx::work tx(run.conn);
   tx.exec_params(absl::StrCat("DELETE FROM correlation.events WHERE last_time < ", cutoff),
                  history);
-  tx.exec_params(absl::StrCat("DELETE FROM correlation.firings WHERE at < ", cutoff), history);
+  // Per cluster, along the firings key (tenant, cluster, at, ...): every firing was written
+  // under its cluster's row, and cluster rows are never deleted.
+  tx.exec_params(absl::StrCat("DELETE FROM correlation.firings f USING correlation.clusters c "
+                              "WHERE f.tenant_id = c.tenant_id AND f.cluster_id = c.cluster_id "
+                              "AND f.at < ",
+                              cutoff),
+                 history);
   tx.exec_params(absl::StrCat(
                      "DELETE FROM correlation.revisions r WHERE r.at < ", cutoff,
                      " AND EXISTS (SELECT 1 FROM correlation.revisions n WHERE n.tenant_id = "
