@@ -54,7 +54,9 @@ class Handler {
   // that reason, a larger batch is retried one message at a time to find it.
   virtual absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) = 0;
   // Committed is called after a transaction in which Apply changed something committed (e.g.
-  // to wake an outbox publisher). The default does nothing.
+  // to wake an outbox publisher), on the thread that ran that transaction's Apply, before that
+  // thread applies anything else: per-transaction state can be kept per thread. The default
+  // does nothing.
   virtual void Committed() {}
 };
 

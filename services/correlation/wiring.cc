@@ -30,6 +30,7 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   // a change reaches k8i.incidents.v1 within milliseconds of its commit on the leading replica.
   auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
       s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
+  p.publisher = publisher;
   p.publish = s.AddJob({.name = "publish-incidents",
                         .interval = cfg.publish_interval,
                         .timeout = absl::Minutes(1)},
@@ -41,7 +42,8 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   for (int i = 0; i < cfg.alert_consumers; ++i) {
     auto* alerts = s.Own(std::make_unique<AlertHandler>(
         p.engine, [publisher, publish](std::vector<QueuedEvent> queued) {
-          publisher->Offer(std::move(queued));
+          // Only the leading replica's publisher runs (and forgets what it sent).
+          if (publish->LeaderBackendPid() != 0) publisher->Offer(std::move(queued));
           publish->Wake();
         }));
     ASSIGN_OR_RETURN(kit::TransactionalConsumer * consumer,

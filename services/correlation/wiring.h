@@ -21,6 +21,7 @@ struct Parts {
   kit::TransactionalConsumer* events = nullptr;
   kit::TransactionalConsumer* metrics = nullptr;  // null when anomaly detection is off
   kit::TransactionalConsumer* commands = nullptr;
+  OutboxPublisher* publisher = nullptr;  // what the publish job runs
   kit::LeaderJob* publish = nullptr;
   kit::LeaderJob* publish_alerts = nullptr;
   kit::LeaderJob* anomaly_expiry = nullptr;

@@ -319,8 +319,11 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
     for (const auto& r : ids) {
       const auto it = slices.find({r[1].as<std::string>(), r[2].as<int64_t>()});
       if (it == slices.end()) continue;
-      queued->push_back(
-          {r[0].as<int64_t>(), changes.blob().substr(it->second.first, it->second.second)});
+      queued->push_back({.id = r[0].as<int64_t>(),
+                         .tenant = t,
+                         .incident_id = r[1].as<std::string>(),
+                         .seq = r[2].as<int64_t>(),
+                         .event = changes.blob().substr(it->second.first, it->second.second)});
     }
   }
   // Firings, the history patterns are found in.

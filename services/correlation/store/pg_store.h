@@ -31,9 +31,13 @@ ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::str
 // resolved after `since`, and their members; then advances it to the stored watermark.
 void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since);
 
-// An event SaveCluster queued in correlation.incident_events: its row id and its bytes.
+// An event SaveCluster queued in correlation.incident_events: its row, what it is the event
+// of, and its bytes.
 struct QueuedEvent {
   int64_t id = 0;
+  std::string tenant;
+  std::string incident_id;
+  int64_t seq = 0;
   std::string event;
 };
 

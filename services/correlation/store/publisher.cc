@@ -34,16 +34,33 @@ OutboxPublisher::OutboxPublisher(kafka::Producer* producer, std::string topic,
 void OutboxPublisher::Offer(std::vector<QueuedEvent> events) {
   absl::MutexLock lock(&mu_);
   for (QueuedEvent& e : events) {
-    if (offered_.size() >= kMaxOffered) return;
-    offered_.emplace(e.id, std::move(e.event));
+    if (offered_.size() >= kMaxOffered || offered_bytes_ + e.event.size() > kMaxOfferedBytes) {
+      return;
+    }
+    offered_bytes_ += e.event.size();
+    const int64_t id = e.id;
+    offered_.emplace(id, std::move(e));
   }
+}
+
+std::optional<std::string> OutboxPublisher::TakeOfferedLocked(int64_t id, const std::string& tenant,
+                                                              const std::string& incident,
+                                                              int64_t seq) {
+  const auto it = offered_.find(id);
+  if (it == offered_.end()) return std::nullopt;
+  QueuedEvent e = std::move(it->second);
+  offered_bytes_ -= e.event.size();
+  offered_.erase(it);
+  if (e.tenant != tenant || e.incident_id != incident || e.seq != seq) return std::nullopt;
+  return std::move(e.event);
 }
 
 absl::Status OutboxPublisher::Run(kit::JobRun& run) {
   while (!run.cancelled()) {
-    // Everything offered so far was committed before this transaction's snapshot: an offered
-    // id up to here that the snapshot does not show was published already (by an earlier
-    // leader, or by us before a failed commit) and is forgotten below.
+    // Everything offered before this point was committed before this transaction's snapshot:
+    // an offered id up to here that the snapshot does not show was published already (by an
+    // earlier leader, or by us before a failed commit) and is forgotten below. (Offers that
+    // arrive meanwhile may be forgotten too: that only costs reading their bytes back.)
     int64_t offered_up_to = 0;
     {
       absl::MutexLock lock(&mu_);
@@ -62,15 +79,17 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       absl::MutexLock lock(&mu_);
       for (auto it = offered_.begin();
            it != offered_.end() && it->first < first && it->first <= offered_up_to;) {
+        offered_bytes_ -= it->second.event.size();
         it = offered_.erase(it);
       }
       for (size_t i = 0; i < rows.size(); ++i) {
-        const auto it = offered_.find(rows[i][0].as<int64_t>());
-        if (it == offered_.end()) {
-          missing.push_back(rows[i][0].as<std::string>());
+        const auto& r = rows[i];
+        auto body = TakeOfferedLocked(r[0].as<int64_t>(), r[1].as<std::string>(),
+                                      r[2].as<std::string>(), r[3].as<int64_t>());
+        if (body) {
+          bodies[i] = *std::move(body);
         } else {
-          bodies[i] = std::move(it->second);
-          offered_.erase(it);
+          missing.push_back(r[0].as<std::string>());
         }
       }
     }
@@ -82,6 +101,11 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
                PgTextArray(missing))) {
         const pqxx::binarystring event(r[1]);
         read[r[0].as<int64_t>()] = event.str();
+      }
+      // Only this (advisory-locked) publisher deletes rows; if one vanished all the same, its
+      // event must not go out empty: the chunk is tried again.
+      if (read.size() != missing.size()) {
+        return absl::AbortedError("outbox rows vanished between two reads; retrying");
       }
       for (size_t i = 0; i < rows.size(); ++i) {
         const auto it = read.find(rows[i][0].as<int64_t>());

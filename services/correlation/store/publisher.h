@@ -7,12 +7,14 @@
 //
 // The table says what to send and in which order; the bytes of an event come from memory when
 // the transaction that queued it handed them over (Offer, on the replica that made the change)
-// and from the table otherwise (after a restart, another replica's changes, commands): reading
-// ~3 KB events back as hex was the publisher's main cost.
+// and from the table otherwise (after a restart; another replica's changes, the idle tick's,
+// acknowledgements and resolutions): reading ~3 KB events back as hex was the publisher's main
+// cost.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,12 +36,19 @@ class OutboxPublisher {
   // Run publishes everything unpublished, in chunks, on the job's connection.
   absl::Status Run(kit::JobRun& run);
 
-  // Offer hands over events whose transaction committed. Thread-safe. At most kMaxOffered are
-  // kept (a replica that is not the leader keeps offering; the leader reads the rest).
+  // Offer hands over events whose transaction committed. Thread-safe. At most kMaxOffered
+  // events and kMaxOfferedBytes are kept (beyond that the bytes are read back). Only the
+  // leading replica's offers are ever used: the wiring offers only while this one leads.
   void Offer(std::vector<QueuedEvent> events);
   static constexpr size_t kMaxOffered = 4096;
+  static constexpr size_t kMaxOfferedBytes = 16 << 20;
 
  private:
+  // The offered bytes of row `id` if it is the event of that change (removed either way).
+  std::optional<std::string> TakeOfferedLocked(int64_t id, const std::string& tenant,
+                                               const std::string& incident, int64_t seq)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   kafka::Producer* producer_;
   const std::string topic_;
   const absl::Duration timeout_;
@@ -47,7 +56,11 @@ class OutboxPublisher {
   metrics::Counter& from_store_;
   metrics::Histogram& delay_;
   absl::Mutex mu_;
-  std::map<int64_t, std::string> offered_ ABSL_GUARDED_BY(mu_);
+  // By row id. An offered event is used for a row only if the row is the event of the same
+  // change (tenant, incident, seq): an id handed out twice (a sequence reset, a failover that
+  // lost acknowledged commits) must not send one change's bytes under another's id.
+  std::map<int64_t, QueuedEvent> offered_ ABSL_GUARDED_BY(mu_);
+  size_t offered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // The CloudEvents type and source of incident events.
