@@ -232,6 +232,13 @@ void Client::NoteOutageLocked(const absl::Status& status) {
 
 absl::Status Client::EnsureConnectedLocked() {
   if (ctx_ != nullptr) return absl::OkStatus();
+  if (connecting_ && !ever_connected_) {
+    const bool done =
+        mu_.AwaitWithTimeout(absl::Condition(
+                                 +[](bool* connecting) { return !*connecting; }, &connecting_),
+                             options_.connect_timeout);
+    if (done && ctx_ != nullptr) return absl::OkStatus();
+  }
   if (connecting_) {
     GetProbe().backoff.Inc();
     return absl::UnavailableError(
@@ -259,6 +266,7 @@ absl::Status Client::EnsureConnectedLocked() {
     return ctx.status();
   }
   ctx_ = ctx->release();
+  ever_connected_ = true;
   connected_.store(true, std::memory_order_relaxed);
   if (in_outage_) {
     in_outage_ = false;

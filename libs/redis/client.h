@@ -73,7 +73,8 @@ class Client {
   explicit Client(Options options);
 
   // Ensures ctx_ is set, connecting if the backoff allows. May release mu_ while connecting;
-  // other callers meanwhile fail fast.
+  // other callers meanwhile fail fast — except during the client's first connect, which they
+  // wait for (up to connect_timeout): a service's first concurrent calls are not an outage.
   absl::Status EnsureConnectedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records a failure that takes Redis out of service: logs once per outage.
   void NoteOutageLocked(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -85,6 +86,7 @@ class Client {
   mutable absl::Mutex mu_;
   redisContext* ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool connecting_ ABSL_GUARDED_BY(mu_) = false;
+  bool ever_connected_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time next_attempt_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Status last_error_ ABSL_GUARDED_BY(mu_);
   bool in_outage_ ABSL_GUARDED_BY(mu_) = false;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -161,6 +162,28 @@ TEST_F(ClientIntegrationTest, ConcurrentCallersShareOneClient) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(*client_->Get(k), std::optional<std::string>(std::to_string(kThreads * kPerThread)));
+}
+
+// A fresh client's first calls, made at once, all succeed: they wait for the first connect
+// instead of failing as if Redis were down (which logged a false outage at every start).
+TEST_F(ClientIntegrationTest, FirstConcurrentCallsWaitForTheFirstConnect) {
+  for (int round = 0; round < 5; ++round) {
+    auto fresh = Client::Create({.url = url_, .reconnect_backoff = absl::Seconds(5)});
+    ASSERT_TRUE(fresh.ok()) << fresh.status();
+    constexpr int kThreads = 8;
+    absl::Notification go;
+    std::vector<absl::Status> results(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        go.WaitForNotification();
+        results[t] = (*fresh)->Ping();
+      });
+    }
+    go.Notify();
+    for (auto& th : threads) th.join();
+    for (const auto& r : results) EXPECT_TRUE(r.ok()) << "round " << round << ": " << r;
+  }
 }
 
 TEST_F(ClientIntegrationTest, SelectsTheDatabaseFromTheUrl) {
