@@ -1,6 +1,7 @@
 #include "services/correlation/store/publisher.h"
 
 #include "absl/strings/str_cat.h"
+#include "libs/common/status_macros.h"
 #include "libs/kafka/cloudevents.h"
 #include "pqxx/pqxx"
 #include "services/correlation/store/pg_store.h"
@@ -55,12 +56,58 @@ std::optional<std::string> OutboxPublisher::TakeOfferedLocked(int64_t id, const 
   return std::move(e.event);
 }
 
+absl::StatusOr<std::vector<std::string>> OutboxPublisher::Bodies(pqxx::work& tx,
+                                                                 const pqxx::result& rows,
+                                                                 int64_t offered_up_to,
+                                                                 size_t& read_back) {
+  std::vector<std::string> bodies(rows.size());
+  std::map<int64_t, size_t> missing;  // row id → its index, for the bytes read back
+  {
+    absl::MutexLock lock(&mu_);
+    // Offered before the snapshot yet below its first row: published already.
+    const int64_t first = rows.empty() ? offered_up_to + 1 : rows[0][0].as<int64_t>();
+    for (auto it = offered_.begin();
+         it != offered_.end() && it->first < first && it->first <= offered_up_to;) {
+      offered_bytes_ -= it->second.event.size();
+      it = offered_.erase(it);
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& r = rows[i];
+      const int64_t id = r[0].as<int64_t>();
+      auto body =
+          TakeOfferedLocked(id, r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<int64_t>());
+      if (body) {
+        bodies[i] = *std::move(body);
+      } else {
+        missing[id] = i;
+      }
+    }
+  }
+  read_back = missing.size();
+  if (missing.empty()) return bodies;
+  std::vector<std::string> ids;
+  for (const auto& [id, i] : missing) ids.push_back(absl::StrCat(id));
+  size_t found = 0;
+  for (const auto& r : tx.exec_params(
+           "SELECT id, event FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
+           PgTextArray(ids))) {
+    bodies[missing.at(r[0].as<int64_t>())] = pqxx::binarystring(r[1]).str();
+    ++found;
+  }
+  // Only this (advisory-locked) publisher deletes rows; if one vanished all the same, its
+  // event must not go out empty: the chunk is tried again.
+  if (found != missing.size()) {
+    return absl::AbortedError("outbox rows vanished between two reads; retrying");
+  }
+  return bodies;
+}
+
 absl::Status OutboxPublisher::Run(kit::JobRun& run) {
   while (!run.cancelled()) {
     // Everything offered before this point was committed before this transaction's snapshot:
     // an offered id up to here that the snapshot does not show was published already (by an
-    // earlier leader, or by us before a failed commit) and is forgotten below. (Offers that
-    // arrive meanwhile may be forgotten too: that only costs reading their bytes back.)
+    // earlier leader, or by us before a failed commit) and is forgotten (Bodies). Offers that
+    // arrive meanwhile may be forgotten too: that only costs reading their bytes back.
     int64_t offered_up_to = 0;
     {
       absl::MutexLock lock(&mu_);
@@ -72,46 +119,9 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
         "extract(epoch FROM (clock_timestamp() - created_at))::float8 "
         "FROM correlation.incident_events ORDER BY id LIMIT $1",
         kChunk);
-    const int64_t first = rows.empty() ? offered_up_to + 1 : rows[0][0].as<int64_t>();
-    std::vector<std::string> bodies(rows.size());
-    std::vector<std::string> missing;  // ids whose bytes are read back
-    {
-      absl::MutexLock lock(&mu_);
-      for (auto it = offered_.begin();
-           it != offered_.end() && it->first < first && it->first <= offered_up_to;) {
-        offered_bytes_ -= it->second.event.size();
-        it = offered_.erase(it);
-      }
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const auto& r = rows[i];
-        auto body = TakeOfferedLocked(r[0].as<int64_t>(), r[1].as<std::string>(),
-                                      r[2].as<std::string>(), r[3].as<int64_t>());
-        if (body) {
-          bodies[i] = *std::move(body);
-        } else {
-          missing.push_back(r[0].as<std::string>());
-        }
-      }
-    }
+    size_t read_back = 0;
+    ASSIGN_OR_RETURN(std::vector<std::string> bodies, Bodies(tx, rows, offered_up_to, read_back));
     if (rows.empty()) return absl::OkStatus();
-    if (!missing.empty()) {
-      std::map<int64_t, std::string> read;
-      for (const auto& r : tx.exec_params(
-               "SELECT id, event FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
-               PgTextArray(missing))) {
-        const pqxx::binarystring event(r[1]);
-        read[r[0].as<int64_t>()] = event.str();
-      }
-      // Only this (advisory-locked) publisher deletes rows; if one vanished all the same, its
-      // event must not go out empty: the chunk is tried again.
-      if (read.size() != missing.size()) {
-        return absl::AbortedError("outbox rows vanished between two reads; retrying");
-      }
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const auto it = read.find(rows[i][0].as<int64_t>());
-        if (it != read.end()) bodies[i] = std::move(it->second);
-      }
-    }
     std::vector<kafka::Message> msgs;
     msgs.reserve(rows.size());
     std::vector<std::string> ids;
@@ -137,8 +147,8 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
     tx.exec_params("DELETE FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
                    PgTextArray(ids));
     tx.commit();
-    from_store_.Inc(static_cast<double>(missing.size()));
-    from_memory_.Inc(static_cast<double>(rows.size() - missing.size()));
+    from_store_.Inc(static_cast<double>(read_back));
+    from_memory_.Inc(static_cast<double>(rows.size() - read_back));
     if (rows.size() < static_cast<size_t>(kChunk)) return absl::OkStatus();
   }
   return absl::OkStatus();

@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "libs/kafka/producer.h"
 #include "libs/kit/job.h"
 #include "libs/metrics/metrics.h"
+#include "pqxx/pqxx"
 #include "services/correlation/store/pg_store.h"
 
 namespace k8i::correlation {
@@ -44,6 +46,11 @@ class OutboxPublisher {
   static constexpr size_t kMaxOfferedBytes = 16 << 20;
 
  private:
+  // Bodies returns the event bytes of outbox `rows` (id, tenant, incident, seq, ...): offered
+  // ones where they match, the rest read back (counted in `read_back`). Forgets offers up to
+  // `offered_up_to` below the first row.
+  absl::StatusOr<std::vector<std::string>> Bodies(pqxx::work& tx, const pqxx::result& rows,
+                                                  int64_t offered_up_to, size_t& read_back);
   // The offered bytes of row `id` if it is the event of that change (removed either way).
   std::optional<std::string> TakeOfferedLocked(int64_t id, const std::string& tenant,
                                                const std::string& incident, int64_t seq)
