@@ -12,13 +12,18 @@ namespace k8i::correlation {
 const kit::ServiceSpec& Spec() {
   static const kit::ServiceSpec* spec = new kit::ServiceSpec{
       .name = "correlation",
-      .summary = "alerts grouped into explained incidents, the dependency graph and change "
-                 "history",
+      .summary =
+          "alerts grouped into explained incidents, the dependency graph and change "
+          "history",
       .port_index = 3,
       .schema = kSchema,
       .migrations = &Migrations,
       .redis = true,
-      .kafka = true};
+      .kafka = true,
+      // The publisher hands Kafka whole chunks of events and waits for them (ProduceAll):
+      // lingering for more would only delay each chunk (5 ms a round; 140 events of 3 KB
+      // took 8.4 ms with the default linger, 3.9 ms without).
+      .producer_settings = {{"linger.ms", "0"}}};
   return *spec;
 }
 

@@ -56,6 +56,9 @@ class MockBroker {
 
  private:
   MockBroker() = default;
+  // NoDelay sets TCP_NODELAY on the brokers' listeners, as a Kafka broker sets it on its
+  // connections (see devbroker.cc); warns if it found fewer listeners than brokers.
+  void NoDelay();
 
   rd_kafka_s* rk_ = nullptr;  // Owns the cluster.
   rd_kafka_mock_cluster_s* cluster_ = nullptr;

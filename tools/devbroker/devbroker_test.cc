@@ -2,7 +2,11 @@
 // binary end to end (state files, produce/consume through them, control API, SIGTERM).
 #include "tools/devbroker/devbroker.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +101,55 @@ TEST(MockBrokerTest, RejectsBadOptions) {
   options = MockBrokerOptions();
   options.topics = {"bad topic"};
   EXPECT_TRUE(absl::IsInvalidArgument(MockBroker::Start(options).status()));
+}
+
+// BrokerSideNoDelay returns, for each connection this process accepted on `port`, whether
+// TCP_NODELAY is set on it.
+std::vector<bool> BrokerSideNoDelay(int port) {
+  std::vector<bool> out;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return out;
+  while (const dirent* e = readdir(dir)) {
+    int fd = 0;
+    if (!absl::SimpleAtoi(e->d_name, &fd)) continue;
+    int listening = 1;
+    socklen_t len = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening) continue;
+    sockaddr_in addr{};
+    len = sizeof addr;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        addr.sin_family != AF_INET || ntohs(addr.sin_port) != port) {
+      continue;
+    }
+    int nodelay = 0;
+    len = sizeof nodelay;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len) == 0) out.push_back(nodelay != 0);
+  }
+  closedir(dir);
+  return out;
+}
+
+// A Kafka broker answers with Nagle's algorithm off; without it, a produce to several
+// partitions (one request each) waits ~40 ms for the client's delayed ACK.
+TEST(MockBrokerTest, ConnectionsHaveNagleOff) {
+  MockBrokerOptions options;
+  options.topics = {"nodelay"};
+  auto broker = MockBroker::Start(options);
+  ASSERT_TRUE(broker.ok()) << broker.status();
+  const std::string& bootstrap = (*broker)->Bootstrap();
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(bootstrap.substr(bootstrap.rfind(':') + 1), &port)) << bootstrap;
+  auto producer = NewProducer(bootstrap);
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->ProduceAll(Batch("nodelay", 6, "k"), absl::Seconds(10)).ok());
+  const std::vector<bool> accepted = BrokerSideNoDelay(port);
+  ASSERT_FALSE(accepted.empty());
+  EXPECT_THAT(accepted, ::testing::Each(true));
+  // Still after a broker went down and came back.
+  ASSERT_TRUE((*broker)->BrokerDown(1).ok());
+  ASSERT_TRUE((*broker)->BrokerUp(1).ok());
+  ASSERT_TRUE(producer->ProduceAll(Batch("nodelay", 6, "again"), absl::Seconds(20)).ok());
+  EXPECT_THAT(BrokerSideNoDelay(port), ::testing::Each(true));
 }
 
 TEST(ControlServerTest, ValidatesRequests) {
