@@ -46,6 +46,11 @@ Dispatcher::Dispatcher(PgNotificationStore* store, const HttpSender* sender,
       clock_(clock),
       outcomes_(registry.AddCounter("k8i_notification_attempts_total",
                                     "Delivery attempts by outcome.", {"outcome"})),
+      postponed_(registry.AddCounter(
+          "k8i_notification_postponed_total",
+          "Deliveries put off before their attempt: by the channel's rate limit (each waits for "
+          "its own reserved slot) or by its open circuit breaker.",
+          {"reason"})),
       latency_(registry
                    .AddHistogram("k8i_notification_delivery_seconds",
                                  "From a state change to its successful delivery.", {},
@@ -232,6 +237,25 @@ absl::StatusOr<ChannelRecord> Dispatcher::Channel(const std::string& tenant,
   return rec;
 }
 
+bool Dispatcher::TakeSlotLocked(int64_t id, const std::string& endpoint, double rate,
+                                absl::Time now, absl::Time* when) {
+  if (auto it = reserved_.find(id); it != reserved_.end()) {
+    *when = it->second;
+    if (*when > now) return false;  // back early: its slot is still to come
+    reserved_.erase(it);
+    return true;
+  }
+  auto bucket = buckets_.try_emplace(endpoint, rate, std::max(1.0, rate)).first;
+  *when = bucket->second.Reserve(now);
+  if (*when <= now) return true;
+  if (reserved_.size() >= 4096 && now >= next_prune_) {
+    std::erase_if(reserved_, [&](const auto& r) { return r.second < now - options_.lease; });
+    next_prune_ = now + options_.lease / 2;
+  }
+  reserved_[id] = *when;
+  return false;
+}
+
 void Dispatcher::Attempt(const Claimed& c) {
   const absl::Time now = clock_->Now();
   auto ch = Channel(c.tenant, c.channel_id);
@@ -250,18 +274,21 @@ void Dispatcher::Attempt(const Claimed& c) {
   }
   const std::string endpoint = absl::StrCat(c.tenant, "/", c.channel_id);
   absl::Time when;
-  bool wait = false;
+  const char* wait = nullptr;
   {
     absl::MutexLock l(&mu_);
     const double rate = ch->channel.rate_per_second() > 0 ? ch->channel.rate_per_second()
                                                           : DefaultRate(ch->channel.type());
-    auto bucket = buckets_.try_emplace(endpoint, rate, std::max(1.0, rate)).first;
-    CircuitBreaker& breaker = breakers_[endpoint];
     // The bucket first: an Allow in half-open claims the breaker's one probe, which only the
     // attempt's Record gives back — it must not be claimed by a delivery that then waits.
-    if (!bucket->second.TryTake(now, &when) || !breaker.Allow(now, &when)) wait = true;
+    if (!TakeSlotLocked(c.id, endpoint, rate, now, &when)) {
+      wait = "rate";
+    } else if (!breakers_[endpoint].Allow(now, &when)) {
+      wait = "breaker";
+    }
   }
-  if (wait) {
+  if (wait != nullptr) {
+    postponed_.WithLabels({wait}).Inc();
     Record({.id = c.id, .lease_us = c.lease_us, .next_at = when});
     return;
   }

@@ -90,12 +90,24 @@ class Dispatcher {
   const DispatcherOptions options_;
   const Clock* clock_;
   metrics::Family<metrics::Counter>& outcomes_;
+  metrics::Family<metrics::Counter>& postponed_;
   metrics::Histogram& latency_;
   absl::Mutex mu_;
   int64_t wakes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, CircuitBreaker> breakers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
+  // Send slots reserved in a channel's bucket for deliveries it postponed, by delivery id: a
+  // postponed delivery comes back at its own slot and goes then, instead of every waiting
+  // delivery coming back at the next token and all but one waiting again (O(waiting) claims
+  // per token). Forgotten once used, or when a lease past their slot (another replica took
+  // the delivery, or it ended otherwise).
+  std::map<int64_t, absl::Time> reserved_ ABSL_GUARDED_BY(mu_);
+  absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Takes delivery `id`'s send slot on `endpoint` (its reserved one, or a new reservation):
+  // true if it may go now, else false with the slot in `when`.
+  bool TakeSlotLocked(int64_t id, const std::string& endpoint, double rate, absl::Time now,
+                      absl::Time* when) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct CachedChannel {
     ChannelRecord record;
     absl::Time fetched;

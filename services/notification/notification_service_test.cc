@@ -66,6 +66,32 @@ TEST_F(NotificationServiceTest, SignedWebhookDeliveredOnceThroughFailures) {
   EXPECT_EQ(log.deliveries(0).sequence(), 2);
 }
 
+// A burst past a channel's rate: the bucket's burst goes at once, the rest at the channel's
+// pace, each postponed delivery once, to its own reserved slot (not all of them back at every
+// token, all but one to be put off again).
+TEST_F(NotificationServiceTest, ABurstPastTheRateLimitIsPacedAndEachDeliveryPutOffOnce) {
+  constexpr double kRate = 10;
+  constexpr int kIncidents = 40;
+  CreateChannel("slow", v1::CHANNEL_TYPE_WEBHOOK, receiver_.Url("/slow"), "", kRate);
+  CreateRoute("everything", {"slow"}, true);
+  metrics::Counter& postponed =
+      registry_.AddCounter("k8i_notification_postponed_total", "", {"reason"}).WithLabels({"rate"});
+  const double before = postponed.Value();
+  for (int i = 0; i < kIncidents; ++i)
+    Publish(absl::StrCat("burst", i), 1, v1::INCIDENT_CHANGE_TYPE_OPENED);
+  const auto log = WaitDeliveries(
+      [](const auto& r) { return Count(r, v1::DELIVERY_STATE_DELIVERED) == kIncidents; });
+  ASSERT_EQ(Count(log, v1::DELIVERY_STATE_DELIVERED), kIncidents);
+  const auto posts = receiver_.Requests("/slow");
+  ASSERT_EQ(posts.size(), static_cast<size_t>(kIncidents));
+  // Paced: beyond the burst (kRate), one post per 1/kRate.
+  EXPECT_GE(posts.back().at - posts.front().at,
+            absl::Seconds((kIncidents - kRate) / kRate) - absl::Milliseconds(100));
+  const double put_off = postponed.Value() - before;
+  EXPECT_GE(put_off, kIncidents - kRate - 1);
+  EXPECT_LE(put_off, kIncidents - kRate + 1);
+}
+
 TEST_F(NotificationServiceTest, PagerDutyFollowsTheIncidentOnOneDedupKeyAndRetryAfterIsHonoured) {
   CreateChannel("oncall", v1::CHANNEL_TYPE_PAGERDUTY, "", "R0UTINGKEY0123456789abcdef012345");
   CreateRoute("pages", {"oncall"}, false, v1::SEVERITY_CRITICAL);

@@ -170,13 +170,14 @@ class NotificationServiceTest : public ::testing::Test {
   }
 
   v1::CreateChannelResponse CreateChannel(const std::string& id, v1::ChannelType type,
-                                          const std::string& url, const std::string& key = "") {
+                                          const std::string& url, const std::string& key = "",
+                                          double rate_per_second = 100) {
     v1::CreateChannelRequest req;
     req.set_channel_id(id);
     req.mutable_channel()->set_type(type);
     req.mutable_channel()->set_url(url);
     req.mutable_channel()->set_routing_key(key);
-    req.mutable_channel()->set_rate_per_second(100);
+    req.mutable_channel()->set_rate_per_second(rate_per_second);
     v1::CreateChannelResponse resp;
     auto ctx = Ctx(admin_);
     const grpc::Status st = Stub()->CreateChannel(ctx.get(), req, &resp);

@@ -106,20 +106,11 @@ void TokenBucket::Refill(absl::Time now) {
   }
 }
 
-bool TokenBucket::TryTake(absl::Time now, absl::Time* when) {
-  Refill(now);
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return true;
-  }
-  if (when != nullptr) *when = last_ + absl::Seconds((1 - tokens_) / rate_);
-  return false;
-}
-
 absl::Time TokenBucket::Reserve(absl::Time now) {
   Refill(now);
   tokens_ -= 1;
-  if (tokens_ >= 0) return last_;
+  // `now` may lag the last refill (callers on other threads read their clocks first).
+  if (tokens_ >= 0) return std::min(now, last_);
   // In debt: this send goes when the bucket has refilled to zero.
   return last_ + absl::Seconds(-tokens_ / rate_);
 }

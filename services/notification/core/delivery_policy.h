@@ -79,11 +79,8 @@ class TokenBucket {
  public:
   TokenBucket(double per_second, double burst) : rate_(per_second), burst_(burst), tokens_(burst) {}
   // Reserve takes a token and returns when the send may go (now, or later when the bucket is
-  // empty: reservations queue in order).
+  // empty: reservations queue in order, each 1/rate after the one before).
   absl::Time Reserve(absl::Time now);
-  // TryTake takes a token if one is there now; otherwise returns false and, in `when`, the
-  // time one will be (the caller waits and asks again — nothing is reserved).
-  bool TryTake(absl::Time now, absl::Time* when);
 
  private:
   const double rate_;

@@ -100,13 +100,15 @@ TEST(TokenBucketTest, QueuesInsteadOfDropping) {
   EXPECT_EQ(slack.Reserve(kNow), kNow + absl::Seconds(2));
   // Three seconds later the queue has drained and the bucket refilled (up to its burst).
   EXPECT_EQ(slack.Reserve(kNow + absl::Seconds(5)), kNow + absl::Seconds(5));
+  // Each reservation gets its own slot, 1/rate after the one before.
   TokenBucket webhook(2.0, 1.0);
-  absl::Time when;
-  EXPECT_TRUE(webhook.TryTake(kNow, &when));
-  EXPECT_FALSE(webhook.TryTake(kNow, &when));
-  EXPECT_EQ(when, kNow + absl::Milliseconds(500));
-  EXPECT_FALSE(webhook.TryTake(kNow + absl::Milliseconds(499), &when));  // asking took nothing
-  EXPECT_TRUE(webhook.TryTake(kNow + absl::Milliseconds(500), &when));
+  EXPECT_EQ(webhook.Reserve(kNow), kNow);
+  EXPECT_EQ(webhook.Reserve(kNow), kNow + absl::Milliseconds(500));
+  EXPECT_EQ(webhook.Reserve(kNow + absl::Milliseconds(100)), kNow + absl::Seconds(1));
+  // A caller whose clock lags the last refill still goes at once when there is a token.
+  TokenBucket roomy(100.0, 100.0);
+  EXPECT_EQ(roomy.Reserve(kNow + absl::Milliseconds(1)), kNow + absl::Milliseconds(1));
+  EXPECT_EQ(roomy.Reserve(kNow), kNow);
   TokenBucket burst(2.0, 4.0);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(burst.Reserve(kNow), kNow);
   EXPECT_EQ(burst.Reserve(kNow), kNow + absl::Milliseconds(500));
