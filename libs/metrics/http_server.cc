@@ -82,8 +82,8 @@ Response TextResponse(http::status status, unsigned version, std::string body) {
   return res;
 }
 
-// Respond hands one parsed request to the handler and renders its answer.
-Response Respond(const Request& req, const HttpHandler& handler, std::string peer) {
+// Head is the request as the handlers see it, without its body.
+HttpRequest Head(const Request& req, std::string peer) {
   HttpRequest in;
   in.peer = std::move(peer);
   in.method = std::string(req.method_string());
@@ -94,14 +94,12 @@ Response Respond(const Request& req, const HttpHandler& handler, std::string pee
         absl::AsciiStrToLower(std::string(field.name_string().data(), field.name_string().size())),
         std::string(field.value()));
   }
-  in.body = req.body();
+  return in;
+}
+
+// Render turns a handler's answer into the response to `req`.
+Response Render(const Request& req, HttpResponse out) {
   const bool head = req.method() == http::verb::head;
-  HttpResponse out;
-  try {
-    out = handler(in);
-  } catch (const std::exception& e) {  // a handler's bug answers 500, it does not end the server
-    out = HttpResponse::Text(500, "internal error\n");
-  }
   Response res(static_cast<http::status>(out.status), req.version());
   res.set(http::field::content_type,
           out.content_type.empty() ? std::string(kTextContentType) : out.content_type);
@@ -110,6 +108,34 @@ Response Respond(const Request& req, const HttpHandler& handler, std::string pee
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
   if (head) res.body().clear();  // Content-Length stays that of the GET body
+  return res;
+}
+
+// Respond hands one parsed request to the handler and renders its answer.
+Response Respond(const Request& req, const HttpHandler& handler, std::string peer) {
+  HttpRequest in = Head(req, std::move(peer));
+  in.body = req.body();
+  HttpResponse out;
+  try {
+    out = handler(in);
+  } catch (const std::exception& e) {  // a handler's bug answers 500, it does not end the server
+    out = HttpResponse::Text(500, "internal error\n");
+  }
+  return Render(req, std::move(out));
+}
+
+// CheckHead runs the head check on a request whose body is still unread: its answer, if any.
+std::optional<Response> CheckHead(const Request& req, const HttpHeadCheck& check,
+                                  std::string peer) {
+  std::optional<HttpResponse> out;
+  try {
+    out = check(Head(req, std::move(peer)));
+  } catch (const std::exception& e) {
+    out = HttpResponse::Text(500, "internal error\n");
+  }
+  if (!out) return std::nullopt;
+  Response res = Render(req, *std::move(out));
+  res.keep_alive(false);  // the body was not read
   return res;
 }
 
@@ -216,11 +242,36 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_->body_limit(shared_.options.body_limit);
     reading_ = true;
     Lowest().expires_after(kIoTimeout);
+    if (shared_.options.head_check) {
+      http::async_read_header(
+          stream_, buffer_, *parser_,
+          [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+      return;
+    }
+    ReadRest();
+  }
+
+  void ReadRest() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](error_code ec, size_t) {
                        self->reading_ = false;
                        self->OnRead(ec);
                      });
+  }
+
+  void OnHeader(const error_code& ec) {
+    if (ec) {
+      reading_ = false;
+      OnRead(ec);
+      return;
+    }
+    if (auto refused = CheckHead(parser_->get(), shared_.options.head_check, Peer())) {
+      reading_ = false;
+      parser_.reset();
+      Write(*std::move(refused));
+      return;
+    }
+    ReadRest();
   }
 
   void OnRead(const error_code& ec) {
@@ -234,6 +285,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       response_ = Respond(parser_->get(), shared_.handler, Peer());
     }
     parser_.reset();
+    Write(std::move(response_));
+  }
+
+  void Write(Response response) {
+    response_ = std::move(response);
     if (shared_.stopping) response_.keep_alive(false);
     Lowest().expires_after(kIoTimeout);
     http::async_write(stream_, response_, [self = this->shared_from_this()](error_code ec, size_t) {

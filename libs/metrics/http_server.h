@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,11 @@ struct HttpResponse {
 // request gets the handler's answer without its body.
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Called with a request's head (its `body` empty) before the body is read: an answer here is
+// sent without reading the body, and the connection then closes. Lets a receiver refuse an
+// unauthenticated or misaddressed request before buffering up to body_limit bytes of it.
+using HttpHeadCheck = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
+
 struct HttpServerOptions {
   HttpTlsOptions tls;
   // Names the server in errors and logs ("metrics", "notification inbound").
@@ -58,6 +64,8 @@ struct HttpServerOptions {
   // Server threads: requests of different connections handled at once. Above 1 the handler
   // is called concurrently and must be thread-safe.
   int threads = 1;
+  // Optional; runs on the server threads like the handler.
+  HttpHeadCheck head_check;
 };
 
 class HttpServer {

@@ -13,9 +13,10 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "absl/synchronization/notification.h"
 #include "libs/grpcx/testing/test_pki.h"
 #include "libs/metrics/http_server.h"
 
@@ -392,6 +393,46 @@ TEST(HttpServerTest, ThreadsServeConnectionsConcurrently) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_TRUE(first_saw_second.load());
+  server->reset();
+}
+
+// A head check answers from the request's head: a refused request's body is never read (the
+// client gets its answer without sending it), an admitted one reaches the handler whole.
+TEST(HttpServerTest, HeadCheckAnswersBeforeTheBodyIsRead) {
+  std::atomic<int> handled{0};
+  auto server =
+      HttpServer::Start("127.0.0.1:0",
+                        [&](const HttpRequest& r) {
+                          ++handled;
+                          return HttpResponse::Text(200, absl::StrCat(r.body.size(), " bytes\n"));
+                        },
+                        {.what = "test",
+                         .body_limit = 1 << 20,
+                         .head_check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+                           EXPECT_TRUE(r.body.empty());
+                           if (r.Header("authorization") == nullptr)
+                             return HttpResponse::Text(401, "who?\n");
+                           return std::nullopt;
+                         }});
+  ASSERT_TRUE(server.ok()) << server.status();
+  RawConnection conn((*server)->port());
+  ASSERT_TRUE(conn.connected());
+  // The head promises 100,000 bytes that never come: the answer must not wait for them (the
+  // server's read timeout is 5 s).
+  ASSERT_TRUE(conn.Send("POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+  std::string out;
+  EXPECT_TRUE(conn.ReadUntilClosed(std::chrono::milliseconds(2000), &out));
+  EXPECT_THAT(out, StartsWith("HTTP/1.1 401"));
+  EXPECT_THAT(out, HasSubstr("who?"));
+  EXPECT_EQ(handled.load(), 0);
+
+  auto c = LocalClient((*server)->port());
+  auto r = c->Post("/write", {{"Authorization", "Bearer x"}}, std::string(5000, 'a'),
+                   "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "5000 bytes\n");
+  EXPECT_EQ(handled.load(), 1);
   server->reset();
 }
 

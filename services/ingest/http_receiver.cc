@@ -161,23 +161,40 @@ HttpResponse HttpReceiver::Respond(const std::string& endpoint, HttpResponse r) 
   return r;
 }
 
-HttpResponse HttpReceiver::Handle(const HttpRequest& request) {
-  std::string endpoint;
+std::optional<HttpResponse> HttpReceiver::Check(const HttpRequest& request, std::string* endpoint,
+                                                AgentIdentity* who) {
   if (request.path == kWritePath) {
-    endpoint = "remote_write";
+    *endpoint = "remote_write";
   } else if (request.path == kAlertmanagerPath) {
-    endpoint = "alertmanager";
+    *endpoint = "alertmanager";
   } else {
-    return Respond("other", Text(404, absl::StrCat("no receiver at ", request.path, " (",
-                                                   kWritePath, ", ", kAlertmanagerPath, ")")));
+    *endpoint = "other";
+    return Text(404, absl::StrCat("no receiver at ", request.path, " (", kWritePath, ", ",
+                                  kAlertmanagerPath, ")"));
   }
   if (request.method != "POST") {
     HttpResponse r = Text(405, "use POST");
     r.headers.emplace_back("Allow", "POST");
-    return Respond(endpoint, std::move(r));
+    return r;
   }
+  return Caller(request, who);
+}
+
+std::optional<HttpResponse> HttpReceiver::Admit(const HttpRequest& head) {
+  std::string endpoint;
   AgentIdentity who;
-  if (auto refused = Caller(request, &who)) return Respond(endpoint, std::move(*refused));
+  if (auto refused = Check(head, &endpoint, &who)) return Respond(endpoint, *std::move(refused));
+  return std::nullopt;
+}
+
+HttpResponse HttpReceiver::Handle(const HttpRequest& request) {
+  // The head was admitted before the body was read (Admit); checked again here, so Handle
+  // stands alone (the credential caches make the second check cheap).
+  std::string endpoint;
+  AgentIdentity who;
+  if (auto refused = Check(request, &endpoint, &who)) {
+    return Respond(endpoint, *std::move(refused));
+  }
   return Respond(endpoint, endpoint == "remote_write" ? RemoteWrite(request, who)
                                                       : Alertmanager(request, who));
 }

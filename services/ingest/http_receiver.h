@@ -51,8 +51,14 @@ class HttpReceiver {
                HttpReceiverOptions options);
 
   metrics::HttpResponse Handle(const metrics::HttpRequest& request);
+  // Admit checks a request's head (path, method, credentials, cluster) before its body is
+  // read: the refusal, or nothing when Handle should read and take it (HttpHeadCheck).
+  std::optional<metrics::HttpResponse> Admit(const metrics::HttpRequest& head);
 
  private:
+  // Check is Admit's decision without counting it: the refusal, or the endpoint and caller.
+  std::optional<metrics::HttpResponse> Check(const metrics::HttpRequest& request,
+                                             std::string* endpoint, AgentIdentity* who);
   metrics::HttpResponse RemoteWrite(const metrics::HttpRequest& request,
                                     const AgentIdentity& who);
   metrics::HttpResponse Alertmanager(const metrics::HttpRequest& request,

@@ -1,18 +1,25 @@
 // The HTTP receivers of a real in-process ingest (real PostgreSQL, broker and Redis): Prometheus
 // remote_write and Alertmanager webhooks as a sender speaks them, over HTTP.
+#include "services/ingest/http_receiver.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "prometheus/remote.pb.h"
 #include "services/ingest/core/remote_write.h"
-#include "services/ingest/http_receiver.h"
-#include "absl/synchronization/notification.h"
 #include "services/ingest/testing/harness.h"
 #include "services/inventory/admin_service.h"
 #include "services/inventory/store/pg_control_store.h"
@@ -132,6 +139,61 @@ TEST_F(HttpReceiverTest, InvalidSeriesAre400WithReasonsAndTheValidRestIsStored) 
   EXPECT_TRUE(absl::StrContains(r->body, "timeseries[1]: labels are not sorted")) << r->body;
   EXPECT_EQ(Samples("good_gauge"), 2);
   EXPECT_EQ(Samples("bad"), 0);
+}
+
+// HeadOnly sends `head` (a request head promising a body) and never the body; what the server
+// answers within `timeout`, up to its close ("" when it said nothing).
+std::string HeadOnly(int port, const std::string& head, absl::Duration timeout) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size())) {
+    for (const absl::Time until = absl::Now() + timeout; absl::Now() < until;) {
+      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(until - absl::Now()))) <= 0) {
+        continue;
+      }
+      char buf[4096];
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  return out;
+}
+
+// Refusals come from the request's head: an unauthenticated or misaddressed sender is answered
+// without the server reading (or buffering) the body it announced. The server's read timeout
+// is 5 s, so an answer within 3 s without the body is an answer to the head.
+TEST_F(HttpReceiverTest, RefusalsDoNotWaitForTheBody) {
+  const std::string promise =
+      "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n"
+      "Content-Length: 1000000\r\n\r\n";
+  std::string answer = HeadOnly(
+      h_->http_port(), "POST /api/v1/write HTTP/1.1\r\nHost: x\r\n" + promise, absl::Seconds(3));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.1 401")) << answer;
+  EXPECT_TRUE(absl::StrContains(answer, "WWW-Authenticate: Bearer")) << answer;
+  answer = HeadOnly(h_->http_port(),
+                    "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                    "k8i_agt_nope\r\n" +
+                        promise,
+                    absl::Seconds(3));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.1 401")) << answer;
+  answer = HeadOnly(h_->http_port(), "POST /api/v1/read HTTP/1.1\r\nHost: x\r\n" + promise,
+                    absl::Seconds(3));
+  EXPECT_TRUE(absl::StartsWith(answer, "HTTP/1.1 404")) << answer;
+  // An admitted head is read on: the body that follows is taken as always.
+  prometheus::WriteRequest req;
+  *req.add_timeseries() = Series({{"__name__", "head_checked"}, {"job", "x"}}, {1});
+  auto r = Write(Compress(req));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204) << r->body;
+  EXPECT_EQ(Samples("head_checked"), 1);
 }
 
 TEST_F(HttpReceiverTest, RefusesWhatIsNotRemoteWrite) {

@@ -49,14 +49,18 @@ absl::Status Wire(kit::Service& s, const Config& cfg, Parts* parts) {
     auto* receiver = s.Own(std::make_unique<HttpReceiver>(
         p.ingestor, authenticator, users.authenticator, p.tokens, clock, s.registry(),
         HttpReceiverOptions{.limits = cfg.limits}));
-    ASSIGN_OR_RETURN(p.http_port,
-                     s.AddHttpServer(
-                         cfg.http.addr,
-                         [receiver](const metrics::HttpRequest& r) { return receiver->Handle(r); },
-                         {.what = "ingest receivers",
-                          .body_limit = static_cast<uint64_t>(cfg.http.max_body),
-                          .max_connections = 128,
-                          .threads = cfg.http.threads}));
+    ASSIGN_OR_RETURN(
+        p.http_port,
+        s.AddHttpServer(cfg.http.addr,
+                        [receiver](const metrics::HttpRequest& r) { return receiver->Handle(r); },
+                        {.what = "ingest receivers",
+                         .body_limit = static_cast<uint64_t>(cfg.http.max_body),
+                         .max_connections = 128,
+                         .threads = cfg.http.threads,
+                         // Refused without reading (or buffering) the body.
+                         .head_check = [receiver](const metrics::HttpRequest& head) {
+                           return receiver->Admit(head);
+                         }}));
   }
 
   if (cfg.rollups.enabled) {
