@@ -235,8 +235,8 @@ int Run(const Options& o) {
     const int ticks = std::min(o.rate, 20);
     const int per_tick = std::max(1, o.rate / ticks);
     // The warm-up lasts --warmup seconds and then until the service has delivered all but the
-    // last second of what was sent (at most a minute): on a fresh database its first seconds
-    // deliver below 1,000/s, and that backlog is start-up, not the pipeline's steady state.
+    // last 100 ms (or two sends) of what was sent (at most a minute): on a fresh database its first
+    // seconds deliver below 1,000/s, and that backlog is start-up, not the pipeline's steady state.
     absl::Time measure_from = absl::InfiniteFuture();
     int64_t n = 0;
     for (int64_t t = 0; rc == 0 && producer.ok(); ++t) {

@@ -267,6 +267,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     if (auto refused = CheckHead(parser_->get(), shared_.options.head_check, Peer())) {
       reading_ = false;
+      unread_ = !parser_->is_done();
       parser_.reset();
       Write(*std::move(refused));
       return;
@@ -280,6 +281,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       if (!status) return;  // dropping the last reference closes the connection
       response_ = TextResponse(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
       response_.keep_alive(false);
+      unread_ = true;
       response_.prepare_payload();
     } else {
       response_ = Respond(parser_->get(), shared_.handler, Peer());
@@ -305,6 +307,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return;
     }
     if constexpr (kTls) {
+      if (unread_) {
+        // As below: what the client still sends is read and discarded first (for at most
+        // kLingerTimeout), or the close would reset the connection under the response.
+        buffer_.clear();
+        Lowest().expires_after(kLingerTimeout);
+        DrainThenShutdown();
+        return;
+      }
       Lowest().expires_after(kTlsShutdownTimeout);
       stream_.async_shutdown([self = this->shared_from_this()](error_code) {});
     } else {
@@ -317,6 +327,18 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       Lowest().expires_after(kLingerTimeout);
       Drain();
     }
+  }
+
+  void DrainThenShutdown() {
+    stream_.async_read_some(buffer_.prepare(kDrainChunk),
+                            [self = this->shared_from_this()](error_code ec, size_t) {
+                              if (!ec) {
+                                self->DrainThenShutdown();
+                                return;
+                              }
+                              self->Lowest().expires_after(kTlsShutdownTimeout);
+                              self->stream_.async_shutdown([self](error_code) {});
+                            });
   }
 
   void Drain() {
@@ -332,6 +354,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<http::request_parser<http::string_body>> parser_;
   Response response_;
   bool reading_ = false;
+  // The request's body (or part of it) was left unread: drained before the connection closes.
+  bool unread_ = false;
 };
 
 }  // namespace

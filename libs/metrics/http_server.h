@@ -64,7 +64,8 @@ struct HttpServerOptions {
   // Server threads: requests of different connections handled at once. Above 1 the handler
   // is called concurrently and must be thread-safe.
   int threads = 1;
-  // Optional; runs on the server threads like the handler.
+  // Optional; runs on the server threads like the handler (concurrently, with more than one
+  // thread). A Content-Length over body_limit is refused (413) before it runs.
   HttpHeadCheck head_check;
 };
 

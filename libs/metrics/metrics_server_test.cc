@@ -330,6 +330,35 @@ TEST_F(MetricsServerTlsTest, ServesHttpsAndSurvivesBadHandshakes) {
   EXPECT_EQ(missing->status, 404);
 }
 
+// Over TLS, a request refused from its head still gets its answer while its body keeps
+// coming: the server reads and discards the rest before it closes (closing on unread data
+// would reset the connection under the response).
+TEST_F(MetricsServerTlsTest, HeadCheckRefusalReachesAClientStillSendingItsBody) {
+  std::atomic<int> handled{0};
+  auto server =
+      HttpServer::Start("127.0.0.1:0",
+                        [&](const HttpRequest&) {
+                          ++handled;
+                          return HttpResponse::Text(200, "ok\n");
+                        },
+                        {.tls = {.cert_file = pki_->server_cert, .key_file = pki_->server_key},
+                         .what = "test",
+                         .body_limit = 4 << 20,
+                         .head_check = [](const HttpRequest&) -> std::optional<HttpResponse> {
+                           return HttpResponse::Text(401, "who?\n");
+                         }});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto client = TlsClient((*server)->port(), pki_->ca_cert);
+  for (int i = 0; i < 3; ++i) {
+    auto r = client->Post("/write", std::string(2 << 20, 'a'), "application/octet-stream");
+    ASSERT_TRUE(r) << httplib::to_string(r.error());
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->body, "who?\n");
+  }
+  EXPECT_EQ(handled.load(), 0);
+  server->reset();
+}
+
 TEST_F(MetricsServerTlsTest, UnusableCertificateFilesAreInvalidArgument) {
   Registry registry;
   const HttpTlsOptions bad[] = {

@@ -260,6 +260,10 @@ void Dispatcher::Attempt(const Claimed& c) {
   const absl::Time now = clock_->Now();
   auto ch = Channel(c.tenant, c.channel_id);
   if (absl::IsNotFound(ch.status())) {
+    {
+      absl::MutexLock l(&mu_);
+      reserved_.erase(c.id);
+    }
     Record({.id = c.id,
             .lease_us = c.lease_us,
             .reason = "the channel was deleted",
@@ -284,6 +288,9 @@ void Dispatcher::Attempt(const Claimed& c) {
     if (!TakeSlotLocked(c.id, endpoint, rate, now, &when)) {
       wait = "rate";
     } else if (!breakers_[endpoint].Allow(now, &when)) {
+      // The delivery keeps the slot it took: back after the breaker's wait, it goes in its
+      // turn instead of queuing again behind everything reserved meanwhile.
+      reserved_[c.id] = now;
       wait = "breaker";
     }
   }

@@ -100,8 +100,9 @@ class Dispatcher {
   // Send slots reserved in a channel's bucket for deliveries it postponed, by delivery id: a
   // postponed delivery comes back at its own slot and goes then, instead of every waiting
   // delivery coming back at the next token and all but one waiting again (O(waiting) claims
-  // per token). Forgotten once used, or when a lease past their slot (another replica took
-  // the delivery, or it ended otherwise).
+  // per token). Kept in memory, like the buckets (each replica paces on its own): a delivery
+  // another replica claims takes a slot there. Forgotten once used or the channel is gone;
+  // beyond 4,096 entries, those a lease past their slot are dropped.
   std::map<int64_t, absl::Time> reserved_ ABSL_GUARDED_BY(mu_);
   absl::Time next_prune_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Takes delivery `id`'s send slot on `endpoint` (its reserved one, or a new reservation):
