@@ -111,28 +111,28 @@ Response Render(const Request& req, HttpResponse out) {
   return res;
 }
 
+// Guarded calls the handler or head check `fn`: a bug of theirs that throws answers 500, it
+// does not end the server.
+template <typename Fn>
+auto Guarded(const Fn& fn, const HttpRequest& in) -> decltype(fn(in)) {
+  try {
+    return fn(in);
+  } catch (const std::exception& e) {
+    return HttpResponse::Text(500, "internal error\n");
+  }
+}
+
 // Respond hands one parsed request to the handler and renders its answer.
 Response Respond(const Request& req, const HttpHandler& handler, std::string peer) {
   HttpRequest in = Head(req, std::move(peer));
   in.body = req.body();
-  HttpResponse out;
-  try {
-    out = handler(in);
-  } catch (const std::exception& e) {  // a handler's bug answers 500, it does not end the server
-    out = HttpResponse::Text(500, "internal error\n");
-  }
-  return Render(req, std::move(out));
+  return Render(req, Guarded(handler, in));
 }
 
 // CheckHead runs the head check on a request whose body is still unread: its answer, if any.
 std::optional<Response> CheckHead(const Request& req, const HttpHeadCheck& check,
                                   std::string peer) {
-  std::optional<HttpResponse> out;
-  try {
-    out = check(Head(req, std::move(peer)));
-  } catch (const std::exception& e) {
-    out = HttpResponse::Text(500, "internal error\n");
-  }
+  std::optional<HttpResponse> out = Guarded(check, Head(req, std::move(peer)));
   if (!out) return std::nullopt;
   Response res = Render(req, *std::move(out));
   res.keep_alive(false);  // the body was not read
@@ -276,18 +276,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void OnRead(const error_code& ec) {
+    Response res;
     if (ec) {
       const std::optional<http::status> status = ReadErrorStatus(ec);
       if (!status) return;  // dropping the last reference closes the connection
-      response_ = TextResponse(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
-      response_.keep_alive(false);
+      res = TextResponse(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
+      res.keep_alive(false);
       unread_ = true;
-      response_.prepare_payload();
+      res.prepare_payload();
     } else {
-      response_ = Respond(parser_->get(), shared_.handler, Peer());
+      res = Respond(parser_->get(), shared_.handler, Peer());
     }
     parser_.reset();
-    Write(std::move(response_));
+    Write(std::move(res));
   }
 
   void Write(Response response) {
