@@ -9,13 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -26,32 +27,33 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "bench/load_stream.h"
-#include "libs/testing/process.h"
 #include "bench/child.h"
+#include "bench/load_stream.h"
 #include "bench/proc_cpu.h"
 #include "bench/util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "libs/common/ids.h"
 #include "libs/common/status_macros.h"
+#include "libs/testing/process.h"
 #include "pqxx/pqxx"
 #include "services/ingest/core/series.h"
 
 namespace k8i::bench {
 
-using ::k8i::testing::Spawn;
-using ::k8i::testing::Run;
+using ::k8i::testing::Children;
 using ::k8i::testing::Exited;
-using ::k8i::testing::Terminate;
-using ::k8i::testing::ReadProcStat;
-using ::k8i::testing::ProcessCpuSeconds;
-using ::k8i::testing::ThreadCpuByName;
-using ::k8i::testing::ServerTreeCpu;
-using ::k8i::testing::ReadMachineCpu;
-using ::k8i::testing::RunResult;
-using ::k8i::testing::ProcStat;
 using ::k8i::testing::MachineCpu;
+using ::k8i::testing::ProcessCpuSeconds;
+using ::k8i::testing::ProcStat;
+using ::k8i::testing::ReadMachineCpu;
+using ::k8i::testing::ReadProcStat;
+using ::k8i::testing::Run;
+using ::k8i::testing::RunResult;
+using ::k8i::testing::ServerTreeCpu;
+using ::k8i::testing::Spawn;
+using ::k8i::testing::Terminate;
+using ::k8i::testing::ThreadCpuByName;
 namespace {
 
 constexpr char kTenant[] = "bench";
@@ -400,12 +402,22 @@ absl::StatusOr<RefReport> RunReference(const Options& o, const LoadReport& load,
   // Both sides start from an empty table with the same partitions and index.
   RETURN_IF_ERROR(Exec(db_url, "TRUNCATE telemetry.samples"));
   Exec(db_url, "CHECKPOINT").IgnoreError();
+  const std::set<pid_t> children_before = Children(meter.postmaster);
   const MeterSnapshot before = Take(meter);
   ASSIGN_OR_RETURN(RunResult r,
                    Run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", db_url, "-c",
                         absl::StrCat("\\copy telemetry.samples (tenant_id, series_id, ts, value) "
                                      "from '", path, "'")},
                        {absl::StrCat("PATH=", Env("PATH")), "PGCONNECT_TIMEOUT=10"}));
+  // psql's backend outlives psql by a moment, and its CPU counts only once it has exited and
+  // the postmaster reaped it: wait until the children started since `before` are gone.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(5); absl::Now() < deadline;
+       absl::SleepFor(absl::Milliseconds(10))) {
+    const std::set<pid_t> now = Children(meter.postmaster);
+    if (std::includes(children_before.begin(), children_before.end(), now.begin(), now.end())) {
+      break;
+    }
+  }
   const MeterSnapshot after = Take(meter);
   std::remove(path.c_str());
   if (r.exit_code != 0) {

@@ -211,6 +211,7 @@ Service::~Service() {
 int Main(int argc, char** argv, const Program& program) {
   const ServiceSpec& spec = program.spec;
   ApplyProcessDefaults();
+  TuneAllocatorForServer();
   grpcx::BlockShutdownSignals();
   CLI::App app{absl::StrCat("k8intel ", spec.name, ": ", spec.summary)};
   app.require_subcommand(0, 1);

@@ -2,12 +2,12 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
@@ -204,6 +205,20 @@ double ServerTreeCpu(pid_t parent) {
   }
   closedir(d);
   return sum;
+}
+
+std::set<pid_t> Children(pid_t parent) {
+  std::set<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
+    auto st = ReadProcStat(absl::StrCat("/proc/", e->d_name, "/stat"));
+    pid_t pid = 0;
+    if (st.ok() && st->ppid == parent && absl::SimpleAtoi(e->d_name, &pid)) out.insert(pid);
+  }
+  closedir(d);
+  return out;
 }
 
 MachineCpu ReadMachineCpu() {

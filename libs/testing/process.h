@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ std::map<std::string, double> ThreadCpuByName(pid_t pid);
 // PostgreSQL postmaster) the growth between two calls is exact, even for connections that
 // came and went in between. -1 when `parent` is gone.
 double ServerTreeCpu(pid_t parent);
+
+// Children are the processes whose parent is `parent` (live or exited but not yet reaped).
+std::set<pid_t> Children(pid_t parent);
 
 // MachineCpu is the machine-wide busy and total CPU time since boot, in seconds (/proc/stat).
 struct MachineCpu {

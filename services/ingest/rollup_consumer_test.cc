@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "libs/common/ids.h"
 #include "services/ingest/store/kafka_publisher.h"
+#include "services/ingest/store/pg_rollups.h"
 #include "services/ingest/testing/harness.h"
 
 namespace k8i::ingest {
@@ -110,6 +111,57 @@ TEST(RollupConsumerTest, RollupsThroughKafkaEqualNaiveAndRedeliveryChangesNothin
   EXPECT_EQ((*h)->QueryInt(MismatchSql(t, "rollup_1h", 3600)), 0);
   EXPECT_NE((*h)->registry().Expose().find("k8i_rollup_lag_seconds_count 30"), std::string::npos)
       << (*h)->registry().Expose();
+}
+
+// Cells reach PostgreSQL as one array per column: doubles at the edges of their range come back
+// bit for bit, and merging the same cells again adds them up (count, sum) and keeps min, max and
+// the latest sample. A sum that overflows becomes Infinity: PostgreSQL's own float8 addition
+// would fail the transaction, and the consumer would retry that message for ever.
+TEST(RollupConsumerTest, UpsertKeepsEdgeValuesExactlyAndMergesAdditively) {
+  K8I_REQUIRE_STACK("K8I_TEST_PG_URL");
+  K8I_REQUIRE_STACK("K8I_TEST_KAFKA_BOOTSTRAP");
+  auto h = IngestHarness::Start({.topic_prefix = absl::StrCat("k8iru", NewId().substr(0, 8), ".")});
+  ASSERT_TRUE(h.ok()) << h.status();
+  const std::string t = (*h)->tenant();
+  // A stored batch creates this day's partitions, rollups included.
+  ResilientSender agent(absl::StrCat("127.0.0.1:", (*h)->port()), (*h)->token());
+  std::mt19937_64 rng(5);
+  ASSERT_TRUE(agent.Send(Batch("p", rng), absl::Now() + absl::Seconds(30)).ok());
+
+  const int64_t bucket = BucketStart(absl::ToUnixMillis(absl::Now()), kRollup5mMs);
+  RollupCells cells;
+  cells[{11, bucket}] = {.count = 1,
+                         .sum = 1e308,
+                         .min = 4.9e-324,
+                         .max = 0.1,
+                         .last_ms = bucket + 1,
+                         .last_value = -2.5};
+  cells[{12, bucket}] = {.count = 3,
+                         .sum = -0.30000000000000004,
+                         .min = -1e-300,
+                         .max = 1.7976931348623157e308,
+                         .last_ms = bucket + 299'999,
+                         .last_value = 1.7976931348623157e308};
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE((*h)->pool()
+                    .WithTransaction([&](pqxx::work& tx) {
+                      UpsertRollups(tx, t, "rollup_5m", cells);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+  }
+  const std::string at = absl::StrCat("to_timestamp(", bucket, " / 1000.0)");
+  EXPECT_EQ((*h)->QueryInt(absl::StrCat(
+                "SELECT count(*) FROM telemetry.rollup_5m WHERE tenant_id = '", t,
+                "' AND bucket_start = ", at,
+                " AND ((series_id = 11 AND count = 2 AND sum = 'Infinity' AND min = 4.9e-324 "
+                "AND max = 0.1 AND last_ts = ",
+                at,
+                " + interval '1 ms' AND last_value = -2.5) OR (series_id = 12 AND count = 6 "
+                "AND sum = -0.6000000000000001 AND min = -1e-300 AND max = 1.7976931348623157e308 "
+                "AND last_ts = ",
+                at, " + interval '299999 ms' AND last_value = 1.7976931348623157e308))")),
+            2);
 }
 
 }  // namespace
