@@ -1,19 +1,20 @@
 #include "libs/metrics/http_server.h"
 
-#include "libs/metrics/http_listen.h"
-
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -22,8 +23,6 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +44,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "libs/metrics/http_listen.h"
 
 namespace k8i::metrics {
 namespace {
@@ -138,6 +138,23 @@ std::optional<Response> CheckHead(const Request& req, const HttpHeadCheck& check
   res.keep_alive(false);  // the body was not read
   return res;
 }
+
+// Expectation is what a request's Expect field asks for (RFC 9110, 10.1.1). A client that sent
+// "Expect: 100-continue" waits for the interim "100 Continue" before it sends the body — curl
+// does so for bodies over 1 KiB, for a second. A server must ignore the field in an HTTP/1.0
+// request, and may refuse other expectations with 417.
+enum class Expectation { kNone, kContinue, kUnsupported };
+
+Expectation ExpectationOf(const Request& req) {
+  auto it = req.find(http::field::expect);
+  if (it == req.end() || req.version() < 11) return Expectation::kNone;
+  const absl::string_view value =
+      absl::StripAsciiWhitespace(absl::string_view(it->value().data(), it->value().size()));
+  return absl::EqualsIgnoreCase(value, "100-continue") ? Expectation::kContinue
+                                                       : Expectation::kUnsupported;
+}
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // Server state shared by the connections, which run on the server threads (each connection on
 // its own strand).
@@ -236,19 +253,17 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                : absl::StrCat("ipv6:[", ep.address().to_string(), "]:", ep.port());
   }
 
+  // ReadRequest reads the head first: an expectation or the head check may answer before the
+  // body is read (or, for "Expect: 100-continue", sent).
   void ReadRequest() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(shared_.options.body_limit);
     reading_ = true;
     Lowest().expires_after(kIoTimeout);
-    if (shared_.options.head_check) {
-      http::async_read_header(
-          stream_, buffer_, *parser_,
-          [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
-      return;
-    }
-    ReadRest();
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
   }
 
   void ReadRest() {
@@ -265,11 +280,36 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       OnRead(ec);
       return;
     }
-    if (auto refused = CheckHead(parser_->get(), shared_.options.head_check, Peer())) {
+    const Request& req = parser_->get();
+    const Expectation expectation = ExpectationOf(req);
+    std::optional<Response> refused;
+    if (expectation == Expectation::kUnsupported) {
+      refused = TextResponse(http::status::expectation_failed, req.version(),
+                             "only \"Expect: 100-continue\" is supported\n");
+      refused->keep_alive(false);
+      refused->prepare_payload();
+    } else if (shared_.options.head_check) {
+      refused = CheckHead(req, shared_.options.head_check, Peer());
+    }
+    if (refused) {
       reading_ = false;
       unread_ = !parser_->is_done();
       parser_.reset();
       Write(*std::move(refused));
+      return;
+    }
+    // The interim answer is owed only while the client still holds the body back.
+    if (expectation == Expectation::kContinue && !parser_->is_done() && buffer_.size() == 0) {
+      Lowest().expires_after(kIoTimeout);
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = this->shared_from_this()](error_code ec, size_t) {
+                          if (ec) {
+                            self->reading_ = false;
+                            return;  // dropping the last reference closes the connection
+                          }
+                          self->Lowest().expires_after(kIoTimeout);
+                          self->ReadRest();
+                        });
       return;
     }
     ReadRest();

@@ -50,6 +50,24 @@ class RawConnection {
     return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
   }
 
+  // ReadUntil reads until what was read (appended to `out`) contains `marker` (returns true),
+  // the server closes the connection or `timeout` passes (both return false).
+  bool ReadUntil(std::string_view marker, std::chrono::milliseconds timeout, std::string* out) {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    while (out->find(marker) == std::string::npos) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return false;
+      out->append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
   // ReadUntilClosed reads until the server closes the connection (returns true) or `timeout`
   // passes (returns false); what was read is appended to `out`.
   bool ReadUntilClosed(std::chrono::milliseconds timeout, std::string* out) {
@@ -462,6 +480,81 @@ TEST(HttpServerTest, HeadCheckAnswersBeforeTheBodyIsRead) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "5000 bytes\n");
   EXPECT_EQ(handled.load(), 1);
+  server->reset();
+}
+
+// "Expect: 100-continue" (RFC 9110, 10.1.1): the client holds its body back until the server
+// says "100 Continue", which it does only for a head it accepts. A refused head gets its final
+// answer instead, other expectations get 417, and HTTP/1.0 requests are served as if the field
+// were not there.
+TEST(HttpServerTest, ExpectContinueIsAnsweredOnlyForAnAcceptedHead) {
+  std::atomic<int> handled{0};
+  auto server =
+      HttpServer::Start("127.0.0.1:0",
+                        [&](const HttpRequest& r) {
+                          ++handled;
+                          return HttpResponse::Text(200, absl::StrCat(r.body.size(), " bytes\n"));
+                        },
+                        {.what = "test",
+                         .body_limit = 1 << 20,
+                         .head_check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+                           if (r.Header("authorization") == nullptr)
+                             return HttpResponse::Text(401, "who?\n");
+                           return std::nullopt;
+                         }});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string body(3000, 'a');
+  {
+    RawConnection conn((*server)->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.Send(absl::StrCat("POST /write HTTP/1.1\r\nHost: x\r\nAuthorization: b\r\n",
+                                       "Expect: 100-Continue\r\nContent-Length: ", body.size(),
+                                       "\r\n\r\n")));
+    std::string out;
+    ASSERT_TRUE(conn.ReadUntil("\r\n\r\n", std::chrono::milliseconds(2000), &out)) << out;
+    EXPECT_EQ(out, "HTTP/1.1 100 Continue\r\n\r\n");
+    ASSERT_TRUE(conn.Send(body));
+    out.clear();
+    ASSERT_TRUE(conn.ReadUntil("3000 bytes\n", std::chrono::milliseconds(2000), &out)) << out;
+    EXPECT_THAT(out, StartsWith("HTTP/1.1 200"));
+    // The connection stays usable: a second request on it, without the field.
+    ASSERT_TRUE(
+        conn.Send("POST /write HTTP/1.1\r\nHost: x\r\nAuthorization: b\r\n"
+                  "Content-Length: 2\r\n\r\nab"));
+    out.clear();
+    ASSERT_TRUE(conn.ReadUntil("2 bytes\n", std::chrono::milliseconds(2000), &out)) << out;
+  }
+  EXPECT_EQ(handled.load(), 2);
+  struct Case {
+    std::string name, head, want;
+    int handled;
+  };
+  const Case cases[] = {
+      {"refused head: the final answer, no 100",
+       "POST /write HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3000\r\n\r\n",
+       "HTTP/1.1 401", 0},
+      {"unknown expectation: 417",
+       "POST /write HTTP/1.1\r\nHost: x\r\nAuthorization: b\r\nExpect: 200-ok\r\n"
+       "Content-Length: 3000\r\n\r\n",
+       "HTTP/1.1 417", 0},
+      {"HTTP/1.0: the field is ignored, the body read as sent",
+       absl::StrCat("POST /write HTTP/1.0\r\nHost: x\r\nAuthorization: b\r\nExpect: 200-ok\r\n"
+                    "Content-Length: 3000\r\n\r\n",
+                    body),
+       "HTTP/1.0 200", 1},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    handled = 0;
+    RawConnection conn((*server)->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.Send(c.head));
+    std::string out;
+    EXPECT_TRUE(conn.ReadUntilClosed(std::chrono::milliseconds(3000), &out));
+    EXPECT_THAT(out, StartsWith(c.want));
+    EXPECT_THAT(out, ::testing::Not(HasSubstr("100 Continue")));
+    EXPECT_EQ(handled.load(), c.handled);
+  }
   server->reset();
 }
 
