@@ -283,13 +283,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const Request& req = parser_->get();
     const Expectation expectation = ExpectationOf(req);
     std::optional<Response> refused;
-    if (expectation == Expectation::kUnsupported) {
+    if (shared_.options.head_check) refused = CheckHead(req, shared_.options.head_check, Peer());
+    if (!refused && expectation == Expectation::kUnsupported) {
       refused = TextResponse(http::status::expectation_failed, req.version(),
                              "only \"Expect: 100-continue\" is supported\n");
       refused->keep_alive(false);
       refused->prepare_payload();
-    } else if (shared_.options.head_check) {
-      refused = CheckHead(req, shared_.options.head_check, Peer());
     }
     if (refused) {
       reading_ = false;
@@ -298,7 +297,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       Write(*std::move(refused));
       return;
     }
-    // The interim answer is owed only while the client still holds the body back.
+    // The interim answer is owed while the client holds the body back; nothing of it read yet
+    // is the sign we have (bytes still in the kernel or in TLS only cost a 100 the client
+    // must accept anyway).
     if (expectation == Expectation::kContinue && !parser_->is_done() && buffer_.size() == 0) {
       Lowest().expires_after(kIoTimeout);
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),

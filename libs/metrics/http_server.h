@@ -66,8 +66,8 @@ struct HttpServerOptions {
   int threads = 1;
   // Optional; runs on the server threads like the handler (concurrently, with more than one
   // thread). A Content-Length over body_limit is refused (413) before it runs. A client that
-  // sent "Expect: 100-continue" gets "100 Continue" only once the head has passed both (any
-  // other expectation is refused with 417).
+  // sent "Expect: 100-continue" gets "100 Continue" only once the head has passed both; any
+  // other expectation is refused with 417 (after the head check).
   HttpHeadCheck head_check;
 };
 

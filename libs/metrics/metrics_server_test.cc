@@ -445,22 +445,29 @@ TEST(HttpServerTest, ThreadsServeConnectionsConcurrently) {
 
 // A head check answers from the request's head: a refused request's body is never read (the
 // client gets its answer without sending it), an admitted one reaches the handler whole.
+// StartAuthEcho starts a server whose head check refuses a request without an Authorization
+// header (401 "who?") and whose handler counts requests in `handled` and answers with the body's
+// size ("N bytes").
+absl::StatusOr<std::unique_ptr<HttpServer>> StartAuthEcho(std::atomic<int>& handled) {
+  return HttpServer::Start("127.0.0.1:0",
+                           [&handled](const HttpRequest& r) {
+                             ++handled;
+                             return HttpResponse::Text(200,
+                                                       absl::StrCat(r.body.size(), " bytes\n"));
+                           },
+                           {.what = "test",
+                            .body_limit = 1 << 20,
+                            .head_check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
+                              EXPECT_TRUE(r.body.empty());
+                              if (r.Header("authorization") == nullptr)
+                                return HttpResponse::Text(401, "who?\n");
+                              return std::nullopt;
+                            }});
+}
+
 TEST(HttpServerTest, HeadCheckAnswersBeforeTheBodyIsRead) {
   std::atomic<int> handled{0};
-  auto server =
-      HttpServer::Start("127.0.0.1:0",
-                        [&](const HttpRequest& r) {
-                          ++handled;
-                          return HttpResponse::Text(200, absl::StrCat(r.body.size(), " bytes\n"));
-                        },
-                        {.what = "test",
-                         .body_limit = 1 << 20,
-                         .head_check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
-                           EXPECT_TRUE(r.body.empty());
-                           if (r.Header("authorization") == nullptr)
-                             return HttpResponse::Text(401, "who?\n");
-                           return std::nullopt;
-                         }});
+  auto server = StartAuthEcho(handled);
   ASSERT_TRUE(server.ok()) << server.status();
   RawConnection conn((*server)->port());
   ASSERT_TRUE(conn.connected());
@@ -489,19 +496,7 @@ TEST(HttpServerTest, HeadCheckAnswersBeforeTheBodyIsRead) {
 // were not there.
 TEST(HttpServerTest, ExpectContinueIsAnsweredOnlyForAnAcceptedHead) {
   std::atomic<int> handled{0};
-  auto server =
-      HttpServer::Start("127.0.0.1:0",
-                        [&](const HttpRequest& r) {
-                          ++handled;
-                          return HttpResponse::Text(200, absl::StrCat(r.body.size(), " bytes\n"));
-                        },
-                        {.what = "test",
-                         .body_limit = 1 << 20,
-                         .head_check = [](const HttpRequest& r) -> std::optional<HttpResponse> {
-                           if (r.Header("authorization") == nullptr)
-                             return HttpResponse::Text(401, "who?\n");
-                           return std::nullopt;
-                         }});
+  auto server = StartAuthEcho(handled);
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string body(3000, 'a');
   {
@@ -532,6 +527,9 @@ TEST(HttpServerTest, ExpectContinueIsAnsweredOnlyForAnAcceptedHead) {
   const Case cases[] = {
       {"refused head: the final answer, no 100",
        "POST /write HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3000\r\n\r\n",
+       "HTTP/1.1 401", 0},
+      {"unknown expectation, no credential: the credential's answer first",
+       "POST /write HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 3000\r\n\r\n",
        "HTTP/1.1 401", 0},
       {"unknown expectation: 417",
        "POST /write HTTP/1.1\r\nHost: x\r\nAuthorization: b\r\nExpect: 200-ok\r\n"

@@ -126,9 +126,12 @@ TEST(RollupConsumerTest, UpsertKeepsEdgeValuesExactlyAndMergesAdditively) {
   // A stored batch creates this day's partitions, rollups included.
   ResilientSender agent(absl::StrCat("127.0.0.1:", (*h)->port()), (*h)->token());
   std::mt19937_64 rng(5);
-  ASSERT_TRUE(agent.Send(Batch("p", rng), absl::Now() + absl::Seconds(30)).ok());
+  const k8intel::v1::TelemetryBatch stored = Batch("p", rng);
+  ASSERT_TRUE(agent.Send(stored, absl::Now() + absl::Seconds(30)).ok());
 
-  const int64_t bucket = BucketStart(absl::ToUnixMillis(absl::Now()), kRollup5mMs);
+  // A bucket of a day the batch created partitions for (not "now": past midnight, today's
+  // partitions may not exist yet).
+  const int64_t bucket = BucketStart(stored.metrics(0).samples(0).time_unix_ms(), kRollup5mMs);
   RollupCells cells;
   cells[{11, bucket}] = {.count = 1,
                          .sum = 1e308,

@@ -74,8 +74,10 @@ void UpsertRollups(pqxx::work& tx, const std::string& tenant, const char* table,
                    "count = r.count + EXCLUDED.count, "
                    // float8 + float8 that overflows is an error in PostgreSQL; here it
                    // saturates, as in IEEE arithmetic (and in RollupCell), instead of failing
-                   // the transaction on every retry.
-                   "sum = CASE WHEN sign(r.sum) = sign(EXCLUDED.sum) AND abs(r.sum) > "
+                   // the transaction on every retry. ">=" also catches the sum that rounds up
+                   // to infinity from exactly half an ulp past the largest double (it may
+                   // saturate one ulp early there).
+                   "sum = CASE WHEN sign(r.sum) = sign(EXCLUDED.sum) AND abs(r.sum) >= "
                    "1.7976931348623157e308 - abs(EXCLUDED.sum) THEN sign(r.sum) * "
                    "'Infinity'::float8 ELSE r.sum + EXCLUDED.sum END, "
                    "min = LEAST(r.min, EXCLUDED.min), max = GREATEST(r.max, EXCLUDED.max), "
