@@ -55,15 +55,7 @@ class RawConnection {
   bool ReadUntil(std::string_view marker, std::chrono::milliseconds timeout, std::string* out) {
     const Clock::time_point deadline = Clock::now() + timeout;
     while (out->find(marker) == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return false;
-      out->append(buf, static_cast<size_t>(n));
+      if (ReadOnce(deadline, out) != Read::kData) return false;
     }
     return true;
   }
@@ -73,19 +65,36 @@ class RawConnection {
   bool ReadUntilClosed(std::chrono::milliseconds timeout, std::string* out) {
     const Clock::time_point deadline = Clock::now() + timeout;
     for (;;) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) return true;  // EOF or reset
-      out->append(buf, static_cast<size_t>(n));
+      switch (ReadOnce(deadline, out)) {
+        case Read::kData:
+          continue;
+        case Read::kClosed:
+          return true;
+        case Read::kTimedOut:
+          return false;
+      }
     }
   }
 
  private:
+  enum class Read { kData, kClosed, kTimedOut };
+
+  // ReadOnce waits until `deadline` for bytes and appends them to `out`.
+  Read ReadOnce(Clock::time_point deadline, std::string* out) {
+    for (;;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return Read::kTimedOut;
+      pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return Read::kClosed;  // EOF or reset
+      out->append(buf, static_cast<size_t>(n));
+      return Read::kData;
+    }
+  }
+
   int fd_;
   bool connected_ = false;
 };
