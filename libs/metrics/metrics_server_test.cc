@@ -562,7 +562,21 @@ TEST(HttpServerTest, ExpectContinueIsAnsweredOnlyForAnAcceptedHead) {
     EXPECT_THAT(out, ::testing::Not(HasSubstr("100 Continue")));
     EXPECT_EQ(handled.load(), c.handled);
   }
+  // Stopping while a client holds its body back after "100 Continue" does not hang: the
+  // request gets the stop's grace, then the connection closes, and the handler never ran.
+  handled = 0;
+  RawConnection held((*server)->port());
+  ASSERT_TRUE(held.connected());
+  ASSERT_TRUE(
+      held.Send("POST /write HTTP/1.1\r\nHost: x\r\nAuthorization: b\r\n"
+                "Expect: 100-continue\r\nContent-Length: 10\r\n\r\n"));
+  std::string out;
+  ASSERT_TRUE(held.ReadUntil("100 Continue\r\n\r\n", std::chrono::milliseconds(2000), &out));
+  const Clock::time_point before = Clock::now();
   server->reset();
+  EXPECT_LT(Clock::now() - before, std::chrono::milliseconds(4500));
+  EXPECT_TRUE(held.ReadUntilClosed(std::chrono::seconds(1), &out));
+  EXPECT_EQ(handled.load(), 0);
 }
 
 // Stopping while several threads serve a stream of requests on many connections finishes
