@@ -204,6 +204,7 @@ std::vector<PartitionLag> Consumer::Lags(const std::vector<PartitionOffset>& com
     if (rd_kafka_get_watermark_offsets(rk_, p.topic, p.partition, &low, &high) !=
             RD_KAFKA_RESP_ERR_NO_ERROR ||
         high < 0) {
+      out.push_back({p.topic, p.partition, -1});
       continue;
     }
     int64_t at = p.offset;

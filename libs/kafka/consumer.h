@@ -76,8 +76,8 @@ class Consumer {
 
   // Lags returns, for every partition currently assigned to this member, the high watermark
   // (from the last fetch: no broker round trip) minus `committed` (the caller's last committed
-  // next-offset for that partition, or the fetch position when absent). Partitions whose
-  // watermark is not known yet are left out.
+  // next-offset for that partition, or the fetch position when absent). A partition whose
+  // watermark is not known yet has lag -1.
   std::vector<PartitionLag> Lags(const std::vector<PartitionOffset>& committed);
 
   // Close leaves the group (committing nothing) and releases the connection. Idempotent.

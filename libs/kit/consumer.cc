@@ -156,10 +156,21 @@ void TransactionalConsumer::UpdateLag() {
   const absl::Time now = absl::Now();
   if (now - last_lag_update_ < absl::Seconds(1)) return;
   last_lag_update_ = now;
+  std::set<std::pair<std::string, int32_t>> assigned;
   for (const kafka::PartitionLag& l : consumer_->Lags(committed_)) {
+    assigned.emplace(l.topic, l.partition);
+    if (l.lag < 0) continue;  // watermark not known yet: the last value stands
     probe_->lag.WithLabels({options_.name, l.topic, absl::StrCat(l.partition)})
         .Set(static_cast<double>(l.lag));
   }
+  // A partition this member lost in a rebalance is another member's now: its gauge here goes to
+  // 0, or the last value would stand for ever (and win a max over replicas).
+  for (const auto& [topic, partition] : lag_partitions_) {
+    if (!assigned.contains({topic, partition})) {
+      probe_->lag.WithLabels({options_.name, topic, absl::StrCat(partition)}).Set(0);
+    }
+  }
+  lag_partitions_ = std::move(assigned);
 }
 
 absl::Status TransactionalConsumer::DeadLetter(const kafka::ConsumedMessage& m,

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,6 +161,8 @@ class TransactionalConsumer {
   // Next offset committed per partition (for lag).
   std::vector<kafka::PartitionOffset> committed_;
   absl::Time last_lag_update_ = absl::InfinitePast();
+  // The partitions the lag gauge was last set for (topic, partition).
+  std::set<std::pair<std::string, int32_t>> lag_partitions_;
   std::atomic<bool> stopping_{false};
   absl::Notification stop_;
   std::thread thread_;

@@ -10,6 +10,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <string_view>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -422,6 +423,65 @@ TEST_F(ConsumerTest, TwoConsumersSplitTheWorkAndNothingIsDoneTwiceWhenOneDies) {
   ASSERT_TRUE(WaitFor(kDistinctEffects, kN, absl::Seconds(90)));
   c->Stop();
   EXPECT_EQ(Query(kEffects), kN);
+}
+
+// LagGauges is the consumer's k8i_consumer_lag_messages by partition, from `registry`.
+std::map<std::string, double> LagGauges(const metrics::Registry& registry) {
+  std::map<std::string, double> out;
+  const std::string text = registry.Expose();
+  constexpr std::string_view kName = "k8i_consumer_lag_messages{";
+  constexpr std::string_view kPartition = "partition=\"";
+  for (size_t at = text.find(kName); at != std::string::npos; at = text.find(kName, at + 1)) {
+    const std::string line = text.substr(at, text.find('\n', at) - at);
+    const size_t p = line.find(kPartition);
+    if (p == std::string::npos) continue;
+    const size_t from = p + kPartition.size();
+    out[line.substr(from, line.find('"', from) - from)] =
+        std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return out;
+}
+
+// A member that loses partitions in a rebalance sets their lag gauge to 0: the lag alert takes
+// the max over replicas, and the last value from before the rebalance would keep it firing.
+TEST_F(ConsumerTest, LagOfPartitionsLostInARebalanceGoesToZero) {
+  Produce(Events(6000, "l"));
+  // A works slowly (a message per 100 ms, 2,000 waiting per partition): its own partitions
+  // keep a backlog throughout, so a 0 can only come from a partition it lost.
+  EffectHandler slow("a", absl::Milliseconds(100));
+  metrics::Registry registry_a;
+  auto a = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "lag", 1),
+                                         pool_.get(), producer_.get(), &slow, registry_a);
+  ASSERT_TRUE(a.ok()) << a.status();
+  const absl::Time alone_until = absl::Now() + absl::Seconds(30);
+  while (LagGauges(registry_a).size() < 3 && absl::Now() < alone_until) {
+    ASSERT_TRUE((*a)->PollOnce(absl::Milliseconds(100)).ok());
+  }
+  ASSERT_EQ(LagGauges(registry_a).size(), 3u) << registry_a.Expose();
+  for (const auto& [partition, lag] : LagGauges(registry_a)) EXPECT_GT(lag, 0) << partition;
+
+  // B joins the group and takes some of A's partitions.
+  EffectHandler fast("b", absl::ZeroDuration());
+  metrics::Registry registry_b;
+  auto b = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "lag", 50),
+                                         pool_.get(), producer_.get(), &fast, registry_b);
+  ASSERT_TRUE(b.ok()) << b.status();
+  (*b)->Start();
+  // Settled: B works, and A reports 0 for what it lost and its backlog for what it kept.
+  auto settled = [&] {
+    bool lost = false, kept = false;
+    for (const auto& [partition, lag] : LagGauges(registry_a)) {
+      lost |= lag == 0;
+      kept |= lag > 0;
+    }
+    return lost && kept && Query("SELECT count(*) FROM kt.effects WHERE member = 'b'") > 0;
+  };
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  while (!settled() && absl::Now() < until) {
+    ASSERT_TRUE((*a)->PollOnce(absl::Milliseconds(100)).ok());
+  }
+  EXPECT_TRUE(settled()) << registry_a.Expose();
+  (*b)->Stop();
 }
 
 }  // namespace
