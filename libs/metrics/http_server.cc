@@ -122,11 +122,21 @@ auto Guarded(const Fn& fn, const HttpRequest& in) -> decltype(fn(in)) {
   }
 }
 
-// Respond hands one parsed request to the handler and renders its answer.
-Response Respond(const Request& req, const HttpHandler& handler, std::string peer) {
+// Respond hands one parsed request to the handler (its body moved, not copied) and renders its
+// answer.
+Response Respond(Request& req, const HttpHandler& handler, std::string peer) {
   HttpRequest in = Head(req, std::move(peer));
-  in.body = req.body();
+  in.body = std::move(req.body());
   return Render(req, Guarded(handler, in));
+}
+
+// Closing is a plain-text answer after which the connection closes (the request was not read
+// in full, or could not be).
+Response Closing(http::status status, unsigned version, std::string body) {
+  Response res = TextResponse(status, version, std::move(body));
+  res.keep_alive(false);
+  res.prepare_payload();
+  return res;
 }
 
 // CheckHead runs the head check on a request whose body is still unread: its answer, if any.
@@ -285,10 +295,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     std::optional<Response> refused;
     if (shared_.options.head_check) refused = CheckHead(req, shared_.options.head_check, Peer());
     if (!refused && expectation == Expectation::kUnsupported) {
-      refused = TextResponse(http::status::expectation_failed, req.version(),
-                             "only \"Expect: 100-continue\" is supported\n");
-      refused->keep_alive(false);
-      refused->prepare_payload();
+      refused = Closing(http::status::expectation_failed, req.version(),
+                        "only \"Expect: 100-continue\" is supported\n");
     }
     if (refused) {
       reading_ = false;
@@ -321,10 +329,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (ec) {
       const std::optional<http::status> status = ReadErrorStatus(ec);
       if (!status) return;  // dropping the last reference closes the connection
-      res = TextResponse(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
-      res.keep_alive(false);
+      res = Closing(*status, 11, std::string(http::obsolete_reason(*status)) + "\n");
       unread_ = true;
-      res.prepare_payload();
     } else {
       res = Respond(parser_->get(), shared_.handler, Peer());
     }

@@ -192,32 +192,35 @@ std::map<std::string, double> ThreadCpuByName(pid_t pid) {
   return out;
 }
 
+namespace {
+
+// ForEachChild calls fn(pid, stat) for each process whose parent is `parent`.
+template <typename Fn>
+void ForEachChild(pid_t parent, const Fn& fn) {
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return;
+  while (dirent* e = readdir(d)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(e->d_name, &pid)) continue;
+    auto st = ReadProcStat(absl::StrCat("/proc/", e->d_name, "/stat"));
+    if (st.ok() && st->ppid == parent) fn(pid, *st);
+  }
+  closedir(d);
+}
+
+}  // namespace
+
 double ServerTreeCpu(pid_t parent) {
   auto self = ReadProcStat(absl::StrCat("/proc/", parent, "/stat"));
   if (!self.ok()) return -1;
   double sum = self->cpu_seconds + self->reaped_children_cpu;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return -1;
-  while (dirent* e = readdir(d)) {
-    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-    auto st = ReadProcStat(absl::StrCat("/proc/", e->d_name, "/stat"));
-    if (st.ok() && st->ppid == parent) sum += st->cpu_seconds;
-  }
-  closedir(d);
+  ForEachChild(parent, [&](pid_t, const ProcStat& st) { sum += st.cpu_seconds; });
   return sum;
 }
 
 std::set<pid_t> Children(pid_t parent) {
   std::set<pid_t> out;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    if (!std::isdigit(static_cast<unsigned char>(e->d_name[0]))) continue;
-    auto st = ReadProcStat(absl::StrCat("/proc/", e->d_name, "/stat"));
-    pid_t pid = 0;
-    if (st.ok() && st->ppid == parent && absl::SimpleAtoi(e->d_name, &pid)) out.insert(pid);
-  }
-  closedir(d);
+  ForEachChild(parent, [&](pid_t pid, const ProcStat&) { out.insert(pid); });
   return out;
 }
 
