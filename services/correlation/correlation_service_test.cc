@@ -3,6 +3,7 @@
 // API serves and k8i.incidents.v1 carries; redelivered messages and a restart change nothing;
 // acknowledgements are sequenced and published; the role and tenant-isolation matrices hold.
 #include "libs/auth/testing/role_matrix.h"
+#include "services/correlation/core/proto_time.h"
 #include "services/correlation/correlation_test_fixture.h"
 #include "services/correlation/store/publisher.h"
 
@@ -160,6 +161,42 @@ TEST_F(CorrelationServiceTest, AlertsBecomeOneExplainedIncidentOnceAcrossRedeliv
   EXPECT_EQ(waiting, 0) << "published events are not deleted from the outbox";
   EXPECT_GT(correlation_->Published("memory"), 0);
   EXPECT_GT(correlation_->Published("store"), 0);
+}
+
+// Joins held back by the update interval are stored with the incident: after a restart they are
+// announced when event time passes the interval, as without the restart.
+TEST_F(CorrelationServiceTest, HeldJoinsAreAnnouncedAfterARestart) {
+  v1::TelemetryBatch first = Batch("held-1");
+  *first.add_alerts() = Alert("checkout-0", true, t0_);
+  Send(first);
+  v1::TelemetryBatch second = Batch("held-2");
+  *second.add_alerts() = Alert("checkout-1", true, t0_ + absl::Seconds(2));  // within 10 s
+  Send(second);
+  auto list = WaitList(
+      [](const auto& r) { return r.incidents_size() == 1 && r.incidents(0).member_count() == 2; });
+  ASSERT_EQ(list.incidents_size(), 1);
+  const std::string name = list.incidents(0).name();
+  EXPECT_EQ(Get(name).changes_size(), 1) << "the join was announced at once";
+  correlation_.reset();
+  auto c = Correlation::Start(ingest_->db_url(), prefix_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  correlation_ = *std::move(c);
+  // checkout-0 resolves at t0 + 30 s: event time passes t0 + 12 s, where the held join is due.
+  v1::TelemetryBatch third = Batch("held-3");
+  *third.add_alerts() = Alert("checkout-0", false, t0_ + absl::Seconds(30));
+  Send(third);
+  v1::Incident inc;
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < until && (inc = Get(name)).changes_size() < 2) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(inc.changes_size(), 2) << "the held join was lost in the restart";
+  const v1::IncidentChange& update = inc.changes(1);
+  EXPECT_EQ(update.type(), v1::INCIDENT_CHANGE_TYPE_UPDATED);
+  EXPECT_EQ(update.sequence(), 2);
+  EXPECT_EQ(FromProtoTime(update.time()), t0_ + absl::Seconds(12));
+  EXPECT_EQ(update.detail(), "HighCPU on Pod payments/checkout-1 joined");
+  EXPECT_FALSE(update.notify());
 }
 
 // The publisher takes an event's bytes from memory only if they are that row's change: bytes

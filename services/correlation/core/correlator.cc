@@ -285,12 +285,14 @@ void ClusterCorrelator::Apply(const v1::Alert& a, absl::Time observed) {
          absl::StrCat(a.name(), " on ", object.Describe(), " fired again"));
   } else {
     Refresh(*inc, t, true);
-    if (inserted) {
-      Emit(*inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, t, false, "correlation",
-           absl::StrCat(a.name(), " on ", object.Describe(), " joined"));
-    }
+    if (inserted)
+      AnnounceJoin(*inc, t, absl::StrCat(a.name(), " on ", object.Describe(), " joined"));
   }
   CheckFlapping(*inc, t);
+  // A late alert (t behind the watermark) can leave a timer already due: a held join, a fire
+  // leaving the trailing hour. Run it now, so no state is stored with a timer behind its
+  // watermark (loading advances to the watermark and keeps no changes).
+  Advance(watermark_);
 }
 
 IncidentState& ClusterCorrelator::Open(const Placement& p, absl::Time at) {
@@ -542,21 +544,67 @@ void ClusterCorrelator::AddEvidence(IncidentState& inc, absl::Time at, const std
 
 void ClusterCorrelator::Emit(IncidentState& inc, v1::IncidentChangeType type, absl::Time at,
                              bool notify, const std::string& actor, const std::string& detail) {
+  // Joins held back are announced before any other change of the incident: every join is in
+  // some UPDATED change, in the order things happened. At the time they fell due if that came
+  // first (as an idle tick's Advance would have announced them), else at the last of them.
+  if (inc.held_joins > 0) {
+    const absl::Time due = inc.held_last + options_.update_interval;
+    AnnounceHeld(inc, due <= at ? due : inc.held_last);
+  }
+  Append(inc, type, at, notify, actor, detail);
+}
+
+void ClusterCorrelator::AnnounceJoin(IncidentState& inc, absl::Time at, const std::string& detail) {
+  inc.update_time = std::max(inc.update_time, at);
+  dirty_incidents_.insert(inc.id);
   // Members joining one incident within one message make one UPDATED change ("N alerts
   // joined"): message boundaries are part of the input, so this stays deterministic.
-  if (type == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
-    auto last = last_change_in_message_.find(inc.id);
-    if (last != last_change_in_message_.end() && last->second < changes_.size() &&
-        changes_[last->second].change.type() == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
-      auto& prev = changes_[last->second].change;
-      const int joined = ++updates_merged_[inc.id];
-      prev.set_detail(absl::StrCat(joined, " alerts joined, the last: ", detail));
-      SetProtoTime(std::max(FromProtoTime(prev.time()), at), prev.mutable_time());
-      inc.update_time = std::max(inc.update_time, at);
-      dirty_incidents_.insert(inc.id);
-      return;
-    }
+  auto last = last_change_in_message_.find(inc.id);
+  if (last != last_change_in_message_.end() && last->second < changes_.size() &&
+      changes_[last->second].change.type() == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
+    auto& prev = changes_[last->second].change;
+    const int joined = ++updates_merged_[inc.id];
+    prev.set_detail(absl::StrCat(joined, " alerts joined, the last: ", detail));
+    SetProtoTime(std::max(FromProtoTime(prev.time()), at), prev.mutable_time());
+    inc.last_change = std::max(inc.last_change, at);
+    return;
   }
+  // At most one announcement per update_interval after the incident's last change.
+  if (options_.update_interval > absl::ZeroDuration() &&
+      at < inc.last_change + options_.update_interval) {
+    if (inc.held_joins++ == 0) timers_.insert({at + options_.update_interval, inc.id});
+    inc.held_last = std::max(inc.held_last, at);
+    inc.held_detail = detail;
+    return;
+  }
+  const int joined = inc.held_joins + 1;
+  inc.held_joins = 0;
+  inc.held_last = absl::InfinitePast();
+  inc.held_detail.clear();
+  Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, at, false, "correlation",
+         joined == 1 ? detail : absl::StrCat(joined, " alerts joined, the last: ", detail));
+  updates_merged_[inc.id] = joined;
+}
+
+void ClusterCorrelator::AnnounceHeld(IncidentState& inc, absl::Time at) {
+  // Never before the incident's last change: a late alert's join must not put a change's time
+  // behind the one sequenced before it.
+  at = std::max(at, inc.last_change);
+  const int joined = inc.held_joins;
+  const std::string detail =
+      joined == 1 ? inc.held_detail
+                  : absl::StrCat(joined, " alerts joined, the last: ", inc.held_detail);
+  inc.held_joins = 0;
+  inc.held_last = absl::InfinitePast();
+  inc.held_detail.clear();
+  Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, at, false, "correlation", detail);
+  // Not a change later joins of this message merge into: whether a timer fired within a
+  // message or in a tick before it must not change what follows.
+  last_change_in_message_.erase(inc.id);
+}
+
+void ClusterCorrelator::Append(IncidentState& inc, v1::IncidentChangeType type, absl::Time at,
+                               bool notify, const std::string& actor, const std::string& detail) {
   Change c;
   c.incident_id = inc.id;
   c.change.set_sequence(++inc.seq);
@@ -569,6 +617,7 @@ void ClusterCorrelator::Emit(IncidentState& inc, v1::IncidentChangeType type, ab
   c.change.set_actor(actor);
   c.change.set_detail(detail);
   inc.update_time = std::max(inc.update_time, at);
+  inc.last_change = std::max(inc.last_change, at);
   last_change_in_message_[inc.id] = changes_.size();
   updates_merged_[inc.id] = 1;
   changes_.push_back(std::move(c));
@@ -605,6 +654,14 @@ void ClusterCorrelator::Advance(absl::Time now) {
     auto it = incidents_.find(id);
     if (it == incidents_.end()) continue;
     IncidentState& inc = it->second;
+    if (inc.held_joins > 0) {
+      const absl::Time due = inc.held_last + options_.update_interval;
+      if (due <= at) {
+        AnnounceHeld(inc, due);
+      } else {
+        timers_.insert({due, id});  // joined again since this timer was set
+      }
+    }
     if (inc.active() && inc.quiet_since != absl::InfiniteFuture() &&
         inc.quiet_since + options_.quiet_period == at) {
       inc.state = v1::INCIDENT_STATE_RESOLVED;
@@ -623,6 +680,7 @@ void ClusterCorrelator::Schedule(const IncidentState& inc) {
     timers_.insert({inc.quiet_since + options_.quiet_period, inc.id});
   }
   if (inc.flapping && !inc.fires.empty()) timers_.insert({inc.fires.front() + absl::Hours(1), inc.id});
+  if (inc.held_joins > 0) timers_.insert({inc.held_last + options_.update_interval, inc.id});
 }
 
 absl::Status ClusterCorrelator::Acknowledge(const std::string& id, const std::string& actor,

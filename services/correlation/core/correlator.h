@@ -57,6 +57,11 @@ struct CorrelatorOptions {
   int breadth_pods = 3;
   // Evidence entries kept per incident (the oldest are kept, then the newest).
   int max_evidence = 40;
+  // Members joining an incident are announced (UPDATED) at most once per update_interval of
+  // event time: a join this long after the incident's last change is announced at once, with
+  // the joins held since; held joins with none after them are announced update_interval after
+  // the last of them. Zero announces every message's joins.
+  absl::Duration update_interval = absl::Seconds(10);
 };
 
 // One alert as correlation keeps it: the member of one incident.
@@ -132,6 +137,12 @@ struct IncidentState {
   // The labels every member shares (key and value): the first member's, less what a later
   // one lacks or has otherwise. Members' labels never change once they joined.
   std::map<std::string, std::string> common_labels;
+  // Event time of the incident's last change; joins held since (not announced yet: see
+  // CorrelatorOptions::update_interval), the time and description of the last of them.
+  absl::Time last_change = absl::InfinitePast();
+  int held_joins = 0;
+  absl::Time held_last = absl::InfinitePast();
+  std::string held_detail;
 
   bool active() const { return state != k8intel::v1::INCIDENT_STATE_RESOLVED; }
 };
@@ -228,7 +239,6 @@ class ClusterCorrelator {
   Placement Place(const AlertState& alert) const;
   IncidentState* Active(const std::string& key);
   IncidentState& Open(const Placement& p, absl::Time at);
-  void Join(IncidentState& inc, AlertState& alert, const std::string& reason, absl::Time at);
   void Fire(IncidentState& inc, absl::Time at);
   // Count adds member `m` to the incident's counters and indexes.
   void Count(IncidentState& inc, const AlertState& m);
@@ -241,9 +251,16 @@ class ClusterCorrelator {
                    const std::string& text);
   void Emit(IncidentState& inc, k8intel::v1::IncidentChangeType type, absl::Time at, bool notify,
             const std::string& actor = "correlation", const std::string& detail = "");
+  // AnnounceJoin announces a member joining: merged into this message's UPDATED change, held,
+  // or a new UPDATED change carrying the joins held before it.
+  void AnnounceJoin(IncidentState& inc, absl::Time at, const std::string& detail);
+  // AnnounceHeld makes the held joins one UPDATED change at `at`.
+  void AnnounceHeld(IncidentState& inc, absl::Time at);
+  void Append(IncidentState& inc, k8intel::v1::IncidentChangeType type, absl::Time at, bool notify,
+              const std::string& actor, const std::string& detail);
   void CheckFlapping(IncidentState& inc, absl::Time now);
   // Schedule sets the incident's timers: the end of its quiet period, its oldest fire leaving
-  // the trailing hour while flapping.
+  // the trailing hour while flapping, the announcement of its held joins.
   void Schedule(const IncidentState& inc);
   AlertState* Current(const std::string& fingerprint);
 

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "services/correlation/core/proto_time.h"
 #include "services/correlation/core/scenarios.h"
 
 namespace k8i::correlation {
@@ -309,9 +310,15 @@ TEST(CorrelatorTest, RestoredStateContinuesLikeTheOriginal) {
     }
   }
   b.SetMemberOrder(order);
+  // The split falls where joins are held back: they must be announced as the original does.
+  EXPECT_TRUE(std::any_of(a.incidents().begin(), a.incidents().end(),
+                          [](const auto& i) { return i.second.held_joins > 0; }));
   ExpectOrdsMatch(b);
   ExpectCommonLabelsMatch(b);
   b.Advance(a.watermark());
+  // What the engine does after loading: changes made by catching up are not stored, so there
+  // must be none (no state is saved with a timer due behind its watermark).
+  EXPECT_TRUE(b.TakeChanges().empty());
   for (size_t i = half; i < s.alerts.size(); ++i) {
     a.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
     b.OnAlert(ToAlert(s.alerts[i], kStart), kStart + s.alerts[i].at);
@@ -331,7 +338,9 @@ TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
                     "Deployment", "x", v1::SEVERITY_CRITICAL, false, "g"};
     *batch.Add() = ToAlert(a, kStart);
   }
-  ClusterCorrelator one("t1", "demo"), many("t1", "demo");
+  // Every message's joins announced (no update interval), to see the message's effect alone.
+  const CorrelatorOptions every{.update_interval = absl::ZeroDuration()};
+  ClusterCorrelator one("t1", "demo", every), many("t1", "demo", every);
   one.OnAlerts(batch, kStart + Seconds(5));
   for (const auto& a : batch) many.OnAlert(a, kStart + Seconds(5));
   auto count = [](const std::vector<Change>& cs, v1::IncidentChangeType t) {
@@ -343,6 +352,130 @@ TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].change.sequence(), static_cast<int64_t>(i + 1));
   EXPECT_EQ(a.back().change.detail(), "4 alerts joined, the last: HighCPU on Pod a/x-4 joined");
   EXPECT_EQ(one.incidents().begin()->second.members.size(), 5u);
+}
+
+// Change type, event time after kStart and detail: the changes of a correlator.
+std::vector<std::tuple<v1::IncidentChangeType, absl::Duration, std::string>> Changes(
+    ClusterCorrelator& c) {
+  std::vector<std::tuple<v1::IncidentChangeType, absl::Duration, std::string>> out;
+  int64_t seq = 0;
+  for (const Change& ch : c.TakeChanges()) {
+    EXPECT_EQ(ch.change.sequence(), ++seq);
+    out.push_back({ch.change.type(), FromProtoTime(ch.change.time()) - kStart, ch.change.detail()});
+  }
+  return out;
+}
+
+TEST(CorrelatorTest, MemberUpdatesAreAnnouncedAtMostOncePerInterval) {
+  using v1::INCIDENT_CHANGE_TYPE_ACKNOWLEDGED;
+  using v1::INCIDENT_CHANGE_TYPE_OPENED;
+  using v1::INCIDENT_CHANGE_TYPE_UPDATED;
+  struct Step {
+    absl::Duration at;  // a pod of workload a/x starts firing (one message each); or:
+    bool ack = false;   // the incident is acknowledged at `at`
+    absl::Duration advance = absl::ZeroDuration();  // or event time advances to this
+  };
+  struct Case {
+    std::string name;
+    std::vector<Step> steps;
+    std::vector<std::tuple<v1::IncidentChangeType, absl::Duration, std::string>> want;
+  };
+  const std::string opened = "opened by HighCPU on Pod a/x-0";
+  auto joined = [](int pod) { return absl::StrCat("HighCPU on Pod a/x-", pod, " joined"); };
+  const Case cases[] = {
+      {"joins within the interval wait for the first join after it",
+       {{Seconds(0)}, {Seconds(1)}, {Seconds(2)}, {Seconds(3)}, {Seconds(10)}, {Seconds(11)}},
+       {{INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), opened},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(10), "4 alerts joined, the last: " + joined(4)}}},
+      {"held joins with none after them are announced an interval after the last",
+       {{Seconds(0)},
+        {Seconds(1)},
+        {Seconds(4)},
+        {.advance = Seconds(13.999)},
+        {.advance = Seconds(14)}},
+       {{INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), opened},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(14), "2 alerts joined, the last: " + joined(2)}}},
+      {"a join after a quiet interval is announced at once",
+       {{Seconds(0)}, {Seconds(30)}, {Seconds(45)}},
+       {{INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), opened},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(30), joined(1)},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(45), joined(2)}}},
+      {"held joins already due before another change are announced when they fell due",
+       {{Seconds(0)}, {Seconds(2)}, {Seconds(20), true}},
+       {{INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), opened},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(12), joined(1)},
+        {INCIDENT_CHANGE_TYPE_ACKNOWLEDGED, Seconds(20), ""}}},
+      {"held joins come before any other change",
+       {{Seconds(0)}, {Seconds(2)}, {Seconds(3), true}, {Seconds(4)}, {.advance = Seconds(20)}},
+       {{INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), opened},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(2), joined(1)},
+        {INCIDENT_CHANGE_TYPE_ACKNOWLEDGED, Seconds(3), ""},
+        {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(14), joined(2)}}},
+  };
+  for (const Case& tc : cases) {
+    SCOPED_TRACE(tc.name);
+    ClusterCorrelator c("t1", "demo");
+    int pod = 0;
+    for (const Step& st : tc.steps) {
+      if (st.advance > absl::ZeroDuration()) {
+        c.Advance(kStart + st.advance);
+      } else if (st.ack) {
+        ASSERT_EQ(c.incidents().size(), 1u);
+        ASSERT_TRUE(c.Acknowledge(c.incidents().begin()->first, "ann", kStart + st.at, "").ok());
+      } else {
+        // Critical already: the breadth of three pods raises nothing.
+        ScenarioAlert a{st.at,
+                        "HighCPU",
+                        "Pod",
+                        "a",
+                        absl::StrCat("x-", pod++),
+                        "node-1",
+                        "Deployment",
+                        "x",
+                        v1::SEVERITY_CRITICAL,
+                        false,
+                        "g"};
+        c.OnAlert(ToAlert(a, kStart), kStart + st.at);
+      }
+    }
+    EXPECT_EQ(Changes(c), tc.want);
+  }
+}
+
+TEST(CorrelatorTest, ALateJoinIsNotLeftDueBehindTheWatermark) {
+  // x-1 joins at 60 s (announced); x-2 arrives late, started at 5 s: held, and already due
+  // (5 + 10 s is behind the watermark). It is announced at once, at the time of the last
+  // change (never before it), and a state loaded from what is stored now changes nothing when
+  // caught up.
+  ClusterCorrelator c("t1", "demo");
+  for (auto [pod, at] : {std::pair{0, 0}, {1, 60}, {2, 5}}) {
+    ScenarioAlert a{Seconds(at),
+                    "HighCPU",
+                    "Pod",
+                    "a",
+                    absl::StrCat("x-", pod),
+                    "node-1",
+                    "Deployment",
+                    "x",
+                    v1::SEVERITY_CRITICAL,
+                    false,
+                    "g"};
+    c.OnAlert(ToAlert(a, kStart), kStart + Seconds(std::max(at, 60)));
+  }
+  using v1::INCIDENT_CHANGE_TYPE_OPENED;
+  using v1::INCIDENT_CHANGE_TYPE_UPDATED;
+  const std::vector<std::tuple<v1::IncidentChangeType, absl::Duration, std::string>> want = {
+      {INCIDENT_CHANGE_TYPE_OPENED, Seconds(0), "opened by HighCPU on Pod a/x-0"},
+      {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(60), "HighCPU on Pod a/x-1 joined"},
+      {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(60), "HighCPU on Pod a/x-2 joined"}};
+  EXPECT_EQ(Changes(c), want);
+  ClusterCorrelator loaded("t1", "demo");
+  for (const auto& [id, inc] : c.incidents()) {
+    EXPECT_EQ(inc.held_joins, 0);
+    loaded.Restore(inc);
+  }
+  loaded.Advance(c.watermark());
+  EXPECT_TRUE(loaded.TakeChanges().empty());
 }
 
 TEST(CorrelatorTest, IncidentLabelsAreThoseEveryMemberShares) {

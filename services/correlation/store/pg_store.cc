@@ -44,7 +44,8 @@ std::string IdOfName(const std::string& name) {
 
 // The incident's engine state from its row.
 IncidentState ToState(const pqxx::row& r) {
-  // Columns: id, key, quiet_since µs, fires, desired, body.
+  // Columns: id, key, quiet_since µs, fires, desired, body, last_change µs, held_joins,
+  // held_last µs, held_detail.
   const v1::Incident b = Parse<v1::Incident>(r[5]);
   IncidentState s;
   s.id = r[0].as<std::string>();
@@ -71,6 +72,10 @@ IncidentState ToState(const pqxx::row& r) {
   s.evidence.assign(b.evidence().begin(), b.evidence().end());
   if (!b.merged_into().empty()) s.merged_into = IdOfName(b.merged_into());
   s.desired = r[4].as<int>();
+  s.last_change = FromMicros(r[6], absl::InfinitePast());
+  s.held_joins = r[7].as<int>();
+  s.held_last = FromMicros(r[8], absl::InfinitePast());
+  s.held_detail = r[9].as<std::string>();
   return s;
 }
 
@@ -112,16 +117,20 @@ std::vector<std::string> TextArrayFromJson(const std::string& text) {
 }
 
 ClusterRow LockCluster(pqxx::work& tx, const std::string& tenant, const std::string& cluster) {
-  tx.exec_params(
-      "INSERT INTO correlation.clusters (tenant_id, cluster_id) VALUES ($1, $2) "
-      "ON CONFLICT DO NOTHING",
-      tenant, cluster);
-  const pqxx::row r = tx.exec_params1(
-      absl::StrCat("SELECT version, ", Us("watermark"), ", ", Us("last_input"),
-                   " FROM correlation.clusters WHERE tenant_id = $1 AND cluster_id = $2 FOR UPDATE"),
-      tenant, cluster);
-  return {r[0].as<int64_t>(), FromMicros(r[1], absl::InfinitePast()),
-          FromMicros(r[2], absl::InfinitePast())};
+  const std::string select = absl::StrCat(
+      "SELECT version, ", Us("watermark"), ", ", Us("last_input"),
+      " FROM correlation.clusters WHERE tenant_id = $1 AND cluster_id = $2 FOR UPDATE");
+  // The row exists but for a cluster's first transaction: one statement (a round trip) then.
+  pqxx::result r = tx.exec_params(select, tenant, cluster);
+  if (r.empty()) {
+    tx.exec_params(
+        "INSERT INTO correlation.clusters (tenant_id, cluster_id) VALUES ($1, $2) "
+        "ON CONFLICT DO NOTHING",
+        tenant, cluster);
+    r = tx.exec_params(select, tenant, cluster);
+  }
+  return {r.at(0)[0].as<int64_t>(), FromMicros(r.at(0)[1], absl::InfinitePast()),
+          FromMicros(r.at(0)[2], absl::InfinitePast())};
 }
 
 void LoadTopology(pqxx::work& tx, const std::string& tenant, const std::string& cluster,
@@ -158,8 +167,9 @@ void LoadCluster(pqxx::work& tx, ClusterCorrelator& c, absl::Time since) {
   const std::optional<int64_t> since_us = ToMicros(since);
   std::vector<std::string> ids;
   for (const auto& r : tx.exec_params(
-           absl::StrCat("SELECT id, key, ", Us("quiet_since"),
-                        ", fires, desired, body FROM correlation.incidents "
+           absl::StrCat("SELECT id, key, ", Us("quiet_since"), ", fires, desired, body, ",
+                        Us("last_change"), ", held_joins, ", Us("held_last"),
+                        ", held_detail FROM correlation.incidents "
                         "WHERE tenant_id = $1 AND cluster_id = $2 AND (state <> $3 OR "
                         "resolve_time IS NULL OR $4::bigint IS NULL OR resolve_time >= ",
                         MicrosParam(4), ") ORDER BY open_time, id"),
@@ -225,7 +235,7 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
       "firing = excluded.firing, node = excluded.node, body = excluded.body",
       t, cl, members);
   // Incidents.
-  Columns incidents(17);
+  Columns incidents(21);
   for (const auto& id : c.TakeDirtyIncidents()) {
     const IncidentState* inc = c.incident(id);
     if (inc == nullptr) continue;
@@ -249,6 +259,10 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
     incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->quiet_since)));
     incidents.Add(i++, absl::StrJoin(fires, ","));
     incidents.Add(i++, absl::StrCat(inc->desired));
+    incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->last_change)));
+    incidents.Add(i++, absl::StrCat(inc->held_joins));
+    incidents.Add(i++, MicrosOrEmpty(ToMicros(inc->held_last)));
+    incidents.Add(i++, inc->held_detail);
     incidents.AddMessage(i, c.ToProto(*inc, false));
   }
   // Empty strings stand for NULL times.
@@ -258,19 +272,24 @@ void SaveCluster(pqxx::work& tx, ClusterCorrelator& c, const ClusterRow& row,
            absl::StrCat(
                "INSERT INTO correlation.incidents (tenant_id, cluster_id, id, key, namespace, "
                "state, severity, scope, rule, title, flapping, open_time, update_time, "
-               "resolve_time, quiet_since, fires, desired, body) SELECT $1, $2, u.id, u.k, u.ns, "
-               "u.st, u.sv, u.sc, u.r, u.ti, u.fl, ",
-               T("u.ot"), ", ", T("u.ut"), ", ", T("u.rt"), ", ", T("u.qs"),
-               ", u.fi, u.d, substring($20::bytea FROM u.bo FOR u.bl) FROM "
+               "resolve_time, quiet_since, fires, desired, last_change, held_joins, held_last, "
+               "held_detail, body) SELECT $1, $2, u.id, u.k, u.ns, u.st, u.sv, u.sc, u.r, u.ti, "
+               "u.fl, ",
+               T("u.ot"), ", ", T("u.ut"), ", ", T("u.rt"), ", ", T("u.qs"), ", u.fi, u.d, ",
+               T("u.lc"), ", u.hj, ", T("u.hl"),
+               ", u.hd, substring($24::bytea FROM u.bo FOR u.bl) FROM "
                "unnest($3::text[], $4::text[], $5::text[], $6::smallint[], $7::smallint[], "
                "$8::smallint[], $9::text[], $10::text[], $11::bool[], $12::text[], $13::text[], "
-               "$14::text[], $15::text[], $16::text[], $17::int[], $18::int[], $19::int[]) AS "
-               "u(id, k, ns, st, sv, sc, r, ti, fl, ot, ut, rt, qs, fi, d, bo, bl) ON CONFLICT "
-               "(tenant_id, id) DO UPDATE SET state "
+               "$14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::int[], "
+               "$20::text[], $21::text[], $22::int[], $23::int[]) AS "
+               "u(id, k, ns, st, sv, sc, r, ti, fl, ot, ut, rt, qs, fi, d, lc, hj, hl, hd, bo, bl) "
+               "ON CONFLICT (tenant_id, id) DO UPDATE SET state "
                "= excluded.state, severity = excluded.severity, title = excluded.title, flapping "
                "= excluded.flapping, update_time = excluded.update_time, resolve_time = "
                "excluded.resolve_time, quiet_since = excluded.quiet_since, fires = "
-               "excluded.fires, desired = excluded.desired, body = excluded.body"),
+               "excluded.fires, desired = excluded.desired, last_change = excluded.last_change, "
+               "held_joins = excluded.held_joins, held_last = excluded.held_last, held_detail = "
+               "excluded.held_detail, body = excluded.body"),
            t, cl, incidents);
   // State changes: the history (`changes`) and, with the incident as it is now, the event
   // the publisher sends (`incident_events`, deleted once Kafka has it) — only for a change the
