@@ -118,6 +118,16 @@ Buckets ScrapeHistogram(int port, const std::string& name, const std::string& la
   return out;
 }
 
+Buckets Since(const Buckets& start, const Buckets& end) {
+  if (start.size() != end.size()) return end;
+  Buckets out = end;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (start[i].first != end[i].first) return end;
+    out[i].second -= start[i].second;
+  }
+  return out;
+}
+
 double HistogramQuantile(const Buckets& buckets, double q) {
   if (buckets.empty() || buckets.back().second <= 0) return 0;
   const double rank = q * buckets.back().second;

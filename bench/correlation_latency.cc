@@ -178,6 +178,26 @@ int Run(const Options& o) {
   const absl::Time warm = absl::Now();
   const absl::Time start = warm + absl::Seconds(o.warmup);
   measure_from_us = absl::ToUnixMicros(start);
+  // Where the time went, from the service's own histograms (quantiles interpolated within
+  // buckets) over the measured sending: a poll's transaction, a message's age at its commit, a
+  // change from the start of the transaction that wrote it to Kafka's acknowledgement.
+  const std::string alerts = "consumer=\"k8i-correlation-alerts\"";
+  struct Stage {
+    const char* what;
+    const char* metric;
+    std::string labels;
+  };
+  const std::vector<Stage> stages = {
+      {"alerts transaction", "k8i_consumer_batch_seconds", alerts},
+      {"alert time → commit", "k8i_consumer_event_age_seconds", alerts},
+      {"change written → on Kafka", "k8i_correlation_publish_delay_seconds", ""}};
+  auto scrape = [&] {
+    std::vector<k8i::bench::Buckets> out;
+    for (const Stage& st : stages)
+      out.push_back(k8i::bench::ScrapeHistogram(*mport, st.metric, st.labels));
+    return out;
+  };
+  std::vector<k8i::bench::Buckets> stages_start;
   int64_t sent = 0, n = 0;
   std::optional<k8i::bench::Snapshot> cpu_start;
   const int64_t warm_ticks = static_cast<int64_t>(per_second) * o.warmup;
@@ -204,7 +224,10 @@ int Run(const Options& o) {
       break;
     }
     if (tick >= warm_ticks) sent += o.batch;
-    if (tick + 1 == warm_ticks) cpu_start = k8i::bench::Take(charged, "");
+    if (tick + 1 == warm_ticks) {
+      cpu_start = k8i::bench::Take(charged, "");
+      stages_start = scrape();
+    }
   }
   if (!cpu_start) cpu_start = k8i::bench::Take(charged, "");
   const k8i::bench::Snapshot cpu_end = k8i::bench::Take(charged, "");
@@ -219,20 +242,7 @@ int Run(const Options& o) {
   stop = true;
   incidents.join();
   raw.join();
-  // Where the time went, from the service's own histograms (quantiles interpolated within
-  // buckets): a poll's transaction, a message's age at its commit, a change's wait for Kafka.
-  struct Stage {
-    const char* what;
-    k8i::bench::Buckets buckets;
-  };
-  const std::string alerts = "consumer=\"k8i-correlation-alerts\"";
-  const std::vector<Stage> stages = {
-      {"alerts transaction",
-       k8i::bench::ScrapeHistogram(*mport, "k8i_consumer_batch_seconds", alerts)},
-      {"alert time → commit",
-       k8i::bench::ScrapeHistogram(*mport, "k8i_consumer_event_age_seconds", alerts)},
-      {"commit → published",
-       k8i::bench::ScrapeHistogram(*mport, "k8i_correlation_publish_delay_seconds")}};
+  const std::vector<k8i::bench::Buckets> stages_end = scrape();
   k8i::testing::Terminate(*pid, absl::Seconds(10));
   // What the service stored: rows and bytes per table, the cost PostgreSQL pays per alert.
   const auto stored = k8i::bench::QueryRow(
@@ -289,12 +299,17 @@ int Run(const Options& o) {
       "  CPU µs per alert: %s; machine %s of %s cores busy\n", cpu_line.c_str(),
       Fixed((cpu_end.machine.busy - cpu_start->machine.busy) / std::max(0.001, wall), 2).c_str(),
       Fixed((cpu_end.machine.total - cpu_start->machine.total) / std::max(0.001, wall), 1).c_str());
-  for (const Stage& st : stages) {
-    if (st.buckets.empty()) continue;
-    std::printf("  %s (whole run, incl. warm-up): %s, p50 %s ms, p99 %s ms\n", st.what,
-                Thousands(st.buckets.back().second).c_str(),
-                Fixed(1000 * k8i::bench::HistogramQuantile(st.buckets, 0.5), 1).c_str(),
-                Fixed(1000 * k8i::bench::HistogramQuantile(st.buckets, 0.99), 1).c_str());
+  for (size_t i = 0; i < stages.size(); ++i) {
+    const bool window =
+        stages_start.size() == stages.size() && stages_start[i].size() == stages_end[i].size();
+    const k8i::bench::Buckets b =
+        window ? k8i::bench::Since(stages_start[i], stages_end[i]) : stages_end[i];
+    if (b.empty()) continue;
+    std::printf("  %s (%s): %s, p50 %s ms, p99 %s ms\n", stages[i].what,
+                window ? "measured sending" : "whole run, incl. warm-up",
+                Thousands(b.back().second).c_str(),
+                Fixed(1000 * k8i::bench::HistogramQuantile(b, 0.5), 1).c_str(),
+                Fixed(1000 * k8i::bench::HistogramQuantile(b, 0.99), 1).c_str());
   }
   if (stored.ok()) {
     const auto& r = *stored;

@@ -64,6 +64,10 @@ void LeaderJob::DropConnectionLocked() {
 }
 
 absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
+  // Seen held less than a second ago: a session-level advisory lock goes only with its session
+  // (the connection never silently reopens), and a lost session fails the run's first
+  // statement. A job woken many times a second does not scan pg_locks for each run.
+  if (leader_ && conn_ != nullptr && absl::Now() - leader_checked_ < kLeaderRecheck) return true;
   if (conn_ != nullptr) {
     try {
       // Checks the lock itself, not just the connection: a session that was silently replaced
@@ -76,7 +80,10 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
                 "AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid",
                 lock_key_)[0]
               .as<bool>();
-      if (leader_ && held) return true;
+      if (leader_ && held) {
+        leader_checked_ = absl::Now();
+        return true;
+      }
       if (leader_ && !held) DropConnectionLocked();
     } catch (...) {
       Logger("jobs")->warn("job {}: connection lost: {}", options_.name,
@@ -93,7 +100,8 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
       conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
       pqxx::nontransaction(*conn).exec(
-          absl::StrCat("SET application_name = ", conn->quote(options_.app + "-" + options_.name)));
+          absl::StrCat("SET application_name = ", conn->quote(options_.app + "-" + options_.name),
+                       "; SET statement_timeout = ", absl::ToInt64Milliseconds(options_.timeout)));
       conn_ = std::move(conn);
     }
     pqxx::nontransaction tx(*conn_);
@@ -104,6 +112,10 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
     return s;
   }
   if (leader_) {
+    leader_checked_ = absl::Now();
+    // Another replica may have led since: its last success is read again, and recorded anew.
+    last_success_known_ = false;
+    recorded_at_ = absl::InfinitePast();
     leader_pid_.store(conn_->backendpid());
     probe_->leader.Set(1);
     Logger("jobs")->info("this replica leads job {} (backend pid {})", options_.name,
@@ -113,20 +125,28 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
 }
 
 absl::Time LeaderJob::LastSuccessLocked() {
-  if (options_.schema.empty()) return last_success_;
+  // Read once per leadership: while this replica leads, only it records successes.
+  if (options_.schema.empty() || last_success_known_) return last_success_;
   pqxx::nontransaction tx(*conn_);
   pqxx::result r = tx.exec_params(
       absl::StrCat("SELECT extract(epoch FROM last_success)::float8 FROM ", options_.schema,
                    ".job_runs WHERE job = $1"),
       options_.name);
-  if (r.empty()) return absl::InfinitePast();
-  return absl::FromUnixMicros(static_cast<int64_t>(r[0][0].as<double>() * 1e6));
+  last_success_ = r.empty()
+                      ? absl::InfinitePast()
+                      : absl::FromUnixMicros(static_cast<int64_t>(r[0][0].as<double>() * 1e6));
+  last_success_known_ = true;
+  return last_success_;
 }
 
 void LeaderJob::RecordSuccessLocked(absl::Time started, absl::Duration took) {
   last_success_ = started;
   probe_->last_success.Set(absl::ToDoubleSeconds(started - absl::UnixEpoch()));
-  if (options_.schema.empty()) return;
+  // At most once a second: a job woken after every commit need not write (and flush) a row per
+  // run. The next leader may then see a success up to a second old and run once more.
+  const absl::Time now = absl::Now();
+  if (options_.schema.empty() || now - recorded_at_ < kRecordEvery) return;
+  recorded_at_ = now;
   pqxx::nontransaction tx(*conn_);
   tx.exec_params(absl::StrCat("INSERT INTO ", options_.schema,
                               ".job_runs (job, last_success, last_duration_ms) VALUES ($1, "
@@ -157,8 +177,6 @@ absl::StatusOr<JobResult> LeaderJob::RunOnce() {
                                   : absl::InfiniteFuture();
   absl::Status s;
   try {
-    pqxx::nontransaction(*conn_).exec(absl::StrCat(
-        "SET statement_timeout = ", absl::ToInt64Milliseconds(options_.timeout)));
     JobRun run{.conn = *conn_,
                .now = started,
                .last_success = LastSuccessLocked(),

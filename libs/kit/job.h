@@ -5,7 +5,10 @@
 // next attempt, and the old one can no longer run a statement. Each run gets the time of the
 // last successful run of the job on any replica (kept in `<schema>.job_runs` when a schema is
 // given), so a job can catch up on missed periods by its own rule. Runs, last success, duration
-// and leadership are exported as metrics labelled by job.
+// and leadership are exported as metrics labelled by job. A job may be woken many times a
+// second (Wake): a run then costs only its own statements — the lock is re-checked in pg_locks
+// at most once a second, job_runs is read once per leadership and written at most once a
+// second.
 #pragma once
 
 #include <atomic>
@@ -114,6 +117,13 @@ class LeaderJob {
   std::unique_ptr<pqxx::connection> conn_ ABSL_GUARDED_BY(mu_);
   bool leader_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_success_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // Whether last_success_ holds what job_runs said when this replica became leader.
+  bool last_success_known_ ABSL_GUARDED_BY(mu_) = false;
+  // When the lock was last seen held, and the last success last written to job_runs.
+  absl::Time leader_checked_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time recorded_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  static constexpr absl::Duration kLeaderRecheck = absl::Seconds(1);
+  static constexpr absl::Duration kRecordEvery = absl::Seconds(1);
   std::atomic<int> leader_pid_{0};
   std::atomic<bool> stopping_{false};
   absl::Mutex wake_mu_;

@@ -27,9 +27,11 @@ OutboxPublisher::OutboxPublisher(kafka::Producer* producer, std::string topic,
       from_memory_(Published(registry).WithLabels({"memory"})),
       from_store_(Published(registry).WithLabels({"store"})),
       delay_(registry
-                 .AddHistogram("k8i_correlation_publish_delay_seconds",
-                               "From a state change's commit to its publication.", {},
-                               {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60})
+                 .AddHistogram(
+                     "k8i_correlation_publish_delay_seconds",
+                     "From the start of the transaction that wrote a state change to "
+                     "Kafka's acknowledgement of its event.",
+                     {}, {0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60})
                  .WithLabels({})) {}
 
 void OutboxPublisher::Offer(std::vector<QueuedEvent> events) {
@@ -114,6 +116,10 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       if (!offered_.empty()) offered_up_to = offered_.rbegin()->first;
     }
     pqxx::work tx(run.conn);
+    // Deleting what Kafka acknowledged need not wait for the disk: a delete lost in a crash
+    // only sends those events again (at least once on Kafka, once by CloudEvent id), and the
+    // next round need not wait for this one's WAL flush.
+    tx.exec("SET LOCAL synchronous_commit = off");
     const pqxx::result rows = tx.exec_params(
         "SELECT id, tenant_id, incident_id, seq, (extract(epoch FROM at) * 1000000)::bigint, "
         "extract(epoch FROM (clock_timestamp() - created_at))::float8 "
@@ -142,8 +148,10 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       msgs.push_back(std::move(m));
       ids.push_back(r[0].as<std::string>());
     }
+    const absl::Time produce_start = absl::Now();
     if (auto s = producer_->ProduceAll(msgs, timeout_); !s.ok()) return s;
-    for (const auto& r : rows) delay_.Observe(r[5].as<double>());
+    const double produced = absl::ToDoubleSeconds(absl::Now() - produce_start);
+    for (const auto& r : rows) delay_.Observe(r[5].as<double>() + produced);
     tx.exec_params("DELETE FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
                    PgTextArray(ids));
     tx.commit();
