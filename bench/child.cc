@@ -92,11 +92,15 @@ double MetricSum(const std::string& text, absl::string_view name) {
 }
 
 Buckets ScrapeHistogram(int port, const std::string& name, const std::string& labels) {
-  Buckets out;
   const std::optional<std::string> text = ScrapeText(port);
-  if (!text) return out;
+  return text ? HistogramFromText(*text, name, labels) : Buckets{};
+}
+
+Buckets HistogramFromText(const std::string& text, const std::string& name,
+                          const std::string& labels) {
+  Buckets out;
   const std::string prefix = name + "_bucket{";
-  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipWhitespace())) {
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
     if (!absl::ConsumePrefix(&line, prefix)) continue;
     const size_t close = line.find('}');
     if (close == absl::string_view::npos) continue;
@@ -118,11 +122,11 @@ Buckets ScrapeHistogram(int port, const std::string& name, const std::string& la
   return out;
 }
 
-Buckets Since(const Buckets& start, const Buckets& end) {
-  if (start.size() != end.size()) return end;
+std::optional<Buckets> Since(const Buckets& start, const Buckets& end) {
+  if (start.size() != end.size()) return std::nullopt;
   Buckets out = end;
   for (size_t i = 0; i < out.size(); ++i) {
-    if (start[i].first != end[i].first) return end;
+    if (start[i].first != end[i].first) return std::nullopt;
     out[i].second -= start[i].second;
   }
   return out;

@@ -55,8 +55,11 @@ Buckets ScrapeHistogram(int port, const std::string& name, const std::string& la
 // HistogramQuantile estimates quantile q from cumulative buckets, linearly within the bucket
 // that holds it (as Prometheus' histogram_quantile does).
 double HistogramQuantile(const Buckets& buckets, double q);
-// Since returns the observations of `end` made after `start` (two scrapes of one histogram); the
-// whole of `end` when the two do not have the same buckets.
-Buckets Since(const Buckets& start, const Buckets& end);
+// HistogramFromText is ScrapeHistogram of a scrape already made (ScrapeText).
+Buckets HistogramFromText(const std::string& text, const std::string& name,
+                          const std::string& labels = "");
+// Since returns the observations of `end` made after `start` (two scrapes of one histogram);
+// nullopt when the two do not have the same buckets.
+std::optional<Buckets> Since(const Buckets& start, const Buckets& end);
 
 }  // namespace k8i::bench

@@ -191,10 +191,12 @@ int Run(const Options& o) {
       {"alerts transaction", "k8i_consumer_batch_seconds", alerts},
       {"alert time → commit", "k8i_consumer_event_age_seconds", alerts},
       {"change written → on Kafka", "k8i_correlation_publish_delay_seconds", ""}};
-  auto scrape = [&] {
+  auto scrape = [&] {  // one scrape for the three
     std::vector<k8i::bench::Buckets> out;
-    for (const Stage& st : stages)
-      out.push_back(k8i::bench::ScrapeHistogram(*mport, st.metric, st.labels));
+    const std::string text = k8i::bench::ScrapeText(*mport).value_or("");
+    for (const Stage& st : stages) {
+      out.push_back(k8i::bench::HistogramFromText(text, st.metric, st.labels));
+    }
     return out;
   };
   std::vector<k8i::bench::Buckets> stages_start;
@@ -300,13 +302,14 @@ int Run(const Options& o) {
       Fixed((cpu_end.machine.busy - cpu_start->machine.busy) / std::max(0.001, wall), 2).c_str(),
       Fixed((cpu_end.machine.total - cpu_start->machine.total) / std::max(0.001, wall), 1).c_str());
   for (size_t i = 0; i < stages.size(); ++i) {
-    const bool window =
-        stages_start.size() == stages.size() && stages_start[i].size() == stages_end[i].size();
-    const k8i::bench::Buckets b =
-        window ? k8i::bench::Since(stages_start[i], stages_end[i]) : stages_end[i];
+    // From the end of the warm-up to the drain; the whole run when the first scrape failed.
+    const std::optional<k8i::bench::Buckets> since =
+        stages_start.size() == stages.size() ? k8i::bench::Since(stages_start[i], stages_end[i])
+                                             : std::nullopt;
+    const k8i::bench::Buckets& b = since ? *since : stages_end[i];
     if (b.empty()) continue;
     std::printf("  %s (%s): %s, p50 %s ms, p99 %s ms\n", stages[i].what,
-                window ? "measured sending" : "whole run, incl. warm-up",
+                since ? "after the warm-up" : "whole run, incl. warm-up",
                 Thousands(b.back().second).c_str(),
                 Fixed(1000 * k8i::bench::HistogramQuantile(b, 0.5), 1).c_str(),
                 Fixed(1000 * k8i::bench::HistogramQuantile(b, 0.99), 1).c_str());

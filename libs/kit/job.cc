@@ -64,10 +64,6 @@ void LeaderJob::DropConnectionLocked() {
 }
 
 absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
-  // Seen held less than a second ago: a session-level advisory lock goes only with its session
-  // (the connection never silently reopens), and a lost session fails the run's first
-  // statement. A job woken many times a second does not scan pg_locks for each run.
-  if (leader_ && conn_ != nullptr && absl::Now() - leader_checked_ < kLeaderRecheck) return true;
   if (conn_ != nullptr) {
     try {
       // Checks the lock itself, not just the connection: a session that was silently replaced
@@ -80,10 +76,7 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
                 "AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid",
                 lock_key_)[0]
               .as<bool>();
-      if (leader_ && held) {
-        leader_checked_ = absl::Now();
-        return true;
-      }
+      if (leader_ && held) return true;
       if (leader_ && !held) DropConnectionLocked();
     } catch (...) {
       Logger("jobs")->warn("job {}: connection lost: {}", options_.name,
@@ -99,9 +92,13 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
       // A silently re-opened session would not hold the lock (libpqxx 6 reconnects by default).
       conn->inhibit_reactivation(true);
 #pragma GCC diagnostic pop
-      pqxx::nontransaction(*conn).exec(
+      std::string set =
           absl::StrCat("SET application_name = ", conn->quote(options_.app + "-" + options_.name),
-                       "; SET statement_timeout = ", absl::ToInt64Milliseconds(options_.timeout)));
+                       "; SET statement_timeout = ", absl::ToInt64Milliseconds(options_.timeout));
+      for (const auto& [name, value] : options_.settings) {
+        absl::StrAppend(&set, "; SET ", conn->quote_name(name), " = ", conn->quote(value));
+      }
+      pqxx::nontransaction(*conn).exec(set);
       conn_ = std::move(conn);
     }
     pqxx::nontransaction tx(*conn_);
@@ -112,10 +109,9 @@ absl::StatusOr<bool> LeaderJob::EnsureLeaderLocked() {
     return s;
   }
   if (leader_) {
-    leader_checked_ = absl::Now();
     // Another replica may have led since: its last success is read again, and recorded anew.
     last_success_known_ = false;
-    recorded_at_ = absl::InfinitePast();
+    recorded_at_.reset();
     leader_pid_.store(conn_->backendpid());
     probe_->leader.Set(1);
     Logger("jobs")->info("this replica leads job {} (backend pid {})", options_.name,
@@ -143,10 +139,9 @@ void LeaderJob::RecordSuccessLocked(absl::Time started, absl::Duration took) {
   last_success_ = started;
   probe_->last_success.Set(absl::ToDoubleSeconds(started - absl::UnixEpoch()));
   // At most once a second: a job woken after every commit need not write (and flush) a row per
-  // run. The next leader may then see a success up to a second old and run once more.
-  const absl::Time now = absl::Now();
-  if (options_.schema.empty() || now - recorded_at_ < kRecordEvery) return;
-  recorded_at_ = now;
+  // run. The next leader may then see a success a second or so old and run once more.
+  const Steady::time_point now = Steady::now();
+  if (options_.schema.empty() || (recorded_at_ && now - *recorded_at_ < kRecordEvery)) return;
   pqxx::nontransaction tx(*conn_);
   tx.exec_params(absl::StrCat("INSERT INTO ", options_.schema,
                               ".job_runs (job, last_success, last_duration_ms) VALUES ($1, "
@@ -155,6 +150,7 @@ void LeaderJob::RecordSuccessLocked(absl::Time started, absl::Duration took) {
                               "last_duration_ms = EXCLUDED.last_duration_ms"),
                  options_.name, absl::ToDoubleSeconds(started - absl::UnixEpoch()),
                  absl::ToInt64Milliseconds(took));
+  recorded_at_ = now;  // only once written: a failed write is tried again next run
 }
 
 absl::StatusOr<JobResult> LeaderJob::RunOnce() {

@@ -6,18 +6,22 @@
 // last successful run of the job on any replica (kept in `<schema>.job_runs` when a schema is
 // given), so a job can catch up on missed periods by its own rule. Runs, last success, duration
 // and leadership are exported as metrics labelled by job. A job may be woken many times a
-// second (Wake): a run then costs only its own statements — the lock is re-checked in pg_locks
-// at most once a second, job_runs is read once per leadership and written at most once a
-// second.
+// second (Wake): besides its own statements a run then costs one check of its lock in
+// pg_locks — session settings are made once per session, job_runs is read once per leadership
+// and written at most once a second.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -63,6 +67,9 @@ struct JobOptions {
   std::string schema;
   // application_name of the job's session: "<app>-<name>".
   std::string app = "k8i";
+  // More settings of the job's session, made when it opens (SET name = 'value'): what every
+  // run needs, without a statement per run.
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
 struct JobResult {
@@ -119,11 +126,10 @@ class LeaderJob {
   absl::Time last_success_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   // Whether last_success_ holds what job_runs said when this replica became leader.
   bool last_success_known_ ABSL_GUARDED_BY(mu_) = false;
-  // When the lock was last seen held, and the last success last written to job_runs.
-  absl::Time leader_checked_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time recorded_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  static constexpr absl::Duration kLeaderRecheck = absl::Seconds(1);
-  static constexpr absl::Duration kRecordEvery = absl::Seconds(1);
+  // When (monotonic time) the last success was last written to job_runs.
+  using Steady = std::chrono::steady_clock;
+  std::optional<Steady::time_point> recorded_at_ ABSL_GUARDED_BY(mu_);
+  static constexpr std::chrono::seconds kRecordEvery{1};
   std::atomic<int> leader_pid_{0};
   std::atomic<bool> stopping_{false};
   absl::Mutex wake_mu_;

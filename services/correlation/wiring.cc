@@ -31,9 +31,13 @@ absl::Status Wire(kit::Service& s, const Config& cfg, inventory::UserAuthOverrid
   auto* publisher = s.Own(std::make_unique<OutboxPublisher>(
       s.producer(), s.Topic("incidents.v1"), cfg.common.delivery_timeout, s.registry()));
   p.publisher = publisher;
+  // Its deletes of what Kafka acknowledged do not wait for the WAL flush: one lost in a crash
+  // only sends those events again (at least once on Kafka, once by CloudEvent id), and the
+  // next round need not wait for this one's flush.
   p.publish = s.AddJob({.name = "publish-incidents",
                         .interval = cfg.publish_interval,
-                        .timeout = absl::Minutes(1)},
+                        .timeout = absl::Minutes(1),
+                        .settings = {{"synchronous_commit", "off"}}},
                        [publisher](kit::JobRun& run) { return publisher->Run(run); });
   kit::LeaderJob* publish = p.publish;
   // `alert_consumers` members of the alerts group in this process, each with its handler and

@@ -354,6 +354,14 @@ TEST(CorrelatorTest, JoinsWithinOneMessageMakeOneUpdate) {
   EXPECT_EQ(one.incidents().begin()->second.members.size(), 5u);
 }
 
+// HighCPU firing at `at` on pod a/x-<pod> of Deployment a/x; critical already, so the breadth of
+// three pods raises nothing.
+v1::Alert HighCpuOnX(int pod, absl::Duration at) {
+  return ToAlert({at, "HighCPU", "Pod", "a", absl::StrCat("x-", pod), "node-1", "Deployment", "x",
+                  v1::SEVERITY_CRITICAL, false, "g"},
+                 kStart);
+}
+
 // Change type, event time after kStart and detail: the changes of a correlator.
 std::vector<std::tuple<v1::IncidentChangeType, absl::Duration, std::string>> Changes(
     ClusterCorrelator& c) {
@@ -423,19 +431,7 @@ TEST(CorrelatorTest, MemberUpdatesAreAnnouncedAtMostOncePerInterval) {
         ASSERT_EQ(c.incidents().size(), 1u);
         ASSERT_TRUE(c.Acknowledge(c.incidents().begin()->first, "ann", kStart + st.at, "").ok());
       } else {
-        // Critical already: the breadth of three pods raises nothing.
-        ScenarioAlert a{st.at,
-                        "HighCPU",
-                        "Pod",
-                        "a",
-                        absl::StrCat("x-", pod++),
-                        "node-1",
-                        "Deployment",
-                        "x",
-                        v1::SEVERITY_CRITICAL,
-                        false,
-                        "g"};
-        c.OnAlert(ToAlert(a, kStart), kStart + st.at);
+        c.OnAlert(HighCpuOnX(pod++, st.at), kStart + st.at);
       }
     }
     EXPECT_EQ(Changes(c), tc.want);
@@ -449,18 +445,7 @@ TEST(CorrelatorTest, ALateJoinIsNotLeftDueBehindTheWatermark) {
   // caught up.
   ClusterCorrelator c("t1", "demo");
   for (auto [pod, at] : {std::pair{0, 0}, {1, 60}, {2, 5}}) {
-    ScenarioAlert a{Seconds(at),
-                    "HighCPU",
-                    "Pod",
-                    "a",
-                    absl::StrCat("x-", pod),
-                    "node-1",
-                    "Deployment",
-                    "x",
-                    v1::SEVERITY_CRITICAL,
-                    false,
-                    "g"};
-    c.OnAlert(ToAlert(a, kStart), kStart + Seconds(std::max(at, 60)));
+    c.OnAlert(HighCpuOnX(pod, Seconds(at)), kStart + Seconds(std::max(at, 60)));
   }
   using v1::INCIDENT_CHANGE_TYPE_OPENED;
   using v1::INCIDENT_CHANGE_TYPE_UPDATED;

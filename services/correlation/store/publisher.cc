@@ -116,15 +116,12 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       if (!offered_.empty()) offered_up_to = offered_.rbegin()->first;
     }
     pqxx::work tx(run.conn);
-    // Deleting what Kafka acknowledged need not wait for the disk: a delete lost in a crash
-    // only sends those events again (at least once on Kafka, once by CloudEvent id), and the
-    // next round need not wait for this one's WAL flush.
-    tx.exec("SET LOCAL synchronous_commit = off");
     const pqxx::result rows = tx.exec_params(
         "SELECT id, tenant_id, incident_id, seq, (extract(epoch FROM at) * 1000000)::bigint, "
         "extract(epoch FROM (clock_timestamp() - created_at))::float8 "
         "FROM correlation.incident_events ORDER BY id LIMIT $1",
         kChunk);
+    const absl::Time read_at = absl::Now();
     size_t read_back = 0;
     ASSIGN_OR_RETURN(std::vector<std::string> bodies, Bodies(tx, rows, offered_up_to, read_back));
     if (rows.empty()) return absl::OkStatus();
@@ -148,13 +145,12 @@ absl::Status OutboxPublisher::Run(kit::JobRun& run) {
       msgs.push_back(std::move(m));
       ids.push_back(r[0].as<std::string>());
     }
-    const absl::Time produce_start = absl::Now();
     if (auto s = producer_->ProduceAll(msgs, timeout_); !s.ok()) return s;
-    const double produced = absl::ToDoubleSeconds(absl::Now() - produce_start);
-    for (const auto& r : rows) delay_.Observe(r[5].as<double>() + produced);
+    const double since_read = absl::ToDoubleSeconds(absl::Now() - read_at);
     tx.exec_params("DELETE FROM correlation.incident_events WHERE id = ANY($1::bigint[])",
                    PgTextArray(ids));
     tx.commit();
+    for (const auto& r : rows) delay_.Observe(r[5].as<double>() + since_read);
     from_store_.Inc(static_cast<double>(read_back));
     from_memory_.Inc(static_cast<double>(rows.size() - read_back));
     if (rows.size() < static_cast<size_t>(kChunk)) return absl::OkStatus();
