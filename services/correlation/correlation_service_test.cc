@@ -68,11 +68,7 @@ TEST_F(CorrelationServiceTest, AlertsBecomeOneExplainedIncidentOnceAcrossRedeliv
   const auto events_before = ReadEvents(4);
   auto republish = ingest_->parts().publisher;
   ASSERT_TRUE(republish->Publish({ingest_->tenant(), ingest_->cluster()}, alerts).ok());
-  // Restart: a new process state, same database and group.
-  correlation_.reset();
-  auto c = Correlation::Start(ingest_->db_url(), prefix_);
-  ASSERT_TRUE(c.ok()) << c.status();
-  correlation_ = *std::move(c);
+  ASSERT_NO_FATAL_FAILURE(RestartCorrelation());
   v1::TelemetryBatch fourth = Batch("alerts-3");
   *fourth.add_alerts() = Alert("checkout-3", true, t0_ + absl::Seconds(40));
   Send(fourth);
@@ -177,10 +173,7 @@ TEST_F(CorrelationServiceTest, HeldJoinsAreAnnouncedAfterARestart) {
   ASSERT_EQ(list.incidents_size(), 1);
   const std::string name = list.incidents(0).name();
   EXPECT_EQ(Get(name).changes_size(), 1) << "the join was announced at once";
-  correlation_.reset();
-  auto c = Correlation::Start(ingest_->db_url(), prefix_);
-  ASSERT_TRUE(c.ok()) << c.status();
-  correlation_ = *std::move(c);
+  ASSERT_NO_FATAL_FAILURE(RestartCorrelation());
   // checkout-0 resolves at t0 + 30 s: event time passes t0 + 12 s, where the held join is due.
   v1::TelemetryBatch third = Batch("held-3");
   *third.add_alerts() = Alert("checkout-0", false, t0_ + absl::Seconds(30));

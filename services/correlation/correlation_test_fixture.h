@@ -196,6 +196,14 @@ class CorrelationServiceTest : public ::testing::Test {
     return ctx;
   }
 
+  // Restart: a new process state, same database and group.
+  void RestartCorrelation() {
+    correlation_.reset();
+    auto c = Correlation::Start(ingest_->db_url(), prefix_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    correlation_ = *std::move(c);
+  }
+
   // Lists incidents until `pred` holds for the list or the deadline passes.
   v1::ListIncidentsResponse WaitList(const std::function<bool(const v1::ListIncidentsResponse&)>& pred,
                                      const std::string& filter = "") {
