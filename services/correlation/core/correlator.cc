@@ -1,11 +1,12 @@
 #include "services/correlation/core/correlator.h"
-#include "services/correlation/core/proto_time.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/ids.h"
+#include "services/correlation/core/proto_time.h"
 
 namespace k8i::correlation {
 namespace {
@@ -42,6 +43,11 @@ ObjectRef SubjectOf(const v1::Alert& a) {
 bool IsWorkloadKind(const std::string& kind) {
   return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet" ||
          kind == "ReplicaSet" || kind == "Job" || kind == "CronJob";
+}
+
+// The detail of an UPDATED change announcing `joined` members, the last described by `last`.
+std::string JoinedDetail(int joined, const std::string& last) {
+  return joined == 1 ? last : absl::StrCat(joined, " alerts joined, the last: ", last);
 }
 
 std::string SeverityName(v1::Severity s) {
@@ -548,7 +554,7 @@ void ClusterCorrelator::Emit(IncidentState& inc, v1::IncidentChangeType type, ab
   // some UPDATED change, in the order things happened. At the time they fell due if that came
   // first (as an idle tick's Advance would have announced them), else at the last of them.
   if (inc.held_joins > 0) {
-    const absl::Time due = inc.held_last + options_.update_interval;
+    const absl::Time due = HeldDue(inc);
     AnnounceHeld(inc, due <= at ? due : inc.held_last);
   }
   Append(inc, type, at, notify, actor, detail);
@@ -563,8 +569,7 @@ void ClusterCorrelator::AnnounceJoin(IncidentState& inc, absl::Time at, const st
   if (last != last_change_in_message_.end() && last->second < changes_.size() &&
       changes_[last->second].change.type() == v1::INCIDENT_CHANGE_TYPE_UPDATED) {
     auto& prev = changes_[last->second].change;
-    const int joined = ++updates_merged_[inc.id];
-    prev.set_detail(absl::StrCat(joined, " alerts joined, the last: ", detail));
+    prev.set_detail(JoinedDetail(++updates_merged_[inc.id], detail));
     SetProtoTime(std::max(FromProtoTime(prev.time()), at), prev.mutable_time());
     inc.last_change = std::max(inc.last_change, at);
     return;
@@ -578,26 +583,18 @@ void ClusterCorrelator::AnnounceJoin(IncidentState& inc, absl::Time at, const st
     return;
   }
   const int joined = inc.held_joins + 1;
-  inc.held_joins = 0;
-  inc.held_last = absl::InfinitePast();
-  inc.held_detail.clear();
+  inc.held_joins = 0;  // announced with this one
   Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, at, false, "correlation",
-         joined == 1 ? detail : absl::StrCat(joined, " alerts joined, the last: ", detail));
+         JoinedDetail(joined, detail));
   updates_merged_[inc.id] = joined;
 }
 
 void ClusterCorrelator::AnnounceHeld(IncidentState& inc, absl::Time at) {
   // Never before the incident's last change: a late alert's join must not put a change's time
   // behind the one sequenced before it.
-  at = std::max(at, inc.last_change);
-  const int joined = inc.held_joins;
-  const std::string detail =
-      joined == 1 ? inc.held_detail
-                  : absl::StrCat(joined, " alerts joined, the last: ", inc.held_detail);
-  inc.held_joins = 0;
-  inc.held_last = absl::InfinitePast();
-  inc.held_detail.clear();
-  Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, at, false, "correlation", detail);
+  const int joined = std::exchange(inc.held_joins, 0);
+  Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, std::max(at, inc.last_change), false, "correlation",
+         JoinedDetail(joined, inc.held_detail));
   // Not a change later joins of this message merge into: whether a timer fired within a
   // message or in a tick before it must not change what follows.
   last_change_in_message_.erase(inc.id);
@@ -618,6 +615,9 @@ void ClusterCorrelator::Append(IncidentState& inc, v1::IncidentChangeType type, 
   c.change.set_detail(detail);
   inc.update_time = std::max(inc.update_time, at);
   inc.last_change = std::max(inc.last_change, at);
+  // Whatever was held is in this change, or (when it is not an UPDATED) in the one just before.
+  inc.held_last = absl::InfinitePast();
+  inc.held_detail.clear();
   last_change_in_message_[inc.id] = changes_.size();
   updates_merged_[inc.id] = 1;
   changes_.push_back(std::move(c));
@@ -655,7 +655,7 @@ void ClusterCorrelator::Advance(absl::Time now) {
     if (it == incidents_.end()) continue;
     IncidentState& inc = it->second;
     if (inc.held_joins > 0) {
-      const absl::Time due = inc.held_last + options_.update_interval;
+      const absl::Time due = HeldDue(inc);
       if (due <= at) {
         AnnounceHeld(inc, due);
       } else {
@@ -680,7 +680,7 @@ void ClusterCorrelator::Schedule(const IncidentState& inc) {
     timers_.insert({inc.quiet_since + options_.quiet_period, inc.id});
   }
   if (inc.flapping && !inc.fires.empty()) timers_.insert({inc.fires.front() + absl::Hours(1), inc.id});
-  if (inc.held_joins > 0) timers_.insert({inc.held_last + options_.update_interval, inc.id});
+  if (inc.held_joins > 0) timers_.insert({HeldDue(inc), inc.id});
 }
 
 absl::Status ClusterCorrelator::Acknowledge(const std::string& id, const std::string& actor,

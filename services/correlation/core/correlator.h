@@ -254,8 +254,12 @@ class ClusterCorrelator {
   // AnnounceJoin announces a member joining: merged into this message's UPDATED change, held,
   // or a new UPDATED change carrying the joins held before it.
   void AnnounceJoin(IncidentState& inc, absl::Time at, const std::string& detail);
-  // AnnounceHeld makes the held joins one UPDATED change at `at`.
+  // AnnounceHeld makes the held joins one UPDATED change at `at` (never before the last change).
   void AnnounceHeld(IncidentState& inc, absl::Time at);
+  // HeldDue is when the held joins are announced if nothing comes before.
+  absl::Time HeldDue(const IncidentState& inc) const {
+    return inc.held_last + options_.update_interval;
+  }
   void Append(IncidentState& inc, k8intel::v1::IncidentChangeType type, absl::Time at, bool notify,
               const std::string& actor, const std::string& detail);
   void CheckFlapping(IncidentState& inc, absl::Time now);
