@@ -41,6 +41,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   r.namespace_window = env.Duration("K8I_CORRELATION_NAMESPACE_WINDOW", absl::Minutes(5));
   r.breadth_pods = static_cast<int>(env.Int("K8I_CORRELATION_BREADTH_PODS", 3, 1, 100000));
   r.update_interval = env.Duration("K8I_CORRELATION_UPDATE_INTERVAL", absl::Seconds(10));
+  r.update_spread = env.Duration("K8I_CORRELATION_UPDATE_SPREAD", absl::Seconds(5));
   c.engine.keep_resolved = env.Duration("K8I_CORRELATION_KEEP_RESOLVED", absl::Hours(2));
   c.group = env.String("K8I_CORRELATION_GROUP", "k8i-correlation");
   c.max_batch = static_cast<int>(env.Int("K8I_CORRELATION_MAX_BATCH", 500, 1, 10000));
@@ -99,6 +100,7 @@ absl::StatusOr<Config> LoadConfig(EnvReader& env) {
   }
   for (const Positive& p : {Positive{"K8I_CORRELATION_QUIET_PERIOD", r.quiet_period},
                             Positive{"K8I_CORRELATION_UPDATE_INTERVAL", r.update_interval},
+                            Positive{"K8I_CORRELATION_UPDATE_SPREAD", r.update_spread},
                             Positive{"K8I_CORRELATION_IDLE_AFTER", c.idle_after},
                             Positive{"K8I_CORRELATION_LATENESS", c.lateness}}) {
     if (p.value < absl::ZeroDuration()) {

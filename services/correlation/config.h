@@ -24,7 +24,7 @@ struct Config : inventory::UserAuthConfig {
   kit::CommonConfig common;
   // K8I_CORRELATION_GROUP_WINDOW (10m), _QUIET_PERIOD (5m), _REOPEN_WINDOW (30m),
   // _FLAP_THRESHOLD (5), _NAMESPACE_MIN_WORKLOADS (3), _NAMESPACE_WINDOW (5m),
-  // _BREADTH_PODS (3), _UPDATE_INTERVAL (10s), _KEEP_RESOLVED (2h).
+  // _BREADTH_PODS (3), _UPDATE_INTERVAL (10s), _UPDATE_SPREAD (5s), _KEEP_RESOLVED (2h).
   EngineOptions engine;
   // K8I_CORRELATION_GROUP (k8i-correlation): consumer groups <group>-alerts and
   // <group>-inventory.

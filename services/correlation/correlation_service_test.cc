@@ -174,7 +174,8 @@ TEST_F(CorrelationServiceTest, HeldJoinsAreAnnouncedAfterARestart) {
   const std::string name = list.incidents(0).name();
   EXPECT_EQ(Get(name).changes_size(), 1) << "the join was announced at once";
   ASSERT_NO_FATAL_FAILURE(RestartCorrelation());
-  // checkout-0 resolves at t0 + 30 s: event time passes t0 + 12 s, where the held join is due.
+  // checkout-0 resolves at t0 + 30 s: event time passes t0 + 2 s + the incident's update
+  // interval (10 to 15 s), where the held join is due.
   v1::TelemetryBatch third = Batch("held-3");
   *third.add_alerts() = Alert("checkout-0", false, t0_ + absl::Seconds(30));
   Send(third);
@@ -187,7 +188,9 @@ TEST_F(CorrelationServiceTest, HeldJoinsAreAnnouncedAfterARestart) {
   const v1::IncidentChange& update = inc.changes(1);
   EXPECT_EQ(update.type(), v1::INCIDENT_CHANGE_TYPE_UPDATED);
   EXPECT_EQ(update.sequence(), 2);
-  EXPECT_EQ(FromProtoTime(update.time()), t0_ + absl::Seconds(12));
+  EXPECT_EQ(FromProtoTime(update.time()),
+            t0_ + absl::Seconds(2) +
+                UpdateInterval(CorrelatorOptions{}, name.substr(name.rfind('/') + 1)));
   EXPECT_EQ(update.detail(), "HighCPU on Pod payments/checkout-1 joined");
   EXPECT_FALSE(update.notify());
 }

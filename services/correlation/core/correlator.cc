@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/common/ids.h"
@@ -574,10 +575,10 @@ void ClusterCorrelator::AnnounceJoin(IncidentState& inc, absl::Time at, const st
     inc.last_change = std::max(inc.last_change, at);
     return;
   }
-  // At most one announcement per update_interval after the incident's last change.
-  if (options_.update_interval > absl::ZeroDuration() &&
-      at < inc.last_change + options_.update_interval) {
-    if (inc.held_joins++ == 0) timers_.insert({at + options_.update_interval, inc.id});
+  // At most one announcement per update interval after the incident's last change.
+  if (const absl::Duration interval = UpdateInterval(options_, inc.id);
+      interval > absl::ZeroDuration() && at < inc.last_change + interval) {
+    if (inc.held_joins++ == 0) timers_.insert({at + interval, inc.id});
     inc.held_last = std::max(inc.held_last, at);
     inc.held_detail = detail;
     return;
@@ -587,6 +588,16 @@ void ClusterCorrelator::AnnounceJoin(IncidentState& inc, absl::Time at, const st
   Append(inc, v1::INCIDENT_CHANGE_TYPE_UPDATED, at, false, "correlation",
          JoinedDetail(joined, detail));
   updates_merged_[inc.id] = joined;
+}
+
+absl::Duration UpdateInterval(const CorrelatorOptions& o, const std::string& incident_id) {
+  if (o.update_interval <= absl::ZeroDuration()) return absl::ZeroDuration();
+  int64_t share = 0;  // of 65,536
+  if (incident_id.size() < 4 ||
+      !absl::SimpleHexAtoi(absl::string_view(incident_id).substr(0, 4), &share))
+    share = 0;
+  // Whole milliseconds: times are stored to the microsecond.
+  return o.update_interval + absl::Floor(o.update_spread * share / 65536, absl::Milliseconds(1));
 }
 
 void ClusterCorrelator::AnnounceHeld(IncidentState& inc, absl::Time at) {

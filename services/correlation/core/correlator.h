@@ -62,7 +62,17 @@ struct CorrelatorOptions {
   // the joins held since; held joins with none after them are announced update_interval after
   // the last of them. Zero announces every message's joins.
   absl::Duration update_interval = absl::Seconds(10);
+  // Each incident's interval is update_interval stretched by a fixed share of update_spread,
+  // taken from the incident's id (see UpdateInterval). Incidents opened together (a storm) then
+  // announce their members spread over this much event time, not all in the same second of
+  // every interval (as Prometheus offsets each target's scrapes by a hash of the target).
+  absl::Duration update_spread = absl::Seconds(5);
 };
+
+// UpdateInterval is the incident's interval between member updates: update_interval plus
+// update_spread times a fraction in [0, 1) read from the id's first four hex digits (ids are
+// hashes), in whole milliseconds. Zero when update_interval is zero.
+absl::Duration UpdateInterval(const CorrelatorOptions& o, const std::string& incident_id);
 
 // One alert as correlation keeps it: the member of one incident.
 struct AlertState {
@@ -258,7 +268,7 @@ class ClusterCorrelator {
   void AnnounceHeld(IncidentState& inc, absl::Time at);
   // HeldDue is when the held joins are announced if nothing comes before.
   absl::Time HeldDue(const IncidentState& inc) const {
-    return inc.held_last + options_.update_interval;
+    return inc.held_last + UpdateInterval(options_, inc.id);
   }
   void Append(IncidentState& inc, k8intel::v1::IncidentChangeType type, absl::Time at, bool notify,
               const std::string& actor, const std::string& detail);

@@ -420,9 +420,11 @@ TEST(CorrelatorTest, MemberUpdatesAreAnnouncedAtMostOncePerInterval) {
         {INCIDENT_CHANGE_TYPE_ACKNOWLEDGED, Seconds(3), ""},
         {INCIDENT_CHANGE_TYPE_UPDATED, Seconds(14), joined(2)}}},
   };
+  // The interval alone: no incident's interval stretched (see IncidentsOpenedTogether...).
+  const CorrelatorOptions unspread{.update_spread = absl::ZeroDuration()};
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.name);
-    ClusterCorrelator c("t1", "demo");
+    ClusterCorrelator c("t1", "demo", unspread);
     int pod = 0;
     for (const Step& st : tc.steps) {
       if (st.advance > absl::ZeroDuration()) {
@@ -436,6 +438,50 @@ TEST(CorrelatorTest, MemberUpdatesAreAnnouncedAtMostOncePerInterval) {
     }
     EXPECT_EQ(Changes(c), tc.want);
   }
+}
+
+TEST(CorrelatorTest, IncidentsOpenedTogetherAnnounceTheirMembersSpreadOut) {
+  // 40 workloads (in namespaces of their own) start failing in the same second; each gets a pod
+  // joining every second for two minutes. Every incident announces at most once per
+  // update_interval, at its own interval (update_interval plus its share of update_spread): the
+  // first updates spread over the 5 s of spread, not all at 10 s.
+  const CorrelatorOptions o;
+  ClusterCorrelator c("t1", "demo", o);
+  constexpr int kWorkloads = 40;
+  for (int s = 0; s <= 120; ++s) {
+    for (int w = 0; w < kWorkloads; ++w) {
+      c.OnAlert(
+          ToAlert({Seconds(s), "HighCPU", "Pod", absl::StrCat("n", w), absl::StrCat("w", w, "-", s),
+                   "node-1", "Deployment", absl::StrCat("w", w), v1::SEVERITY_CRITICAL, false, "g"},
+                  kStart),
+          kStart + Seconds(s));
+    }
+  }
+  ASSERT_EQ(c.incidents().size(), static_cast<size_t>(kWorkloads));
+  std::map<std::string, std::vector<absl::Time>> updates;  // by incident
+  std::map<int64_t, int> first_per_second;                 // first updates by second
+  for (const Change& ch : c.TakeChanges()) {
+    if (ch.change.type() != v1::INCIDENT_CHANGE_TYPE_UPDATED) continue;
+    auto& times = updates[ch.incident_id];
+    if (times.empty()) ++first_per_second[absl::ToUnixSeconds(FromProtoTime(ch.change.time()))];
+    times.push_back(FromProtoTime(ch.change.time()));
+  }
+  ASSERT_EQ(updates.size(), static_cast<size_t>(kWorkloads));
+  for (const auto& [id, times] : updates) {
+    const absl::Duration interval = UpdateInterval(o, id);
+    EXPECT_GE(interval, o.update_interval);
+    EXPECT_LT(interval, o.update_interval + o.update_spread);
+    absl::Time prev = kStart;  // OPENED
+    for (absl::Time t : times) {
+      // A pod joins every second: each update is the first join at or after the interval.
+      EXPECT_GE(t - prev, interval) << id;
+      EXPECT_LT(t - prev, interval + Seconds(1)) << id;
+      prev = t;
+    }
+  }
+  // 40 first updates over the 5 s of spread: without it, all 40 come at 10 s.
+  EXPECT_GE(first_per_second.size(), 4u);
+  for (const auto& [second, n] : first_per_second) EXPECT_LE(n, kWorkloads / 2) << second;
 }
 
 TEST(CorrelatorTest, ALateJoinIsNotLeftDueBehindTheWatermark) {
