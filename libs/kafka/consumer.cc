@@ -190,6 +190,18 @@ absl::Status Consumer::CommitOffsets(const std::vector<PartitionOffset>& offsets
   return internal::ErrorToStatus(err, where);
 }
 
+std::set<std::pair<std::string, int32_t>> Consumer::Assigned() {
+  std::set<std::pair<std::string, int32_t>> out;
+  if (closed_) return out;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return out;
+  internal::PartitionListPtr assigned(raw);
+  for (int i = 0; i < assigned->cnt; ++i) {
+    out.emplace(assigned->elems[i].topic, assigned->elems[i].partition);
+  }
+  return out;
+}
+
 std::vector<PartitionLag> Consumer::Lags(const std::vector<PartitionOffset>& committed) {
   std::vector<PartitionLag> out;
   if (closed_) return out;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,10 @@ class Consumer {
   // next-offset for that partition, or the fetch position when absent). A partition whose
   // watermark is not known yet has lag -1.
   std::vector<PartitionLag> Lags(const std::vector<PartitionOffset>& committed);
+
+  // Assigned returns the (topic, partition) pairs currently assigned to this member: none
+  // while a rebalance has revoked them.
+  std::set<std::pair<std::string, int32_t>> Assigned();
 
   // Close leaves the group (committing nothing) and releases the connection. Idempotent.
   void Close();

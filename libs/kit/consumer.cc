@@ -56,7 +56,8 @@ struct TransactionalConsumer::Probe {
                        "Messages in a partition after this member's committed offset.",
                        {"consumer", "topic", "partition"})),
         batch_seconds(r.AddHistogram("k8i_consumer_batch_seconds",
-                                     "Time from a poll's return to its offsets' commit.",
+                                     "Time a worker took to apply one batch (its transaction, with "
+                                     "retries and dead letters).",
                                      {"consumer"}, metrics::DefaultLatencyBuckets())
                           .WithLabels({name})),
         event_age(r.AddHistogram("k8i_consumer_event_age_seconds",
@@ -97,6 +98,12 @@ absl::StatusOr<std::unique_ptr<TransactionalConsumer>> TransactionalConsumer::Cr
                                                                  : c->options_.group_id,
                         .topics = c->options_.topics,
                         .extra = std::move(extra)}));
+  for (int i = 0; i < std::max(1, c->options_.workers); ++i) {
+    c->lanes_.push_back(std::make_unique<Lane>());
+  }
+  for (auto& lane : c->lanes_) {
+    lane->thread = std::thread([c = c.get(), l = lane.get()] { c->LaneLoop(*l); });
+  }
   return c;
 }
 
@@ -116,11 +123,30 @@ void TransactionalConsumer::Start() {
   thread_ = std::thread([this] {
     Logger("consumer")->info("consumer {} started on {}", options_.name,
                              absl::StrJoin(options_.topics, ","));
+    absl::Time last_commit = absl::InfinitePast();
     while (!stopping_.load()) {
-      auto r = PollOnce(options_.poll_timeout);
-      if (!r.ok() && !stopping_.load()) {
-        Logger("consumer")->warn("consumer {}: {}", options_.name, r.status().ToString());
+      auto msgs = PollMessages(options_.poll_timeout);
+      if (!msgs.ok()) {
+        if (stopping_.load()) break;
+        Logger("consumer")->warn("consumer {}: {}", options_.name, msgs.status().ToString());
         stop_.WaitForNotificationWithTimeout(options_.initial_backoff);
+        continue;
+      }
+      UpdateLag();
+      Dispatch(*std::move(msgs));
+      {
+        absl::MutexLock lock(&mu_);
+        lane_report_ = {};
+        if (!lane_error_.ok() && !stopping_.load()) {
+          Logger("consumer")->warn("consumer {}: {}", options_.name, lane_error_.ToString());
+        }
+        lane_error_ = absl::OkStatus();
+      }
+      // Offsets go to the broker at most every 100 ms (a round trip each): a crash redelivers
+      // at most that much more, and redelivered messages are found processed.
+      if (absl::Now() - last_commit >= absl::Milliseconds(100)) {
+        CommitDone();
+        last_commit = absl::Now();
       }
     }
   });
@@ -129,11 +155,26 @@ void TransactionalConsumer::Start() {
 void TransactionalConsumer::Stop() {
   stopping_.store(true);
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  StopLanes();
   if (thread_.joinable()) thread_.join();
-  if (consumer_ != nullptr) consumer_->Close();
+  for (auto& lane : lanes_) {
+    if (lane->thread.joinable()) lane->thread.join();
+  }
+  if (consumer_ != nullptr) {
+    CommitDone();  // what the workers finished
+    consumer_->Close();
+  }
 }
 
-absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration timeout) {
+void TransactionalConsumer::StopLanes() {
+  // Wakes the polling thread waiting for room and the workers waiting for work; a worker
+  // applying a batch finishes it (or abandons it in a retry backoff) first.
+  absl::MutexLock lock(&mu_);
+  lanes_stopping_ = true;
+}
+
+absl::StatusOr<std::vector<kafka::ConsumedMessage>> TransactionalConsumer::PollMessages(
+    absl::Duration timeout) {
   ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs,
                    consumer_->Poll(options_.max_batch, timeout));
   if (!msgs.empty() && options_.linger > absl::ZeroDuration()) {
@@ -147,9 +188,130 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration tim
       for (auto& m : more) msgs.push_back(std::move(m));
     }
   }
+  return msgs;
+}
+
+absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs, PollMessages(timeout));
   UpdateLag();
   if (msgs.empty()) return ProcessReport{};
-  return Process(msgs);
+  Dispatch(std::move(msgs));
+  ProcessReport report;
+  absl::Status error;
+  {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      if (lanes_stopping_) return true;
+      for (const auto& lane : lanes_) {
+        if (lane->pending > 0) return false;
+      }
+      return true;
+    };
+    mu_.Await(absl::Condition(&idle));
+    report = std::exchange(lane_report_, {});
+    error = std::exchange(lane_error_, absl::OkStatus());
+  }
+  CommitDone();
+  if (!error.ok()) return error;
+  return report;
+}
+
+void TransactionalConsumer::Dispatch(std::vector<kafka::ConsumedMessage> msgs) {
+  absl::MutexLock lock(&mu_);
+  for (kafka::ConsumedMessage& m : msgs) {
+    PartitionState& p = partitions_[{m.topic, m.partition}];
+    if (p.pending == 0) {
+      // Nothing of this partition pending: it may go to the least busy worker (its own on a
+      // tie), with no risk of overtaking its earlier messages.
+      for (size_t i = 0; i < lanes_.size(); ++i) {
+        if (lanes_[i]->pending < lanes_[p.lane]->pending) p.lane = i;
+      }
+    }
+    Lane& lane = *lanes_[p.lane];
+    auto room = [this, &lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return lanes_stopping_ || static_cast<int>(lane.queue.size()) < options_.max_batch;
+    };
+    mu_.Await(absl::Condition(&room));
+    if (lanes_stopping_) return;  // not applied, not committed: redelivered
+    ++p.pending;
+    ++lane.pending;
+    lane.queue.push_back(std::move(m));
+  }
+}
+
+void TransactionalConsumer::LaneLoop(Lane& lane) {
+  while (true) {
+    std::vector<kafka::ConsumedMessage> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this, &lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return lanes_stopping_ || !lane.queue.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (lanes_stopping_) return;  // what is queued is redelivered
+      const size_t n = std::min(lane.queue.size(), static_cast<size_t>(options_.max_batch));
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(lane.queue.front()));
+        lane.queue.pop_front();
+      }
+    }
+    const absl::Time start = absl::Now();
+    ProcessReport report;
+    const absl::Status s = ApplyLaneBatch(batch, report);
+    probe_->batch_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    absl::MutexLock lock(&mu_);
+    lane_report_.applied += report.applied;
+    lane_report_.duplicates += report.duplicates;
+    lane_report_.dead_lettered += report.dead_lettered;
+    if (!s.ok() && lane_error_.ok()) lane_error_ = s;
+    for (const kafka::ConsumedMessage& m : batch) {
+      PartitionState& p = partitions_[{m.topic, m.partition}];
+      --p.pending;
+      // After a failure nothing of the partition counts as done: a later offset committed
+      // would skip the failed message.
+      if (!s.ok()) p.failed = true;
+      if (!p.failed) p.done = std::max(p.done, m.offset + 1);
+    }
+    lane.pending -= static_cast<int>(batch.size());
+  }
+}
+
+void TransactionalConsumer::CommitDone() {
+  // Only partitions this member holds: what it lost in a rebalance is another member's to
+  // commit (its messages still queued here are applied, and found processed there). Committing
+  // them would fail with the generation, and commits kept in flight hold up the rejoin.
+  const std::set<std::pair<std::string, int32_t>> assigned = consumer_->Assigned();
+  std::vector<kafka::PartitionOffset> offsets;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, p] : partitions_) {
+      if (!p.failed && p.done > p.committed && assigned.contains(tp)) {
+        offsets.push_back({tp.first, tp.second, p.done});
+      }
+    }
+  }
+  if (offsets.empty()) return;
+  if (absl::Status c = consumer_->CommitOffsets(offsets); !c.ok()) {
+    probe_->commit_failures.Inc();
+    Logger("consumer")
+        ->warn("consumer {}: {} (redelivered messages will be found processed)", options_.name,
+               c.ToString());
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  for (const auto& o : offsets) {
+    PartitionState& p = partitions_[{o.topic, o.partition}];
+    p.committed = std::max(p.committed, o.next_offset);
+    auto it = std::find_if(committed_.begin(), committed_.end(), [&](const auto& x) {
+      return x.topic == o.topic && x.partition == o.partition;
+    });
+    if (it == committed_.end()) {
+      committed_.push_back(o);
+    } else {
+      it->next_offset = o.next_offset;
+    }
+  }
 }
 
 void TransactionalConsumer::UpdateLag() {
@@ -338,7 +500,9 @@ absl::Status TransactionalConsumer::ApplyBatch(const std::vector<const Delivery*
     if (s.ok()) return s;
     if (!IsRetryable(s)) {
       if (batch.size() == 1) {
-        return DeadLetter(*batch[0]->message, "rejected", std::string(s.message()));
+        RETURN_IF_ERROR(DeadLetter(*batch[0]->message, "rejected", std::string(s.message())));
+        ++report.dead_lettered;
+        return absl::OkStatus();
       }
       // Find the bad message(s): one at a time, in order.
       for (const Delivery* d : batch) RETURN_IF_ERROR(ApplyBatch({d}, report));
@@ -354,43 +518,8 @@ absl::Status TransactionalConsumer::ApplyBatch(const std::vector<const Delivery*
   }
 }
 
-absl::Status TransactionalConsumer::ApplyGroups(const std::vector<Delivery>& deliveries,
-                                                ProcessReport& report) {
-  // Partitions in order of first appearance, dealt round-robin over the workers.
-  std::vector<std::vector<const Delivery*>> groups(
-      static_cast<size_t>(std::max(1, options_.workers)));
-  std::map<std::pair<std::string, int32_t>, size_t> group_of;
-  for (const Delivery& d : deliveries) {
-    const auto [it, added] =
-        group_of.try_emplace({d.message->topic, d.message->partition}, group_of.size());
-    groups[it->second % groups.size()].push_back(&d);
-  }
-  std::erase_if(groups, [](const auto& g) { return g.empty(); });
-  if (groups.empty()) return absl::OkStatus();
-  if (groups.size() == 1) return ApplyBatch(groups[0], report);
-  std::vector<ProcessReport> reports(groups.size());
-  std::vector<absl::Status> results(groups.size());
-  std::vector<std::thread> threads;
-  for (size_t g = 1; g < groups.size(); ++g) {
-    threads.emplace_back([&, g] { results[g] = ApplyBatch(groups[g], reports[g]); });
-  }
-  results[0] = ApplyBatch(groups[0], reports[0]);
-  for (auto& t : threads) t.join();
-  for (size_t g = 0; g < groups.size(); ++g) {
-    report.applied += reports[g].applied;
-    report.duplicates += reports[g].duplicates;
-  }
-  // Any failure leaves the poll uncommitted: what the other groups applied is found processed
-  // when it is redelivered.
-  for (const absl::Status& s : results) RETURN_IF_ERROR(s);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
-    const std::vector<kafka::ConsumedMessage>& msgs) {
-  const absl::Time start = absl::Now();
-  const int64_t dead_before_poll = dead_total_.load();
-  ProcessReport report;
+absl::Status TransactionalConsumer::ApplyLaneBatch(const std::vector<kafka::ConsumedMessage>& msgs,
+                                                   ProcessReport& report) {
   std::vector<Delivery> deliveries;
   deliveries.reserve(msgs.size());
   std::set<std::string> ids;
@@ -399,21 +528,25 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     std::string reason;
     if (absl::Status s = Decode(m, *handler_, d, reason); !s.ok()) {
       RETURN_IF_ERROR(DeadLetter(m, reason, std::string(s.message())));
+      ++report.dead_lettered;
       continue;
     }
-    if (!ids.insert(EventKey(d.event)).second) {  // the same event twice in one poll
+    if (!ids.insert(EventKey(d.event)).second) {  // the same event twice in one batch
       ++report.duplicates;
       probe_->messages.WithLabels({options_.name, m.topic, "duplicate"}).Inc();
       continue;
     }
     deliveries.push_back(std::move(d));
   }
+  std::vector<const Delivery*> batch;
+  batch.reserve(deliveries.size());
+  for (const Delivery& d : deliveries) batch.push_back(&d);
   ProcessReport applied;
-  // Counted even when a group failed: what the other groups committed is applied.
-  const absl::Status groups = ApplyGroups(deliveries, applied);
+  // Counted even when it failed part way: what was committed is applied.
+  const absl::Status s = ApplyBatch(batch, applied);
   report.applied += applied.applied;
   report.duplicates += applied.duplicates;
-  report.dead_lettered = static_cast<int>(dead_total_.load() - dead_before_poll);
+  report.dead_lettered += applied.dead_lettered;
   if (!msgs.empty()) {
     const std::string& topic = msgs.front().topic;
     if (applied.applied > 0) {
@@ -424,34 +557,7 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::Process(
     }
   }
   applied_total_ += applied.applied;
-  RETURN_IF_ERROR(groups);
-
-  // Every message of the poll is now applied, found processed or dead-lettered.
-  std::map<std::pair<std::string, int32_t>, int64_t> next;
-  for (const kafka::ConsumedMessage& m : msgs) {
-    int64_t& n = next[{m.topic, m.partition}];
-    n = std::max(n, m.offset + 1);
-  }
-  std::vector<kafka::PartitionOffset> offsets;
-  for (const auto& [tp, off] : next) offsets.push_back({tp.first, tp.second, off});
-  if (absl::Status c = consumer_->CommitOffsets(offsets); !c.ok()) {
-    probe_->commit_failures.Inc();
-    Logger("consumer")->warn("consumer {}: {} (redelivered messages will be found processed)",
-                             options_.name, c.ToString());
-  } else {
-    for (const auto& o : offsets) {
-      auto it = std::find_if(committed_.begin(), committed_.end(), [&](const auto& x) {
-        return x.topic == o.topic && x.partition == o.partition;
-      });
-      if (it == committed_.end()) {
-        committed_.push_back(o);
-      } else {
-        it->next_offset = o.next_offset;
-      }
-    }
-  }
-  probe_->batch_seconds.Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  return report;
+  return s;
 }
 
 }  // namespace k8i::kit

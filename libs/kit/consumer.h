@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "google/protobuf/message.h"
@@ -37,8 +39,8 @@ struct Delivery {
   std::unique_ptr<google::protobuf::Message> payload;
 };
 
-// Handler applies the effect of messages. Called from the consumer's thread only, unless the
-// consumer has more than one worker: then Apply and Committed run on several threads at once
+// Handler applies the effect of messages. Called from the consumer's worker threads: with one
+// worker, one call at a time; with more, Apply and Committed run on several threads at once
 // (on different partitions' messages) and must be thread-safe.
 class Handler {
  public:
@@ -86,9 +88,12 @@ struct ConsumerOptions {
   // transaction. Larger batches amortise per-transaction work — a handler that merges what
   // its messages have in common (the rollups) writes less — at the price of this much lag.
   absl::Duration linger = absl::ZeroDuration();
-  // Transactions applied at once. A poll's messages are split by partition over this many
-  // threads, each group in its own transaction (a partition's messages stay together and in
-  // order); offsets are committed once every group is done. More than 1 lets one group member
+  // Transactions applied at once: this many worker threads. The polling thread hands each
+  // message to a worker (a partition's messages to one worker at a time, so they are applied
+  // in order; a partition with nothing pending goes to the least busy worker) and goes on
+  // polling; each worker applies what is queued for it, up to max_batch messages per
+  // transaction, as soon as its previous transaction is done. No worker waits for another, and
+  // offsets are committed as partitions' messages are done. More than 1 lets one group member
   // use several cores and connections where the handler's work per partition is independent
   // (correlation's clusters); the handler must then be thread-safe.
   int workers = 1;
@@ -125,9 +130,10 @@ class TransactionalConsumer {
   // leaves the group. Idempotent.
   void Stop();
 
-  // PollOnce polls once (waiting up to `timeout`) and processes what arrived, retrying a
-  // failing batch until it is applied or Stop is called. For tests that drive the consumer on
-  // their own thread instead of Start.
+  // PollOnce polls once (waiting up to `timeout`), hands what arrived to the workers, waits
+  // until they applied it (a failing batch is retried until it is applied or Stop is called)
+  // and commits the offsets. For tests that drive the consumer on their own thread instead of
+  // Start.
   absl::StatusOr<ProcessReport> PollOnce(absl::Duration timeout);
 
   // Totals since creation.
@@ -139,11 +145,33 @@ class TransactionalConsumer {
   TransactionalConsumer(ConsumerOptions options, pg::Pool* pool, kafka::Producer* producer,
                         Handler* handler, metrics::Registry& registry, const Clock* clock);
 
-  // Process applies `msgs` (one poll's worth) and commits their offsets.
-  absl::StatusOr<ProcessReport> Process(const std::vector<kafka::ConsumedMessage>& msgs);
-  // ApplyGroups splits `deliveries` by partition over the workers and applies each group with
-  // ApplyBatch, in parallel.
-  absl::Status ApplyGroups(const std::vector<Delivery>& deliveries, ProcessReport& report);
+  // A worker: a thread applying the messages queued for it, in order.
+  struct Lane {
+    std::deque<kafka::ConsumedMessage> queue;  // guarded by mu_
+    int pending = 0;                           // queued or being applied; guarded by mu_
+    std::thread thread;
+  };
+  // What is known of a partition (guarded by mu_).
+  struct PartitionState {
+    size_t lane = 0;    // the worker its pending messages are with
+    int pending = 0;    // messages queued or being applied
+    int64_t done = -1;  // the offset after the last message applied in order (-1: none yet)
+    int64_t committed = -1;
+    bool failed = false;  // a batch failed (only when stopping): nothing after it is done
+  };
+  // PollMessages polls once (then lingers, see ConsumerOptions::linger).
+  absl::StatusOr<std::vector<kafka::ConsumedMessage>> PollMessages(absl::Duration timeout);
+  // Dispatch queues `msgs` with the workers, waiting while a worker's queue is full. Messages
+  // left when Stop is called are dropped (redelivered to the next member).
+  void Dispatch(std::vector<kafka::ConsumedMessage> msgs);
+  void LaneLoop(Lane& lane);
+  // ApplyLaneBatch decodes `msgs` (dead-lettering what does not decode or validate) and
+  // applies the rest with ApplyBatch.
+  absl::Status ApplyLaneBatch(const std::vector<kafka::ConsumedMessage>& msgs,
+                              ProcessReport& report);
+  // CommitDone commits every partition's done offset that is not committed yet.
+  void CommitDone();
+  void StopLanes();
   // ApplyBatch runs one transaction for `batch`; retryable failures are retried here.
   absl::Status ApplyBatch(const std::vector<const Delivery*>& batch, ProcessReport& report);
   absl::Status ApplyOnce(const std::vector<const Delivery*>& batch, ProcessReport& report);
@@ -166,6 +194,13 @@ class TransactionalConsumer {
   std::atomic<bool> stopping_{false};
   absl::Notification stop_;
   std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+  std::map<std::pair<std::string, int32_t>, PartitionState> partitions_ ABSL_GUARDED_BY(mu_);
+  bool lanes_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // What the workers did since PollOnce last took it; their first failure.
+  ProcessReport lane_report_ ABSL_GUARDED_BY(mu_);
+  absl::Status lane_error_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> applied_total_{0};
   std::atomic<int64_t> dead_total_{0};
 };

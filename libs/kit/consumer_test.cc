@@ -107,6 +107,40 @@ class ParallelHandler final : public Handler {
   std::map<std::string, std::vector<std::string>> order_;  // key → ce ids as applied
 };
 
+// BlockingHandler holds the transaction of batch_id "slow" until released, and records the
+// partition of every message applied.
+class BlockingHandler final : public Handler {
+ public:
+  const google::protobuf::Message& Prototype() const override {
+    return MetricBatch::default_instance();
+  }
+  absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) override {
+    for (const Delivery* d : batch) {
+      if (static_cast<const MetricBatch&>(*d->payload).batch_id() == "slow") {
+        {
+          absl::MutexLock l(&mu_);
+          slow_partition_ = d->message->partition;
+        }
+        release_.WaitForNotificationWithTimeout(absl::Seconds(60));
+      }
+      tx.exec_params("INSERT INTO kt.effects (ce_id, member) VALUES ($1, $2)", d->event.id,
+                     absl::StrCat(d->message->partition));
+    }
+    return absl::OkStatus();
+  }
+  // The slow message's partition once its transaction is held, else -1.
+  int32_t slow_partition() {
+    absl::MutexLock l(&mu_);
+    return slow_partition_;
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Mutex mu_;
+  int32_t slow_partition_ = -1;
+  absl::Notification release_;
+};
+
 constexpr char kSchemaSql[] = R"sql(
 CREATE SCHEMA IF NOT EXISTS kt;
 CREATE TABLE IF NOT EXISTS kt.processed_messages (consumer text NOT NULL, event text NOT NULL,
@@ -382,6 +416,35 @@ TEST_F(ConsumerTest, WorkersApplyPartitionsAtOnceEachInOrderAndOnce) {
   }
   EXPECT_EQ(seen.applied, 1);
   EXPECT_EQ(seen.duplicates, 0);
+}
+
+// A worker held in one partition's transaction holds up nothing else: messages of the other
+// partitions that arrive meanwhile are applied (no poll waits for every worker to finish).
+TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
+  BlockingHandler handler;
+  ConsumerOptions o = Options(broker_->Bootstrap(), topic_, "held", 50);
+  o.workers = 2;
+  auto c = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &handler, registry_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  (*c)->Start();
+  Produce({Event(topic_, "slow", "k0", "slow")});
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (handler.slow_partition() < 0 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const int32_t slow = handler.slow_partition();
+  ASSERT_GE(slow, 0) << "the slow message was not applied";
+  // 30 keys over 3 partitions; those outside the held one are applied while it is held.
+  Produce(Events(30, "h"));
+  const std::string others =
+      absl::StrCat("SELECT count(*) FROM kt.effects WHERE member <> '", slow, "'");
+  EXPECT_TRUE(WaitFor(others, 5, absl::Seconds(30)))
+      << "messages of other partitions waited for the held transaction";
+  EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM kt.effects WHERE member = '", slow, "'")), 0);
+  handler.Release();
+  ASSERT_TRUE(WaitFor(kDistinctEffects, 31, absl::Seconds(30)));
+  (*c)->Stop();
+  EXPECT_EQ(Query(kEffects), 31);
 }
 
 TEST_F(ConsumerTest, KilledMidBatchEveryEffectExactlyOnceAfterRestart) {

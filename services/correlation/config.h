@@ -34,8 +34,8 @@ struct Config : inventory::UserAuthConfig {
   // K8I_CORRELATION_ALERT_CONSUMERS (1): members of the alerts consumer group per replica
   // (each its own thread and transaction; clusters spread over them by partition).
   int alert_consumers = 1;
-  // K8I_CORRELATION_ALERT_WORKERS (2): transactions each alerts consumer applies at once, its
-  // poll split by partition (so by cluster) over them.
+  // K8I_CORRELATION_ALERT_WORKERS (2): transactions each alerts consumer applies at once (its
+  // worker threads; a partition, so a cluster, on one worker at a time).
   int alert_workers = 2;
   // K8I_CORRELATION_PUBLISH_INTERVAL (200ms): how often the outbox of state changes is
   // drained to k8i.incidents.v1.
