@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,41 @@ int ClampMs(absl::Duration d) {
 
 void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   internal::LogError(rk, err, reason);
+}
+
+}  // namespace
+
+void NoteAssigned(Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts) {
+  absl::MutexLock lock(&c.mu_);
+  for (const auto& tp : parts) c.assignment_[tp] = ++c.assignments_made_;
+}
+
+namespace {
+
+// OnRebalance does what librdkafka does without a callback (assign what the group assigned,
+// give up what it revoked), and numbers each assignment of a partition first, so messages
+// fetched under it carry its number.
+void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                 void* opaque) {
+  const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<std::pair<std::string, int32_t>> tps;
+    for (int i = 0; i < parts->cnt; ++i)
+      tps.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    NoteAssigned(*static_cast<Consumer*>(opaque), tps);
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) rd_kafka_error_destroy(e);
+    } else {
+      rd_kafka_assign(rk, parts);
+    }
+    return;
+  }
+  // Revoked, or a rebalance error: give the partitions up.
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
 }
 
 ConsumedMessage Convert(const rd_kafka_message_t& m) {
@@ -75,13 +111,15 @@ absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(ConsumerOptions optio
   };
   for (const auto& [k, v] : options.extra) props[k] = v;
   ASSIGN_OR_RETURN(internal::ConfPtr conf, internal::NewConf(props));
+  std::unique_ptr<Consumer> c(new Consumer(std::move(options)));
   rd_kafka_conf_set_error_cb(conf.get(), &OnError);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &OnRebalance);
+  rd_kafka_conf_set_opaque(conf.get(), c.get());
 
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
   if (rk == nullptr) return absl::InvalidArgumentError(absl::StrCat("kafka consumer: ", errstr));
   conf.release();  // rd_kafka_new took ownership.
-  std::unique_ptr<Consumer> c(new Consumer(std::move(options)));
   c->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
 
@@ -128,6 +166,7 @@ absl::StatusOr<std::vector<ConsumedMessage>> Consumer::Poll(int max, absl::Durat
     rd_kafka_resp_err_t err = m->err;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       out.push_back(Convert(*m));
+      out.back().assignment = AssignmentOf(out.back().topic, out.back().partition);
       rd_kafka_message_destroy(m);
       continue;
     }
@@ -190,14 +229,21 @@ absl::Status Consumer::CommitOffsets(const std::vector<PartitionOffset>& offsets
   return internal::ErrorToStatus(err, where);
 }
 
-std::set<std::pair<std::string, int32_t>> Consumer::Assigned() {
-  std::set<std::pair<std::string, int32_t>> out;
+int64_t Consumer::AssignmentOf(const std::string& topic, int32_t partition) {
+  absl::MutexLock lock(&mu_);
+  auto it = assignment_.find({topic, partition});
+  return it == assignment_.end() ? 0 : it->second;
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> Consumer::Assigned() {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
   if (closed_) return out;
   rd_kafka_topic_partition_list_t* raw = nullptr;
   if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return out;
   internal::PartitionListPtr assigned(raw);
   for (int i = 0; i < assigned->cnt; ++i) {
-    out.emplace(assigned->elems[i].topic, assigned->elems[i].partition);
+    const std::string topic = assigned->elems[i].topic;
+    out[{topic, assigned->elems[i].partition}] = AssignmentOf(topic, assigned->elems[i].partition);
   }
   return out;
 }

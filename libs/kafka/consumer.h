@@ -8,10 +8,12 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "libs/kafka/message.h"
 
@@ -81,19 +83,27 @@ class Consumer {
   // watermark is not known yet has lag -1.
   std::vector<PartitionLag> Lags(const std::vector<PartitionOffset>& committed);
 
-  // Assigned returns the (topic, partition) pairs currently assigned to this member: none
-  // while a rebalance has revoked them.
-  std::set<std::pair<std::string, int32_t>> Assigned();
+  // Assigned returns the (topic, partition) pairs currently assigned to this member (none while
+  // a rebalance has revoked them), each with the number of its current assignment (see
+  // ConsumedMessage::assignment).
+  std::map<std::pair<std::string, int32_t>, int64_t> Assigned();
 
   // Close leaves the group (committing nothing) and releases the connection. Idempotent.
   void Close();
 
  private:
   explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
+  friend void NoteAssigned(Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts);
+  int64_t AssignmentOf(const std::string& topic, int32_t partition);
 
   const ConsumerOptions options_;
   rd_kafka_s* rk_ = nullptr;
   bool closed_ = false;
+  // Each partition's latest assignment number (set by the rebalance callback, which librdkafka
+  // runs inside Poll and Close).
+  absl::Mutex mu_;
+  int64_t assignments_made_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::pair<std::string, int32_t>, int64_t> assignment_ ABSL_GUARDED_BY(mu_);
 };
 
 using ConsumerPtr = std::unique_ptr<Consumer>;

@@ -163,6 +163,49 @@ TEST_F(KafkaIntegrationTest, NewConsumerResumesAfterCommittedOffset) {
   EXPECT_TRUE(more->empty());
 }
 
+// Every assignment of a partition to a member has its own number, on the messages read under
+// it and in Assigned(): a member tells what it read before a rebalance from what it reads
+// after (the kit consumer commits only offsets of the current assignment).
+TEST_F(KafkaIntegrationTest, EachAssignmentOfAPartitionHasItsOwnNumber) {
+  StartBroker(1);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  ASSERT_TRUE(producer->ProduceAll(Batch(2, "a"), absl::Seconds(10)).ok());
+  const std::string group = absl::StrCat("g-", NewId());
+  auto first = NewConsumer(group);
+  ASSERT_NE(first, nullptr);
+  std::vector<ConsumedMessage> got = ReadN(*first, 2, absl::Seconds(20));
+  ASSERT_EQ(got.size(), 2u);
+  const int64_t before = got[0].assignment;
+  EXPECT_GT(before, 0);
+  EXPECT_EQ(got[1].assignment, before);
+  const std::pair<std::string, int32_t> p0{kTopic, 0};
+  EXPECT_EQ(first->Assigned(), (std::map<std::pair<std::string, int32_t>, int64_t>{{p0, before}}));
+  // A second member joins: the group revokes and assigns again (to either).
+  auto second = NewConsumer(group);
+  ASSERT_NE(second, nullptr);
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  auto settled = [&] {
+    const auto a = first->Assigned(), b = second->Assigned();
+    return (a.empty() && b.contains(p0)) || (b.empty() && a.contains(p0) && a.at(p0) != before);
+  };
+  while (!settled() && absl::Now() < until) {
+    ASSERT_TRUE(first->Poll(10, absl::Milliseconds(50)).ok());
+    ASSERT_TRUE(second->Poll(10, absl::Milliseconds(50)).ok());
+  }
+  ASSERT_TRUE(settled()) << "no new assignment of the partition";
+  // What is read now carries the new number of whichever member holds the partition.
+  ASSERT_TRUE(producer->ProduceAll(Batch(1, "b"), absl::Seconds(10)).ok());
+  Consumer& holder = first->Assigned().contains(p0) ? *first : *second;
+  got = ReadN(holder, 1, absl::Seconds(20));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].key, "b-k0");
+  EXPECT_EQ(got[0].assignment, holder.Assigned().at(p0));
+  if (&holder == first.get()) {
+    EXPECT_GT(got[0].assignment, before);
+  }
+}
+
 TEST_F(KafkaIntegrationTest, BrokerDownIsUnavailableAndRetryAfterUpDelivers) {
   auto producer = NewProducer();
   ASSERT_NE(producer, nullptr);

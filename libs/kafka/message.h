@@ -34,6 +34,10 @@ struct ConsumedMessage {
   std::string value;
   std::vector<Header> headers;
   int64_t timestamp_ms = -1;
+  // Which assignment of its partition to this member it was read under (Consumer::Poll): every
+  // time the group assigns the partition to the member it gets a new number, so a message read
+  // before a rebalance is told from one read after it.
+  int64_t assignment = 0;
 };
 
 }  // namespace k8i::kafka

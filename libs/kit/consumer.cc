@@ -220,6 +220,11 @@ void TransactionalConsumer::Dispatch(std::vector<kafka::ConsumedMessage> msgs) {
   absl::MutexLock lock(&mu_);
   for (kafka::ConsumedMessage& m : msgs) {
     PartitionState& p = partitions_[{m.topic, m.partition}];
+    if (m.assignment != p.assignment) {  // assigned to this member again: start afresh
+      p.assignment = m.assignment;
+      p.done = p.committed = -1;
+      p.failed = false;
+    }
     if (p.pending == 0) {
       // Nothing of this partition pending: it may go to the least busy worker (its own on a
       // tie), with no risk of overtaking its earlier messages.
@@ -268,6 +273,8 @@ void TransactionalConsumer::LaneLoop(Lane& lane) {
     for (const kafka::ConsumedMessage& m : batch) {
       PartitionState& p = partitions_[{m.topic, m.partition}];
       --p.pending;
+      // Read under an earlier assignment: another member's to commit since.
+      if (m.assignment != p.assignment) continue;
       // After a failure nothing of the partition counts as done: a later offset committed
       // would skip the failed message.
       if (!s.ok()) p.failed = true;
@@ -278,15 +285,17 @@ void TransactionalConsumer::LaneLoop(Lane& lane) {
 }
 
 void TransactionalConsumer::CommitDone() {
-  // Only partitions this member holds: what it lost in a rebalance is another member's to
-  // commit (its messages still queued here are applied, and found processed there). Committing
-  // them would fail with the generation, and commits kept in flight hold up the rejoin.
-  const std::set<std::pair<std::string, int32_t>> assigned = consumer_->Assigned();
+  // Only partitions this member holds, under the assignment their done offset is of: what it
+  // lost in a rebalance is another member's to commit (its messages still queued here are
+  // applied, and found processed there). Committing them would fail with the generation (and
+  // commits kept in flight hold up the rejoin); one assigned again would rewind the group.
+  const std::map<std::pair<std::string, int32_t>, int64_t> assigned = consumer_->Assigned();
   std::vector<kafka::PartitionOffset> offsets;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [tp, p] : partitions_) {
-      if (!p.failed && p.done > p.committed && assigned.contains(tp)) {
+      const auto a = assigned.find(tp);
+      if (!p.failed && p.done > p.committed && a != assigned.end() && a->second == p.assignment) {
         offsets.push_back({tp.first, tp.second, p.done});
       }
     }

@@ -40,8 +40,8 @@ struct Delivery {
 };
 
 // Handler applies the effect of messages. Called from the consumer's worker threads: with one
-// worker, one call at a time; with more, Apply and Committed run on several threads at once
-// (on different partitions' messages) and must be thread-safe.
+// worker, one call at a time; with more, Validate, Apply and Committed run on several threads
+// at once (on different partitions' messages) and must be thread-safe.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -84,8 +84,9 @@ struct ConsumerOptions {
   int max_batch = 500;
   // How long one poll waits for the first message.
   absl::Duration poll_timeout = absl::Milliseconds(250);
-  // After the first message, how long to keep gathering more (up to max_batch) into the same
-  // transaction. Larger batches amortise per-transaction work — a handler that merges what
+  // After the first message, how long a poll keeps gathering more (up to max_batch) before it
+  // hands them to the workers; a worker then takes what is queued for it (up to max_batch) in
+  // one transaction. Larger batches amortise per-transaction work — a handler that merges what
   // its messages have in common (the rollups) writes less — at the price of this much lag.
   absl::Duration linger = absl::ZeroDuration();
   // Transactions applied at once: this many worker threads. The polling thread hands each
@@ -151,10 +152,14 @@ class TransactionalConsumer {
     int pending = 0;                           // queued or being applied; guarded by mu_
     std::thread thread;
   };
-  // What is known of a partition (guarded by mu_).
+  // What is known of a partition (guarded by mu_). done, committed and failed are of its
+  // latest assignment to this member (kafka::ConsumedMessage::assignment): a partition lost in
+  // a rebalance and assigned again later starts afresh, so an offset from before is never
+  // committed over the group's progress since.
   struct PartitionState {
     size_t lane = 0;    // the worker its pending messages are with
     int pending = 0;    // messages queued or being applied
+    int64_t assignment = 0;
     int64_t done = -1;  // the offset after the last message applied in order (-1: none yet)
     int64_t committed = -1;
     bool failed = false;  // a batch failed (only when stopping): nothing after it is done

@@ -434,7 +434,8 @@ TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
   }
   const int32_t slow = handler.slow_partition();
   ASSERT_GE(slow, 0) << "the slow message was not applied";
-  // 30 keys over 3 partitions; those outside the held one are applied while it is held.
+  // 30 messages on 11 keys over 3 partitions; those outside the held partition are applied
+  // while it is held.
   Produce(Events(30, "h"));
   const std::string others =
       absl::StrCat("SELECT count(*) FROM kt.effects WHERE member <> '", slow, "'");
