@@ -37,24 +37,39 @@ namespace {
 // fetched under it carry its number.
 void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                  void* opaque) {
-  const bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+  const char* protocol = rd_kafka_rebalance_protocol(rk);
+  const bool cooperative = protocol != nullptr && std::string_view(protocol) == "COOPERATIVE";
+  auto check = [rk](const char* what, rd_kafka_error_t* e) {
+    if (e == nullptr) return;
+    Logger("kafka")->warn("kafka consumer {}: {}: {}", rd_kafka_name(rk), what,
+                          rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  };
+  auto checked = [rk](const char* what, rd_kafka_resp_err_t e) {
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    Logger("kafka")->warn("kafka consumer {}: {}: {}", rd_kafka_name(rk), what,
+                          rd_kafka_err2str(e));
+  };
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::vector<std::pair<std::string, int32_t>> tps;
-    for (int i = 0; i < parts->cnt; ++i)
+    for (int i = 0; i < parts->cnt; ++i) {
       tps.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
+    }
     NoteAssigned(*static_cast<Consumer*>(opaque), tps);
     if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) rd_kafka_error_destroy(e);
+      check("assign", rd_kafka_incremental_assign(rk, parts));
     } else {
-      rd_kafka_assign(rk, parts);
+      checked("assign", rd_kafka_assign(rk, parts));
     }
+    // A partition paused under an earlier assignment starts unpaused.
+    checked("resume", rd_kafka_resume_partitions(rk, parts));
     return;
   }
   // Revoked, or a rebalance error: give the partitions up.
   if (cooperative) {
-    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) rd_kafka_error_destroy(e);
+    check("unassign", rd_kafka_incremental_unassign(rk, parts));
   } else {
-    rd_kafka_assign(rk, nullptr);
+    checked("unassign", rd_kafka_assign(rk, nullptr));
   }
 }
 
@@ -227,6 +242,22 @@ absl::Status Consumer::CommitOffsets(const std::vector<PartitionOffset>& offsets
     }
   }
   return internal::ErrorToStatus(err, where);
+}
+
+void Consumer::PauseAssigned() {
+  if (closed_) return;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return;
+  internal::PartitionListPtr assigned(raw);
+  rd_kafka_pause_partitions(rk_, assigned.get());
+}
+
+void Consumer::ResumeAssigned() {
+  if (closed_) return;
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return;
+  internal::PartitionListPtr assigned(raw);
+  rd_kafka_resume_partitions(rk_, assigned.get());
 }
 
 int64_t Consumer::AssignmentOf(const std::string& topic, int32_t partition) {

@@ -48,8 +48,8 @@ struct PartitionLag {
   int64_t lag = 0;
 };
 
-// Consumer is not thread-safe: use it from one thread. Partitions are assigned by the group
-// (librdkafka's default rebalance handling).
+// Consumer is not thread-safe: use it from one thread. Partitions are assigned by the group;
+// the rebalance callback (run inside Poll and Close) numbers each assignment of a partition.
 class Consumer {
  public:
   // Create validates the options (InvalidArgument naming the problem) and subscribes. It does
@@ -87,6 +87,12 @@ class Consumer {
   // a rebalance has revoked them), each with the number of its current assignment (see
   // ConsumedMessage::assignment).
   std::map<std::pair<std::string, int32_t>, int64_t> Assigned();
+
+  // PauseAssigned stops fetching for every partition assigned now (Poll still serves the
+  // group's rebalances, returning no messages of them); ResumeAssigned fetches again, from the
+  // message after the last one Poll returned. A partition assigned later starts unpaused.
+  void PauseAssigned();
+  void ResumeAssigned();
 
   // Close leaves the group (committing nothing) and releases the connection. Idempotent.
   void Close();

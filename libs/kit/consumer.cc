@@ -1,6 +1,7 @@
 #include "libs/kit/consumer.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -124,16 +125,35 @@ void TransactionalConsumer::Start() {
     Logger("consumer")->info("consumer {} started on {}", options_.name,
                              absl::StrJoin(options_.topics, ","));
     absl::Time last_commit = absl::InfinitePast();
+    // Messages waiting for room in a worker's queue: the polling goes on until too many
+    // wait; then the assigned partitions are paused (nothing more fetched; Poll still serves
+    // the group's rebalances) until half as many wait. A resumed partition's next fetch can
+    // take a fetch wait, so the workers keep that much queued to cover it.
     while (!stopping_.load()) {
-      auto msgs = PollMessages(options_.poll_timeout);
+      if (!overflow_.empty()) {
+        WaitForRoom(paused_ ? absl::Milliseconds(50) : absl::Milliseconds(5));
+        Dispatch();
+      }
+      if (OverflowFull(paused_ ? 0.5 : 1)) {
+        consumer_->PauseAssigned();  // every round: partitions assigned since start unpaused
+        paused_ = true;
+      } else if (paused_) {
+        consumer_->ResumeAssigned();
+        paused_ = false;
+      }
+      auto msgs = PollMessages(overflow_.empty() ? options_.poll_timeout : absl::ZeroDuration());
       if (!msgs.ok()) {
         if (stopping_.load()) break;
         Logger("consumer")->warn("consumer {}: {}", options_.name, msgs.status().ToString());
         stop_.WaitForNotificationWithTimeout(options_.initial_backoff);
         continue;
       }
+      for (auto& m : *msgs) {
+        overflow_bytes_ += m.value.size();
+        overflow_.push_back(std::move(m));
+      }
+      Dispatch();
       UpdateLag();
-      Dispatch(*std::move(msgs));
       {
         absl::MutexLock lock(&mu_);
         lane_report_ = {};
@@ -194,8 +214,16 @@ absl::StatusOr<std::vector<kafka::ConsumedMessage>> TransactionalConsumer::PollM
 absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration timeout) {
   ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs, PollMessages(timeout));
   UpdateLag();
-  if (msgs.empty()) return ProcessReport{};
-  Dispatch(std::move(msgs));
+  if (msgs.empty() && overflow_.empty()) return ProcessReport{};
+  for (auto& m : msgs) {
+    overflow_bytes_ += m.value.size();
+    overflow_.push_back(std::move(m));
+  }
+  while (true) {  // blocking is the caller's choice here
+    Dispatch();
+    if (overflow_.empty() || stopping_.load()) break;
+    WaitForRoom(absl::Milliseconds(100));
+  }
   ProcessReport report;
   absl::Status error;
   {
@@ -216,32 +244,84 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration tim
   return report;
 }
 
-void TransactionalConsumer::Dispatch(std::vector<kafka::ConsumedMessage> msgs) {
+bool TransactionalConsumer::FitsLocked(const kafka::ConsumedMessage& m) {
+  auto room = [this](const Lane& lane) {
+    return static_cast<int>(lane.queue.size()) < options_.max_batch;
+  };
+  const auto it = partitions_.find({m.topic, m.partition});
+  if (it != partitions_.end() && it->second.pending > 0) return room(*lanes_[it->second.lane]);
+  return std::any_of(lanes_.begin(), lanes_.end(), [&](const auto& l) { return room(*l); });
+}
+
+bool TransactionalConsumer::OverflowFull(double share) const {
+  const double most = 32.0 * options_.max_batch * static_cast<double>(lanes_.size());
+  return static_cast<double>(overflow_.size()) >= share * most ||
+         static_cast<double>(overflow_bytes_) >= share * 64 * 1024 * 1024;
+}
+
+void TransactionalConsumer::WaitForRoom(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  for (kafka::ConsumedMessage& m : msgs) {
-    PartitionState& p = partitions_[{m.topic, m.partition}];
-    if (m.assignment != p.assignment) {  // assigned to this member again: start afresh
+  // Room for the first waiting message of some partition (the others wait behind it).
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (lanes_stopping_ || overflow_.empty()) return true;
+    std::set<std::pair<std::string, int32_t>> seen;
+    for (const kafka::ConsumedMessage& m : overflow_) {
+      if (seen.insert({m.topic, m.partition}).second && FitsLocked(m)) return true;
+    }
+    return false;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+}
+
+void TransactionalConsumer::Dispatch() {
+  absl::MutexLock lock(&mu_);
+  std::deque<kafka::ConsumedMessage> waiting;
+  // Partitions with a message left waiting in this pass: the rest of theirs wait behind it.
+  std::set<std::pair<std::string, int32_t>> blocked;
+  overflow_bytes_ = 0;  // of what is left waiting
+  for (kafka::ConsumedMessage& m : overflow_) {
+    const std::pair<std::string, int32_t> tp{m.topic, m.partition};
+    if (lanes_stopping_ || blocked.contains(tp)) {
+      overflow_bytes_ += m.value.size();
+      waiting.push_back(std::move(m));
+      continue;
+    }
+    PartitionState& p = partitions_[tp];
+    if (m.assignment < p.assignment) continue;  // read before the partition was assigned again
+    if (m.assignment != p.assignment) {         // assigned to this member again: start afresh
       p.assignment = m.assignment;
       p.done = p.committed = -1;
       p.failed = false;
+      std::erase_if(committed_, [&](const kafka::PartitionOffset& o) {
+        return o.topic == m.topic && o.partition == m.partition;  // lag from the position again
+      });
+    }
+    if (!FitsLocked(m)) {
+      blocked.insert(tp);
+      overflow_bytes_ += m.value.size();
+      waiting.push_back(std::move(m));
+      continue;
     }
     if (p.pending == 0) {
-      // Nothing of this partition pending: it may go to the least busy worker (its own on a
-      // tie), with no risk of overtaking its earlier messages.
+      // Nothing of this partition pending: it may go to the least busy worker with room (its
+      // own on a tie), with no risk of overtaking its earlier messages.
+      std::optional<size_t> best;
       for (size_t i = 0; i < lanes_.size(); ++i) {
-        if (lanes_[i]->pending < lanes_[p.lane]->pending) p.lane = i;
+        const Lane& l = *lanes_[i];
+        if (static_cast<int>(l.queue.size()) >= options_.max_batch) continue;
+        if (!best || l.pending < lanes_[*best]->pending ||
+            (l.pending == lanes_[*best]->pending && i == p.lane)) {
+          best = i;
+        }
       }
+      p.lane = *best;  // FitsLocked: some worker has room
     }
     Lane& lane = *lanes_[p.lane];
-    auto room = [this, &lane]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return lanes_stopping_ || static_cast<int>(lane.queue.size()) < options_.max_batch;
-    };
-    mu_.Await(absl::Condition(&room));
-    if (lanes_stopping_) return;  // not applied, not committed: redelivered
     ++p.pending;
     ++lane.pending;
     lane.queue.push_back(std::move(m));
   }
+  overflow_ = std::move(waiting);
 }
 
 void TransactionalConsumer::LaneLoop(Lane& lane) {

@@ -166,9 +166,15 @@ class TransactionalConsumer {
   };
   // PollMessages polls once (then lingers, see ConsumerOptions::linger).
   absl::StatusOr<std::vector<kafka::ConsumedMessage>> PollMessages(absl::Duration timeout);
-  // Dispatch queues `msgs` with the workers, waiting while a worker's queue is full. Messages
-  // left when Stop is called are dropped (redelivered to the next member).
-  void Dispatch(std::vector<kafka::ConsumedMessage> msgs);
+  // Dispatch moves messages of overflow_ to the workers' queues, each partition's in order: a
+  // partition whose worker's queue is full waits (and the rest of its messages behind it);
+  // the others go on. Messages read under an earlier assignment of their partition are
+  // dropped (the partition's current owner reads them again).
+  void Dispatch();
+  // WaitForRoom waits up to `timeout` for room for a waiting message.
+  void WaitForRoom(absl::Duration timeout);
+  // FitsLocked: `m` can be queued now.
+  bool FitsLocked(const kafka::ConsumedMessage& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaneLoop(Lane& lane);
   // ApplyLaneBatch decodes `msgs` (dead-lettering what does not decode or validate) and
   // applies the rest with ApplyBatch.
@@ -199,6 +205,15 @@ class TransactionalConsumer {
   std::atomic<bool> stopping_{false};
   absl::Notification stop_;
   std::thread thread_;
+  // Polled, not queued yet: a worker's queue was full. When too much waits here (OverflowFull)
+  // the assigned partitions are paused (nothing more is fetched) and the polling thread goes
+  // on polling, so the group's rebalances are served. Polling thread only.
+  std::deque<kafka::ConsumedMessage> overflow_;
+  size_t overflow_bytes_ = 0;
+  bool paused_ = false;
+  // OverflowFull: overflow_ holds at least `share` of the most it may (32 x max_batch x
+  // workers messages, 64 MiB): 1 pauses, 0.5 resumes.
+  bool OverflowFull(double share) const;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::map<std::pair<std::string, int32_t>, PartitionState> partitions_ ABSL_GUARDED_BY(mu_);

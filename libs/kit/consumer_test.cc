@@ -107,22 +107,25 @@ class ParallelHandler final : public Handler {
   std::map<std::string, std::vector<std::string>> order_;  // key → ce ids as applied
 };
 
-// BlockingHandler holds the transaction of batch_id "slow" until released, and records the
-// partition of every message applied.
+// BlockingHandler holds its worker on batch_id "slow" (in Validate, before any transaction)
+// until released, and records the partition of every message applied.
 class BlockingHandler final : public Handler {
  public:
   const google::protobuf::Message& Prototype() const override {
     return MetricBatch::default_instance();
   }
+  absl::Status Validate(const Delivery& d) const override {
+    if (static_cast<const MetricBatch&>(*d.payload).batch_id() == "slow") {
+      {
+        absl::MutexLock l(&mu_);
+        slow_partition_ = d.message->partition;
+      }
+      release_.WaitForNotificationWithTimeout(absl::Seconds(60));
+    }
+    return absl::OkStatus();
+  }
   absl::Status Apply(pqxx::work& tx, const std::vector<const Delivery*>& batch) override {
     for (const Delivery* d : batch) {
-      if (static_cast<const MetricBatch&>(*d->payload).batch_id() == "slow") {
-        {
-          absl::MutexLock l(&mu_);
-          slow_partition_ = d->message->partition;
-        }
-        release_.WaitForNotificationWithTimeout(absl::Seconds(60));
-      }
       tx.exec_params("INSERT INTO kt.effects (ce_id, member) VALUES ($1, $2)", d->event.id,
                      absl::StrCat(d->message->partition));
     }
@@ -136,9 +139,9 @@ class BlockingHandler final : public Handler {
   void Release() { release_.Notify(); }
 
  private:
-  absl::Mutex mu_;
-  int32_t slow_partition_ = -1;
-  absl::Notification release_;
+  mutable absl::Mutex mu_;
+  mutable int32_t slow_partition_ = -1;
+  mutable absl::Notification release_;
 };
 
 constexpr char kSchemaSql[] = R"sql(
@@ -446,6 +449,40 @@ TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
   ASSERT_TRUE(WaitFor(kDistinctEffects, 31, absl::Seconds(30)));
   (*c)->Stop();
   EXPECT_EQ(Query(kEffects), 31);
+}
+
+// A member whose worker queues are full goes on polling (its partitions paused): the group
+// still rebalances, and a member that joins gets partitions and applies their messages while
+// the first member's worker is held.
+TEST_F(ConsumerTest, AFullWorkerQueueDoesNotHoldUpTheGroup) {
+  BlockingHandler held;
+  ConsumerOptions o = Options(broker_->Bootstrap(), topic_, "full", 1);
+  o.workers = 2;
+  auto a = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &held, registry_);
+  ASSERT_TRUE(a.ok()) << a.status();
+  (*a)->Start();
+  Produce({Event(topic_, "slow", "k0", "slow")});
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (held.slow_partition() < 0 && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(held.slow_partition(), 0) << "the slow message was not taken";
+  // 100 messages on 11 keys: the held worker's queue (one message) fills at once, and more
+  // wait than a member keeps (32 x max_batch x workers = 64): its partitions are paused.
+  Produce(Events(100, "f"));
+  EffectHandler joiner("b", absl::ZeroDuration());
+  metrics::Registry registry_b;
+  auto b = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "full", 50),
+                                         pool_.get(), producer_.get(), &joiner, registry_b);
+  ASSERT_TRUE(b.ok()) << b.status();
+  (*b)->Start();
+  EXPECT_TRUE(WaitFor("SELECT count(*) FROM kt.effects WHERE member = 'b'", 1, absl::Seconds(30)))
+      << "the group did not rebalance while a worker of its first member was held";
+  held.Release();
+  ASSERT_TRUE(WaitFor(kDistinctEffects, 101, absl::Seconds(60)));
+  (*b)->Stop();
+  (*a)->Stop();
+  EXPECT_EQ(Query(kEffects), 101) << "a message was applied twice";
 }
 
 TEST_F(ConsumerTest, KilledMidBatchEveryEffectExactlyOnceAfterRestart) {
