@@ -25,9 +25,15 @@ void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
 
 }  // namespace
 
-void NoteAssigned(Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts) {
+std::vector<std::pair<std::string, int32_t>> NoteAssigned(
+    Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts) {
   absl::MutexLock lock(&c.mu_);
-  for (const auto& tp : parts) c.assignment_[tp] = ++c.assignments_made_;
+  std::vector<std::pair<std::string, int32_t>> were_paused;
+  for (const auto& tp : parts) {
+    c.assignment_[tp] = ++c.assignments_made_;
+    if (c.paused_.erase(tp) > 0) were_paused.push_back(tp);
+  }
+  return were_paused;
 }
 
 namespace {
@@ -55,14 +61,19 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
     for (int i = 0; i < parts->cnt; ++i) {
       tps.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
     }
-    NoteAssigned(*static_cast<Consumer*>(opaque), tps);
+    // Partitions this member paused under an earlier assignment start unpaused. Only those
+    // are resumed: librdkafka 2.0 restarts the fetch of a resumed partition that was not
+    // paused, so what was already read would come again.
+    internal::PartitionListPtr paused(rd_kafka_topic_partition_list_new(parts->cnt));
+    for (const auto& tp : NoteAssigned(*static_cast<Consumer*>(opaque), tps)) {
+      rd_kafka_topic_partition_list_add(paused.get(), tp.first.c_str(), tp.second);
+    }
     if (cooperative) {
       check("assign", rd_kafka_incremental_assign(rk, parts));
     } else {
       checked("assign", rd_kafka_assign(rk, parts));
     }
-    // A partition paused under an earlier assignment starts unpaused.
-    checked("resume", rd_kafka_resume_partitions(rk, parts));
+    if (paused->cnt > 0) checked("resume", rd_kafka_resume_partitions(rk, paused.get()));
     return;
   }
   // Revoked, or a rebalance error: give the partitions up.
@@ -246,18 +257,33 @@ absl::Status Consumer::CommitOffsets(const std::vector<PartitionOffset>& offsets
 
 void Consumer::PauseAssigned() {
   if (closed_) return;
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return;
-  internal::PartitionListPtr assigned(raw);
-  rd_kafka_pause_partitions(rk_, assigned.get());
+  const auto assigned = Assigned();
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, n] : assigned) {
+      if (paused_.insert(tp).second) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+      }
+    }
+  }
+  if (list->cnt > 0) rd_kafka_pause_partitions(rk_, list.get());
 }
 
 void Consumer::ResumeAssigned() {
   if (closed_) return;
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) return;
-  internal::PartitionListPtr assigned(raw);
-  rd_kafka_resume_partitions(rk_, assigned.get());
+  const auto assigned = Assigned();
+  internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& tp : paused_) {
+      if (assigned.contains(tp)) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+      }
+    }
+    paused_.clear();  // the rest were revoked: resumed on their next assignment
+  }
+  if (list->cnt > 0) rd_kafka_resume_partitions(rk_, list.get());
 }
 
 int64_t Consumer::AssignmentOf(const std::string& topic, int32_t partition) {

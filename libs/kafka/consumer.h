@@ -99,7 +99,9 @@ class Consumer {
 
  private:
   explicit Consumer(ConsumerOptions options) : options_(std::move(options)) {}
-  friend void NoteAssigned(Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts);
+  // NoteAssigned numbers a new assignment of `parts`; it returns those this member had paused.
+  friend std::vector<std::pair<std::string, int32_t>> NoteAssigned(
+      Consumer& c, const std::vector<std::pair<std::string, int32_t>>& parts);
   int64_t AssignmentOf(const std::string& topic, int32_t partition);
 
   const ConsumerOptions options_;
@@ -110,6 +112,8 @@ class Consumer {
   absl::Mutex mu_;
   int64_t assignments_made_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> assignment_ ABSL_GUARDED_BY(mu_);
+  // Partitions PauseAssigned paused (ResumeAssigned resumes only these).
+  std::set<std::pair<std::string, int32_t>> paused_ ABSL_GUARDED_BY(mu_);
 };
 
 using ConsumerPtr = std::unique_ptr<Consumer>;

@@ -244,11 +244,11 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration tim
   return report;
 }
 
-bool TransactionalConsumer::FitsLocked(const kafka::ConsumedMessage& m) {
+bool TransactionalConsumer::FitsLocked(const std::pair<std::string, int32_t>& tp) {
   auto room = [this](const Lane& lane) {
     return static_cast<int>(lane.queue.size()) < options_.max_batch;
   };
-  const auto it = partitions_.find({m.topic, m.partition});
+  const auto it = partitions_.find(tp);
   if (it != partitions_.end() && it->second.pending > 0) return room(*lanes_[it->second.lane]);
   return std::any_of(lanes_.begin(), lanes_.end(), [&](const auto& l) { return room(*l); });
 }
@@ -261,34 +261,39 @@ bool TransactionalConsumer::OverflowFull(double share) const {
 
 void TransactionalConsumer::WaitForRoom(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  // Room for the first waiting message of some partition (the others wait behind it).
+  // Room for the first waiting message of a blocked partition (the rest wait behind it). Read
+  // by whichever thread releases mu_ while this one waits; overflow_ changes only on this one.
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (lanes_stopping_ || overflow_.empty()) return true;
-    std::set<std::pair<std::string, int32_t>> seen;
-    for (const kafka::ConsumedMessage& m : overflow_) {
-      if (seen.insert({m.topic, m.partition}).second && FitsLocked(m)) return true;
-    }
-    return false;
+    return std::any_of(blocked_.begin(), blocked_.end(),
+                       [this](const auto& tp)
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return FitsLocked(tp); });
   };
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
 }
 
 void TransactionalConsumer::Dispatch() {
+  // A waiting message counts only under its partition's current assignment to this member:
+  // one revoked since (or assigned again) is read by its owner now.
+  const std::map<std::pair<std::string, int32_t>, int64_t> assigned = consumer_->Assigned();
   absl::MutexLock lock(&mu_);
   std::deque<kafka::ConsumedMessage> waiting;
   // Partitions with a message left waiting in this pass: the rest of theirs wait behind it.
   std::set<std::pair<std::string, int32_t>> blocked;
+  blocked_.clear();
   overflow_bytes_ = 0;  // of what is left waiting
   for (kafka::ConsumedMessage& m : overflow_) {
-    const std::pair<std::string, int32_t> tp{m.topic, m.partition};
+    std::pair<std::string, int32_t> tp{m.topic, m.partition};
     if (lanes_stopping_ || blocked.contains(tp)) {
       overflow_bytes_ += m.value.size();
       waiting.push_back(std::move(m));
       continue;
     }
+    if (const auto a = assigned.find(tp); a == assigned.end() || a->second != m.assignment) {
+      continue;
+    }
     PartitionState& p = partitions_[tp];
-    if (m.assignment < p.assignment) continue;  // read before the partition was assigned again
-    if (m.assignment != p.assignment) {         // assigned to this member again: start afresh
+    if (m.assignment != p.assignment) {  // assigned to this member again: start afresh
       p.assignment = m.assignment;
       p.done = p.committed = -1;
       p.failed = false;
@@ -296,8 +301,9 @@ void TransactionalConsumer::Dispatch() {
         return o.topic == m.topic && o.partition == m.partition;  // lag from the position again
       });
     }
-    if (!FitsLocked(m)) {
+    if (!FitsLocked(tp)) {
       blocked.insert(tp);
+      blocked_.push_back(std::move(tp));
       overflow_bytes_ += m.value.size();
       waiting.push_back(std::move(m));
       continue;

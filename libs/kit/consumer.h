@@ -173,8 +173,8 @@ class TransactionalConsumer {
   void Dispatch();
   // WaitForRoom waits up to `timeout` for room for a waiting message.
   void WaitForRoom(absl::Duration timeout);
-  // FitsLocked: `m` can be queued now.
-  bool FitsLocked(const kafka::ConsumedMessage& m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FitsLocked: a message of partition `tp` can be queued now.
+  bool FitsLocked(const std::pair<std::string, int32_t>& tp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaneLoop(Lane& lane);
   // ApplyLaneBatch decodes `msgs` (dead-lettering what does not decode or validate) and
   // applies the rest with ApplyBatch.
@@ -218,6 +218,9 @@ class TransactionalConsumer {
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::map<std::pair<std::string, int32_t>, PartitionState> partitions_ ABSL_GUARDED_BY(mu_);
   bool lanes_stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The partitions whose first waiting message found no room at the last Dispatch: what
+  // WaitForRoom waits for.
+  std::vector<std::pair<std::string, int32_t>> blocked_ ABSL_GUARDED_BY(mu_);
   // What the workers did since PollOnce last took it; their first failure.
   ProcessReport lane_report_ ABSL_GUARDED_BY(mu_);
   absl::Status lane_error_ ABSL_GUARDED_BY(mu_);
