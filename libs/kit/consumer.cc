@@ -130,8 +130,9 @@ void TransactionalConsumer::Start() {
     // the group's rebalances) until half as many wait. A resumed partition's next fetch can
     // take a fetch wait, so the workers keep that much queued to cover it.
     while (!stopping_.load()) {
-      if (!overflow_.empty()) {
-        WaitForRoom(paused_ ? absl::Milliseconds(50) : absl::Milliseconds(5));
+      // A pass over what waits only when there is room for some of it.
+      if (!overflow_.empty() &&
+          WaitForRoom(paused_ ? absl::Milliseconds(50) : absl::Milliseconds(5))) {
         Dispatch();
       }
       if (OverflowFull(paused_ ? 0.5 : 1)) {
@@ -152,7 +153,7 @@ void TransactionalConsumer::Start() {
         overflow_bytes_ += m.value.size();
         overflow_.push_back(std::move(m));
       }
-      Dispatch();
+      if (!msgs->empty()) Dispatch();
       UpdateLag();
       {
         absl::MutexLock lock(&mu_);
@@ -259,7 +260,7 @@ bool TransactionalConsumer::OverflowFull(double share) const {
          static_cast<double>(overflow_bytes_) >= share * 64 * 1024 * 1024;
 }
 
-void TransactionalConsumer::WaitForRoom(absl::Duration timeout) {
+bool TransactionalConsumer::WaitForRoom(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   // Room for the first waiting message of a blocked partition (the rest wait behind it). Read
   // by whichever thread releases mu_ while this one waits; overflow_ changes only on this one.
@@ -269,7 +270,7 @@ void TransactionalConsumer::WaitForRoom(absl::Duration timeout) {
                        [this](const auto& tp)
                            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return FitsLocked(tp); });
   };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  return mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
 }
 
 void TransactionalConsumer::Dispatch() {

@@ -171,8 +171,8 @@ class TransactionalConsumer {
   // the others go on. Messages read under an earlier assignment of their partition are
   // dropped (the partition's current owner reads them again).
   void Dispatch();
-  // WaitForRoom waits up to `timeout` for room for a waiting message.
-  void WaitForRoom(absl::Duration timeout);
+  // WaitForRoom waits up to `timeout` for room for a waiting message: whether there is.
+  bool WaitForRoom(absl::Duration timeout);
   // FitsLocked: a message of partition `tp` can be queued now.
   bool FitsLocked(const std::pair<std::string, int32_t>& tp) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LaneLoop(Lane& lane);
