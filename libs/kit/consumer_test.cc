@@ -278,6 +278,26 @@ class ConsumerTest : public ::testing::Test {
     ASSERT_GE(Query(sql), want);
   }
 
+  // StartHeldConsumer starts a consumer of two workers in `group` with `handler` and has one
+  // of its workers held on a "slow" message (key k0); null if that did not happen in 30 s.
+  std::unique_ptr<TransactionalConsumer> StartHeldConsumer(BlockingHandler& handler,
+                                                           const std::string& group,
+                                                           int max_batch) {
+    ConsumerOptions o = Options(broker_->Bootstrap(), topic_, group, max_batch);
+    o.workers = 2;
+    auto c = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &handler, registry_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    if (!c.ok()) return nullptr;
+    (*c)->Start();
+    Produce({Event(topic_, "slow", "k0", "slow")});
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (handler.slow_partition() < 0 && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    if (handler.slow_partition() < 0) return nullptr;
+    return *std::move(c);
+  }
+
   pid_t SpawnChild(const std::string& group) {
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
@@ -425,18 +445,9 @@ TEST_F(ConsumerTest, WorkersApplyPartitionsAtOnceEachInOrderAndOnce) {
 // partitions that arrive meanwhile are applied (no poll waits for every worker to finish).
 TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
   BlockingHandler handler;
-  ConsumerOptions o = Options(broker_->Bootstrap(), topic_, "held", 50);
-  o.workers = 2;
-  auto c = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &handler, registry_);
-  ASSERT_TRUE(c.ok()) << c.status();
-  (*c)->Start();
-  Produce({Event(topic_, "slow", "k0", "slow")});
-  const absl::Time until = absl::Now() + absl::Seconds(30);
-  while (handler.slow_partition() < 0 && absl::Now() < until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
+  auto c = StartHeldConsumer(handler, "held", 50);
+  ASSERT_NE(c, nullptr) << "the slow message was not taken";
   const int32_t slow = handler.slow_partition();
-  ASSERT_GE(slow, 0) << "the slow message was not applied";
   // 30 messages on 11 keys over 3 partitions; those outside the held partition are applied
   // while it is held.
   Produce(Events(30, "h"));
@@ -447,7 +458,7 @@ TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
   EXPECT_EQ(Query(absl::StrCat("SELECT count(*) FROM kt.effects WHERE member = '", slow, "'")), 0);
   handler.Release();
   ASSERT_TRUE(WaitFor(kDistinctEffects, 31, absl::Seconds(30)));
-  (*c)->Stop();
+  c->Stop();
   EXPECT_EQ(Query(kEffects), 31);
 }
 
@@ -456,17 +467,8 @@ TEST_F(ConsumerTest, AHeldPartitionDoesNotHoldUpTheOthers) {
 // the first member's worker is held.
 TEST_F(ConsumerTest, AFullWorkerQueueDoesNotHoldUpTheGroup) {
   BlockingHandler held;
-  ConsumerOptions o = Options(broker_->Bootstrap(), topic_, "full", 1);
-  o.workers = 2;
-  auto a = TransactionalConsumer::Create(o, pool_.get(), producer_.get(), &held, registry_);
-  ASSERT_TRUE(a.ok()) << a.status();
-  (*a)->Start();
-  Produce({Event(topic_, "slow", "k0", "slow")});
-  const absl::Time until = absl::Now() + absl::Seconds(30);
-  while (held.slow_partition() < 0 && absl::Now() < until) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_GE(held.slow_partition(), 0) << "the slow message was not taken";
+  auto a = StartHeldConsumer(held, "full", 1);
+  ASSERT_NE(a, nullptr) << "the slow message was not taken";
   // 100 messages on 11 keys: the held worker's queue (one message) fills at once, and more
   // wait than a member keeps (32 x max_batch x workers = 64): its partitions are paused.
   Produce(Events(100, "f"));
@@ -481,7 +483,7 @@ TEST_F(ConsumerTest, AFullWorkerQueueDoesNotHoldUpTheGroup) {
   held.Release();
   ASSERT_TRUE(WaitFor(kDistinctEffects, 101, absl::Seconds(60)));
   (*b)->Stop();
-  (*a)->Stop();
+  a->Stop();
   EXPECT_EQ(Query(kEffects), 101) << "a message was applied twice";
 }
 
