@@ -279,13 +279,12 @@ void TransactionalConsumer::Dispatch() {
   const std::map<std::pair<std::string, int32_t>, int64_t> assigned = consumer_->Assigned();
   absl::MutexLock lock(&mu_);
   std::deque<kafka::ConsumedMessage> waiting;
-  // Partitions with a message left waiting in this pass: the rest of theirs wait behind it.
-  std::set<std::pair<std::string, int32_t>> blocked;
+  // blocked_: partitions with a message left waiting in this pass (the rest wait behind it).
   blocked_.clear();
   overflow_bytes_ = 0;  // of what is left waiting
   for (kafka::ConsumedMessage& m : overflow_) {
     std::pair<std::string, int32_t> tp{m.topic, m.partition};
-    if (lanes_stopping_ || blocked.contains(tp)) {
+    if (lanes_stopping_ || std::find(blocked_.begin(), blocked_.end(), tp) != blocked_.end()) {
       overflow_bytes_ += m.value.size();
       waiting.push_back(std::move(m));
       continue;
@@ -298,12 +297,8 @@ void TransactionalConsumer::Dispatch() {
       p.assignment = m.assignment;
       p.done = p.committed = -1;
       p.failed = false;
-      std::erase_if(committed_, [&](const kafka::PartitionOffset& o) {
-        return o.topic == m.topic && o.partition == m.partition;  // lag from the position again
-      });
     }
     if (!FitsLocked(tp)) {
-      blocked.insert(tp);
       blocked_.push_back(std::move(tp));
       overflow_bytes_ += m.value.size();
       waiting.push_back(std::move(m));
@@ -399,14 +394,6 @@ void TransactionalConsumer::CommitDone() {
   for (const auto& o : offsets) {
     PartitionState& p = partitions_[{o.topic, o.partition}];
     p.committed = std::max(p.committed, o.next_offset);
-    auto it = std::find_if(committed_.begin(), committed_.end(), [&](const auto& x) {
-      return x.topic == o.topic && x.partition == o.partition;
-    });
-    if (it == committed_.end()) {
-      committed_.push_back(o);
-    } else {
-      it->next_offset = o.next_offset;
-    }
   }
 }
 
@@ -414,8 +401,17 @@ void TransactionalConsumer::UpdateLag() {
   const absl::Time now = absl::Now();
   if (now - last_lag_update_ < absl::Seconds(1)) return;
   last_lag_update_ = now;
+  // From each partition's offset committed under its current assignment (none yet: the
+  // fetch position).
+  std::vector<kafka::PartitionOffset> committed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [tp, p] : partitions_) {
+      if (p.committed >= 0) committed.push_back({tp.first, tp.second, p.committed});
+    }
+  }
   std::set<std::pair<std::string, int32_t>> assigned;
-  for (const kafka::PartitionLag& l : consumer_->Lags(committed_)) {
+  for (const kafka::PartitionLag& l : consumer_->Lags(committed)) {
     assigned.emplace(l.topic, l.partition);
     if (l.lag < 0) continue;  // watermark not known yet: the last value stands
     probe_->lag.WithLabels({options_.name, l.topic, absl::StrCat(l.partition)})

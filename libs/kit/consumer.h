@@ -197,8 +197,6 @@ class TransactionalConsumer {
   const Clock* clock_;
   std::unique_ptr<Probe> probe_;
   std::unique_ptr<kafka::Consumer> consumer_;
-  // Next offset committed per partition (for lag).
-  std::vector<kafka::PartitionOffset> committed_;
   absl::Time last_lag_update_ = absl::InfinitePast();
   // The partitions the lag gauge was last set for (topic, partition).
   std::set<std::pair<std::string, int32_t>> lag_partitions_;
