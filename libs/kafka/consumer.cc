@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <string_view>
 #include <utility>
 
@@ -21,6 +22,20 @@ int ClampMs(absl::Duration d) {
 
 void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   internal::LogError(rk, err, reason);
+}
+
+// "alerts.v1[0,1,2] inventory.v1[0]": a rebalance's partitions, for the log.
+std::string DescribePartitions(const rd_kafka_topic_partition_list_t& parts) {
+  std::map<std::string, std::vector<int32_t>> by_topic;
+  for (int i = 0; i < parts.cnt; ++i) {
+    by_topic[parts.elems[i].topic].push_back(parts.elems[i].partition);
+  }
+  std::vector<std::string> out;
+  for (auto& [topic, ps] : by_topic) {
+    std::sort(ps.begin(), ps.end());
+    out.push_back(absl::StrCat(topic, "[", absl::StrJoin(ps, ","), "]"));
+  }
+  return out.empty() ? "no partitions" : absl::StrJoin(out, " ");
 }
 
 }  // namespace
@@ -56,7 +71,12 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
     Logger("kafka")->warn("kafka consumer {}: {}: {}", rd_kafka_name(rk), what,
                           rd_kafka_err2str(e));
   };
+  // Each assignment and revocation is logged: when a member's partitions moved is what one
+  // asks first about a stall or a redelivery.
+  const std::string& group = static_cast<Consumer*>(opaque)->options().group_id;
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    Logger("kafka")->info("kafka consumer {} (group {}): assigned {}", rd_kafka_name(rk), group,
+                          DescribePartitions(*parts));
     std::vector<std::pair<std::string, int32_t>> tps;
     for (int i = 0; i < parts->cnt; ++i) {
       tps.emplace_back(parts->elems[i].topic, parts->elems[i].partition);
@@ -77,6 +97,11 @@ void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
     return;
   }
   // Revoked, or a rebalance error: give the partitions up.
+  Logger("kafka")->info("kafka consumer {} (group {}): {} {}", rd_kafka_name(rk), group,
+                        err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
+                            ? (rd_kafka_assignment_lost(rk) ? "lost" : "revoked")
+                            : rd_kafka_err2str(err),
+                        DescribePartitions(*parts));
   if (cooperative) {
     check("unassign", rd_kafka_incremental_unassign(rk, parts));
   } else {
@@ -276,12 +301,17 @@ void Consumer::ResumeAssigned() {
   internal::PartitionListPtr list(rd_kafka_topic_partition_list_new(4));
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& tp : paused_) {
-      if (assigned.contains(tp)) {
-        rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second);
+    // A paused partition revoked since stays paused in librdkafka (an application's pause
+    // outlives the assignment): it stays in paused_, so NoteAssigned resumes it when it is
+    // assigned here again. Forgetting it left it assigned and never fetched.
+    for (auto it = paused_.begin(); it != paused_.end();) {
+      if (!assigned.contains(*it)) {
+        ++it;
+        continue;
       }
+      rd_kafka_topic_partition_list_add(list.get(), it->first.c_str(), it->second);
+      it = paused_.erase(it);
     }
-    paused_.clear();  // the rest were revoked: resumed on their next assignment
   }
   if (list->cnt > 0) rd_kafka_resume_partitions(rk_, list.get());
 }

@@ -61,6 +61,8 @@ class Consumer {
   // ~Consumer calls Close().
   ~Consumer();
 
+  const ConsumerOptions& options() const { return options_; }
+
   // Poll returns up to `max` messages, waiting at most `timeout` for the first; it returns
   // an empty vector when nothing arrived. Partition EOF and transient errors (broker down,
   // rebalance, unknown topic) are logged, not returned. Internal for a fatal consumer error,
@@ -90,7 +92,8 @@ class Consumer {
 
   // PauseAssigned stops fetching for every partition assigned now (Poll still serves the
   // group's rebalances, returning no messages of them); ResumeAssigned fetches again, from the
-  // message after the last one Poll returned. A partition assigned later starts unpaused.
+  // message after the last one Poll returned. A partition assigned later starts unpaused,
+  // also one paused before a rebalance took it away (resumed when it comes back).
   void PauseAssigned();
   void ResumeAssigned();
 
@@ -112,7 +115,8 @@ class Consumer {
   absl::Mutex mu_;
   int64_t assignments_made_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::pair<std::string, int32_t>, int64_t> assignment_ ABSL_GUARDED_BY(mu_);
-  // Partitions PauseAssigned paused (ResumeAssigned resumes only these).
+  // Partitions PauseAssigned paused and nobody resumed yet: ResumeAssigned resumes those still
+  // assigned, NoteAssigned the others when they are assigned again.
   std::set<std::pair<std::string, int32_t>> paused_ ABSL_GUARDED_BY(mu_);
 };
 

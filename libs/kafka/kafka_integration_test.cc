@@ -1,8 +1,10 @@
 // Producer and Consumer against librdkafka's mock cluster, started in-process through
 // tools/devbroker's MockBroker: real TCP, real Kafka protocol, no environment needed.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -206,6 +208,43 @@ TEST_F(KafkaIntegrationTest, EachAssignmentOfAPartitionHasItsOwnNumber) {
   if (&holder == first.get()) {
     EXPECT_GT(got[0].assignment, before);
   }
+}
+
+// A partition paused under one assignment and revoked before the member resumed is fetched
+// again when it comes back to the member: librdkafka keeps an application's pause across
+// unassign and assign, so the member must remember it until it resumes it.
+TEST_F(KafkaIntegrationTest, APartitionPausedBeforeARebalanceIsFetchedWhenAssignedBack) {
+  StartBroker(2);
+  auto producer = NewProducer();
+  ASSERT_NE(producer, nullptr);
+  const std::string group = absl::StrCat("g-", NewId());
+  auto first = NewConsumer(group);
+  ASSERT_NE(first, nullptr);
+  auto poll_until = [](const std::vector<Consumer*>& members, const std::function<bool()>& done) {
+    const absl::Time until = absl::Now() + absl::Seconds(30);
+    while (!done() && absl::Now() < until) {
+      for (Consumer* c : members) EXPECT_TRUE(c->Poll(10, absl::Milliseconds(50)).ok());
+    }
+    return done();
+  };
+  ASSERT_TRUE(poll_until({first.get()}, [&] { return first->Assigned().size() == 2; }));
+  first->PauseAssigned();  // too much waiting: both partitions paused
+  // A second member takes one of them before the first resumes.
+  auto second = NewConsumer(group);
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(poll_until({first.get(), second.get()}, [&] {
+    return first->Assigned().size() == 1 && second->Assigned().size() == 1;
+  }));
+  first->ResumeAssigned();  // what it holds now
+  // The second member leaves: both partitions are the first's again.
+  second->Close();
+  ASSERT_TRUE(poll_until({first.get()}, [&] { return first->Assigned().size() == 2; }));
+  ASSERT_TRUE(producer->ProduceAll(Batch(10, "c"), absl::Seconds(10)).ok());
+  const std::vector<ConsumedMessage> got = ReadN(*first, 10, absl::Seconds(20));
+  std::set<int32_t> partitions;
+  for (const ConsumedMessage& m : got) partitions.insert(m.partition);
+  EXPECT_EQ(got.size(), 10u) << "a partition stayed paused";
+  EXPECT_EQ(partitions, (std::set<int32_t>{0, 1}));
 }
 
 TEST_F(KafkaIntegrationTest, BrokerDownIsUnavailableAndRetryAfterUpDelivers) {
