@@ -55,8 +55,11 @@ class KafkaIntegrationTest : public ::testing::Test {
     options.bootstrap = broker_->Bootstrap();
     options.group_id = group;
     options.topics = {kTopic};
-    // The mock group waits session.timeout.ms - 1 s before re-forming after a member leaves.
-    options.extra = {{"session.timeout.ms", "2500"}, {"heartbeat.interval.ms", "500"}};
+    // 5 s: the dev broker (librdkafka's mock) holds a new group's first JoinGroup 3 s and checks
+    // sessions every second; with a shorter session a member can expire while it waits, its
+    // JoinGroup is never answered and librdkafka waits max.poll.interval.ms for it. The group
+    // re-forms session.timeout.ms - 1 s after a member left.
+    options.extra = {{"session.timeout.ms", "5000"}, {"heartbeat.interval.ms", "1000"}};
     auto c = Consumer::Create(options);
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? *std::move(c) : nullptr;

@@ -104,16 +104,20 @@ class Correlation {
   static absl::StatusOr<std::unique_ptr<Correlation>> Start(const std::string& db_url,
                                                             const std::string& prefix) {
     std::unique_ptr<Correlation> c(new Correlation);
-    c->vars_ = kit::testing::StackVars(db_url, {{"K8I_KAFKA_TOPIC_PREFIX", prefix},
-                                                {"K8I_CORRELATION_QUIET_PERIOD", "0s"},
-                                                // The dev broker re-forms a group this long
-                                                // (less 1 s) after a member left: the restart.
-                                                {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
-                                                {"K8I_CORRELATION_PUBLISH_INTERVAL", "50ms"},
-                                                {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
-                                                {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
-                                                {"K8I_RATE_LIMIT_BURST", "10000"},
-                                                {"K8I_CORRELATION_GROUP", "k8i-correlation-" + prefix}});
+    c->vars_ =
+        kit::testing::StackVars(db_url, {{"K8I_KAFKA_TOPIC_PREFIX", prefix},
+                                         {"K8I_CORRELATION_QUIET_PERIOD", "0s"},
+                                         // The dev broker re-forms a group this long
+                                         // (less 1 s) after a member left: the restart.
+                                         // Longer than it holds a new group's first
+                                         // join (3 s): a member whose session ends
+                                         // while it waits is never answered.
+                                         {"K8I_KAFKA_SESSION_TIMEOUT", "5s"},
+                                         {"K8I_CORRELATION_PUBLISH_INTERVAL", "50ms"},
+                                         {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+                                         {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+                                         {"K8I_RATE_LIMIT_BURST", "10000"},
+                                         {"K8I_CORRELATION_GROUP", "k8i-correlation-" + prefix}});
     EnvReader env = kit::testing::MapEnv(c->vars_);
     auto cfg = LoadConfig(env);
     if (!cfg.ok()) return cfg.status();

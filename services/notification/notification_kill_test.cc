@@ -103,7 +103,7 @@ TEST(NotificationKillTest, KilledMidDeliveryDeliversAgainWithTheSameIdAfterResta
         "K8I_REDIS_URL=" + TestEnv("K8I_TEST_REDIS_URL"),
         "K8I_KAFKA_BOOTSTRAP=" + TestEnv("K8I_TEST_KAFKA_BOOTSTRAP"),
         "K8I_KAFKA_TOPIC_PREFIX=" + prefix,
-        "K8I_KAFKA_SESSION_TIMEOUT=2500ms",
+        "K8I_KAFKA_SESSION_TIMEOUT=5s",  // see notification_test_fixture.h
         "K8I_KEYRING=" + keyring_text,
         "K8I_PAGE_TOKEN_KEY=kill-test-page-key",
         "K8I_NOTIFY_ALLOW_CIDRS=127.0.0.0/8",

@@ -116,20 +116,21 @@ class NotificationServiceTest : public ::testing::Test {
     ASSERT_TRUE(h.ok()) << h.status();
     inventory_ = *std::move(h);
     vars_ = kit::testing::StackVars(
-        inventory_->db_url(),
-        {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
-         {"K8I_KEYRING", inventory::testing::RandomKeyringText("n1")},
-         {"K8I_NOTIFY_ALLOW_CIDRS", "127.0.0.0/8"},
-         {"K8I_NOTIFY_PAGERDUTY_URL", receiver_.Url("/pd")},
-         {"K8I_NOTIFY_RETRY_BASE", "50ms"},
-         {"K8I_NOTIFY_RETRY_CAP", "200ms"},
-         {"K8I_NOTIFY_TIMEOUT", "2s"},  // leases last 2 × 2s + 5s
-         {"K8I_NOTIFY_GROUP", "k8i-notification-" + prefix_},
-         {"K8I_HTTP_ADDR", "127.0.0.1:0"},
-         {"K8I_KAFKA_SESSION_TIMEOUT", "2500ms"},
-         {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
-         {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
-         {"K8I_RATE_LIMIT_BURST", "10000"}});
+        inventory_->db_url(), {{"K8I_KAFKA_TOPIC_PREFIX", prefix_},
+                               {"K8I_KEYRING", inventory::testing::RandomKeyringText("n1")},
+                               {"K8I_NOTIFY_ALLOW_CIDRS", "127.0.0.0/8"},
+                               {"K8I_NOTIFY_PAGERDUTY_URL", receiver_.Url("/pd")},
+                               {"K8I_NOTIFY_RETRY_BASE", "50ms"},
+                               {"K8I_NOTIFY_RETRY_CAP", "200ms"},
+                               {"K8I_NOTIFY_TIMEOUT", "2s"},  // leases last 2 × 2s + 5s
+                               {"K8I_NOTIFY_GROUP", "k8i-notification-" + prefix_},
+                               {"K8I_HTTP_ADDR", "127.0.0.1:0"},
+                               // Longer than the dev broker holds a new group's first join (3 s): a
+                               // member whose session ends while it waits is never answered.
+                               {"K8I_KAFKA_SESSION_TIMEOUT", "5s"},
+                               {"K8I_PAGE_TOKEN_KEY", "test-page-key"},
+                               {"K8I_RATE_LIMIT_PER_SECOND", "10000"},
+                               {"K8I_RATE_LIMIT_BURST", "10000"}});
     EnvReader env = kit::testing::MapEnv(vars_);
     auto cfg = LoadConfig(env);
     ASSERT_TRUE(cfg.ok()) << cfg.status();
