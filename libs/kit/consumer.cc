@@ -149,11 +149,7 @@ void TransactionalConsumer::Start() {
         stop_.WaitForNotificationWithTimeout(options_.initial_backoff);
         continue;
       }
-      for (auto& m : *msgs) {
-        overflow_bytes_ += m.value.size();
-        overflow_.push_back(std::move(m));
-      }
-      if (!msgs->empty()) Dispatch();
+      if (Hold(*std::move(msgs)) > 0) Dispatch();
       UpdateLag();
       {
         absl::MutexLock lock(&mu_);
@@ -216,10 +212,7 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration tim
   ASSIGN_OR_RETURN(std::vector<kafka::ConsumedMessage> msgs, PollMessages(timeout));
   UpdateLag();
   if (msgs.empty() && overflow_.empty()) return ProcessReport{};
-  for (auto& m : msgs) {
-    overflow_bytes_ += m.value.size();
-    overflow_.push_back(std::move(m));
-  }
+  Hold(std::move(msgs));
   while (true) {  // blocking is the caller's choice here
     Dispatch();
     if (overflow_.empty() || stopping_.load()) break;
@@ -243,6 +236,14 @@ absl::StatusOr<ProcessReport> TransactionalConsumer::PollOnce(absl::Duration tim
   CommitDone();
   if (!error.ok()) return error;
   return report;
+}
+
+size_t TransactionalConsumer::Hold(std::vector<kafka::ConsumedMessage> msgs) {
+  for (kafka::ConsumedMessage& m : msgs) {
+    overflow_bytes_ += m.value.size();
+    overflow_.push_back(std::move(m));
+  }
+  return msgs.size();
 }
 
 bool TransactionalConsumer::FitsLocked(const std::pair<std::string, int32_t>& tp) {

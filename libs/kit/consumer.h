@@ -209,6 +209,8 @@ class TransactionalConsumer {
   std::deque<kafka::ConsumedMessage> overflow_;
   size_t overflow_bytes_ = 0;
   bool paused_ = false;
+  // Hold appends polled messages to overflow_ (Dispatch queues them): how many.
+  size_t Hold(std::vector<kafka::ConsumedMessage> msgs);
   // OverflowFull: overflow_ holds at least `share` of the most it may (32 x max_batch x
   // workers messages, 64 MiB): 1 pauses, 0.5 resumes.
   bool OverflowFull(double share) const;

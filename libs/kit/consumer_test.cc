@@ -263,10 +263,13 @@ class ConsumerTest : public ::testing::Test {
     return false;
   }
 
+  // A consumer of the topic in `group`, its metrics in `registry` (the fixture's by default).
   std::unique_ptr<TransactionalConsumer> NewConsumer(Handler* handler, const std::string& group,
-                                                     int max_batch = 50) {
+                                                     int max_batch = 50,
+                                                     metrics::Registry* registry = nullptr) {
     auto c = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, group, max_batch),
-                                           pool_.get(), producer_.get(), handler, registry_);
+                                           pool_.get(), producer_.get(), handler,
+                                           registry != nullptr ? *registry : registry_);
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? *std::move(c) : nullptr;
   }
@@ -476,10 +479,9 @@ TEST_F(ConsumerTest, AFullWorkerQueueDoesNotHoldUpTheGroup) {
   Produce(Events(100, "f"));
   EffectHandler joiner("b", absl::ZeroDuration());
   metrics::Registry registry_b;
-  auto b = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "full", 50),
-                                         pool_.get(), producer_.get(), &joiner, registry_b);
-  ASSERT_TRUE(b.ok()) << b.status();
-  (*b)->Start();
+  auto b = NewConsumer(&joiner, "full", 50, &registry_b);
+  ASSERT_NE(b, nullptr);
+  b->Start();
   // More messages on every partition: those of the joiner's partitions are its to apply (the
   // first member's free worker may have applied all it had fetched of them by the time the
   // group re-forms).
@@ -488,7 +490,7 @@ TEST_F(ConsumerTest, AFullWorkerQueueDoesNotHoldUpTheGroup) {
       << "the group did not rebalance while a worker of its first member was held";
   held.Release();
   ASSERT_TRUE(WaitFor(kDistinctEffects, 131, absl::Seconds(60)));
-  (*b)->Stop();
+  b->Stop();
   a->Stop();
   EXPECT_EQ(Query(kEffects), 131) << "a message was applied twice";
 }
@@ -559,12 +561,11 @@ TEST_F(ConsumerTest, LagOfPartitionsLostInARebalanceGoesToZero) {
   // keep a backlog throughout, so a 0 can only come from a partition it lost.
   EffectHandler slow("a", absl::Milliseconds(100));
   metrics::Registry registry_a;
-  auto a = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "lag", 1),
-                                         pool_.get(), producer_.get(), &slow, registry_a);
-  ASSERT_TRUE(a.ok()) << a.status();
+  auto a = NewConsumer(&slow, "lag", 1, &registry_a);
+  ASSERT_NE(a, nullptr);
   const absl::Time alone_until = absl::Now() + absl::Seconds(30);
   while (LagGauges(registry_a).size() < 3 && absl::Now() < alone_until) {
-    ASSERT_TRUE((*a)->PollOnce(absl::Milliseconds(100)).ok());
+    ASSERT_TRUE(a->PollOnce(absl::Milliseconds(100)).ok());
   }
   ASSERT_EQ(LagGauges(registry_a).size(), 3u) << registry_a.Expose();
   for (const auto& [partition, lag] : LagGauges(registry_a)) EXPECT_GT(lag, 0) << partition;
@@ -572,10 +573,9 @@ TEST_F(ConsumerTest, LagOfPartitionsLostInARebalanceGoesToZero) {
   // B joins the group and takes some of A's partitions.
   EffectHandler fast("b", absl::ZeroDuration());
   metrics::Registry registry_b;
-  auto b = TransactionalConsumer::Create(Options(broker_->Bootstrap(), topic_, "lag", 50),
-                                         pool_.get(), producer_.get(), &fast, registry_b);
-  ASSERT_TRUE(b.ok()) << b.status();
-  (*b)->Start();
+  auto b = NewConsumer(&fast, "lag", 50, &registry_b);
+  ASSERT_NE(b, nullptr);
+  b->Start();
   // Settled: B works, and A reports 0 for what it lost and its backlog for what it kept.
   auto settled = [&] {
     bool lost = false, kept = false;
@@ -587,10 +587,10 @@ TEST_F(ConsumerTest, LagOfPartitionsLostInARebalanceGoesToZero) {
   };
   const absl::Time until = absl::Now() + absl::Seconds(60);
   while (!settled() && absl::Now() < until) {
-    ASSERT_TRUE((*a)->PollOnce(absl::Milliseconds(100)).ok());
+    ASSERT_TRUE(a->PollOnce(absl::Milliseconds(100)).ok());
   }
   EXPECT_TRUE(settled()) << registry_a.Expose();
-  (*b)->Stop();
+  b->Stop();
 }
 
 }  // namespace
